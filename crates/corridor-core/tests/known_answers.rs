@@ -1,0 +1,147 @@
+//! Known-answer tests against published vectors (in `testdata/`) and negative tests of
+//! envelope verification.
+
+use corridor_core::{Digest, Envelope, PublicKey, SigningKey, pae};
+use serde_json::Value;
+
+fn load(name: &str) -> Value {
+    let path = format!("{}/testdata/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+fn hex_field(v: &Value, k: &str) -> Vec<u8> {
+    hex::decode(v[k].as_str().unwrap()).unwrap()
+}
+
+#[test]
+fn rfc8032_ed25519_vectors() {
+    let doc = load("rfc8032-ed25519.json");
+    let vectors = doc["vectors"].as_array().unwrap();
+    assert!(vectors.len() >= 3);
+    for v in vectors {
+        let seed: [u8; 32] = hex_field(v, "secret_key").try_into().unwrap();
+        let key = SigningKey::from_seed(&seed);
+        assert_eq!(
+            key.public().as_bytes().to_vec(),
+            hex_field(v, "public_key"),
+            "{}",
+            v["name"]
+        );
+        let msg = hex_field(v, "message");
+        let sig = key.sign(&msg);
+        assert_eq!(sig.to_vec(), hex_field(v, "signature"), "{}", v["name"]);
+        let public = PublicKey::from_bytes("pk", &hex_field(v, "public_key")).unwrap();
+        assert!(public.verify(&msg, &sig));
+        let mut bad = sig;
+        bad[0] ^= 1;
+        assert!(!public.verify(&msg, &bad));
+    }
+}
+
+#[test]
+fn sha256_vectors() {
+    let doc = load("sha256.json");
+    for v in doc["vectors"].as_array().unwrap() {
+        let input = v["text"]
+            .as_str()
+            .unwrap()
+            .repeat(v["repeat"].as_u64().unwrap() as usize);
+        assert_eq!(
+            Digest::of(input.as_bytes()).to_hex(),
+            v["digest"].as_str().unwrap()
+        );
+    }
+}
+
+#[test]
+fn dsse_pae_vector() {
+    let doc = load("dsse-pae.json");
+    for v in doc["vectors"].as_array().unwrap() {
+        let out = pae(
+            v["payload_type"].as_str().unwrap(),
+            v["payload"].as_str().unwrap().as_bytes(),
+        );
+        assert_eq!(out, v["pae"].as_str().unwrap().as_bytes());
+    }
+}
+
+fn signed() -> (SigningKey, Envelope) {
+    let key = SigningKey::from_seed(&[7; 32]);
+    let env = Envelope::sign(
+        "application/vnd.corridor.test",
+        b"consignment 42".to_vec(),
+        &key,
+    );
+    (key, env)
+}
+
+#[test]
+fn envelope_verifies_and_names_its_document() {
+    let (key, env) = signed();
+    env.verify_by(&key.public()).unwrap();
+    assert_eq!(env.document_id(), Digest::of(b"consignment 42"));
+    assert_eq!(
+        env.open("application/vnd.corridor.test", &key.public())
+            .unwrap(),
+        b"consignment 42"
+    );
+    assert!(
+        env.open("application/vnd.corridor.other", &key.public())
+            .is_err()
+    );
+}
+
+#[test]
+fn a_flipped_bit_anywhere_fails_verification() {
+    let (key, env) = signed();
+    let (ty, payload, sigs) = env.into_parts();
+    for i in 0..payload.len() * 8 {
+        let mut p = payload.clone();
+        p[i / 8] ^= 1 << (i % 8);
+        let e = Envelope::from_parts(ty.clone(), p, sigs.clone()).unwrap();
+        assert!(e.verify_by(&key.public()).is_err(), "payload bit {i}");
+    }
+    for i in 0..ty.len() * 8 {
+        let mut t = ty.clone().into_bytes();
+        t[i / 8] ^= 1 << (i % 8);
+        let Ok(t) = String::from_utf8(t) else {
+            continue;
+        };
+        let e = Envelope::from_parts(t, payload.clone(), sigs.clone()).unwrap();
+        assert!(e.verify_by(&key.public()).is_err(), "type bit {i}");
+    }
+    for i in 0..64 * 8 {
+        let mut s = sigs.clone();
+        s[0].sig[i / 8] ^= 1 << (i % 8);
+        let e = Envelope::from_parts(ty.clone(), payload.clone(), s).unwrap();
+        assert!(e.verify_by(&key.public()).is_err(), "signature bit {i}");
+    }
+}
+
+#[test]
+fn a_signature_by_another_key_fails() {
+    let (_, env) = signed();
+    let other = SigningKey::from_seed(&[8; 32]);
+    // Not signed by `other` at all.
+    assert!(env.verify_by(&other.public()).is_err());
+    // A signature made by `other` but labelled with the signer's key id.
+    let (ty, payload, mut sigs) = env.clone().into_parts();
+    sigs[0].sig = other.sign(&pae(&ty, &payload));
+    let forged = Envelope::from_parts(ty, payload, sigs).unwrap();
+    assert!(
+        forged
+            .verify_by(&SigningKey::from_seed(&[7; 32]).public())
+            .is_err()
+    );
+}
+
+#[test]
+fn two_signatures_on_one_envelope() {
+    let (kz, mut env) = signed();
+    let az = SigningKey::from_seed(&[9; 32]);
+    env.add_signature(&az);
+    env.add_signature(&az);
+    assert_eq!(env.signatures().len(), 2);
+    env.verify_by(&kz.public()).unwrap();
+    env.verify_by(&az.public()).unwrap();
+}
