@@ -1,1 +1,28 @@
-//! placeholder
+//! corridor's ledger: append-only, hash-chained, durable, with signed checkpoints.
+//!
+//! Every step a corridor service takes is an entry here: sequence number, previous entry's
+//! hash, time, kind, subject and the exact bytes of the signed envelope it records. An entry
+//! and its indices (and whatever rows the calling service must change with it) are written in
+//! one atomic sled batch, and [`Ledger::append`] returns only once that batch is on disk;
+//! concurrent appenders share flushes ([`GroupCommit`]). Checkpoints in the C2SP signed-note
+//! form commit to the RFC 6962 Merkle root over the entry hashes and are kept outside the
+//! database, so a rolled-back database is caught.
+//!
+//! The pure parts ([`entry`], [`merkle`], [`checkpoint`], [`verify`]) do no I/O; [`store`]
+//! holds the one concrete store; [`export`] reads and writes JSON Lines. No gRPC here.
+
+pub mod checkpoint;
+pub mod commit;
+pub mod entry;
+pub mod error;
+pub mod export;
+pub mod merkle;
+pub mod store;
+pub mod verify;
+
+pub use checkpoint::Checkpoint;
+pub use commit::GroupCommit;
+pub use entry::Entry;
+pub use error::Error;
+pub use store::{Append, Appended, Ledger};
+pub use verify::{Damage, Verified};

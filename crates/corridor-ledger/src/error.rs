@@ -1,0 +1,50 @@
+//! Errors of the ledger crate.
+
+use std::path::PathBuf;
+
+/// What can go wrong opening, appending to or reading a ledger.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Another process (a running service) holds the database's lock.
+    #[error(
+        "ledger at {0} is in use by another process; read it through that service's ledger API or stop it first"
+    )]
+    Locked(PathBuf),
+    /// No ledger exists at the directory.
+    #[error("no ledger at {0} (expected a database in {0}/db)")]
+    NotFound(PathBuf),
+    /// The storage engine failed.
+    #[error("ledger storage: {0}")]
+    Storage(#[from] sled::Error),
+    /// A file outside the database (checkpoint, export) failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The stored state contradicts itself or the last signed checkpoint.
+    #[error("ledger damaged: {0}")]
+    Damaged(#[from] crate::verify::Damage),
+    /// An append was refused before anything was written.
+    #[error("invalid append: {0}")]
+    InvalidAppend(String),
+    /// A new checkpoint would not extend the last one signed.
+    #[error("refusing to sign a checkpoint that does not extend the last one: {0}")]
+    CheckpointRegression(String),
+    /// A checkpoint note could not be parsed or verified.
+    #[error("checkpoint: {0}")]
+    Checkpoint(String),
+    /// Durable flush failed; nothing appended since the last successful flush is acknowledged.
+    #[error("flush to disk failed: {0}")]
+    Flush(String),
+    /// An export file is malformed.
+    #[error("export line {line}: {reason}")]
+    Export {
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
+}

@@ -1,0 +1,567 @@
+//! The sled-backed ledger.
+//!
+//! One sled tree, with key prefixes:
+//!
+//! | key | value |
+//! |---|---|
+//! | `e` u64be(seq) | entry record bytes, then its 32-byte hash |
+//! | `v` envelope id | u64be(seq) of the entry that recorded those exact envelope bytes |
+//! | `d` document id u64be(seq) | empty: the document's entries |
+//! | `s` u16be(len) subject u64be(seq) | empty: the subject's entries |
+//! | `m` | u64be(size), head hash, Merkle frontier peaks (32 bytes each) |
+//! | `x` caller key | caller value: rows a service changes together with an entry |
+//!
+//! The last signed checkpoint is kept outside the database, in `checkpoint.note` beside
+//! the `db` directory, written to a temporary file, fsynced and renamed.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use corridor_core::{Digest, PublicKey, SigningKey};
+
+use crate::checkpoint::Checkpoint;
+use crate::commit::GroupCommit;
+use crate::entry::Entry;
+use crate::error::Error;
+use crate::merkle::CompactTree;
+use crate::verify::{ChainVerifier, Damage, Verified};
+
+const ENTRY: u8 = b'e';
+const ENVELOPE: u8 = b'v';
+const DOCUMENT: u8 = b'd';
+const SUBJECT: u8 = b's';
+const META: &[u8] = b"m";
+const EXTRA: u8 = b'x';
+
+/// File name of the last signed checkpoint, beside the database.
+pub const CHECKPOINT_FILE: &str = "checkpoint.note";
+
+/// One append: what to record, and the rows to change in the same atomic batch.
+#[derive(Clone, Debug)]
+pub struct Append<'a> {
+    /// What the entry records (1 to 255 bytes), e.g. `declaration.accepted`.
+    pub kind: &'a str,
+    /// What it is about (may be empty), e.g. a consignment id.
+    pub subject: &'a str,
+    /// Microseconds since the Unix epoch on the caller's corridor clock.
+    pub time_unix_micros: i64,
+    /// The exact signed envelope bytes (already verified by the caller).
+    pub envelope: &'a [u8],
+    /// The envelope's document id (sha256 of its payload), for the document index.
+    pub document: Digest,
+    /// Caller rows (key, `Some(value)` to set or `None` to remove), written in the same
+    /// batch as the entry. Keys live in their own namespace, apart from the ledger's.
+    pub extra: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+}
+
+/// The outcome of an append, returned once it is durable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Appended {
+    /// The entry's sequence number.
+    pub seq: u64,
+    /// The entry's hash.
+    pub hash: Digest,
+    /// False when these exact envelope bytes were already recorded: `seq` and `hash` are
+    /// the first entry's, and `extra` was not applied again.
+    pub new: bool,
+}
+
+#[derive(Clone)]
+struct State {
+    size: u64,
+    head: Digest,
+    tree: CompactTree,
+}
+
+/// An open ledger. Shared between tasks by reference (or `Arc`).
+pub struct Ledger {
+    dir: PathBuf,
+    origin: String,
+    db: sled::Db,
+    state: Mutex<State>,
+    commit: GroupCommit,
+    signing: tokio::sync::Mutex<()>,
+}
+
+/// Opens sled at `dir/db`, naming a lock held by another process plainly.
+pub(crate) fn open_db(dir: &Path, create: bool) -> Result<sled::Db, Error> {
+    let path = dir.join("db");
+    if !create && !path.join("conf").exists() {
+        return Err(Error::NotFound(dir.to_owned()));
+    }
+    sled::Config::new()
+        .path(&path)
+        .open()
+        .map_err(|e| match &e {
+            sled::Error::Io(io) if io.to_string().contains("lock") => Error::Locked(dir.to_owned()),
+            _ => Error::Storage(e),
+        })
+}
+
+fn seq_key(prefix: u8, seq: u64) -> [u8; 9] {
+    let mut k = [prefix; 9];
+    k[1..].copy_from_slice(&seq.to_be_bytes());
+    k
+}
+
+fn subject_prefix(subject: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(3 + subject.len() + 8);
+    k.push(SUBJECT);
+    k.extend_from_slice(&(subject.len() as u16).to_be_bytes());
+    k.extend_from_slice(subject.as_bytes());
+    k
+}
+
+fn extra_key(key: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + key.len());
+    k.push(EXTRA);
+    k.extend_from_slice(key);
+    k
+}
+
+fn seq_suffix(key: &[u8]) -> Option<u64> {
+    let tail = key.get(key.len().checked_sub(8)?..)?;
+    Some(u64::from_be_bytes(tail.try_into().ok()?))
+}
+
+/// Splits a stored entry value into record bytes and stored hash.
+fn split_value(v: &[u8]) -> Option<(&[u8], Digest)> {
+    let at = v.len().checked_sub(32)?;
+    let (rec, h) = v.split_at(at);
+    Some((rec, Digest::from_slice("hash", h).ok()?))
+}
+
+fn encode_meta(s: &State) -> Vec<u8> {
+    let mut m = Vec::with_capacity(40 + 32 * s.tree.peaks().len());
+    m.extend_from_slice(&s.size.to_be_bytes());
+    m.extend_from_slice(s.head.as_bytes());
+    for p in s.tree.peaks() {
+        m.extend_from_slice(p.as_bytes());
+    }
+    m
+}
+
+fn decode_meta(m: &[u8]) -> Option<State> {
+    if m.len() < 40 || (m.len() - 40) % 32 != 0 {
+        return None;
+    }
+    let size = u64::from_be_bytes(m[..8].try_into().ok()?);
+    let head = Digest::from_slice("head", &m[8..40]).ok()?;
+    let peaks = m[40..]
+        .chunks(32)
+        .map(|c| Digest::from_slice("peak", c).ok())
+        .collect::<Option<Vec<_>>>()?;
+    Some(State {
+        size,
+        head,
+        tree: CompactTree::from_parts(size, peaks)?,
+    })
+}
+
+/// Reads the last signed checkpoint kept beside the database in `dir`.
+pub fn read_checkpoint(dir: &Path) -> Result<Option<Checkpoint>, Error> {
+    let path = dir.join(CHECKPOINT_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Checkpoint::parse(&text).map(Some),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(Error::Io { path, source }),
+    }
+}
+
+fn write_checkpoint(dir: &Path, cp: &Checkpoint) -> Result<(), Error> {
+    use std::io::Write;
+    let path = dir.join(CHECKPOINT_FILE);
+    let tmp = dir.join(format!("{CHECKPOINT_FILE}.tmp"));
+    let io = |source| Error::Io {
+        path: path.clone(),
+        source,
+    };
+    let mut f = std::fs::File::create(&tmp).map_err(io)?;
+    f.write_all(cp.note.as_bytes()).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    std::fs::rename(&tmp, &path).map_err(io)?;
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io)?;
+    Ok(())
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Ledger {
+    /// Opens (creating if needed) the ledger in `dir`; `origin` names it in checkpoints.
+    ///
+    /// Refuses a database whose stored head does not match its last entry, or that does not
+    /// extend the last signed checkpoint (rolled back): run verification to locate damage.
+    pub fn open(dir: &Path, origin: &str) -> Result<Self, Error> {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let db = open_db(dir, true)?;
+        let state = match db.get(META)? {
+            None => State {
+                size: 0,
+                head: Digest::ZERO,
+                tree: CompactTree::new(),
+            },
+            Some(m) => decode_meta(&m).ok_or_else(|| Damage {
+                seq: 0,
+                what: "ledger metadata is malformed".into(),
+            })?,
+        };
+        let last = db.scan_prefix([ENTRY]).next_back().transpose()?;
+        let last_seq = last.as_ref().and_then(|(k, _)| seq_suffix(k));
+        let last_hash = last
+            .as_ref()
+            .and_then(|(_, v)| split_value(v).map(|(_, h)| h));
+        let consistent = match (state.size, last_seq) {
+            (0, None) => true,
+            (n, Some(s)) => s + 1 == n && last_hash == Some(state.head),
+            _ => false,
+        };
+        if !consistent {
+            return Err(Damage {
+                seq: state.size.min(last_seq.map_or(0, |s| s + 1)),
+                what: "the stored head does not match the last entry".into(),
+            }
+            .into());
+        }
+        let ledger = Self {
+            dir: dir.to_owned(),
+            origin: origin.to_owned(),
+            commit: GroupCommit::start(db.clone()),
+            db,
+            state: Mutex::new(state),
+            signing: tokio::sync::Mutex::new(()),
+        };
+        if let Some(cp) = read_checkpoint(dir)? {
+            ledger.check_extends(&cp).map_err(|what| Damage {
+                seq: cp.size.min(ledger.len()),
+                what,
+            })?;
+        }
+        Ok(ledger)
+    }
+
+    /// Whether this ledger's entries extend `cp` (same entries up to its size).
+    fn check_extends(&self, cp: &Checkpoint) -> Result<(), String> {
+        let size = self.len();
+        if cp.size > size {
+            return Err(format!(
+                "rolled back: the last signed checkpoint covers {} entries, the database has {size}",
+                cp.size
+            ));
+        }
+        if cp.size > 0 {
+            let at = self.entry_hash(cp.size - 1).map_err(|e| e.to_string())?;
+            if at != Some(cp.head) {
+                return Err(format!(
+                    "entry {} differs from the head of the last signed checkpoint",
+                    cp.size - 1
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The ledger's origin (its name in checkpoints).
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The directory holding the database and checkpoint.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> u64 {
+        lock(&self.state).size
+    }
+
+    /// Whether the ledger has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Hash of the last entry ([`Digest::ZERO`] when empty).
+    pub fn head(&self) -> Digest {
+        lock(&self.state).head
+    }
+
+    /// Current size, RFC 6962 root and head, taken together.
+    pub fn tree_head(&self) -> (u64, Digest, Digest) {
+        let s = lock(&self.state);
+        (s.size, s.tree.root(), s.head)
+    }
+
+    /// Appends an entry and returns once it (and its batch) is durable on disk.
+    ///
+    /// Byte-identical envelope bytes already recorded yield the first entry.
+    pub async fn append(&self, a: Append<'_>) -> Result<Appended, Error> {
+        let appended = self.apply(a)?;
+        self.commit.sync().await?;
+        Ok(appended)
+    }
+
+    /// Writes the entry's batch (not yet durable).
+    fn apply(&self, a: Append<'_>) -> Result<Appended, Error> {
+        Entry::check_limits(a.kind, a.subject, a.envelope).map_err(Error::InvalidAppend)?;
+        let envelope_id = Digest::of(a.envelope);
+        let mut env_key = [ENVELOPE; 33];
+        env_key[1..].copy_from_slice(envelope_id.as_bytes());
+
+        let mut st = lock(&self.state);
+        if let Some(v) = self.db.get(env_key)? {
+            let seq = seq_suffix(&v).ok_or_else(|| Damage {
+                seq: 0,
+                what: "malformed envelope index row".into(),
+            })?;
+            let hash = self.entry_hash(seq)?.ok_or_else(|| Damage {
+                seq,
+                what: "envelope index names a missing entry".into(),
+            })?;
+            return Ok(Appended {
+                seq,
+                hash,
+                new: false,
+            });
+        }
+        let entry = Entry {
+            seq: st.size,
+            prev_hash: st.head,
+            time_unix_micros: a.time_unix_micros,
+            kind: a.kind.to_owned(),
+            subject: a.subject.to_owned(),
+            envelope: a.envelope.to_vec(),
+        };
+        let mut value = entry.record();
+        let hash = crate::entry::hash_record(&value);
+        value.extend_from_slice(hash.as_bytes());
+
+        let mut next = st.clone();
+        next.size += 1;
+        next.head = hash;
+        next.tree.push(&hash);
+
+        let seq_bytes = entry.seq.to_be_bytes();
+        let mut batch = sled::Batch::default();
+        batch.insert(&seq_key(ENTRY, entry.seq)[..], value);
+        batch.insert(&env_key[..], &seq_bytes[..]);
+        let mut doc_key = Vec::with_capacity(41);
+        doc_key.push(DOCUMENT);
+        doc_key.extend_from_slice(a.document.as_bytes());
+        doc_key.extend_from_slice(&seq_bytes);
+        batch.insert(doc_key, &[][..]);
+        if !a.subject.is_empty() {
+            let mut k = subject_prefix(a.subject);
+            k.extend_from_slice(&seq_bytes);
+            batch.insert(k, &[][..]);
+        }
+        batch.insert(META, encode_meta(&next));
+        for (k, v) in a.extra {
+            match v {
+                Some(v) => batch.insert(extra_key(&k), v),
+                None => batch.remove(extra_key(&k)),
+            }
+        }
+        self.db.apply_batch(batch)?;
+        let seq = entry.seq;
+        *st = next;
+        Ok(Appended {
+            seq,
+            hash,
+            new: true,
+        })
+    }
+
+    /// The stored hash of entry `seq`.
+    pub fn entry_hash(&self, seq: u64) -> Result<Option<Digest>, Error> {
+        Ok(self
+            .db
+            .get(seq_key(ENTRY, seq))?
+            .and_then(|v| split_value(&v).map(|(_, h)| h)))
+    }
+
+    /// Entry `seq` and its stored hash.
+    pub fn get(&self, seq: u64) -> Result<Option<(Entry, Digest)>, Error> {
+        let Some(v) = self.db.get(seq_key(ENTRY, seq))? else {
+            return Ok(None);
+        };
+        let (rec, hash) = split_value(&v)
+            .and_then(|(rec, h)| Some((Entry::decode(rec)?, h)))
+            .ok_or_else(|| Damage {
+                seq,
+                what: "malformed entry record".into(),
+            })?;
+        Ok(Some((rec, hash)))
+    }
+
+    /// Entries from `from` onwards, in order, with their stored hashes.
+    pub fn entries(&self, from: u64) -> impl Iterator<Item = Result<(Entry, Digest), Error>> + '_ {
+        self.db
+            .range(seq_key(ENTRY, from)..=seq_key(ENTRY, u64::MAX))
+            .map(|r| {
+                let (k, v) = r?;
+                let seq = seq_suffix(&k).unwrap_or(0);
+                split_value(&v)
+                    .and_then(|(rec, h)| Some((Entry::decode(rec)?, h)))
+                    .ok_or_else(|| {
+                        Error::from(Damage {
+                            seq,
+                            what: "malformed entry record".into(),
+                        })
+                    })
+            })
+    }
+
+    /// Sequence numbers of the entries that recorded document `id`.
+    pub fn document_entries(&self, id: &Digest) -> Result<Vec<u64>, Error> {
+        let mut prefix = vec![DOCUMENT];
+        prefix.extend_from_slice(id.as_bytes());
+        self.index(&prefix)
+    }
+
+    /// Sequence numbers of the entries about `subject`.
+    pub fn subject_entries(&self, subject: &str) -> Result<Vec<u64>, Error> {
+        self.index(&subject_prefix(subject))
+    }
+
+    fn index(&self, prefix: &[u8]) -> Result<Vec<u64>, Error> {
+        self.db
+            .scan_prefix(prefix)
+            .keys()
+            .filter(|k| k.as_ref().map_or(true, |k| k.len() == prefix.len() + 8))
+            .map(|k| Ok(seq_suffix(&k?).unwrap_or(0)))
+            .collect()
+    }
+
+    /// A caller row written by an earlier append's `extra`.
+    pub fn extra(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+        Ok(self.db.get(extra_key(key))?.map(|v| v.to_vec()))
+    }
+
+    /// Caller rows whose keys start with `prefix`, in key order (keys without the prefix
+    /// namespace byte).
+    pub fn extra_prefix(
+        &self,
+        prefix: &[u8],
+    ) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>), Error>> + '_ {
+        self.db.scan_prefix(extra_key(prefix)).map(|r| {
+            let (k, v) = r?;
+            Ok((k[1..].to_vec(), v.to_vec()))
+        })
+    }
+
+    /// The last signed checkpoint, if any.
+    pub fn last_checkpoint(&self) -> Result<Option<Checkpoint>, Error> {
+        read_checkpoint(&self.dir)
+    }
+
+    /// Signs a checkpoint of the current (durable) ledger with `key` and keeps it beside the
+    /// database. Refuses one that would not extend the last checkpoint signed.
+    pub async fn sign_checkpoint(&self, key: &SigningKey) -> Result<Checkpoint, Error> {
+        let _one_signer = self.signing.lock().await;
+        let (size, root, head) = self.tree_head();
+        self.commit.sync().await?;
+        if let Some(last) = self.last_checkpoint()? {
+            self.check_extends(&last)
+                .map_err(Error::CheckpointRegression)?;
+            if last.size > size {
+                return Err(Error::CheckpointRegression(format!(
+                    "size {size} is below the last checkpoint's {}",
+                    last.size
+                )));
+            }
+        }
+        let cp = Checkpoint::sign(&self.origin, size, root, head, key);
+        write_checkpoint(&self.dir, &cp)?;
+        Ok(cp)
+    }
+
+    /// Verifies the whole ledger from genesis against its last checkpoint (whose signature is
+    /// checked with `key` when given).
+    pub fn verify(&self, key: Option<&PublicKey>) -> Result<Result<Verified, Damage>, Error> {
+        verify_db(&self.db, &self.dir, key)
+    }
+
+    /// Makes everything appended so far durable.
+    pub async fn flush(&self) -> Result<(), Error> {
+        self.commit.sync().await
+    }
+
+    /// Flushes and closes the ledger (what a service does on SIGTERM).
+    pub fn close(self) {
+        self.commit.stop();
+    }
+}
+
+/// Verifies the ledger stored in `dir` without opening it for writing (the database must not
+/// be held by a running service).
+pub fn verify_dir(dir: &Path, key: Option<&PublicKey>) -> Result<Result<Verified, Damage>, Error> {
+    let db = open_db(dir, false)?;
+    verify_db(&db, dir, key)
+}
+
+fn verify_db(
+    db: &sled::Db,
+    dir: &Path,
+    key: Option<&PublicKey>,
+) -> Result<Result<Verified, Damage>, Error> {
+    let checkpoint = read_checkpoint(dir)?;
+    if let Some(d) = check_checkpoint_signature(checkpoint.as_ref(), key) {
+        return Ok(Err(d));
+    }
+    let mut v = ChainVerifier::new(checkpoint);
+    for r in db.scan_prefix([ENTRY]) {
+        let (k, val) = r?;
+        let at = match seq_suffix(&k) {
+            Some(s) if k.len() == 9 => s,
+            _ => continue,
+        };
+        let Some((rec, hash)) = split_value(&val) else {
+            return Ok(Err(Damage {
+                seq: at,
+                what: "malformed entry record".into(),
+            }));
+        };
+        if let Err(d) = v.push(at, rec, &hash) {
+            return Ok(Err(d));
+        }
+    }
+    let verified = match v.finish() {
+        Ok(v) => v,
+        Err(d) => return Ok(Err(d)),
+    };
+    let meta = db.get(META)?.and_then(|m| decode_meta(&m));
+    let meta_ok = match meta {
+        None => verified.entries == 0,
+        Some(m) => {
+            m.size == verified.entries && m.head == verified.head && m.tree.root() == verified.root
+        }
+    };
+    if !meta_ok {
+        return Ok(Err(Damage {
+            seq: verified.entries,
+            what: "the stored head and Merkle state do not match the entries".into(),
+        }));
+    }
+    Ok(Ok(verified))
+}
+
+/// Checks a checkpoint's signature when a key is given: `Some(damage)` when it fails, or
+/// when a key was given for a non-empty ledger that has no checkpoint to check.
+pub(crate) fn check_checkpoint_signature(
+    cp: Option<&Checkpoint>,
+    key: Option<&PublicKey>,
+) -> Option<Damage> {
+    let key = key?;
+    let cp = cp?;
+    cp.verify(key).err().map(|e| Damage {
+        seq: cp.size,
+        what: e.to_string(),
+    })
+}

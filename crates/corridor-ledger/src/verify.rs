@@ -1,0 +1,163 @@
+//! Verification of a ledger from genesis: pure logic over entries in stored order.
+//!
+//! [`ChainVerifier`] takes each stored entry (where it was found, its record bytes, the hash
+//! stored with it) and finds the first of: a gap, a reordered entry, changed content (the
+//! record no longer hashes to its stored hash), a broken link (prev_hash is not the hash of
+//! the entry before), or a Merkle root that differs from the signed checkpoint's at its size.
+//! It hashes each record once and keeps O(log n) state.
+
+use std::fmt;
+
+use corridor_core::Digest;
+
+use crate::checkpoint::Checkpoint;
+use crate::entry::{Entry, hash_record};
+use crate::merkle::CompactTree;
+
+/// The first damage found, and where.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct Damage {
+    /// The first bad sequence number.
+    pub seq: u64,
+    /// What is wrong there.
+    pub what: String,
+}
+
+impl fmt::Display for Damage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "bad {}: {}", self.seq, self.what)
+    }
+}
+
+/// What an intact ledger verified to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verified {
+    /// Number of entries.
+    pub entries: u64,
+    /// Hash of the last entry ([`Digest::ZERO`] when empty).
+    pub head: Digest,
+    /// RFC 6962 root over all entry hashes.
+    pub root: Digest,
+    /// Size of the checkpoint checked against, if one was given.
+    pub checkpoint_size: Option<u64>,
+}
+
+/// Streaming verifier of a ledger's entries in stored order.
+pub struct ChainVerifier {
+    next: u64,
+    prev: Digest,
+    tree: CompactTree,
+    checkpoint: Option<Checkpoint>,
+}
+
+impl ChainVerifier {
+    /// A verifier from genesis; `checkpoint` (already signature-checked by the caller, or
+    /// trusted) is compared with the ledger at its size.
+    pub fn new(checkpoint: Option<Checkpoint>) -> Self {
+        Self {
+            next: 0,
+            prev: Digest::ZERO,
+            tree: CompactTree::new(),
+            checkpoint,
+        }
+    }
+
+    fn damage(seq: u64, what: impl Into<String>) -> Damage {
+        Damage {
+            seq,
+            what: what.into(),
+        }
+    }
+
+    /// Takes the entry stored at position `at`, as record bytes and the stored hash.
+    pub fn push(&mut self, at: u64, record: &[u8], stored_hash: &Digest) -> Result<(), Damage> {
+        let expected = self.next;
+        if at > expected {
+            return Err(Self::damage(
+                expected,
+                format!("gap: entry {expected} is missing (the next stored entry is {at})"),
+            ));
+        }
+        if at < expected {
+            return Err(Self::damage(
+                at,
+                format!("reordered: entry {at} appears after entry {}", expected - 1),
+            ));
+        }
+        let hash = hash_record(record);
+        if hash != *stored_hash {
+            return Err(Self::damage(
+                at,
+                "changed content: the entry does not hash to its recorded hash",
+            ));
+        }
+        let Some(e) = Entry::decode(record) else {
+            return Err(Self::damage(at, "malformed entry record"));
+        };
+        if e.seq != at {
+            return Err(Self::damage(
+                at,
+                format!("reordered: the entry stored at {at} is entry {}", e.seq),
+            ));
+        }
+        if e.prev_hash != self.prev {
+            return Err(Self::damage(
+                at,
+                format!(
+                    "broken link: prev_hash does not match the hash of entry {}",
+                    at.wrapping_sub(1)
+                ),
+            ));
+        }
+        self.prev = hash;
+        self.tree.push(&hash);
+        self.next += 1;
+        if let Some(cp) = &self.checkpoint
+            && cp.size == self.next
+        {
+            if cp.head != hash {
+                return Err(Self::damage(
+                    at,
+                    format!(
+                        "entry differs from the head of the signed checkpoint at size {}",
+                        cp.size
+                    ),
+                ));
+            }
+            if cp.root != self.tree.root() {
+                return Err(Self::damage(
+                    at,
+                    format!(
+                        "Merkle root at size {} differs from the signed checkpoint",
+                        cp.size
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the pass: checks the ledger is not shorter than the checkpoint.
+    pub fn finish(self) -> Result<Verified, Damage> {
+        if let Some(cp) = &self.checkpoint {
+            if cp.size > self.next {
+                return Err(Self::damage(
+                    self.next,
+                    format!(
+                        "missing entries: the signed checkpoint covers {} entries, the ledger has {} (rolled back or truncated)",
+                        cp.size, self.next
+                    ),
+                ));
+            }
+            if cp.size == 0 && cp.root != Digest::of(b"") {
+                return Err(Self::damage(0, "checkpoint of size 0 has a non-empty root"));
+            }
+        }
+        Ok(Verified {
+            entries: self.next,
+            head: self.prev,
+            root: self.tree.root(),
+            checkpoint_size: self.checkpoint.as_ref().map(|c| c.size),
+        })
+    }
+}

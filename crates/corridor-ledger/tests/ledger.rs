@@ -1,0 +1,237 @@
+//! Ledger behaviour on a real sled database in a temporary directory: appends, indices,
+//! idempotence, atomic extra rows, checkpoints, verification of damaged databases and
+//! exports, and the RFC 6962 known-answer vectors.
+
+use std::sync::Arc;
+
+use corridor_core::{Digest, SigningKey};
+use corridor_ledger::export::{export, verify_export};
+use corridor_ledger::merkle::root_of;
+use corridor_ledger::store::verify_dir;
+use corridor_ledger::{Append, Error, Ledger};
+
+fn append<'a>(env: &'a [u8], subject: &'a str) -> Append<'a> {
+    Append {
+        kind: "test.recorded",
+        subject,
+        time_unix_micros: 1_700_000_000_000_000,
+        envelope: env,
+        document: Digest::of(env),
+        extra: vec![],
+    }
+}
+
+async fn filled(dir: &std::path::Path, n: u64) -> Ledger {
+    let l = Ledger::open(dir, "corridor/test").unwrap();
+    for i in 0..n {
+        let env = format!("envelope {i}");
+        l.append(append(
+            env.as_bytes(),
+            if i % 2 == 0 { "even" } else { "odd" },
+        ))
+        .await
+        .unwrap();
+    }
+    l
+}
+
+#[test]
+fn rfc6962_known_answers() {
+    let v: serde_json::Value =
+        serde_json::from_str(include_str!("../testdata/rfc6962-tree-hashes.json")).unwrap();
+    let leaves: Vec<Vec<u8>> = v["leaves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| hex::decode(l.as_str().unwrap()).unwrap())
+        .collect();
+    for (n, root) in v["roots"].as_array().unwrap().iter().enumerate() {
+        let refs: Vec<&[u8]> = leaves[..n].iter().map(Vec::as_slice).collect();
+        assert_eq!(root_of(&refs).to_hex(), root.as_str().unwrap(), "size {n}");
+    }
+}
+
+#[tokio::test]
+async fn appends_chain_index_and_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = filled(dir.path(), 5).await;
+    assert_eq!(l.len(), 5);
+    let (e0, h0) = l.get(0).unwrap().unwrap();
+    assert_eq!(e0.prev_hash, Digest::ZERO);
+    let (e1, _) = l.get(1).unwrap().unwrap();
+    assert_eq!(e1.prev_hash, h0);
+    assert_eq!(l.subject_entries("even").unwrap(), vec![0, 2, 4]);
+    assert_eq!(l.subject_entries("odd").unwrap(), vec![1, 3]);
+    assert!(l.subject_entries("ev").unwrap().is_empty());
+    assert_eq!(
+        l.document_entries(&Digest::of(b"envelope 3")).unwrap(),
+        vec![3]
+    );
+    let head = l.head();
+    l.close();
+    let l = Ledger::open(dir.path(), "corridor/test").unwrap();
+    assert_eq!((l.len(), l.head()), (5, head));
+    let v = l.verify(None).unwrap().unwrap();
+    assert_eq!((v.entries, v.head), (5, head));
+}
+
+#[tokio::test]
+async fn identical_envelope_is_one_entry_but_a_new_signature_is_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = Ledger::open(dir.path(), "corridor/test").unwrap();
+    let a = l.append(append(b"same", "c")).await.unwrap();
+    let mut again = append(b"same", "c");
+    again.extra = vec![(b"row".to_vec(), Some(b"second".to_vec()))];
+    let b = l.append(again).await.unwrap();
+    assert!(a.new && !b.new);
+    assert_eq!((a.seq, a.hash), (b.seq, b.hash));
+    assert_eq!(
+        l.extra(b"row").unwrap(),
+        None,
+        "a duplicate applies no extra rows"
+    );
+    // Same document (payload), different envelope bytes: a new entry on the same document.
+    let mut co_signed = append(b"same+second signature", "c");
+    co_signed.document = Digest::of(b"same");
+    assert!(l.append(co_signed).await.unwrap().new);
+    assert_eq!(
+        l.document_entries(&Digest::of(b"same")).unwrap(),
+        vec![0, 1]
+    );
+}
+
+#[tokio::test]
+async fn extra_rows_are_written_with_the_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = Ledger::open(dir.path(), "corridor/test").unwrap();
+    let mut a = append(b"x", "c");
+    a.extra = vec![(b"outbox/1".to_vec(), Some(b"to KZ".to_vec()))];
+    l.append(a).await.unwrap();
+    let mut b = append(b"y", "c");
+    b.extra = vec![
+        (b"outbox/1".to_vec(), None),
+        (b"state/c".to_vec(), Some(b"released".to_vec())),
+    ];
+    l.append(b).await.unwrap();
+    assert_eq!(l.extra(b"outbox/1").unwrap(), None);
+    let rows: Vec<_> = l.extra_prefix(b"state/").map(Result::unwrap).collect();
+    assert_eq!(rows, vec![(b"state/c".to_vec(), b"released".to_vec())]);
+}
+
+#[tokio::test]
+async fn oversize_fields_are_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = Ledger::open(dir.path(), "corridor/test").unwrap();
+    let long = "k".repeat(256);
+    let mut a = append(b"x", "c");
+    a.kind = &long;
+    assert!(matches!(l.append(a).await, Err(Error::InvalidAppend(_))));
+    assert_eq!(l.len(), 0);
+}
+
+#[tokio::test]
+async fn concurrent_appenders_share_flushes_and_keep_the_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = Arc::new(Ledger::open(dir.path(), "corridor/test").unwrap());
+    let mut tasks = Vec::new();
+    for t in 0..16 {
+        let l = l.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..50 {
+                let env = format!("task {t} envelope {i}");
+                l.append(append(env.as_bytes(), "c")).await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(l.len(), 800);
+    assert_eq!(l.verify(None).unwrap().unwrap().entries, 800);
+}
+
+#[tokio::test]
+async fn checkpoints_sign_extend_and_catch_rollback() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = SigningKey::from_seed(&[5; 32]);
+    let l = filled(dir.path(), 3).await;
+    let cp = l.sign_checkpoint(&key).await.unwrap();
+    assert_eq!(cp.size, 3);
+    cp.verify(&key.public()).unwrap();
+    l.append(append(b"four", "c")).await.unwrap();
+    let cp2 = l.sign_checkpoint(&key).await.unwrap();
+    assert_eq!(cp2.size, 4);
+    assert_eq!(
+        l.verify(Some(&key.public()))
+            .unwrap()
+            .unwrap()
+            .checkpoint_size,
+        Some(4)
+    );
+    let other = SigningKey::from_seed(&[6; 32]);
+    assert!(l.verify(Some(&other.public())).unwrap().is_err());
+    l.close();
+
+    // Roll the database back to a copy taken at 3 entries: open refuses, verify names it.
+    let dir2 = tempfile::tempdir().unwrap();
+    let l2 = filled(dir2.path(), 3).await;
+    l2.close();
+    std::fs::copy(
+        dir.path().join("checkpoint.note"),
+        dir2.path().join("checkpoint.note"),
+    )
+    .unwrap();
+    match Ledger::open(dir2.path(), "corridor/test") {
+        Err(Error::Damaged(d)) => assert!(d.what.contains("rolled back"), "{d}"),
+        other => panic!("expected rollback damage, got {:?}", other.map(|l| l.len())),
+    }
+    let d = verify_dir(dir2.path(), Some(&key.public()))
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(d.seq, 3, "{d}");
+}
+
+#[tokio::test]
+async fn export_verifies_offline_and_damage_is_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = SigningKey::from_seed(&[5; 32]);
+    let l = filled(dir.path(), 6).await;
+    l.sign_checkpoint(&key).await.unwrap();
+    let file = dir.path().join("export.jsonl");
+    assert_eq!(export(&l, &file).unwrap(), 6);
+    let ok = verify_export(&file, Some(&key.public())).unwrap().unwrap();
+    assert_eq!((ok.entries, ok.head), (6, l.head()));
+
+    let text = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let write = |ls: Vec<String>| {
+        let p = dir.path().join("damaged.jsonl");
+        std::fs::write(&p, ls.join("\n")).unwrap();
+        verify_export(&p, Some(&key.public())).unwrap().unwrap_err()
+    };
+    let owned = || lines.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+
+    let mut changed = owned();
+    changed[2] = changed[2].replace("\"kind\":\"test.recorded\"", "\"kind\":\"test.forged\"");
+    let d = write(changed);
+    assert_eq!(d.seq, 2);
+    assert!(d.what.contains("changed content"), "{d}");
+
+    let mut gap = owned();
+    gap.remove(3);
+    let d = write(gap);
+    assert_eq!(d.seq, 3);
+    assert!(d.what.contains("gap"), "{d}");
+
+    let mut swapped = owned();
+    swapped.swap(1, 2);
+    let d = write(swapped);
+    assert_eq!(d.seq, 1);
+    assert!(d.what.contains("reordered"), "{d}");
+
+    let mut truncated = owned();
+    truncated.drain(4..6);
+    let d = write(truncated);
+    assert_eq!(d.seq, 4);
+    assert!(d.what.contains("missing entries"), "{d}");
+}
