@@ -1,1 +1,64 @@
-fn main() {}
+//! `corridor`: the one binary of the corridor customs system.
+//!
+//! Exit codes for every subcommand: 0 success, 1 a verification or trace that found damage,
+//! 2 bad input or usage (clap's own code for usage errors).
+
+mod cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Cross-border digital customs clearance along the Middle Corridor
+/// (China -> Kazakhstan -> Azerbaijan -> Turkey).
+#[derive(Parser)]
+#[command(name = "corridor", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create and inspect ed25519 keys.
+    #[command(subcommand)]
+    Keys(cmd::keys::KeysCommand),
+    /// Verify and export a node's ledger.
+    #[command(subcommand)]
+    Ledger(cmd::ledger::LedgerCommand),
+    /// Measure corridor's throughput on this machine.
+    #[command(subcommand)]
+    Bench(cmd::bench::BenchCommand),
+}
+
+/// How a command ended, beyond plain success.
+pub(crate) enum Outcome {
+    /// Everything checked out.
+    Ok,
+    /// A verification found damage (exit 1); the report is already printed.
+    Damaged,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CORRIDOR_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Keys(c) => cmd::keys::run(c),
+        Command::Ledger(c) => cmd::ledger::run(c),
+        Command::Bench(c) => cmd::bench::run(c),
+    };
+    match result {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::Damaged) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

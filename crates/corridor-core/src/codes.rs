@@ -412,6 +412,166 @@ impl OperatorId {
     }
 }
 
+/// Numerical value of a letter in the ISO 6346 check digit: A = 10 onwards, skipping 11, 22
+/// and 33 (the multiples of 11), so Z = 38.
+fn iso6346_letter_value(b: u8) -> u32 {
+    let k = u32::from(b - b'A');
+    // Skipped values before the letter: one from B (k = 1), L (11) and V (21) on.
+    10 + k + k.div_ceil(10)
+}
+
+/// The ISO 6346 check sum of the first 10 characters of a container number, modulo 11: each
+/// character's value (digits as such, letters by [`iso6346_letter_value`]) times 2 to the
+/// power of its position. The check digit is this remainder, with 10 written as 0.
+fn iso6346_remainder(first10: &[u8]) -> u32 {
+    let sum: u32 = first10
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            let v = if b.is_ascii_digit() {
+                u32::from(b - b'0')
+            } else {
+                iso6346_letter_value(b)
+            };
+            v << i
+        })
+        .sum();
+    sum % 11
+}
+
+/// An ISO 6346 container number: a 3-letter owner code, an equipment category (`U` freight
+/// container, `J` detachable container-related equipment, `Z` trailer or chassis), a 6-digit
+/// serial number and a check digit that matches the other ten characters
+/// (`MSKU1234565`, `CSQU3054383`). Written without spaces.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ContainerNumber(String);
+string_code!(ContainerNumber, "container_number");
+
+impl ContainerNumber {
+    /// Parses a container number and verifies its check digit; `field` names the field.
+    pub fn parse(field: &str, s: &str) -> Result<Self, ParseError> {
+        let b = s.as_bytes();
+        let shape_ok = b.len() == 11
+            && b[..3].iter().all(u8::is_ascii_uppercase)
+            && b[4..].iter().all(u8::is_ascii_digit);
+        if !shape_ok {
+            return Err(ParseError::new(
+                field,
+                format!(
+                    "an ISO 6346 container number is 3 capital letters, a category letter, \
+                     6 digits and a check digit (e.g. MSKU1234565), got {s:?}"
+                ),
+            ));
+        }
+        if !matches!(b[3], b'U' | b'J' | b'Z') {
+            return Err(ParseError::new(
+                field,
+                format!(
+                    "equipment category of {s:?} must be U, J or Z, got {:?}",
+                    char::from(b[3])
+                ),
+            ));
+        }
+        let expected = iso6346_remainder(&b[..10]) % 10;
+        if u32::from(b[10] - b'0') != expected {
+            return Err(ParseError::new(
+                field,
+                format!("check digit of {s:?} is wrong: ISO 6346 gives {expected}"),
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    /// The 3-letter owner code (registered with the BIC).
+    pub fn owner_code(&self) -> &str {
+        &self.0[..3]
+    }
+
+    /// The equipment category: `U`, `J` or `Z`.
+    pub fn category(&self) -> char {
+        char::from(self.0.as_bytes()[3])
+    }
+
+    /// The 6-digit serial number.
+    pub fn serial(&self) -> &str {
+        &self.0[4..10]
+    }
+}
+
+/// An ISO 6346 size and type code: 4 characters, a length code and a height/width code
+/// (capital letters or digits), then a type group letter and a digit (`42G1`: 40 ft,
+/// 8 ft 6 in high, general purpose; `45R1`: 40 ft high-cube reefer; `22G1`: 20 ft).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct IsoEquipmentCode(String);
+string_code!(IsoEquipmentCode, "iso_equipment_code");
+
+impl IsoEquipmentCode {
+    /// Parses a size and type code; `field` names the field in the error.
+    pub fn parse(field: &str, s: &str) -> Result<Self, ParseError> {
+        let b = s.as_bytes();
+        let ok = b.len() == 4
+            && b[..2]
+                .iter()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+            && b[2].is_ascii_uppercase()
+            && b[3].is_ascii_digit();
+        if !ok {
+            return Err(ParseError::new(
+                field,
+                format!(
+                    "an ISO 6346 size and type code is 2 size characters, a type letter and a \
+                     digit (e.g. 42G1), got {s:?}"
+                ),
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+}
+
+/// A UN/ECE Recommendation 21 package type code: 2 capital letters or digits (`CT` carton,
+/// `PK` package, `PX` pallet, `1A` steel drum).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PackageType(String);
+string_code!(PackageType, "package_type");
+
+impl PackageType {
+    /// Parses a package type code; `field` names the field in the error.
+    pub fn parse(field: &str, s: &str) -> Result<Self, ParseError> {
+        if s.len() != 2
+            || !s
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        {
+            return Err(ParseError::new(
+                field,
+                format!(
+                    "a UN/ECE Rec. 21 package type is 2 capital letters or digits (e.g. CT), \
+                     got {s:?}"
+                ),
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+}
+
+/// A carrier's short code in the SCAC style: 2 to 4 capital letters (`KTZE`).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CarrierCode(String);
+string_code!(CarrierCode, "carrier_code");
+
+impl CarrierCode {
+    /// Parses a carrier code; `field` names the field in the error.
+    pub fn parse(field: &str, s: &str) -> Result<Self, ParseError> {
+        if !(2..=4).contains(&s.len()) || !s.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(ParseError::new(
+                field,
+                format!("a carrier code is 2 to 4 capital letters (e.g. KTZE), got {s:?}"),
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -487,5 +647,66 @@ mod tests {
         );
         let e = Money::parse("guarantee.amount", "XYZ", 1).unwrap_err();
         assert_eq!(e.field, "guarantee.amount.currency");
+    }
+
+    #[test]
+    fn container_numbers_verify_the_iso_6346_check_digit() {
+        // CSQU3054383 is the worked example of ISO 6346; MSKU1234565 the one in ebl.proto.
+        for ok in ["CSQU3054383", "MSKU1234565", "KTZU1000017", "KTZJ1000010"] {
+            let c = ContainerNumber::parse("c", ok).expect(ok);
+            assert_eq!(c.as_str(), ok);
+        }
+        let c = ContainerNumber::parse("c", "CSQU3054383").expect("valid");
+        assert_eq!(
+            (c.owner_code(), c.category(), c.serial()),
+            ("CSQ", 'U', "305438")
+        );
+        // Letter values skip the multiples of 11: A=10, K=21, L=23, U=32, V=34, Z=38.
+        let values: Vec<u32> = b"AKLUVZ".iter().map(|&b| iso6346_letter_value(b)).collect();
+        assert_eq!(values, [10, 21, 23, 32, 34, 38]);
+        // A remainder of 10 is written as check digit 0.
+        let ten = (0..1_000_000u32)
+            .map(|n| format!("ABCU{n:06}"))
+            .find(|s| iso6346_remainder(s.as_bytes()) == 10)
+            .expect("some serial has remainder 10");
+        ContainerNumber::parse("c", &format!("{ten}0")).expect("remainder 10 -> 0");
+
+        for bad in [
+            "MSKU1234566", // wrong check digit
+            "CSQU3054384", // wrong check digit
+            "MSKX1234565", // category X
+            "MSK1234565",  // too short
+            "MSKU 123456 5",
+            "mskU1234565",
+            "MSKU12345A5",
+            "",
+        ] {
+            let e = ContainerNumber::parse("equipment[0].container_number", bad).expect_err(bad);
+            assert_eq!(e.field, "equipment[0].container_number", "{bad}");
+        }
+        let e = ContainerNumber::parse("c", "MSKU1234566").expect_err("wrong check digit");
+        assert!(e.reason.contains("check digit"), "{e}");
+    }
+
+    #[test]
+    fn equipment_package_and_carrier_codes() {
+        for ok in ["42G1", "22G1", "45R1", "L5G1"] {
+            IsoEquipmentCode::parse("e", ok).expect(ok);
+        }
+        for bad in ["42G", "42GG", "4211", "42g1", "42G10"] {
+            assert!(IsoEquipmentCode::parse("e", bad).is_err(), "{bad}");
+        }
+        for ok in ["CT", "PK", "1A"] {
+            PackageType::parse("p", ok).expect(ok);
+        }
+        for bad in ["C", "CTN", "ct", ""] {
+            assert!(PackageType::parse("p", bad).is_err(), "{bad}");
+        }
+        for ok in ["KT", "KTZE"] {
+            CarrierCode::parse("c", ok).expect(ok);
+        }
+        for bad in ["K", "KTZEX", "KT1", "ktze"] {
+            assert!(CarrierCode::parse("c", bad).is_err(), "{bad}");
+        }
     }
 }

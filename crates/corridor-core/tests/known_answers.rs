@@ -1,6 +1,8 @@
 //! Known-answer tests against published vectors (in `testdata/`) and negative tests of
 //! envelope verification.
 
+#![allow(clippy::unwrap_used)]
+
 use corridor_core::{Digest, Envelope, PublicKey, SigningKey, pae};
 use serde_json::Value;
 

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::checkpoint::Checkpoint;
 use crate::entry::Entry;
 use crate::error::Error;
-use crate::store::{Ledger, check_checkpoint_signature, read_checkpoint};
+use crate::store::{Ledger, check_checkpoint_signature, open_db, read_checkpoint, stored_entries};
 use crate::verify::{ChainVerifier, Damage, Verified};
 
 #[derive(Serialize, Deserialize)]
@@ -49,6 +49,16 @@ enum Line {
 /// Writes every entry of `ledger`, then its last checkpoint, to `out` as JSON Lines.
 /// Returns the number of entries written.
 pub fn export(ledger: &Ledger, out: &Path) -> Result<u64, Error> {
+    write_export(ledger.db(), ledger.dir(), out)
+}
+
+/// Exports the ledger stored in `dir` without opening it for writing, damaged or not (the
+/// database must not be held by a running service).
+pub fn export_dir(dir: &Path, out: &Path) -> Result<u64, Error> {
+    write_export(&open_db(dir, false)?, dir, out)
+}
+
+fn write_export(db: &sled::Db, dir: &Path, out: &Path) -> Result<u64, Error> {
     let io = |source| Error::Io {
         path: out.to_owned(),
         source,
@@ -56,7 +66,7 @@ pub fn export(ledger: &Ledger, out: &Path) -> Result<u64, Error> {
     let file = std::fs::File::create(out).map_err(io)?;
     let mut w = BufWriter::new(file);
     let mut n = 0;
-    for r in ledger.entries(0) {
+    for r in stored_entries(db) {
         let (e, hash) = r?;
         let line = EntryLine {
             seq: e.seq,
@@ -71,7 +81,7 @@ pub fn export(ledger: &Ledger, out: &Path) -> Result<u64, Error> {
         w.write_all(b"\n").map_err(io)?;
         n += 1;
     }
-    if let Some(cp) = read_checkpoint(ledger.dir())? {
+    if let Some(cp) = read_checkpoint(dir)? {
         serde_json::to_writer(
             &mut w,
             &CheckpointLine {

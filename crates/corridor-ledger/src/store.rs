@@ -142,7 +142,7 @@ fn encode_meta(s: &State) -> Vec<u8> {
 }
 
 fn decode_meta(m: &[u8]) -> Option<State> {
-    if m.len() < 40 || (m.len() - 40) % 32 != 0 {
+    if m.len() < 40 || !(m.len() - 40).is_multiple_of(32) {
         return None;
     }
     let size = u64::from_be_bytes(m[..8].try_into().ok()?);
@@ -388,34 +388,23 @@ impl Ledger {
 
     /// Entry `seq` and its stored hash.
     pub fn get(&self, seq: u64) -> Result<Option<(Entry, Digest)>, Error> {
-        let Some(v) = self.db.get(seq_key(ENTRY, seq))? else {
-            return Ok(None);
-        };
-        let (rec, hash) = split_value(&v)
-            .and_then(|(rec, h)| Some((Entry::decode(rec)?, h)))
-            .ok_or_else(|| Damage {
-                seq,
-                what: "malformed entry record".into(),
-            })?;
-        Ok(Some((rec, hash)))
+        self.db
+            .get(seq_key(ENTRY, seq))?
+            .map(|v| decode_value(seq, &v))
+            .transpose()
     }
 
     /// Entries from `from` onwards, in order, with their stored hashes.
     pub fn entries(&self, from: u64) -> impl Iterator<Item = Result<(Entry, Digest), Error>> + '_ {
-        self.db
-            .range(seq_key(ENTRY, from)..=seq_key(ENTRY, u64::MAX))
-            .map(|r| {
-                let (k, v) = r?;
-                let seq = seq_suffix(&k).unwrap_or(0);
-                split_value(&v)
-                    .and_then(|(rec, h)| Some((Entry::decode(rec)?, h)))
-                    .ok_or_else(|| {
-                        Error::from(Damage {
-                            seq,
-                            what: "malformed entry record".into(),
-                        })
-                    })
-            })
+        entries_in(
+            self.db
+                .range(seq_key(ENTRY, from)..=seq_key(ENTRY, u64::MAX)),
+        )
+    }
+
+    /// The sled database (for export).
+    pub(crate) fn db(&self) -> &sled::Db {
+        &self.db
     }
 
     /// Sequence numbers of the entries that recorded document `id`.
@@ -499,10 +488,39 @@ impl Ledger {
     }
 }
 
+/// Every stored entry of `db`, in key order, decoded.
+pub(crate) fn stored_entries(
+    db: &sled::Db,
+) -> impl Iterator<Item = Result<(Entry, Digest), Error>> {
+    entries_in(db.scan_prefix([ENTRY]))
+}
+
+fn entries_in(iter: sled::Iter) -> impl Iterator<Item = Result<(Entry, Digest), Error>> {
+    iter.map(|r| {
+        let (k, v) = r?;
+        decode_value(seq_suffix(&k).unwrap_or(0), &v)
+    })
+}
+
+/// Decodes a stored entry value found at `seq`.
+fn decode_value(seq: u64, v: &[u8]) -> Result<(Entry, Digest), Error> {
+    split_value(v)
+        .and_then(|(rec, h)| Some((Entry::decode(rec)?, h)))
+        .ok_or_else(|| {
+            Error::from(Damage {
+                seq,
+                what: "malformed entry record".into(),
+            })
+        })
+}
+
 /// Verifies the ledger stored in `dir` without opening it for writing (the database must not
 /// be held by a running service).
 pub fn verify_dir(dir: &Path, key: Option<&PublicKey>) -> Result<Result<Verified, Damage>, Error> {
-    let db = open_db(dir, false)?;
+    let db = match open_db(dir, false) {
+        Err(Error::Storage(sled::Error::Corruption { .. })) => return Ok(Err(corrupted(0))),
+        other => other?,
+    };
     verify_db(&db, dir, key)
 }
 
@@ -517,7 +535,11 @@ fn verify_db(
     }
     let mut v = ChainVerifier::new(checkpoint);
     for r in db.scan_prefix([ENTRY]) {
-        let (k, val) = r?;
+        let (k, val) = match r {
+            Ok(kv) => kv,
+            Err(sled::Error::Corruption { .. }) => return Ok(Err(corrupted(v.position()))),
+            Err(e) => return Err(e.into()),
+        };
         let at = match seq_suffix(&k) {
             Some(s) if k.len() == 9 => s,
             _ => continue,
@@ -550,6 +572,15 @@ fn verify_db(
         }));
     }
     Ok(Ok(verified))
+}
+
+/// The damage sled reports as a failed checksum: bytes changed in the database files.
+fn corrupted(seq: u64) -> Damage {
+    Damage {
+        seq,
+        what: "changed bytes on disk: the database page holding this entry fails its checksum"
+            .into(),
+    }
 }
 
 /// Checks a checkpoint's signature when a key is given: `Some(damage)` when it fails, or

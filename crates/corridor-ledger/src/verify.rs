@@ -69,6 +69,11 @@ impl ChainVerifier {
         }
     }
 
+    /// The sequence number the next entry must have (entries verified so far).
+    pub fn position(&self) -> u64 {
+        self.next
+    }
+
     /// Takes the entry stored at position `at`, as record bytes and the stored hash.
     pub fn push(&mut self, at: u64, record: &[u8], stored_hash: &Digest) -> Result<(), Damage> {
         let expected = self.next;

@@ -2,6 +2,8 @@
 //! idempotence, atomic extra rows, checkpoints, verification of damaged databases and
 //! exports, and the RFC 6962 known-answer vectors.
 
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 
 use corridor_core::{Digest, SigningKey};

@@ -2,9 +2,12 @@
 //! conversions into the validated types of `corridor-core`.
 //!
 //! This is the only crate that knows protobuf: services hand `corridor-core` values to
-//! everything else.
+//! everything else. [`convert`] converts envelopes; [`document`] converts bills of lading,
+//! transfer entries, declarations and cancellations, checking them on the way in, and has
+//! the `decode_*` / `encode_*` functions for their payload bytes.
 
 pub mod convert;
+pub mod document;
 
 /// Generated messages and services of package `corridor.v1`.
 #[allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic)]
@@ -17,3 +20,8 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/corridor_descriptor.bin"));
 
 pub use convert::{decode_envelope, encode_envelope};
+pub use document::{
+    decode_bill_of_lading, decode_declaration, decode_declaration_cancellation,
+    decode_transfer_entry, encode_bill_of_lading, encode_declaration,
+    encode_declaration_cancellation, encode_transfer_entry,
+};

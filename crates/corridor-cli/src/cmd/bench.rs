@@ -1,0 +1,230 @@
+//! `corridor bench`: throughput benchmarks that anyone can run on their machine.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Subcommand;
+use corridor_core::{Envelope, SigningKey};
+use corridor_ledger::store::verify_dir;
+use corridor_ledger::{Append, GroupCommit, Ledger};
+
+use crate::Outcome;
+
+#[derive(Subcommand)]
+pub(crate) enum BenchCommand {
+    /// Durable ledger appends by concurrent appenders, against the raw sled group-commit
+    /// limit measured in the same run, then a verification pass. Leaves a valid ledger (with a
+    /// signed checkpoint) at DIR. Last line: a JSON object of the figures.
+    Ledger {
+        /// Ledger directory (created if missing; existing entries are kept and verified).
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// Private key that signs the envelopes and the checkpoint.
+        #[arg(long, value_name = "PATH")]
+        key: PathBuf,
+        /// Envelopes to append (1 KiB payload each).
+        #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
+        entries: u64,
+        /// Concurrent appenders.
+        #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
+        concurrency: u64,
+    },
+}
+
+pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<Outcome> {
+    match cmd {
+        BenchCommand::Ledger {
+            data,
+            key,
+            entries,
+            concurrency,
+        } => {
+            let key = SigningKey::load(&key)?;
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?
+                .block_on(bench_ledger(
+                    &data,
+                    &key,
+                    entries as usize,
+                    concurrency as usize,
+                ))
+        }
+    }
+}
+
+/// Payload size of each benchmark envelope.
+const PAYLOAD: usize = 1024;
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1e6
+}
+
+/// Runs `work(i)` for i in 0..n on `concurrency` tasks; returns each call's latency.
+async fn drive<F, Fut>(n: usize, concurrency: usize, work: F) -> anyhow::Result<Vec<Duration>>
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
+{
+    let work = Arc::new(work);
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..concurrency {
+        let (work, next) = (work.clone(), next.clone());
+        tasks.spawn(async move {
+            let mut lat = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    return Ok::<_, anyhow::Error>(lat);
+                }
+                let t = Instant::now();
+                work(i).await?;
+                lat.push(t.elapsed());
+            }
+        });
+    }
+    let mut all = Vec::with_capacity(n);
+    while let Some(r) = tasks.join_next().await {
+        all.extend(r??);
+    }
+    all.sort_unstable();
+    Ok(all)
+}
+
+async fn bench_ledger(
+    dir: &Path,
+    key: &SigningKey,
+    n: usize,
+    concurrency: usize,
+) -> anyhow::Result<Outcome> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+
+    // Sign every envelope before timing starts.
+    let t = Instant::now();
+    let run_tag = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    let envelopes: Arc<Vec<(Vec<u8>, corridor_core::Digest)>> = Arc::new(
+        (0..n)
+            .map(|i| {
+                let mut payload = vec![0u8; PAYLOAD];
+                let tag = format!("corridor bench run {run_tag} envelope {i}");
+                payload[..tag.len()].copy_from_slice(tag.as_bytes());
+                let env = Envelope::sign("application/vnd.corridor.bench.v1", payload, key);
+                (corridor_proto::encode_envelope(&env), env.document_id())
+            })
+            .collect(),
+    );
+    println!(
+        "signed {n} envelopes of {PAYLOAD} B in {:.2} s",
+        t.elapsed().as_secs_f64()
+    );
+
+    // Durable appends.
+    let ledger = Arc::new(Ledger::open(dir, "corridor/bench")?);
+    let before = ledger.len();
+    let start = Instant::now();
+    let lat = {
+        let (ledger, envelopes) = (ledger.clone(), envelopes.clone());
+        drive(n, concurrency, move |i| {
+            let (ledger, envelopes) = (ledger.clone(), envelopes.clone());
+            async move {
+                let (bytes, doc) = &envelopes[i];
+                ledger
+                    .append(Append {
+                        kind: "bench.recorded",
+                        subject: "bench",
+                        time_unix_micros: 0,
+                        envelope: bytes,
+                        document: *doc,
+                        extra: vec![],
+                    })
+                    .await?;
+                Ok(())
+            }
+        })
+        .await?
+    };
+    let appends_per_s = n as f64 / start.elapsed().as_secs_f64();
+    let (p50_us, p99_us) = (percentile(&lat, 0.50), percentile(&lat, 0.99));
+    let cp = ledger.sign_checkpoint(key).await?;
+    println!(
+        "ledger: {n} durable appends at concurrency {concurrency}: {appends_per_s:.0}/s, p50 {p50_us:.0} us, p99 {p99_us:.0} us ({} -> {} entries)",
+        before,
+        ledger.len()
+    );
+    drop(envelopes);
+    Arc::try_unwrap(ledger)
+        .map_err(|_| anyhow::anyhow!("ledger still shared"))?
+        .close();
+
+    // The raw sled limit: 1 KiB inserts into a scratch database on the same file system,
+    // each waiting on the same one-flusher group commit.
+    let scratch = tempfile::Builder::new()
+        .prefix(".raw-sled-")
+        .tempdir_in(dir)
+        .context("cannot create the scratch database")?;
+    let raw_per_s = {
+        let db = sled::open(scratch.path())?;
+        let tree = db.open_tree("scratch")?;
+        let commit = Arc::new(GroupCommit::start(db.clone()));
+        let value = Arc::new(vec![0x5au8; PAYLOAD]);
+        let start = Instant::now();
+        drive(n, concurrency, move |i| {
+            let (tree, commit, value) = (tree.clone(), commit.clone(), value.clone());
+            async move {
+                tree.insert((i as u64).to_be_bytes(), value.as_slice())?;
+                commit.sync().await?;
+                Ok(())
+            }
+        })
+        .await?;
+        n as f64 / start.elapsed().as_secs_f64()
+    };
+    drop(scratch);
+    let ratio = appends_per_s / raw_per_s;
+    println!(
+        "raw sled: {n} group-committed 1 KiB inserts: {raw_per_s:.0}/s (ledger/raw = {ratio:.2})"
+    );
+
+    // Verification from genesis, checkpoint signature included.
+    let start = Instant::now();
+    let verified = verify_dir(dir, Some(&key.public()))?;
+    let secs = start.elapsed().as_secs_f64();
+    let (ok, entries) = match &verified {
+        Ok(v) => (true, v.entries),
+        Err(d) => {
+            println!("{d}");
+            (false, 0)
+        }
+    };
+    let verify_per_s = entries as f64 / secs;
+    println!(
+        "verify: {entries} entries in {secs:.3} s: {verify_per_s:.0}/s; checkpoint size {} signed",
+        cp.size
+    );
+    println!(
+        "{}",
+        serde_json::json!({
+            "entries": n,
+            "concurrency": concurrency,
+            "appends_per_s": appends_per_s.round(),
+            "raw_sled_per_s": raw_per_s.round(),
+            "ratio": (ratio * 1000.0).round() / 1000.0,
+            "p50_us": p50_us.round(),
+            "p99_us": p99_us.round(),
+            "verify_per_s": verify_per_s.round(),
+            "verified": ok,
+        })
+    );
+    Ok(if ok { Outcome::Ok } else { Outcome::Damaged })
+}

@@ -1,0 +1,339 @@
+//! The ledger's command line as a user and an auditor use it: keys, the ledger benchmark,
+//! verification of intact and damaged ledgers (logically and on disk), export and offline
+//! verification, and the one-line errors with exit code 2.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+
+use corridor_tests::{corridor, stderr, stdout};
+
+fn gen_key(dir: &Path) -> (String, String) {
+    let key = dir.join("node.key");
+    let o = corridor(&["keys", "gen", "--out", key.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    (key.display().to_string(), format!("{}.pub", key.display()))
+}
+
+/// Runs the benchmark on a small ledger; returns the key paths and the JSON figures.
+fn bench(dir: &Path, entries: &str) -> (String, String, serde_json::Value) {
+    let (key, pubkey) = gen_key(dir);
+    let data = dir.join("ledger");
+    let o = corridor(&[
+        "bench",
+        "ledger",
+        "--data",
+        data.to_str().unwrap(),
+        "--key",
+        &key,
+        "--entries",
+        entries,
+        "--concurrency",
+        "16",
+    ]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    let json: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    (key, pubkey, json)
+}
+
+#[test]
+fn keys_gen_writes_an_owner_only_key_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, pubkey) = gen_key(dir.path());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    assert!(
+        std::fs::read_to_string(&pubkey)
+            .unwrap()
+            .contains("BEGIN PUBLIC KEY")
+    );
+    let o = corridor(&["keys", "gen", "--out", &key]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
+}
+
+#[test]
+fn bench_leaves_a_ledger_that_verifies_online_and_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_key, pubkey, json) = bench(dir.path(), "500");
+    for field in [
+        "appends_per_s",
+        "raw_sled_per_s",
+        "ratio",
+        "p50_us",
+        "p99_us",
+        "verify_per_s",
+    ] {
+        assert!(json[field].as_f64().unwrap() > 0.0, "{field} in {json}");
+    }
+    assert_eq!(json["verified"], true);
+    let data = dir.path().join("ledger");
+    let o = corridor(&[
+        "ledger",
+        "verify",
+        "--data",
+        data.to_str().unwrap(),
+        "--pubkey",
+        &pubkey,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let line = stdout(&o);
+    let parts: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!((parts[0], parts[1]), ("ok", "500"));
+    assert_eq!(parts[2].len(), 64);
+
+    let export = dir.path().join("ledger.jsonl");
+    let o = corridor(&[
+        "ledger",
+        "export",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        export.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = corridor(&[
+        "ledger",
+        "verify",
+        "--file",
+        export.to_str().unwrap(),
+        "--pubkey",
+        &pubkey,
+    ]);
+    assert_eq!(
+        stdout(&o),
+        line,
+        "offline verification agrees with the database's"
+    );
+
+    // The export with one envelope byte changed.
+    let text = std::fs::read_to_string(&export).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let mut e: serde_json::Value = serde_json::from_str(&lines[123]).unwrap();
+    let env = e["envelope"].as_str().unwrap().to_owned();
+    let flipped = if env.starts_with('A') {
+        env.replacen('A', "B", 1)
+    } else {
+        format!("A{}", &env[1..])
+    };
+    e["envelope"] = flipped.into();
+    lines[123] = e.to_string();
+    std::fs::write(&export, lines.join("\n")).unwrap();
+    let o = corridor(&[
+        "ledger",
+        "verify",
+        "--file",
+        export.to_str().unwrap(),
+        "--pubkey",
+        &pubkey,
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).starts_with("bad 123: changed content"),
+        "{}",
+        stdout(&o)
+    );
+
+    // A different node's key does not verify the checkpoint.
+    let other = tempfile::tempdir().unwrap();
+    let (_, other_pub) = gen_key(other.path());
+    let o = corridor(&[
+        "ledger",
+        "verify",
+        "--data",
+        data.to_str().unwrap(),
+        "--pubkey",
+        &other_pub,
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).starts_with("bad 500: checkpoint"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+/// Rewrites entry `seq`'s stored value through sled itself, as someone with the files might.
+fn tamper(data: &Path, seq: u64, f: impl FnOnce(&mut Vec<u8>)) {
+    let db = sled::open(data.join("db")).unwrap();
+    let mut key = vec![b'e'];
+    key.extend_from_slice(&seq.to_be_bytes());
+    let mut v = db.get(&key).unwrap().unwrap().to_vec();
+    f(&mut v);
+    db.insert(key, v).unwrap();
+    db.flush().unwrap();
+}
+
+#[test]
+fn verify_names_the_first_damaged_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_key, pubkey, _) = bench(dir.path(), "300");
+    let data = dir.path().join("ledger");
+    let verify = || {
+        corridor(&[
+            "ledger",
+            "verify",
+            "--data",
+            data.to_str().unwrap(),
+            "--pubkey",
+            &pubkey,
+        ])
+    };
+
+    // A byte of the envelope changed (stored hash kept): changed content at 77.
+    tamper(&data, 77, |v| {
+        let i = v.len() - 40;
+        v[i] ^= 0x01;
+    });
+    let o = verify();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).starts_with("bad 77: changed content"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn verify_finds_reordered_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_key, pubkey, _) = bench(dir.path(), "100");
+    let data = dir.path().join("ledger");
+    {
+        let db = sled::open(data.join("db")).unwrap();
+        let k = |s: u64| {
+            let mut k = vec![b'e'];
+            k.extend_from_slice(&s.to_be_bytes());
+            k
+        };
+        let a = db.get(k(10)).unwrap().unwrap();
+        let b = db.get(k(11)).unwrap().unwrap();
+        db.insert(k(10), b).unwrap();
+        db.insert(k(11), a).unwrap();
+        db.flush().unwrap();
+    }
+    let o = corridor(&[
+        "ledger",
+        "verify",
+        "--data",
+        data.to_str().unwrap(),
+        "--pubkey",
+        &pubkey,
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).starts_with("bad 10: reordered"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn bytes_changed_in_the_database_files_are_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_key, pubkey, _) = bench(dir.path(), "200");
+    let data = dir.path().join("ledger");
+    // Change one byte of entry 100's envelope in every copy the sled log holds of it
+    // (a log-structured store keeps older versions of a page), without going through sled.
+    let file = data.join("db").join("db");
+    let mut bytes = std::fs::read(&file).unwrap();
+    let marker = b" envelope 100\0";
+    let copies: Vec<usize> = bytes
+        .windows(marker.len())
+        .enumerate()
+        .filter(|(_, w)| *w == marker)
+        .map(|(i, _)| i)
+        .collect();
+    assert!(!copies.is_empty(), "entry 100's payload is in the log");
+    for at in copies {
+        bytes[at + 200] ^= 0xff;
+    }
+    std::fs::write(&file, bytes).unwrap();
+    let o = corridor(&[
+        "ledger",
+        "verify",
+        "--data",
+        data.to_str().unwrap(),
+        "--pubkey",
+        &pubkey,
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    let seq: u64 = out
+        .strip_prefix("bad ")
+        .and_then(|r| r.split(':').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("expected `bad <seq>: ...`, got {out}"));
+    assert!(seq <= 100, "{out}");
+    assert!(out.contains("changed bytes on disk"), "{out}");
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing");
+    let o = corridor(&["ledger", "verify", "--data", missing.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("no ledger at"), "{}", stderr(&o));
+
+    let (key, _) = gen_key(dir.path());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let o = corridor(&[
+            "bench",
+            "ledger",
+            "--data",
+            dir.path().join("l").to_str().unwrap(),
+            "--key",
+            &key,
+            "--entries",
+            "1",
+        ]);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(
+            stderr(&o).contains("readable by its owner only"),
+            "{}",
+            stderr(&o)
+        );
+        assert_eq!(stderr(&o).lines().count(), 1);
+    }
+    let garbage = dir.path().join("garbage.pub");
+    std::fs::write(&garbage, "not a key").unwrap();
+    let o = corridor(&[
+        "ledger",
+        "verify",
+        "--data",
+        dir.path().to_str().unwrap(),
+        "--pubkey",
+        garbage.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("ed25519 public key"), "{}", stderr(&o));
+
+    let o = corridor(&["ledger", "verify"]);
+    assert_eq!(o.status.code(), Some(2), "usage errors are clap's exit 2");
+}
+
+#[test]
+fn a_database_held_by_a_running_process_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("ledger");
+    let held = corridor_ledger::Ledger::open(&data, "corridor/test").unwrap();
+    let o = corridor(&["ledger", "verify", "--data", data.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("in use by another process"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(stderr(&o).lines().count(), 1);
+    held.close();
+}
