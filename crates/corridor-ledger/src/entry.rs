@@ -95,6 +95,22 @@ impl Entry {
     }
 }
 
+/// The fields a chain check needs, read from record bytes without copying the rest:
+/// `(seq, prev_hash)`, or `None` when the record is malformed.
+pub fn record_header(record: &[u8]) -> Option<(u64, Digest)> {
+    let mut r = Reader(record);
+    let seq = u64::from_be_bytes(r.take(8)?.try_into().ok()?);
+    let prev_hash = Digest::from_slice("prev_hash", r.take(32)?).ok()?;
+    r.take(8)?;
+    let kind_len = usize::from(r.take(1)?[0]);
+    std::str::from_utf8(r.take(kind_len)?).ok()?;
+    let subject_len = usize::from(u16::from_be_bytes(r.take(2)?.try_into().ok()?));
+    std::str::from_utf8(r.take(subject_len)?).ok()?;
+    let env_len = u32::from_be_bytes(r.take(4)?.try_into().ok()?) as usize;
+    r.take(env_len)?;
+    r.0.is_empty().then_some((seq, prev_hash))
+}
+
 /// Hash of record bytes.
 pub fn hash_record(record: &[u8]) -> Digest {
     Digest::of_parts(&[ENTRY_HASH_TAG, record])

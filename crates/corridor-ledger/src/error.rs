@@ -36,6 +36,9 @@ pub enum Error {
     /// A checkpoint note could not be parsed or verified.
     #[error("checkpoint: {0}")]
     Checkpoint(String),
+    /// A batch of appends could not be written; none of it was.
+    #[error("ledger write failed: {0}")]
+    Write(String),
     /// Durable flush failed; nothing appended since the last successful flush is acknowledged.
     #[error("flush to disk failed: {0}")]
     Flush(String),

@@ -11,7 +11,7 @@ use std::fmt;
 use corridor_core::Digest;
 
 use crate::checkpoint::Checkpoint;
-use crate::entry::{Entry, hash_record};
+use crate::entry::{hash_record, record_header};
 use crate::merkle::CompactTree;
 
 /// The first damage found, and where.
@@ -76,6 +76,18 @@ impl ChainVerifier {
 
     /// Takes the entry stored at position `at`, as record bytes and the stored hash.
     pub fn push(&mut self, at: u64, record: &[u8], stored_hash: &Digest) -> Result<(), Damage> {
+        self.push_hashed(at, record, stored_hash, hash_record(record))
+    }
+
+    /// As [`ChainVerifier::push`], with the record's hash already computed (so that callers
+    /// can hash many records in parallel).
+    pub fn push_hashed(
+        &mut self,
+        at: u64,
+        record: &[u8],
+        stored_hash: &Digest,
+        hash: Digest,
+    ) -> Result<(), Damage> {
         let expected = self.next;
         if at > expected {
             return Err(Self::damage(
@@ -89,23 +101,22 @@ impl ChainVerifier {
                 format!("reordered: entry {at} appears after entry {}", expected - 1),
             ));
         }
-        let hash = hash_record(record);
         if hash != *stored_hash {
             return Err(Self::damage(
                 at,
                 "changed content: the entry does not hash to its recorded hash",
             ));
         }
-        let Some(e) = Entry::decode(record) else {
+        let Some((seq, prev_hash)) = record_header(record) else {
             return Err(Self::damage(at, "malformed entry record"));
         };
-        if e.seq != at {
+        if seq != at {
             return Err(Self::damage(
                 at,
-                format!("reordered: the entry stored at {at} is entry {}", e.seq),
+                format!("reordered: the entry stored at {at} is entry {seq}"),
             ));
         }
-        if e.prev_hash != self.prev {
+        if prev_hash != self.prev {
             return Err(Self::damage(
                 at,
                 format!(

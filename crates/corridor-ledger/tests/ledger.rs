@@ -12,12 +12,12 @@ use corridor_ledger::merkle::root_of;
 use corridor_ledger::store::verify_dir;
 use corridor_ledger::{Append, Error, Ledger};
 
-fn append<'a>(env: &'a [u8], subject: &'a str) -> Append<'a> {
+fn append(env: &[u8], subject: &str) -> Append {
     Append {
-        kind: "test.recorded",
-        subject,
+        kind: "test.recorded".into(),
+        subject: subject.into(),
         time_unix_micros: 1_700_000_000_000_000,
-        envelope: env,
+        envelope: env.to_vec(),
         document: Digest::of(env),
         extra: vec![],
     }
@@ -124,9 +124,8 @@ async fn extra_rows_are_written_with_the_entry() {
 async fn oversize_fields_are_refused_before_anything_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let l = Ledger::open(dir.path(), "corridor/test").unwrap();
-    let long = "k".repeat(256);
     let mut a = append(b"x", "c");
-    a.kind = &long;
+    a.kind = "k".repeat(256);
     assert!(matches!(l.append(a).await, Err(Error::InvalidAppend(_))));
     assert_eq!(l.len(), 0);
 }

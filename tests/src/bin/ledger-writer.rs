@@ -27,10 +27,10 @@ async fn main() {
                 let bytes = corridor_proto::encode_envelope(&env);
                 let a = ledger
                     .append(Append {
-                        kind: "test.recorded",
-                        subject: "crash",
+                        kind: "test.recorded".into(),
+                        subject: "crash".into(),
                         time_unix_micros: 0,
-                        envelope: &bytes,
+                        envelope: bytes,
                         document: env.document_id(),
                         extra: vec![],
                     })
