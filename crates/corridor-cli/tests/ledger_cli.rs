@@ -5,8 +5,23 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
+use std::process::{Command, Output};
 
-use corridor_tests::{corridor, stderr, stdout};
+/// Runs the `corridor` binary built with this package.
+fn corridor(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_corridor"))
+        .args(args)
+        .output()
+        .expect("run the corridor binary")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
 
 fn gen_key(dir: &Path) -> (String, String) {
     let key = dir.join("node.key");
