@@ -26,6 +26,11 @@ enum Command {
     /// Verify and export a node's ledger.
     #[command(subcommand)]
     Ledger(cmd::ledger::LedgerCommand),
+    /// Run one corridor service (for deployment).
+    #[command(subcommand)]
+    Serve(cmd::serve::ServeCommand),
+    /// The AEO registry's client: operators, certificates, arrangements, recognition.
+    Aeo(cmd::aeo::AeoArgs),
     /// Measure corridor's throughput on this machine.
     #[command(subcommand)]
     Bench(cmd::bench::BenchCommand),
@@ -51,6 +56,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Keys(c) => cmd::keys::run(c),
         Command::Ledger(c) => cmd::ledger::run(c),
+        Command::Serve(c) => cmd::serve::run(c),
+        Command::Aeo(c) => cmd::aeo::run(c),
         Command::Bench(c) => cmd::bench::run(c),
     };
     match result {

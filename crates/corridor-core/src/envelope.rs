@@ -20,6 +20,21 @@ pub mod payload_type {
     /// Cancellation of a declaration by its declarant (`corridor.v1.DeclarationCancellation`).
     pub const DECLARATION_CANCELLATION: &str =
         "application/vnd.corridor.declaration-cancellation.v1+protobuf";
+    /// Registration of an economic operator (`corridor.v1.OperatorRegistration`).
+    pub const OPERATOR_REGISTRATION: &str = "application/vnd.corridor.aeo-operator.v1+protobuf";
+    /// Rotation or revocation of an operator's keys (`corridor.v1.OperatorKeyUpdate`).
+    pub const OPERATOR_KEY_UPDATE: &str = "application/vnd.corridor.aeo-operator-keys.v1+protobuf";
+    /// An AEO certificate (`corridor.v1.AeoCertificate`).
+    pub const AEO_CERTIFICATE: &str = "application/vnd.corridor.aeo-certificate.v1+protobuf";
+    /// Suspension, reinstatement or revocation of a certificate
+    /// (`corridor.v1.CertificateStatusChange`).
+    pub const CERTIFICATE_STATUS_CHANGE: &str =
+        "application/vnd.corridor.aeo-certificate-status.v1+protobuf";
+    /// A mutual recognition arrangement (`corridor.v1.MutualRecognitionArrangement`).
+    pub const MUTUAL_RECOGNITION: &str = "application/vnd.corridor.aeo-mra.v1+protobuf";
+    /// Termination of an arrangement by one side (`corridor.v1.ArrangementTermination`).
+    pub const ARRANGEMENT_TERMINATION: &str =
+        "application/vnd.corridor.aeo-mra-termination.v1+protobuf";
 }
 
 /// Pre-authentication encoding: the exact bytes an envelope signature covers.

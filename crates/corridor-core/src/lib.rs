@@ -6,6 +6,7 @@
 //! type that is itself valid by construction. The wire format
 //! (protobuf) lives in `corridor-proto`, which converts into these types.
 
+pub mod aeo;
 pub mod codes;
 pub mod digest;
 pub mod document;
@@ -13,6 +14,7 @@ pub mod envelope;
 pub mod error;
 pub mod keys;
 
+pub use aeo::{AeoId, AeoTier};
 pub use codes::{
     CarrierCode, ContainerNumber, CountryCode, Currency, HsCode, IsoEquipmentCode, Money,
     OperatorId, PackageType, UnLocode,

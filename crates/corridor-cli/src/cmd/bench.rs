@@ -32,10 +32,16 @@ pub(crate) enum BenchCommand {
         #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
         concurrency: u64,
     },
+    /// `CheckRecognition` over gRPC on loopback against a registry (in this process, on
+    /// 127.0.0.1:0) holding OPERATORS operators with one certificate each across four
+    /// countries and arrangements among them, next to a trivial unary call (gRPC health
+    /// `Check`) on the same server. Last line: a JSON object of the figures.
+    Aeo(crate::cmd::bench_aeo::BenchAeo),
 }
 
 pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<Outcome> {
     match cmd {
+        BenchCommand::Aeo(args) => crate::cmd::bench_aeo::run(args),
         BenchCommand::Ledger {
             data,
             key,
@@ -66,7 +72,7 @@ fn now_unix_micros() -> i64 {
 /// Payload size of each benchmark envelope.
 const PAYLOAD: usize = 1024;
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -75,7 +81,11 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 }
 
 /// Runs `work(i)` for i in 0..n on `concurrency` tasks; returns each call's latency.
-async fn drive<F, Fut>(n: usize, concurrency: usize, work: F) -> anyhow::Result<Vec<Duration>>
+pub(crate) async fn drive<F, Fut>(
+    n: usize,
+    concurrency: usize,
+    work: F,
+) -> anyhow::Result<Vec<Duration>>
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = anyhow::Result<()>> + Send,

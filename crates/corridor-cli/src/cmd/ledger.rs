@@ -12,6 +12,97 @@ use corridor_ledger::{Damage, Verified};
 
 use crate::Outcome;
 
+/// One line of an export, as `corridor_ledger::export` writes it.
+#[derive(serde::Serialize)]
+struct EntryLine {
+    seq: u64,
+    prev_hash: String,
+    time_unix_micros: i64,
+    kind: String,
+    subject: String,
+    envelope: String,
+    hash: String,
+}
+
+/// The last line of an export.
+#[derive(serde::Serialize)]
+struct CheckpointLine {
+    checkpoint: String,
+}
+
+/// Exports a running service's ledger through its `LedgerReader`: asks for a signed
+/// checkpoint, then streams the entries it covers, in the format of a local export.
+fn export_remote(addr: &str, out: &std::path::Path) -> anyhow::Result<u64> {
+    use std::io::Write;
+
+    use base64::Engine as _;
+    use corridor_proto::v1;
+    use corridor_proto::v1::ledger_reader_client::LedgerReaderClient;
+    use tokio_stream::StreamExt;
+
+    let hex = |b: &[u8]| hex::encode(b);
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(async {
+            let mut c = LedgerReaderClient::connect(format!("http://{addr}"))
+                .await
+                .with_context(|| format!("cannot reach {addr}"))?;
+            let cp = c
+                .get_checkpoint(v1::GetCheckpointRequest {})
+                .await
+                .map_err(|e| anyhow::anyhow!("{:?}: {}", e.code(), e.message()))?
+                .into_inner();
+            let file = std::fs::File::create(out)
+                .with_context(|| format!("cannot create {}", out.display()))?;
+            let mut w = std::io::BufWriter::new(file);
+            let mut n = 0;
+            if cp.size > 0 {
+                let mut entries = c
+                    .list_entries(v1::ListEntriesRequest {
+                        from_sequence: 0,
+                        to_sequence: cp.size,
+                    })
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{:?}: {}", e.code(), e.message()))?
+                    .into_inner();
+                while let Some(e) = entries.next().await {
+                    let e = e.map_err(|e| anyhow::anyhow!("{:?}: {}", e.code(), e.message()))?;
+                    let line = EntryLine {
+                        seq: e.seq,
+                        prev_hash: hex(&e.prev_hash),
+                        time_unix_micros: e.time_unix_micros,
+                        kind: e.kind,
+                        subject: e.subject,
+                        envelope: base64::engine::general_purpose::STANDARD.encode(&e.envelope),
+                        hash: hex(&e.hash),
+                    };
+                    serde_json::to_writer(&mut w, &line)?;
+                    w.write_all(b"\n")?;
+                    n += 1;
+                }
+            }
+            if n != cp.size {
+                anyhow::bail!(
+                    "the service sent {n} entries for a checkpoint of {}",
+                    cp.size
+                );
+            }
+            serde_json::to_writer(
+                &mut w,
+                &CheckpointLine {
+                    checkpoint: cp.note,
+                },
+            )?;
+            w.write_all(b"\n")?;
+            w.into_inner()
+                .map_err(|e| e.into_error())?
+                .sync_all()
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            Ok(n)
+        })
+}
+
 #[derive(Subcommand)]
 pub(crate) enum LedgerCommand {
     /// Verify a ledger from genesis: prints `ok <entries> <head-hex>` (exit 0) or
@@ -28,11 +119,17 @@ pub(crate) enum LedgerCommand {
         #[arg(long, value_name = "PATH.pub")]
         pubkey: Option<PathBuf>,
     },
-    /// Export a ledger as JSON Lines (one entry per line, then its last checkpoint).
+    /// Export a ledger as JSON Lines (one entry per line, then its last checkpoint): from a
+    /// stopped service's data directory, or from a running service through its ledger read
+    /// service (a fresh signed checkpoint, then the entries it covers).
+    #[command(group(ArgGroup::new("source").required(true).args(["data", "addr"])))]
     Export {
         /// The service's data directory (the service must be stopped).
         #[arg(long, value_name = "DIR")]
-        data: PathBuf,
+        data: Option<PathBuf>,
+        /// A running service's address (host:port).
+        #[arg(long, value_name = "ADDR")]
+        addr: Option<String>,
         /// The file to write.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
@@ -67,8 +164,12 @@ pub(crate) fn run(cmd: LedgerCommand) -> anyhow::Result<Outcome> {
             };
             Ok(report(result))
         }
-        LedgerCommand::Export { data, out } => {
-            let n = export_dir(&data, &out)?;
+        LedgerCommand::Export { data, addr, out } => {
+            let n = match (data, addr) {
+                (Some(dir), _) => export_dir(&dir, &out)?,
+                (None, Some(addr)) => export_remote(&addr, &out)?,
+                (None, None) => unreachable!("clap requires --data or --addr"),
+            };
             println!("exported {n} entries to {}", out.display());
             Ok(Outcome::Ok)
         }

@@ -1,5 +1,8 @@
 //! The subcommands.
 
+pub(crate) mod aeo;
 pub(crate) mod bench;
+pub(crate) mod bench_aeo;
 pub(crate) mod keys;
 pub(crate) mod ledger;
+pub(crate) mod serve;

@@ -1,0 +1,139 @@
+//! The AEO registry: economic operators and their keys, Authorized Economic Operator
+//! certificates, and mutual recognition arrangements between the corridor's customs
+//! authorities, as the gRPC service `corridor.v1.AeoRegistry`.
+//!
+//! Every change is a signed document (DSSE envelope) checked against the topology's
+//! authority keys and the current state, then recorded as one ledger entry with the changed
+//! state rows in the same atomic batch; only then is it applied and acknowledged. On start
+//! the state is rebuilt from the ledger and checked against those rows. The server also
+//! offers the ledger read service, gRPC health and reflection (v1 and v1alpha).
+//!
+//! [`serve`] runs it on a listener the caller has bound.
+
+pub mod doc;
+pub mod error;
+pub mod ledger_reader;
+pub mod registry;
+pub mod sign;
+pub mod state;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use corridor_core::SigningKey;
+use corridor_ledger::Ledger;
+use corridor_proto::v1::aeo_registry_server::AeoRegistryServer;
+use corridor_proto::v1::ledger_reader_server::LedgerReaderServer;
+use corridor_topology::{Clock, Topology};
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+
+pub use error::Error;
+pub use ledger_reader::LedgerReaderService;
+pub use registry::Registry;
+pub use state::TrustedKeys;
+
+/// Largest gRPC message the registry accepts by default (bytes).
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 256 * 1024;
+
+/// Ledger origin (the name in checkpoints) of a corridor's registry.
+pub fn origin(topology_name: &str) -> String {
+    format!("{topology_name}/aeo-registry")
+}
+
+/// What the registry runs with.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Directory of the registry's ledger.
+    pub data_dir: PathBuf,
+    /// The ledger's origin (its name in checkpoints).
+    pub origin: String,
+    /// The registry's own key: signs checkpoints.
+    pub key: SigningKey,
+    /// Authority keys and other known keys, from the topology.
+    pub keys: TrustedKeys,
+    /// The corridor clock.
+    pub clock: Clock,
+    /// Largest request message accepted, in bytes; larger ones are refused unread.
+    pub max_message_bytes: usize,
+}
+
+impl Config {
+    /// The configuration a topology gives: its authority keys, known keys and clock, and the
+    /// registry's key (`key`, or the topology's private key path for development).
+    pub fn from_topology(
+        topology: &Topology,
+        data_dir: PathBuf,
+        key: Option<SigningKey>,
+    ) -> Result<Self, Error> {
+        let key = match key {
+            Some(k) => k,
+            None => topology.registry_signing_key()?,
+        };
+        Ok(Self {
+            data_dir,
+            origin: origin(&topology.name),
+            key,
+            keys: TrustedKeys::new(topology.authority_keys()?, topology.other_keys()?)
+                .with_operators(topology.operator_keys()?),
+            clock: topology.clock.clock()?,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+        })
+    }
+}
+
+/// Runs the registry on `listener` until `shutdown` is cancelled: stops accepting, lets the
+/// calls in flight finish, makes the ledger durable and signs a final checkpoint.
+pub async fn serve(
+    listener: TcpListener,
+    config: Config,
+    shutdown: CancellationToken,
+) -> Result<(), Error> {
+    let ledger = Arc::new(Ledger::open(&config.data_dir, &config.origin)?);
+    let registry = Registry::open(ledger.clone(), config.keys, config.clock, shutdown.clone())?;
+    let reader = LedgerReaderService::new(ledger.clone(), config.key.clone());
+
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<AeoRegistryServer<Registry>>()
+        .await;
+    health_reporter
+        .set_serving::<LedgerReaderServer<LedgerReaderService>>()
+        .await;
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(corridor_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection_v1 = reflection()
+        .build_v1()
+        .map_err(|e| Error::State(format!("reflection: {e}")))?;
+    let reflection_v1alpha = reflection()
+        .build_v1alpha()
+        .map_err(|e| Error::State(format!("reflection: {e}")))?;
+
+    let addr = listener.local_addr().ok();
+    tracing::info!(?addr, entries = ledger.len(), "AEO registry serving");
+    tonic::transport::Server::builder()
+        .add_service(health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(
+            AeoRegistryServer::new(registry.clone())
+                .max_decoding_message_size(config.max_message_bytes),
+        )
+        .add_service(
+            LedgerReaderServer::new(reader).max_decoding_message_size(config.max_message_bytes),
+        )
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled())
+        .await?;
+
+    ledger.flush().await?;
+    let last = ledger.last_checkpoint()?.map_or(0, |c| c.size);
+    if ledger.len() > last {
+        ledger.sign_checkpoint(&config.key).await?;
+    }
+    tracing::info!(entries = ledger.len(), "AEO registry stopped");
+    Ok(())
+}

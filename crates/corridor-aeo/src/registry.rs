@@ -1,0 +1,513 @@
+//! The registry: records each change in the ledger (state rows in the same batch), then
+//! applies it to the in-memory state that answers queries; rebuilt and checked on start.
+
+use std::collections::{BTreeMap, HashMap};
+use std::pin::Pin;
+use std::sync::{Arc, RwLock};
+use std::task::Poll;
+
+use corridor_core::{CountryCode, Digest, Envelope, OperatorId, ParseError};
+use corridor_ledger::{Append, Ledger};
+use corridor_proto::v1;
+use corridor_topology::Clock;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status};
+
+use crate::error::Error;
+use crate::ledger_reader::wire_entry;
+use crate::state::{Op, Prepared, ROW_PREFIXES, Receipt, State, TrustedKeys};
+
+/// Most changes checked and sent to the ledger together (one group commit).
+const MAX_GROUP: usize = 256;
+
+/// The AEO registry service (the `AeoRegistry` gRPC implementation).
+#[derive(Clone)]
+pub struct Registry {
+    inner: Arc<Inner>,
+    submissions: mpsc::Sender<Submission>,
+}
+
+struct Inner {
+    ledger: Arc<Ledger>,
+    state: RwLock<State>,
+    clock: Clock,
+    /// The number of ledger entries applied to the state: what watchers may read up to.
+    applied: watch::Sender<u64>,
+    /// Set when a ledger write failed: the state may then lag the ledger, so the registry
+    /// records nothing more until it is restarted (and rebuilt from the ledger).
+    failed: std::sync::atomic::AtomicBool,
+    shutdown: CancellationToken,
+}
+
+/// A change waiting for the writer.
+struct Submission {
+    op: Op,
+    env: Envelope,
+    /// The envelope's canonical bytes, as recorded.
+    bytes: Vec<u8>,
+    /// sha256 of `bytes`.
+    envelope_id: Digest,
+    reply: oneshot::Sender<Result<v1::ChangeReceipt, Error>>,
+}
+
+fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Awaits every future, polling them in order: the first poll of each happens in list order.
+///
+/// The writer relies on this to hand a group's appends to the ledger in the order it checked
+/// them: `Ledger::append` queues its entry for the ledger's writer before its first await,
+/// so first polls in order mean entries in order. Should that ever change, the sequence
+/// check in `write_group` catches it: the registry stops recording, acknowledges nothing
+/// out of order, and a restart that replays entries out of order refuses to start rather
+/// than guess. An ordered multi-append in the ledger would remove the reliance.
+async fn join_in_order<F: Future + Unpin>(mut futs: Vec<F>) -> Vec<F::Output> {
+    let mut out: Vec<Option<F::Output>> = futs.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut done = true;
+        for (f, o) in futs.iter_mut().zip(out.iter_mut()) {
+            if o.is_none() {
+                match Pin::new(f).poll(cx) {
+                    Poll::Ready(v) => *o = Some(v),
+                    Poll::Pending => done = false,
+                }
+            }
+        }
+        if done { Poll::Ready(()) } else { Poll::Pending }
+    })
+    .await;
+    out.into_iter().flatten().collect()
+}
+
+impl Registry {
+    /// Rebuilds the state from the ledger (every entry checked again, in order) and checks
+    /// it against the state rows stored beside the entries; starts the writer task.
+    pub fn open(
+        ledger: Arc<Ledger>,
+        keys: TrustedKeys,
+        clock: Clock,
+        shutdown: CancellationToken,
+    ) -> Result<Self, Error> {
+        let mut state = State::new(keys);
+        let mut n = 0;
+        for r in ledger.entries(0) {
+            let (entry, hash) = r?;
+            let bad = |what: String| Error::State(format!("ledger entry {}: {what}", entry.seq));
+            let op = Op::from_kind(&entry.kind)
+                .ok_or_else(|| bad(format!("unknown kind {:?}", entry.kind)))?;
+            let env =
+                corridor_proto::decode_envelope(&entry.envelope).map_err(|e| bad(e.to_string()))?;
+            let p = state
+                .prepare(op, &env, entry.time_unix_micros, entry.seq)
+                .map_err(|e| bad(format!("no longer applies: {e}")))?;
+            let receipt = Receipt {
+                seq: entry.seq,
+                hash,
+                document: env.document_id(),
+                recorded_at: entry.time_unix_micros,
+                effective_at: p.effective_at,
+                in_force: p.in_force,
+            };
+            state.apply(p, Digest::of(&entry.envelope), receipt);
+            n = entry.seq + 1;
+        }
+        if n != ledger.len() {
+            return Err(Error::State(format!(
+                "read {n} entries of a ledger of {}",
+                ledger.len()
+            )));
+        }
+        let expected = state.rows();
+        let mut stored = BTreeMap::new();
+        for prefix in ROW_PREFIXES {
+            for r in ledger.extra_prefix(prefix.as_bytes()) {
+                let (k, v) = r?;
+                stored.insert(k, v);
+            }
+        }
+        if let Some((k, _)) = expected
+            .iter()
+            .find(|(k, v)| stored.get(*k) != Some(*v))
+            .or_else(|| stored.iter().find(|(k, _)| !expected.contains_key(*k)))
+        {
+            return Err(Error::State(format!(
+                "state row {:?} disagrees with the ledger",
+                String::from_utf8_lossy(k)
+            )));
+        }
+        tracing::info!(
+            entries = n,
+            rows = expected.len(),
+            "registry state rebuilt from the ledger"
+        );
+        let (applied, _) = watch::channel(n);
+        let inner = Arc::new(Inner {
+            ledger,
+            state: RwLock::new(state),
+            clock,
+            applied,
+            failed: std::sync::atomic::AtomicBool::new(false),
+            shutdown,
+        });
+        let (submissions, rx) = mpsc::channel(4 * MAX_GROUP);
+        tokio::spawn(writer(inner.clone(), rx));
+        Ok(Self { inner, submissions })
+    }
+
+    /// Checks and records one signed change; returns once it is durable.
+    #[tracing::instrument(skip_all, fields(op = ?op))]
+    pub(crate) async fn submit(
+        &self,
+        op: Op,
+        env: Option<v1::Envelope>,
+    ) -> Result<v1::ChangeReceipt, Error> {
+        let env: Envelope = env
+            .ok_or_else(|| ParseError::new("envelope", "required"))?
+            .try_into()?;
+        let bytes = corridor_proto::encode_envelope(&env);
+        let envelope_id = Digest::of(&bytes);
+        let (reply, outcome) = oneshot::channel();
+        let stopping = || Error::Unavailable("the registry is stopping".into());
+        self.submissions
+            .send(Submission {
+                op,
+                env,
+                bytes,
+                envelope_id,
+                reply,
+            })
+            .await
+            .map_err(|_| stopping())?;
+        outcome.await.map_err(|_| stopping())?
+    }
+
+    /// The ledger behind the registry.
+    pub fn ledger(&self) -> &Arc<Ledger> {
+        &self.inner.ledger
+    }
+}
+
+/// The writer: takes every change waiting (up to [`MAX_GROUP`]), checks each against the
+/// state and the changes before it, sends them to the ledger in that order and, once they
+/// are durable, applies them and answers. Ends when every [`Registry`] handle is dropped.
+async fn writer(inner: Arc<Inner>, mut rx: mpsc::Receiver<Submission>) {
+    let mut group = Vec::with_capacity(MAX_GROUP);
+    while let Some(first) = rx.recv().await {
+        group.push(first);
+        while group.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(s) => group.push(s),
+                Err(_) => break,
+            }
+        }
+        write_group(&inner, std::mem::take(&mut group)).await;
+    }
+}
+
+async fn write_group(inner: &Inner, group: Vec<Submission>) {
+    use std::sync::atomic::Ordering;
+    if inner.failed.load(Ordering::SeqCst) {
+        for s in group {
+            let _ = s.reply.send(Err(Error::Unavailable(
+                "the registry stopped recording after a ledger failure; restart it".into(),
+            )));
+        }
+        return;
+    }
+    let now = inner.clock.now_micros();
+    let base = inner.ledger.len();
+    let mut accepted: Vec<(Submission, Prepared)> = Vec::with_capacity(group.len());
+    // Repeats, within this group, of an envelope accepted earlier in it.
+    let mut repeats: Vec<(Submission, usize)> = Vec::new();
+    {
+        let mut state = write(&inner.state);
+        let mut in_group: HashMap<Digest, usize> = HashMap::new();
+        for s in group {
+            if let Some(r) = state.receipt(&s.envelope_id) {
+                let _ = s.reply.send(Ok(r.wire(false)));
+                continue;
+            }
+            if let Some(&i) = in_group.get(&s.envelope_id) {
+                repeats.push((s, i));
+                continue;
+            }
+            let seq = base + accepted.len() as u64;
+            match state.prepare(s.op, &s.env, now, seq) {
+                Ok(p) => {
+                    state.stage(&p);
+                    in_group.insert(s.envelope_id, accepted.len());
+                    accepted.push((s, p));
+                }
+                Err(e) => {
+                    let _ = s.reply.send(Err(e));
+                }
+            }
+        }
+    }
+    if accepted.is_empty() {
+        return;
+    }
+    let appends: Vec<_> = accepted
+        .iter()
+        .map(|(s, p)| {
+            Box::pin(inner.ledger.append(Append {
+                kind: s.op.kind().into(),
+                subject: p.subject.clone(),
+                time_unix_micros: now,
+                envelope: s.bytes.clone(),
+                document: s.env.document_id(),
+                extra: p.rows(),
+            }))
+        })
+        .collect();
+    let results = join_in_order(appends).await;
+
+    let mut receipts: Vec<Option<Receipt>> = Vec::with_capacity(accepted.len());
+    let mut applied = base;
+    {
+        let mut state = write(&inner.state);
+        for (k, ((s, p), r)) in accepted.into_iter().zip(results).enumerate() {
+            let seq = base + k as u64;
+            let ok = !inner.failed.load(Ordering::SeqCst);
+            match r {
+                Ok(a) if ok && a.seq == seq && a.new => {
+                    let receipt = Receipt {
+                        seq,
+                        hash: a.hash,
+                        document: s.env.document_id(),
+                        recorded_at: now,
+                        effective_at: p.effective_at,
+                        in_force: p.in_force,
+                    };
+                    state.apply(p, s.envelope_id, receipt);
+                    applied = seq + 1;
+                    receipts.push(Some(receipt));
+                    tracing::info!(seq, kind = s.op.kind(), "recorded");
+                    let _ = s.reply.send(Ok(receipt.wire(true)));
+                }
+                r => {
+                    inner.failed.store(true, Ordering::SeqCst);
+                    let e = match r {
+                        Err(e) => Error::Ledger(e),
+                        Ok(a) => Error::State(format!(
+                            "expected entry {seq} to be new, the ledger recorded {a:?}"
+                        )),
+                    };
+                    tracing::error!(error = %e, seq, "ledger write failed; the registry stops recording");
+                    receipts.push(None);
+                    let _ = s.reply.send(Err(e));
+                }
+            }
+        }
+        state.unstage();
+    }
+    inner.applied.send_replace(applied);
+    for (s, i) in repeats {
+        let r = match receipts.get(i).copied().flatten() {
+            Some(r) => Ok(r.wire(false)),
+            None => Err(Error::Unavailable(
+                "the registry stopped recording after a ledger failure; restart it".into(),
+            )),
+        };
+        let _ = s.reply.send(r);
+    }
+}
+
+fn operator_id(s: &str) -> Result<OperatorId, Error> {
+    Ok(OperatorId::parse("operator_id", s)?)
+}
+
+fn country(s: &str) -> Result<CountryCode, Error> {
+    Ok(CountryCode::parse("country", s)?)
+}
+
+#[tonic::async_trait]
+impl v1::aeo_registry_server::AeoRegistry for Registry {
+    async fn register_operator(
+        &self,
+        r: Request<v1::SubmitRequest>,
+    ) -> Result<Response<v1::ChangeReceipt>, Status> {
+        Ok(Response::new(
+            self.submit(Op::Register, r.into_inner().envelope).await?,
+        ))
+    }
+
+    async fn update_operator_keys(
+        &self,
+        r: Request<v1::SubmitRequest>,
+    ) -> Result<Response<v1::ChangeReceipt>, Status> {
+        Ok(Response::new(
+            self.submit(Op::Keys, r.into_inner().envelope).await?,
+        ))
+    }
+
+    async fn issue_certificate(
+        &self,
+        r: Request<v1::SubmitRequest>,
+    ) -> Result<Response<v1::ChangeReceipt>, Status> {
+        Ok(Response::new(
+            self.submit(Op::Issue, r.into_inner().envelope).await?,
+        ))
+    }
+
+    async fn change_certificate_status(
+        &self,
+        r: Request<v1::SubmitRequest>,
+    ) -> Result<Response<v1::ChangeReceipt>, Status> {
+        Ok(Response::new(
+            self.submit(Op::Status, r.into_inner().envelope).await?,
+        ))
+    }
+
+    async fn propose_arrangement(
+        &self,
+        r: Request<v1::SubmitRequest>,
+    ) -> Result<Response<v1::ChangeReceipt>, Status> {
+        Ok(Response::new(
+            self.submit(Op::Propose, r.into_inner().envelope).await?,
+        ))
+    }
+
+    async fn countersign_arrangement(
+        &self,
+        r: Request<v1::SubmitRequest>,
+    ) -> Result<Response<v1::ChangeReceipt>, Status> {
+        Ok(Response::new(
+            self.submit(Op::Countersign, r.into_inner().envelope)
+                .await?,
+        ))
+    }
+
+    async fn terminate_arrangement(
+        &self,
+        r: Request<v1::SubmitRequest>,
+    ) -> Result<Response<v1::ChangeReceipt>, Status> {
+        Ok(Response::new(
+            self.submit(Op::Terminate, r.into_inner().envelope).await?,
+        ))
+    }
+
+    async fn check_recognition(
+        &self,
+        r: Request<v1::CheckRecognitionRequest>,
+    ) -> Result<Response<v1::CheckRecognitionResponse>, Status> {
+        let r = r.into_inner();
+        let op = operator_id(&r.operator_id)?;
+        let c = country(&r.country)?;
+        if r.at_unix_micros < 0 {
+            return Err(Error::from(ParseError::new(
+                "at_unix_micros",
+                "a time in microseconds since the Unix epoch, or 0 for now",
+            ))
+            .into());
+        }
+        let at = if r.at_unix_micros == 0 {
+            self.inner.clock.now_micros()
+        } else {
+            r.at_unix_micros
+        };
+        let size = *self.inner.applied.borrow();
+        let finding = read(&self.inner.state).check(&op, &c, at);
+        Ok(Response::new(finding.wire(at, size)))
+    }
+
+    async fn get_operator(
+        &self,
+        r: Request<v1::GetOperatorRequest>,
+    ) -> Result<Response<v1::OperatorRecord>, Status> {
+        let id = operator_id(&r.into_inner().operator_id)?;
+        let state = read(&self.inner.state);
+        let o = state
+            .operator(&id)
+            .ok_or_else(|| Error::NotFound(format!("operator_id: {id} is not registered")))?;
+        Ok(Response::new(o.record()))
+    }
+
+    async fn list_certificates(
+        &self,
+        r: Request<v1::ListCertificatesRequest>,
+    ) -> Result<Response<v1::ListCertificatesResponse>, Status> {
+        let r = r.into_inner();
+        let state = read(&self.inner.state);
+        let certs = match (r.operator_id.is_empty(), r.country.is_empty()) {
+            (false, true) => state.certificates_of(&operator_id(&r.operator_id)?),
+            (true, false) => state.certificates_by(&country(&r.country)?),
+            _ => {
+                return Err(Error::from(ParseError::new(
+                    "operator_id",
+                    "set exactly one of operator_id and country",
+                ))
+                .into());
+            }
+        };
+        Ok(Response::new(v1::ListCertificatesResponse {
+            certificates: certs.into_iter().map(|c| c.record()).collect(),
+        }))
+    }
+
+    async fn list_arrangements(
+        &self,
+        r: Request<v1::ListArrangementsRequest>,
+    ) -> Result<Response<v1::ListArrangementsResponse>, Status> {
+        let r = r.into_inner();
+        let c = if r.country.is_empty() {
+            None
+        } else {
+            Some(country(&r.country)?)
+        };
+        let state = read(&self.inner.state);
+        Ok(Response::new(v1::ListArrangementsResponse {
+            arrangements: state
+                .arrangements(c.as_ref())
+                .into_iter()
+                .map(|m| m.record())
+                .collect(),
+        }))
+    }
+
+    type WatchChangesStream = ReceiverStream<Result<v1::Change, Status>>;
+
+    async fn watch_changes(
+        &self,
+        r: Request<v1::WatchChangesRequest>,
+    ) -> Result<Response<Self::WatchChangesStream>, Status> {
+        let mut next = r.into_inner().from_sequence;
+        let (tx, rx) = mpsc::channel(256);
+        let inner = self.inner.clone();
+        let mut applied = inner.applied.subscribe();
+        tokio::spawn(async move {
+            loop {
+                let size = *applied.borrow_and_update();
+                while next < size {
+                    let item = match inner.ledger.get(next) {
+                        Ok(Some((e, hash))) => Ok(v1::Change {
+                            entry: Some(wire_entry(e, hash)),
+                        }),
+                        Ok(None) => {
+                            Err(Status::internal(format!("ledger entry {next} is missing")))
+                        }
+                        Err(e) => Err(Status::from(Error::from(e))),
+                    };
+                    let failed = item.is_err();
+                    if tx.send(item).await.is_err() || failed {
+                        return;
+                    }
+                    next += 1;
+                }
+                tokio::select! {
+                    changed = applied.changed() => if changed.is_err() { return },
+                    () = inner.shutdown.cancelled() => return,
+                    () = tx.closed() => return,
+                }
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+}
