@@ -103,6 +103,40 @@ async fn identical_envelope_is_one_entry_but_a_new_signature_is_new() {
 }
 
 #[tokio::test]
+async fn the_same_envelope_appended_concurrently_is_one_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = Arc::new(Ledger::open(dir.path(), "corridor/test").unwrap());
+    let mut tasks = Vec::new();
+    for t in 0..32 {
+        let l = l.clone();
+        tasks.push(tokio::spawn(async move {
+            // Interleave with other appends so the copies land in different groups.
+            l.append(append(format!("other {t}").as_bytes(), "c"))
+                .await
+                .unwrap();
+            l.append(append(b"the same bytes", "c")).await.unwrap()
+        }));
+    }
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.push(t.await.unwrap());
+    }
+    assert_eq!(l.len(), 33);
+    assert_eq!(outcomes.iter().filter(|a| a.new).count(), 1);
+    assert!(
+        outcomes
+            .iter()
+            .all(|a| (a.seq, a.hash) == (outcomes[0].seq, outcomes[0].hash))
+    );
+    assert_eq!(
+        l.document_entries(&Digest::of(b"the same bytes"))
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
 async fn extra_rows_are_written_with_the_entry() {
     let dir = tempfile::tempdir().unwrap();
     let l = Ledger::open(dir.path(), "corridor/test").unwrap();
