@@ -56,6 +56,13 @@ pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<Outcome> {
     }
 }
 
+/// The system clock in microseconds since the Unix epoch.
+fn now_unix_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
 /// Payload size of each benchmark envelope.
 const PAYLOAD: usize = 1024;
 
@@ -109,10 +116,7 @@ async fn bench_ledger(
 
     // Sign every envelope before timing starts.
     let t = Instant::now();
-    let run_tag = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_nanos();
+    let run_tag = now_unix_micros();
     let envelopes: Arc<Vec<(Vec<u8>, corridor_core::Digest)>> = Arc::new(
         (0..n)
             .map(|i| {
@@ -143,7 +147,7 @@ async fn bench_ledger(
                     .append(Append {
                         kind: "bench.recorded".into(),
                         subject: "bench".into(),
-                        time_unix_micros: 0,
+                        time_unix_micros: now_unix_micros(),
                         envelope: bytes.clone(),
                         document: *doc,
                         extra: vec![],
