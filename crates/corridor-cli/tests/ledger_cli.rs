@@ -352,3 +352,32 @@ fn a_database_held_by_a_running_process_is_named() {
     assert_eq!(stderr(&o).lines().count(), 1);
     held.close();
 }
+
+#[test]
+fn bench_without_a_key_makes_one_beside_the_ledger_and_reuses_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("ledger");
+    let run = || {
+        let o = corridor(&[
+            "bench",
+            "ledger",
+            "--data",
+            data.to_str().unwrap(),
+            "--entries",
+            "50",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    };
+    run();
+    run();
+    let pubkey = data.join("node.key.pub");
+    let o = corridor(&[
+        "ledger",
+        "verify",
+        "--data",
+        data.to_str().unwrap(),
+        "--pubkey",
+        pubkey.to_str().unwrap(),
+    ]);
+    assert!(stdout(&o).starts_with("ok 100 "), "{}", stdout(&o));
+}
