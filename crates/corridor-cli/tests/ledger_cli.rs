@@ -284,7 +284,9 @@ fn bytes_changed_in_the_database_files_are_caught() {
         .and_then(|r| r.split(':').next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("expected `bad <seq>: ...`, got {out}"));
-    assert!(seq <= 100, "{out}");
+    // A checksum covers a sled page, not an entry: a leaf holds up to 16 entries, and which
+    // version of the page a copy belongs to decides which entry is first unreadable.
+    assert!((100 - 16..=100 + 16).contains(&seq), "{out}");
     assert!(out.contains("changed bytes on disk"), "{out}");
 }
 
