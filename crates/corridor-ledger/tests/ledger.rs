@@ -270,3 +270,63 @@ async fn export_verifies_offline_and_damage_is_located() {
     assert_eq!(d.seq, 4);
     assert!(d.what.contains("missing entries"), "{d}");
 }
+
+#[test]
+fn entry_hash_and_root_known_answers() {
+    use corridor_ledger::Entry;
+    use corridor_ledger::merkle::CompactTree;
+    let v: serde_json::Value =
+        serde_json::from_str(include_str!("../testdata/ledger-entries.json")).unwrap();
+    let mut tree = CompactTree::new();
+    for e in v["entries"].as_array().unwrap() {
+        let entry = Entry {
+            seq: e["seq"].as_u64().unwrap(),
+            prev_hash: e["prev_hash"].as_str().unwrap().parse().unwrap(),
+            time_unix_micros: e["time_unix_micros"].as_i64().unwrap(),
+            kind: e["kind"].as_str().unwrap().into(),
+            subject: e["subject"].as_str().unwrap().into(),
+            envelope: hex::decode(e["envelope"].as_str().unwrap()).unwrap(),
+        };
+        assert_eq!(hex::encode(entry.record()), e["record"].as_str().unwrap());
+        assert_eq!(entry.hash().to_hex(), e["hash"].as_str().unwrap());
+        tree.push(&entry.hash());
+    }
+    assert_eq!(tree.root().to_hex(), v["merkle_root"].as_str().unwrap());
+}
+
+#[tokio::test]
+async fn a_checkpoint_that_would_not_extend_the_last_is_refused() {
+    let key = SigningKey::from_seed(&[5; 32]);
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let la = filled(a.path(), 2).await;
+    let lb = filled(b.path(), 4).await;
+    lb.sign_checkpoint(&key).await.unwrap();
+    // Someone puts ledger B's (longer) checkpoint beside ledger A while A is running.
+    std::fs::copy(
+        b.path().join("checkpoint.note"),
+        a.path().join("checkpoint.note"),
+    )
+    .unwrap();
+    match la.sign_checkpoint(&key).await {
+        Err(Error::CheckpointRegression(why)) => assert!(why.contains("rolled back"), "{why}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    // The same size but a different history is refused too.
+    let c = tempfile::tempdir().unwrap();
+    let lc = Ledger::open(c.path(), "corridor/test").unwrap();
+    for i in 0..5 {
+        lc.append(append(format!("another history {i}").as_bytes(), "c"))
+            .await
+            .unwrap();
+    }
+    std::fs::copy(
+        b.path().join("checkpoint.note"),
+        c.path().join("checkpoint.note"),
+    )
+    .unwrap();
+    match lc.sign_checkpoint(&key).await {
+        Err(Error::CheckpointRegression(why)) => assert!(why.contains("differs"), "{why}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}

@@ -22,9 +22,10 @@ pub(crate) enum BenchCommand {
         /// Ledger directory (created if missing; existing entries are kept and verified).
         #[arg(long, value_name = "DIR")]
         data: PathBuf,
-        /// Private key that signs the envelopes and the checkpoint.
+        /// Private key that signs the envelopes and the checkpoint [default: DIR/node.key,
+        /// created on first use].
         #[arg(long, value_name = "PATH")]
-        key: PathBuf,
+        key: Option<PathBuf>,
         /// Envelopes to append (1 KiB payload each).
         #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
         entries: u64,
@@ -48,7 +49,10 @@ pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<Outcome> {
             entries,
             concurrency,
         } => {
-            let key = SigningKey::load(&key)?;
+            let key = match key {
+                Some(path) => SigningKey::load(&path)?,
+                None => node_key(&data)?,
+            };
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?
@@ -60,6 +64,19 @@ pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<Outcome> {
                 ))
         }
     }
+}
+
+/// The benchmark ledger's own key, `DIR/node.key`, created (with `DIR`) when missing.
+fn node_key(dir: &Path) -> anyhow::Result<SigningKey> {
+    let path = dir.join("node.key");
+    if path.exists() {
+        return Ok(SigningKey::load(&path)?);
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let key = SigningKey::generate();
+    key.save(&path)?;
+    println!("created key {} ({}.pub)", path.display(), path.display());
+    Ok(key)
 }
 
 /// The system clock in microseconds since the Unix epoch.
