@@ -13,9 +13,7 @@
 //! The last signed checkpoint is kept outside the database, in `checkpoint.note` beside
 //! the `db` directory, written to a temporary file, fsynced and renamed.
 
-use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -79,8 +77,6 @@ struct Request {
     append: Append,
     /// sha256 of the envelope bytes, computed by the appending task.
     envelope_id: Digest,
-    /// Groups applied when the appending task looked for the envelope in the database.
-    checked_at: u64,
     /// The outcome, with the group-commit ticket whose flush makes it durable.
     reply: tokio::sync::oneshot::Sender<Result<(Appended, u64), Error>>,
 }
@@ -99,8 +95,6 @@ pub struct Ledger {
     db: sled::Db,
     state: Arc<Mutex<State>>,
     requests: std::sync::mpsc::Sender<Request>,
-    /// Number of groups the writer has applied to the database.
-    applied_groups: Arc<AtomicU64>,
     writer: Option<JoinHandle<()>>,
     commit: Arc<GroupCommit>,
     signing: tokio::sync::Mutex<()>,
@@ -267,13 +261,11 @@ impl Ledger {
         let state = Arc::new(Mutex::new(state));
         let (requests, rx) = std::sync::mpsc::channel();
         let commit = Arc::new(GroupCommit::start(db.clone()));
-        let applied_groups = Arc::new(AtomicU64::new(0));
         let writer = {
             let (db, state, commit) = (db.clone(), state.clone(), commit.clone());
-            let applied = applied_groups.clone();
             std::thread::Builder::new()
                 .name("ledger-writer".into())
-                .spawn(move || writer(&db, &state, &commit, &applied, &rx))
+                .spawn(move || writer(&db, &state, &commit, &rx))
                 .map_err(|source| Error::Io {
                     path: dir.to_owned(),
                     source,
@@ -286,7 +278,6 @@ impl Ledger {
             db,
             state,
             requests,
-            applied_groups,
             writer: Some(writer),
             signing: tokio::sync::Mutex::new(()),
         };
@@ -353,31 +344,16 @@ impl Ledger {
 
     /// Appends an entry and returns once it (and its batch) is durable on disk.
     ///
-    /// Byte-identical envelope bytes already recorded yield the first entry.
+    /// Byte-identical envelope bytes already recorded yield the first entry. The append is
+    /// queued for the writer when the future is first polled, before it first waits:
+    /// appends first polled one after another are recorded in that order.
     pub async fn append(&self, append: Append) -> Result<Appended, Error> {
         Entry::check_limits(&append.kind, &append.subject, &append.envelope)
             .map_err(Error::InvalidAppend)?;
-        // Look for these exact bytes here, in parallel with the writer; it checks only the
-        // groups it applied after this look.
-        let envelope_id = Digest::of(&append.envelope);
-        let checked_at = self.applied_groups.load(Ordering::Acquire);
-        if let Some(seq) = recorded(&self.db, &document_prefix(&append.document), &envelope_id)? {
-            let hash = self.entry_hash(seq)?.ok_or_else(|| Damage {
-                seq,
-                what: "the document index names a missing entry".into(),
-            })?;
-            self.commit.sync().await?;
-            return Ok(Appended {
-                seq,
-                hash,
-                new: false,
-            });
-        }
         let (reply, outcome) = tokio::sync::oneshot::channel();
         self.requests
             .send(Request {
-                envelope_id,
-                checked_at,
+                envelope_id: Digest::of(&append.envelope),
                 append,
                 reply,
             })
@@ -513,11 +489,9 @@ fn writer(
     db: &sled::Db,
     shared: &Mutex<State>,
     commit: &GroupCommit,
-    applied: &AtomicU64,
     rx: &std::sync::mpsc::Receiver<Request>,
 ) {
     let mut group: Vec<Request> = Vec::with_capacity(MAX_GROUP);
-    let mut recent = Recent::default();
     while let Ok(first) = rx.recv() {
         group.push(first);
         while group.len() < MAX_GROUP {
@@ -527,20 +501,9 @@ fn writer(
             }
         }
         let state = lock(shared).clone();
-        let group_no = applied.load(Ordering::Relaxed) + 1;
-        match write_group(db, state, &mut group, &recent) {
+        match write_group(db, state, &mut group) {
             Ok((next, outcomes)) => {
                 *lock(shared) = next;
-                let new: Vec<(Digest, Appended)> = group
-                    .iter()
-                    .zip(&outcomes)
-                    .filter(|(_, o)| o.new)
-                    .map(|(r, o)| (r.envelope_id, *o))
-                    .collect();
-                if !new.is_empty() {
-                    recent.record(group_no, new);
-                    applied.store(group_no, Ordering::Release);
-                }
                 // The flush starts now, while the appenders are being woken.
                 let ticket = commit.request();
                 for (r, o) in group.drain(..).zip(outcomes) {
@@ -555,40 +518,6 @@ fn writer(
                 }
             }
         }
-    }
-}
-
-/// Groups whose envelope ids the writer remembers.
-const RECENT_GROUPS: usize = 1024;
-
-/// The envelopes appended in the writer's latest groups. An appending task looks for its
-/// envelope in the database before handing it to the writer; the writer then needs to check
-/// only the groups applied since that look, which it remembers here.
-#[derive(Default)]
-struct Recent {
-    by_envelope: HashMap<Digest, Appended>,
-    groups: VecDeque<(u64, Vec<Digest>)>,
-}
-
-impl Recent {
-    fn record(&mut self, group: u64, appended: Vec<(Digest, Appended)>) {
-        let ids = appended.iter().map(|(id, _)| *id).collect();
-        self.by_envelope.extend(appended);
-        self.groups.push_back((group, ids));
-        while self.groups.len() > RECENT_GROUPS {
-            if let Some((_, ids)) = self.groups.pop_front() {
-                for id in ids {
-                    self.by_envelope.remove(&id);
-                }
-            }
-        }
-    }
-
-    /// Whether every group applied after `checked_at` is remembered.
-    fn covers(&self, checked_at: u64) -> bool {
-        self.groups
-            .front()
-            .is_none_or(|(g, _)| *g <= checked_at + 1)
     }
 }
 
@@ -609,7 +538,6 @@ fn write_group(
     db: &sled::Db,
     mut state: State,
     group: &mut [Request],
-    recent: &Recent,
 ) -> Result<(State, Vec<Appended>), Error> {
     let mut batch = sled::Batch::default();
     let mut outcomes = Vec::with_capacity(group.len());
@@ -624,20 +552,8 @@ fn write_group(
             });
             continue;
         }
-        if let Some(first) = recent.by_envelope.get(&envelope_id) {
-            outcomes.push(Appended {
-                new: false,
-                ..*first
-            });
-            continue;
-        }
         let mut doc_key = document_prefix(&a.document);
-        let looked = recent.covers(r.checked_at);
-        if let Some(seq) = if looked {
-            None
-        } else {
-            recorded(db, &doc_key, &envelope_id)?
-        } {
+        if let Some(seq) = recorded(db, &doc_key, &envelope_id)? {
             let (_, hash) = db
                 .get(seq_key(ENTRY, seq))?
                 .as_deref()
