@@ -108,16 +108,32 @@ pub fn sled_config(path: &Path) -> sled::Config {
         .mode(sled::Mode::HighThroughput)
 }
 
+/// How long opening waits for a database lock to be released: sled lets go of its files a
+/// moment after a database is closed (its I/O threads finish first), so a ledger closed and
+/// reopened in one process would otherwise find its own lock.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Opens sled at `dir/db`, naming a lock held by another process plainly.
 pub(crate) fn open_db(dir: &Path, create: bool) -> Result<sled::Db, Error> {
     let path = dir.join("db");
     if !create && !path.join("conf").exists() {
         return Err(Error::NotFound(dir.to_owned()));
     }
-    sled_config(&path).open().map_err(|e| match &e {
-        sled::Error::Io(io) if io.to_string().contains("lock") => Error::Locked(dir.to_owned()),
-        _ => Error::Storage(e),
-    })
+    let started = std::time::Instant::now();
+    let mut pause = std::time::Duration::from_millis(1);
+    loop {
+        match sled_config(&path).open() {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(io)) if io.to_string().contains("lock") => {
+                if started.elapsed() >= LOCK_WAIT {
+                    return Err(Error::Locked(dir.to_owned()));
+                }
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(std::time::Duration::from_millis(100));
+            }
+            Err(e) => return Err(Error::Storage(e)),
+        }
+    }
 }
 
 fn seq_key(prefix: u8, seq: u64) -> [u8; 9] {
