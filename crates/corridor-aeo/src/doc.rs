@@ -47,7 +47,7 @@ fn required_text(field: &str, s: &str) -> Result<String, ParseError> {
 }
 
 /// A tier from its wire number.
-pub(crate) fn tier(field: &str, t: i32) -> Result<AeoTier, ParseError> {
+pub fn tier(field: &str, t: i32) -> Result<AeoTier, ParseError> {
     match v1::AeoTier::try_from(t) {
         Ok(v1::AeoTier::SecuritySafety) => Ok(AeoTier::SecuritySafety),
         Ok(v1::AeoTier::CustomsSimplifications) => Ok(AeoTier::CustomsSimplifications),
@@ -58,7 +58,7 @@ pub(crate) fn tier(field: &str, t: i32) -> Result<AeoTier, ParseError> {
 }
 
 /// A tier's wire number.
-pub(crate) fn tier_wire(t: AeoTier) -> v1::AeoTier {
+pub fn tier_wire(t: AeoTier) -> v1::AeoTier {
     match t {
         AeoTier::SecuritySafety => v1::AeoTier::SecuritySafety,
         AeoTier::CustomsSimplifications => v1::AeoTier::CustomsSimplifications,

@@ -30,7 +30,7 @@ pub enum Error {
     #[error("{0}")]
     Unavailable(String),
     /// The ledger failed: nothing was acknowledged.
-    #[error("ledger: {0}")]
+    #[error(transparent)]
     Ledger(#[from] corridor_ledger::Error),
     /// The ledger and the state rows recorded beside it disagree, or an entry no longer
     /// applies: the registry refuses to start.

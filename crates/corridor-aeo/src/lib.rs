@@ -71,6 +71,23 @@ impl Config {
             Some(k) => k,
             None => topology.registry_signing_key()?,
         };
+        // Auditors check the registry's checkpoints with the topology's public key: a key
+        // passed in must be that one.
+        if let Some(paths) = &topology.registry.key {
+            let listed = corridor_core::PublicKey::load(&topology.resolve(&paths.public))
+                .map_err(corridor_topology::Error::from)?;
+            if listed != key.public() {
+                return Err(corridor_topology::Error::Invalid {
+                    field: "registry.key.public".into(),
+                    reason: format!(
+                        "the registry's key {} is not the key the topology lists ({})",
+                        key.id(),
+                        listed.id()
+                    ),
+                }
+                .into());
+            }
+        }
         Ok(Self {
             data_dir,
             origin: origin(&topology.name),
@@ -89,6 +106,18 @@ pub async fn serve(
     listener: TcpListener,
     config: Config,
     shutdown: CancellationToken,
+) -> Result<(), Error> {
+    serve_ready(listener, config, shutdown, |_| {}).await
+}
+
+/// [`serve`], calling `ready` with the listening address once the ledger is open and the
+/// state rebuilt (a process announces readiness there, not before: a locked or unwritable
+/// data directory fails first).
+pub async fn serve_ready(
+    listener: TcpListener,
+    config: Config,
+    shutdown: CancellationToken,
+    ready: impl FnOnce(Option<std::net::SocketAddr>),
 ) -> Result<(), Error> {
     let ledger = Arc::new(Ledger::open(&config.data_dir, &config.origin)?);
     let registry = Registry::open(ledger.clone(), config.keys, config.clock, shutdown.clone())?;
@@ -115,6 +144,7 @@ pub async fn serve(
 
     let addr = listener.local_addr().ok();
     tracing::info!(?addr, entries = ledger.len(), "AEO registry serving");
+    ready(addr);
     tonic::transport::Server::builder()
         .add_service(health)
         .add_service(reflection_v1)

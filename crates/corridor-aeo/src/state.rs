@@ -720,6 +720,16 @@ impl State {
             )));
         }
         let effective_from = c.valid_from.max(now);
+        if c.valid_to <= effective_from {
+            return Err(ParseError::new(
+                "valid_to_unix_micros",
+                format!(
+                    "validity ends ({}) before the certificate takes effect when recorded ({effective_from})",
+                    c.valid_to
+                ),
+            )
+            .into());
+        }
         let state = CertState {
             effective_from,
             history: vec![Event {
@@ -835,6 +845,16 @@ impl State {
                 m.id, existing.seq
             )));
         }
+        if m.effective_to != 0 && m.effective_to <= m.effective_from.max(now) {
+            return Err(ParseError::new(
+                "effective_to_unix_micros",
+                format!(
+                    "the arrangement ends ({}) before it could come into force",
+                    m.effective_to
+                ),
+            )
+            .into());
+        }
         let in_force = signed.len() == 2;
         let in_force_from = in_force.then(|| m.effective_from.max(now));
         let state = MraState {
@@ -898,6 +918,12 @@ impl State {
             )));
         }
         let from = m.effective_from.max(now);
+        if m.effective_to != 0 && m.effective_to <= from {
+            return Err(Error::FailedPrecondition(format!(
+                "arrangement {} ended ({}) before it was countersigned",
+                m.id, m.effective_to
+            )));
+        }
         let mut state = existing.clone();
         state.envelope = env.clone();
         state.in_force_from = Some(from);
@@ -1286,6 +1312,35 @@ mod tests {
             env.add_signature(&authority(b));
             self.apply(Op::Propose, env, at);
         }
+    }
+
+    #[test]
+    fn an_arrangement_that_ended_while_pending_cannot_come_into_force() {
+        let mut f = Fixture::new();
+        let doc = v1::MutualRecognitionArrangement {
+            arrangement_id: "MRA-CN-KZ".into(),
+            countries: vec!["CN".into(), "KZ".into()],
+            tiers: vec![v1::AeoTier::Full as i32],
+            benefits: Some(v1::ArrangementBenefits::default()),
+            effective_from_unix_micros: T0,
+            effective_to_unix_micros: T0 + DAY,
+            issued_at_unix_micros: T0,
+        };
+        let proposal = sign(payload_type::MUTUAL_RECOGNITION, &doc, &authority("CN"));
+        f.apply(Op::Propose, proposal.clone(), T0);
+        let mut both = proposal;
+        both.add_signature(&authority("KZ"));
+        assert!(
+            f.state
+                .prepare(Op::Countersign, &both, T0 + DAY / 2, 1)
+                .is_ok()
+        );
+        let late = f.state.prepare(Op::Countersign, &both, T0 + 2 * DAY, 1);
+        assert!(
+            matches!(late, Err(Error::FailedPrecondition(ref m)) if m.contains("ended")),
+            "{:?}",
+            late.err()
+        );
     }
 
     #[test]

@@ -472,6 +472,16 @@ async fn malformed_fields_are_invalid_arguments_naming_the_field() {
         Code::InvalidArgument,
         "valid_to_unix_micros",
     );
+    // Validity that ended before the certificate could be recorded: it would never count.
+    let mut cert = certificate("AEOTR0000000001", "TR3456789012", v1::AeoTier::Full);
+    cert.valid_from_unix_micros = now() - 2 * DAY;
+    cert.valid_to_unix_micros = now() - DAY;
+    refused(
+        c.issue_certificate(request(pt::AEO_CERTIFICATE, &cert, keys.of("TR")))
+            .await,
+        Code::InvalidArgument,
+        "valid_to_unix_micros",
+    );
     let cert = certificate("AEOTR00000001", "TR3456789012", v1::AeoTier::Full);
     refused(
         c.issue_certificate(request(pt::AEO_CERTIFICATE, &cert, keys.of("TR")))
@@ -512,6 +522,15 @@ async fn malformed_fields_are_invalid_arguments_naming_the_field() {
         .await,
         Code::InvalidArgument,
         "envelope.payload_type",
+    );
+    let mut ended = arrangement("MRA-TR-AZ-OLD", "TR", "AZ", &[v1::AeoTier::Full]);
+    ended.effective_from_unix_micros = now() - 3 * DAY;
+    ended.effective_to_unix_micros = now() - 2 * DAY;
+    refused(
+        c.propose_arrangement(request(pt::MUTUAL_RECOGNITION, &ended, keys.of("TR")))
+            .await,
+        Code::InvalidArgument,
+        "effective_to_unix_micros",
     );
     let mut mra = arrangement("MRA-TR-TR", "TR", "TR", &[v1::AeoTier::Full]);
     refused(

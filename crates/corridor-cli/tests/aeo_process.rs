@@ -377,4 +377,71 @@ fn keys_init_names_every_role_of_the_topology_and_keeps_existing_keys() {
     ]);
     assert_eq!(code, 2);
     assert!(err.contains("corridor keys init"), "{err}");
+    // A key passed with --key must be the one the topology lists for the registry, or its
+    // checkpoints would not verify with the topology's public key.
+    let (code, out_text, err) = run(&[
+        "serve",
+        "aeo",
+        "--topology",
+        out.join("topology.toml").to_str().unwrap(),
+        "--data",
+        dir.path().join("d").to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--key",
+        out.join("keys/declarant.key").to_str().unwrap(),
+    ]);
+    assert_eq!((code, out_text.as_str()), (2, ""), "{err}");
+    assert!(err.contains("registry.key.public"), "{err}");
+}
+
+#[test]
+fn sigterm_as_soon_as_it_listens_stops_the_registry_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let dev = dir.path().join("dev");
+    ok(&[
+        "keys",
+        "init",
+        "--topology",
+        deploy("corridor.toml").to_str().unwrap(),
+        "--out",
+        dev.to_str().unwrap(),
+    ]);
+    let topo = dev.join("topology.toml");
+    let data = dir.path().join("registry");
+    // "listening on" promises the SIGTERM handler is in place: a signal right after it is a
+    // clean stop (exit 0), never the default fatal one (exit 143). The shell's built-in
+    // `kill` sends it within microseconds of the line, which spawning `kill` would not.
+    #[cfg(unix)]
+    for _ in 0..5 {
+        let status = Command::new("bash")
+            .arg("-c")
+            .arg(
+                r#"coproc S { exec "$0" serve aeo --listen 127.0.0.1:0 --topology "$1" --data "$2"; }
+                read -r line <&"${S[0]}"; kill -TERM "$S_PID"; wait "$S_PID""#,
+            )
+            .arg(env!("CARGO_BIN_EXE_corridor"))
+            .arg(&topo)
+            .arg(&data)
+            .status()
+            .unwrap();
+        assert!(status.success(), "{status:?}");
+    }
+    let out = ok(&["ledger", "verify", "--data", data.to_str().unwrap()]);
+    assert!(out.starts_with("ok 0 "), "{out}");
+    // A data directory that cannot be opened fails before "listening on" is printed.
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"").unwrap();
+    let (code, out, err) = run(&[
+        "serve",
+        "aeo",
+        "--listen",
+        "127.0.0.1:0",
+        "--topology",
+        topo.to_str().unwrap(),
+        "--data",
+        file.join("registry").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(out, "", "{err}");
 }

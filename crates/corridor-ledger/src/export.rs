@@ -59,41 +59,83 @@ pub fn export_dir(dir: &Path, out: &Path) -> Result<u64, Error> {
 }
 
 fn write_export(db: &sled::Db, dir: &Path, out: &Path) -> Result<u64, Error> {
-    let io = |source| Error::Io {
-        path: out.to_owned(),
-        source,
-    };
-    let file = std::fs::File::create(out).map_err(io)?;
-    let mut w = BufWriter::new(file);
-    let mut n = 0;
+    let mut w = ExportWriter::create(out)?;
     for r in stored_entries(db) {
         let (e, hash) = r?;
-        let line = EntryLine {
+        w.entry(&e, &hash)?;
+    }
+    w.finish(read_checkpoint(dir)?.as_ref())
+}
+
+/// Writes an export file line by line: for exports from a source other than a local database
+/// (a running service's ledger read service, say).
+pub struct ExportWriter {
+    out: std::path::PathBuf,
+    w: BufWriter<std::fs::File>,
+    entries: u64,
+}
+
+impl ExportWriter {
+    /// Creates (or truncates) the export file.
+    pub fn create(out: &Path) -> Result<Self, Error> {
+        let file = std::fs::File::create(out).map_err(|source| Error::Io {
+            path: out.to_owned(),
+            source,
+        })?;
+        Ok(Self {
+            out: out.to_owned(),
+            w: BufWriter::new(file),
+            entries: 0,
+        })
+    }
+
+    fn io(&self, source: std::io::Error) -> Error {
+        Error::Io {
+            path: self.out.clone(),
+            source,
+        }
+    }
+
+    fn line(&mut self, value: &impl Serialize) -> Result<(), Error> {
+        let written = serde_json::to_writer(&mut self.w, value)
+            .map_err(std::io::Error::from)
+            .and_then(|()| self.w.write_all(b"\n"));
+        written.map_err(|e| self.io(e))
+    }
+
+    /// Writes one entry with its hash as stored.
+    pub fn entry(&mut self, e: &Entry, hash: &Digest) -> Result<(), Error> {
+        self.line(&EntryLine {
             seq: e.seq,
             prev_hash: e.prev_hash.to_hex(),
             time_unix_micros: e.time_unix_micros,
-            kind: e.kind,
-            subject: e.subject,
+            kind: e.kind.clone(),
+            subject: e.subject.clone(),
             envelope: B64.encode(&e.envelope),
             hash: hash.to_hex(),
+        })?;
+        self.entries += 1;
+        Ok(())
+    }
+
+    /// Writes the checkpoint line (if any), flushes and fsyncs the file; returns the number
+    /// of entries written.
+    pub fn finish(mut self, checkpoint: Option<&Checkpoint>) -> Result<u64, Error> {
+        if let Some(cp) = checkpoint {
+            self.line(&CheckpointLine {
+                checkpoint: cp.note.clone(),
+            })?;
+        }
+        let entries = self.entries;
+        let out = self.out.clone();
+        let io = |source| Error::Io {
+            path: out.clone(),
+            source,
         };
-        serde_json::to_writer(&mut w, &line).map_err(|e| io(e.into()))?;
-        w.write_all(b"\n").map_err(io)?;
-        n += 1;
+        let file = self.w.into_inner().map_err(|e| io(e.into_error()))?;
+        file.sync_all().map_err(io)?;
+        Ok(entries)
     }
-    if let Some(cp) = read_checkpoint(dir)? {
-        serde_json::to_writer(
-            &mut w,
-            &CheckpointLine {
-                checkpoint: cp.note,
-            },
-        )
-        .map_err(|e| io(e.into()))?;
-        w.write_all(b"\n").map_err(io)?;
-    }
-    let file = w.into_inner().map_err(|e| io(e.into_error()))?;
-    file.sync_all().map_err(io)?;
-    Ok(n)
 }
 
 /// Verifies an exported ledger offline: every entry's hash and link, the Merkle root at the

@@ -23,7 +23,7 @@ pub use clock::{Clock, ClockConfig};
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The file could not be read or written.
-    #[error("topology {path}: {source}")]
+    #[error("topology {path}")]
     Io {
         /// The file.
         path: PathBuf,

@@ -229,11 +229,15 @@ fn now() -> i64 {
     corridor_topology::Clock::System.now_micros()
 }
 
-fn time(field: &str, s: Option<&str>, default: i64) -> anyhow::Result<i64> {
-    match s {
-        Some(s) => Ok(parse_time(field, s)?),
-        None => Ok(default),
-    }
+/// The time given to `--flag`, or `default`.
+fn time(flag: &str, s: Option<&str>, default: i64) -> anyhow::Result<i64> {
+    let Some(s) = s else { return Ok(default) };
+    parse_time(flag, s).map_err(|e| match e {
+        corridor_topology::Error::Invalid { field, reason } => {
+            anyhow::anyhow!("--{field}: {reason}")
+        }
+        e => e.into(),
+    })
 }
 
 fn load_key(p: &std::path::Path) -> anyhow::Result<SigningKey> {
@@ -241,24 +245,15 @@ fn load_key(p: &std::path::Path) -> anyhow::Result<SigningKey> {
 }
 
 fn wire_tier(t: AeoTier) -> i32 {
-    (match t {
-        AeoTier::SecuritySafety => v1::AeoTier::SecuritySafety,
-        AeoTier::CustomsSimplifications => v1::AeoTier::CustomsSimplifications,
-        AeoTier::Full => v1::AeoTier::Full,
-    }) as i32
+    corridor_aeo::doc::tier_wire(t) as i32
 }
 
 fn tier_name(t: i32) -> &'static str {
-    match v1::AeoTier::try_from(t) {
-        Ok(v1::AeoTier::SecuritySafety) => "security-safety",
-        Ok(v1::AeoTier::CustomsSimplifications) => "customs-simplifications",
-        Ok(v1::AeoTier::Full) => "full",
-        _ => "-",
-    }
+    corridor_aeo::doc::tier("tier", t).map_or("-", |t| t.as_str())
 }
 
 /// A gRPC failure, said plainly (exit 2).
-fn status(e: tonic::Status) -> anyhow::Error {
+pub(crate) fn status(e: tonic::Status) -> anyhow::Error {
     anyhow::anyhow!("{:?}: {}", e.code(), e.message())
 }
 
@@ -356,8 +351,8 @@ async fn run_command(
                 aeo_id,
                 operator_id: operator,
                 tier: wire_tier(tier),
-                valid_from_unix_micros: time("valid_from", valid_from.as_deref(), now())?,
-                valid_to_unix_micros: parse_time("valid_to", &valid_to)?,
+                valid_from_unix_micros: time("valid-from", valid_from.as_deref(), now())?,
+                valid_to_unix_micros: time("valid-to", Some(&valid_to), 0)?,
                 issued_at_unix_micros: now(),
             };
             let r = c

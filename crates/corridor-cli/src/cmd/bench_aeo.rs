@@ -11,7 +11,7 @@ use corridor_aeo::sign::{request, submit};
 use corridor_core::{CountryCode, SigningKey, payload_type as pt};
 use corridor_proto::v1;
 use corridor_proto::v1::aeo_registry_client::AeoRegistryClient;
-use corridor_topology::Clock;
+use corridor_topology::{Clock, Topology};
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 use tonic_health::pb::health_client::HealthClient;
@@ -22,7 +22,11 @@ use crate::cmd::bench::{drive, percentile};
 /// Options of `corridor bench aeo`.
 #[derive(Args)]
 pub(crate) struct BenchAeo {
-    /// Operators, each with one certificate, spread over four countries.
+    /// The topology whose countries the operators are spread over (its keys are not used);
+    /// default: the Middle Corridor of `deploy/corridor.toml`, built in.
+    #[arg(long, value_name = "FILE", env = "CORRIDOR_TOPOLOGY")]
+    topology: Option<PathBuf>,
+    /// Operators, each with one certificate, spread over the topology's countries.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(4..))]
     operators: u64,
     /// Calls measured, for the checks and for the trivial call each.
@@ -39,7 +43,8 @@ pub(crate) struct BenchAeo {
     data: Option<PathBuf>,
 }
 
-const COUNTRIES: [&str; 4] = ["CN", "KZ", "AZ", "TR"];
+/// The default topology, built in so the benchmark runs from any directory.
+const DEFAULT_TOPOLOGY: &str = include_str!("../../../../deploy/corridor.toml");
 const TIERS: [v1::AeoTier; 3] = [
     v1::AeoTier::Full,
     v1::AeoTier::SecuritySafety,
@@ -54,11 +59,17 @@ pub(crate) fn run(args: BenchAeo) -> anyhow::Result<Outcome> {
         .block_on(bench(args))
 }
 
-fn operator_id(i: usize) -> String {
-    format!("{}{:010}", COUNTRIES[i % 4], i)
-}
-
 async fn bench(args: BenchAeo) -> anyhow::Result<Outcome> {
+    let topology = match &args.topology {
+        Some(p) => Topology::load(p)?,
+        None => Topology::parse(DEFAULT_TOPOLOGY, std::path::Path::new("."))?,
+    };
+    let countries: Arc<Vec<CountryCode>> = Arc::new(topology.country_codes());
+    let nc = countries.len();
+    let operator_id = {
+        let countries = countries.clone();
+        move |i: usize| format!("{}{:010}", countries[i % nc], i)
+    };
     let n_ops = args.operators as usize;
     let n = args.requests as usize;
     let concurrency = args.concurrency as usize;
@@ -68,16 +79,16 @@ async fn bench(args: BenchAeo) -> anyhow::Result<Outcome> {
         .clone()
         .unwrap_or_else(|| tmp.path().join("registry"));
 
-    let authorities: Vec<SigningKey> = (0..4u8)
-        .map(|i| SigningKey::from_seed(&[i + 1; 32]))
+    let authorities: Vec<SigningKey> = (0..nc)
+        .map(|i| SigningKey::from_seed(&[i as u8 + 1; 32]))
         .collect();
     let registry_key = SigningKey::generate();
     let keys = corridor_aeo::TrustedKeys::new(
-        COUNTRIES
+        countries
             .iter()
             .zip(&authorities)
-            .map(|(c, k)| Ok((CountryCode::parse("country", c)?, k.public())))
-            .collect::<anyhow::Result<_>>()?,
+            .map(|(c, k)| (c.clone(), k.public()))
+            .collect(),
         vec![],
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -119,11 +130,11 @@ async fn bench(args: BenchAeo) -> anyhow::Result<Outcome> {
                     operator_id: operator_id(i),
                     legal_name: format!("Benchmark Operator {i}"),
                     address: format!("{i} Corridor Street"),
-                    country: COUNTRIES[i % 4].into(),
+                    country: countries[i % nc].to_string(),
                     public_keys: vec![op.public().as_bytes().to_vec()],
                     issued_at_unix_micros: now,
                 };
-                request(pt::OPERATOR_REGISTRATION, &doc, &authorities[i % 4])
+                request(pt::OPERATOR_REGISTRATION, &doc, &authorities[i % nc])
             })
             .collect(),
     );
@@ -131,14 +142,14 @@ async fn bench(args: BenchAeo) -> anyhow::Result<Outcome> {
         (0..n_ops)
             .map(|i| {
                 let doc = v1::AeoCertificate {
-                    aeo_id: format!("AEO{}{:010}", COUNTRIES[i % 4], i),
+                    aeo_id: format!("AEO{}{:010}", countries[i % nc], i),
                     operator_id: operator_id(i),
                     tier: TIERS[(i / 4) % 3] as i32,
                     valid_from_unix_micros: now - DAY,
                     valid_to_unix_micros: now + 3 * 365 * DAY,
                     issued_at_unix_micros: now,
                 };
-                request(pt::AEO_CERTIFICATE, &doc, &authorities[i % 4])
+                request(pt::AEO_CERTIFICATE, &doc, &authorities[i % nc])
             })
             .collect(),
     );
@@ -163,21 +174,22 @@ async fn bench(args: BenchAeo) -> anyhow::Result<Outcome> {
         })
         .await?;
     }
-    // Arrangements among neighbours on the route, with different scopes.
-    let mras: [(usize, usize, &[v1::AeoTier]); 4] = [
-        (
-            0,
-            1,
-            &[v1::AeoTier::Full, v1::AeoTier::CustomsSimplifications],
-        ),
-        (1, 2, &[v1::AeoTier::Full]),
-        (2, 3, &TIERS),
-        (0, 3, &[v1::AeoTier::SecuritySafety]),
+    // Arrangements between neighbours on the route, with different scopes, and one between
+    // its two ends.
+    let scopes: [&[v1::AeoTier]; 3] = [
+        &[v1::AeoTier::Full, v1::AeoTier::CustomsSimplifications],
+        &[v1::AeoTier::Full],
+        &TIERS,
     ];
-    for (a, b, tiers) in mras {
+    let mut mras: Vec<(usize, usize, &[v1::AeoTier])> =
+        (0..nc - 1).map(|a| (a, a + 1, scopes[a % 3])).collect();
+    if nc > 2 {
+        mras.push((0, nc - 1, &[v1::AeoTier::SecuritySafety]));
+    }
+    for &(a, b, tiers) in &mras {
         let doc = v1::MutualRecognitionArrangement {
-            arrangement_id: format!("MRA-{}-{}", COUNTRIES[a], COUNTRIES[b]),
-            countries: vec![COUNTRIES[a].into(), COUNTRIES[b].into()],
+            arrangement_id: format!("MRA-{}-{}", countries[a], countries[b]),
+            countries: vec![countries[a].to_string(), countries[b].to_string()],
             tiers: tiers.iter().map(|t| *t as i32).collect(),
             benefits: Some(v1::ArrangementBenefits {
                 document_check_rate_percent: 50,
@@ -206,7 +218,7 @@ async fn bench(args: BenchAeo) -> anyhow::Result<Outcome> {
         let i = k.wrapping_mul(7919) % n_ops;
         v1::CheckRecognitionRequest {
             operator_id: operator_id(i),
-            country: COUNTRIES[(k / 3) % 4].into(),
+            country: countries[(k / 3) % nc].to_string(),
             at_unix_micros: 0,
         }
     };

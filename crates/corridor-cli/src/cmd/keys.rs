@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Subcommand;
-use corridor_core::SigningKey;
+use corridor_core::{PublicKey, SigningKey};
 use corridor_topology::{KeyPaths, Topology};
 
 use crate::Outcome;
@@ -72,8 +72,25 @@ fn init(topology: &Path, out: &Path) -> anyhow::Result<(usize, usize)> {
                 .with_context(|| format!("cannot create {}", dir.display()))?;
         }
         if path.exists() {
-            // Loading checks it is a private key readable by its owner only.
-            SigningKey::load(&path)?;
+            // Loading checks it is a private key readable by its owner only; its public key
+            // file must match it (it is what every other role trusts).
+            let key = SigningKey::load(&path)?;
+            let mut public = path.clone().into_os_string();
+            public.push(".pub");
+            let public = PathBuf::from(public);
+            if public.exists() {
+                if PublicKey::load(&public)? != key.public() {
+                    anyhow::bail!(
+                        "{} is not the public key of {}; remove one of them",
+                        public.display(),
+                        path.display()
+                    );
+                }
+            } else {
+                key.public()
+                    .save(&public)
+                    .with_context(|| format!("cannot write key {}", public.display()))?;
+            }
             kept += 1;
         } else {
             SigningKey::generate()

@@ -12,35 +12,16 @@ use corridor_ledger::{Damage, Verified};
 
 use crate::Outcome;
 
-/// One line of an export, as `corridor_ledger::export` writes it.
-#[derive(serde::Serialize)]
-struct EntryLine {
-    seq: u64,
-    prev_hash: String,
-    time_unix_micros: i64,
-    kind: String,
-    subject: String,
-    envelope: String,
-    hash: String,
-}
-
-/// The last line of an export.
-#[derive(serde::Serialize)]
-struct CheckpointLine {
-    checkpoint: String,
-}
-
 /// Exports a running service's ledger through its `LedgerReader`: asks for a signed
 /// checkpoint, then streams the entries it covers, in the format of a local export.
 fn export_remote(addr: &str, out: &std::path::Path) -> anyhow::Result<u64> {
-    use std::io::Write;
-
-    use base64::Engine as _;
+    use corridor_core::Digest;
+    use corridor_ledger::export::ExportWriter;
+    use corridor_ledger::{Checkpoint, Entry};
     use corridor_proto::v1;
     use corridor_proto::v1::ledger_reader_client::LedgerReaderClient;
     use tokio_stream::StreamExt;
 
-    let hex = |b: &[u8]| hex::encode(b);
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?
@@ -51,11 +32,10 @@ fn export_remote(addr: &str, out: &std::path::Path) -> anyhow::Result<u64> {
             let cp = c
                 .get_checkpoint(v1::GetCheckpointRequest {})
                 .await
-                .map_err(|e| anyhow::anyhow!("{:?}: {}", e.code(), e.message()))?
+                .map_err(crate::cmd::aeo::status)?
                 .into_inner();
-            let file = std::fs::File::create(out)
-                .with_context(|| format!("cannot create {}", out.display()))?;
-            let mut w = std::io::BufWriter::new(file);
+            let checkpoint = Checkpoint::parse(&cp.note)?;
+            let mut w = ExportWriter::create(out)?;
             let mut n = 0;
             if cp.size > 0 {
                 let mut entries = c
@@ -68,17 +48,16 @@ fn export_remote(addr: &str, out: &std::path::Path) -> anyhow::Result<u64> {
                     .into_inner();
                 while let Some(e) = entries.next().await {
                     let e = e.map_err(|e| anyhow::anyhow!("{:?}: {}", e.code(), e.message()))?;
-                    let line = EntryLine {
+                    let hash = Digest::from_slice("hash", &e.hash)?;
+                    let entry = Entry {
                         seq: e.seq,
-                        prev_hash: hex(&e.prev_hash),
+                        prev_hash: Digest::from_slice("prev_hash", &e.prev_hash)?,
                         time_unix_micros: e.time_unix_micros,
                         kind: e.kind,
                         subject: e.subject,
-                        envelope: base64::engine::general_purpose::STANDARD.encode(&e.envelope),
-                        hash: hex(&e.hash),
+                        envelope: e.envelope,
                     };
-                    serde_json::to_writer(&mut w, &line)?;
-                    w.write_all(b"\n")?;
+                    w.entry(&entry, &hash)?;
                     n += 1;
                 }
             }
@@ -88,17 +67,7 @@ fn export_remote(addr: &str, out: &std::path::Path) -> anyhow::Result<u64> {
                     cp.size
                 );
             }
-            serde_json::to_writer(
-                &mut w,
-                &CheckpointLine {
-                    checkpoint: cp.note,
-                },
-            )?;
-            w.write_all(b"\n")?;
-            w.into_inner()
-                .map_err(|e| e.into_error())?
-                .sync_all()
-                .with_context(|| format!("cannot write {}", out.display()))?;
+            w.finish(Some(&checkpoint))?;
             Ok(n)
         })
 }

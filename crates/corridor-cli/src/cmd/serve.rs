@@ -36,31 +36,29 @@ pub(crate) enum ServeCommand {
     },
 }
 
-/// Cancels `token` on SIGTERM or ctrl-c.
-fn on_signal(token: CancellationToken) {
+/// Cancels `token` on SIGTERM or ctrl-c. The handlers are installed before this returns,
+/// so a signal sent once the process says it is listening is never fatal.
+fn on_signal(token: CancellationToken) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    let (mut term, mut int) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::terminate()).context("cannot handle SIGTERM")?,
+            signal(SignalKind::interrupt()).context("cannot handle SIGINT")?,
+        )
+    };
     tokio::spawn(async move {
         #[cfg(unix)]
-        {
-            let mut term =
-                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        tracing::error!(error = %e, "cannot handle SIGTERM");
-                        let _ = tokio::signal::ctrl_c().await;
-                        token.cancel();
-                        return;
-                    }
-                };
-            tokio::select! {
-                _ = term.recv() => {},
-                _ = tokio::signal::ctrl_c() => {},
-            }
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
         }
         #[cfg(not(unix))]
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");
         token.cancel();
     });
+    Ok(())
 }
 
 pub(crate) fn run(cmd: ServeCommand) -> anyhow::Result<Outcome> {
@@ -84,13 +82,16 @@ pub(crate) fn run(cmd: ServeCommand) -> anyhow::Result<Outcome> {
                 .enable_all()
                 .build()?
                 .block_on(async move {
+                    let shutdown = CancellationToken::new();
+                    on_signal(shutdown.clone())?;
                     let listener = tokio::net::TcpListener::bind(&listen)
                         .await
                         .with_context(|| format!("cannot listen on {listen}"))?;
-                    println!("listening on {}", listener.local_addr()?);
-                    let shutdown = CancellationToken::new();
-                    on_signal(shutdown.clone());
-                    corridor_aeo::serve(listener, config, shutdown).await?;
+                    let local = listener.local_addr()?;
+                    corridor_aeo::serve_ready(listener, config, shutdown, |_| {
+                        println!("listening on {local}");
+                    })
+                    .await?;
                     anyhow::Ok(())
                 })?;
             Ok(Outcome::Ok)
