@@ -659,7 +659,12 @@ fn decode_value(seq: u64, v: &[u8]) -> Result<(Entry, Digest), Error> {
 /// be held by a running service).
 pub fn verify_dir(dir: &Path, key: Option<&PublicKey>) -> Result<Result<Verified, Damage>, Error> {
     let db = match open_db(dir, false) {
-        Err(Error::Storage(sled::Error::Corruption { .. })) => return Ok(Err(corrupted(0))),
+        Err(Error::Storage(sled::Error::Corruption { .. })) => {
+            return Ok(Err(Damage {
+                seq: 0,
+                what: "changed bytes on disk: the database fails its checksums when opened, so no entry can be read".into(),
+            }));
+        }
         other => other?,
     };
     verify_db(&db, dir, key)
