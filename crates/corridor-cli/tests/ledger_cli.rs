@@ -173,15 +173,30 @@ fn bench_leaves_a_ledger_that_verifies_online_and_offline() {
     );
 }
 
-/// Rewrites entry `seq`'s stored value through sled itself, as someone with the files might.
-fn tamper(data: &Path, seq: u64, f: impl FnOnce(&mut Vec<u8>)) {
-    let db = sled::open(data.join("db")).unwrap();
+/// The ledger's key of entry `seq` (ARCHITECTURE.md, storage layout).
+fn entry_key(seq: u64) -> Vec<u8> {
     let mut key = vec![b'e'];
     key.extend_from_slice(&seq.to_be_bytes());
-    let mut v = db.get(&key).unwrap().unwrap().to_vec();
-    f(&mut v);
-    db.insert(key, v).unwrap();
+    key
+}
+
+/// Rewrites stored entries through sled itself, as someone with the files might.
+fn tamper(data: &Path, f: impl FnOnce(&sled::Db)) {
+    let db = sled::open(data.join("db")).unwrap();
+    f(&db);
     db.flush().unwrap();
+}
+
+/// `ledger verify` of the ledger at `data` with the node's key.
+fn verify(data: &Path, pubkey: &str) -> Output {
+    corridor(&[
+        "ledger",
+        "verify",
+        "--data",
+        data.to_str().unwrap(),
+        "--pubkey",
+        pubkey,
+    ])
 }
 
 #[test]
@@ -189,23 +204,14 @@ fn verify_names_the_first_damaged_entry() {
     let dir = tempfile::tempdir().unwrap();
     let (_key, pubkey, _) = bench(dir.path(), "300");
     let data = dir.path().join("ledger");
-    let verify = || {
-        corridor(&[
-            "ledger",
-            "verify",
-            "--data",
-            data.to_str().unwrap(),
-            "--pubkey",
-            &pubkey,
-        ])
-    };
-
     // A byte of the envelope changed (stored hash kept): changed content at 77.
-    tamper(&data, 77, |v| {
+    tamper(&data, |db| {
+        let mut v = db.get(entry_key(77)).unwrap().unwrap().to_vec();
         let i = v.len() - 40;
         v[i] ^= 0x01;
+        db.insert(entry_key(77), v).unwrap();
     });
-    let o = verify();
+    let o = verify(&data, &pubkey);
     assert_eq!(o.status.code(), Some(1));
     assert!(
         stdout(&o).starts_with("bad 77: changed content"),
@@ -219,27 +225,13 @@ fn verify_finds_reordered_entries() {
     let dir = tempfile::tempdir().unwrap();
     let (_key, pubkey, _) = bench(dir.path(), "100");
     let data = dir.path().join("ledger");
-    {
-        let db = sled::open(data.join("db")).unwrap();
-        let k = |s: u64| {
-            let mut k = vec![b'e'];
-            k.extend_from_slice(&s.to_be_bytes());
-            k
-        };
-        let a = db.get(k(10)).unwrap().unwrap();
-        let b = db.get(k(11)).unwrap().unwrap();
-        db.insert(k(10), b).unwrap();
-        db.insert(k(11), a).unwrap();
-        db.flush().unwrap();
-    }
-    let o = corridor(&[
-        "ledger",
-        "verify",
-        "--data",
-        data.to_str().unwrap(),
-        "--pubkey",
-        &pubkey,
-    ]);
+    tamper(&data, |db| {
+        let a = db.get(entry_key(10)).unwrap().unwrap();
+        let b = db.get(entry_key(11)).unwrap().unwrap();
+        db.insert(entry_key(10), b).unwrap();
+        db.insert(entry_key(11), a).unwrap();
+    });
+    let o = verify(&data, &pubkey);
     assert_eq!(o.status.code(), Some(1));
     assert!(
         stdout(&o).starts_with("bad 10: reordered"),
