@@ -62,6 +62,16 @@ impl Keys {
     }
 }
 
+/// A registry on a fresh data directory (kept alive by the returned guard), its keys, and
+/// a client of it.
+async fn fresh() -> (tempfile::TempDir, Keys, Running, AeoRegistryClient<Channel>) {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = Keys::new();
+    let r = Running::start(dir.path(), &keys, 1 << 20).await;
+    let c = r.client().await;
+    (dir, keys, r, c)
+}
+
 /// A registry running in-process.
 struct Running {
     addr: String,
@@ -230,10 +240,7 @@ fn refused<T: std::fmt::Debug>(r: Result<T, tonic::Status>, code: Code, needle: 
 
 #[tokio::test]
 async fn an_own_certificate_is_recognised_with_its_reason() {
-    let dir = tempfile::tempdir().unwrap();
-    let keys = Keys::new();
-    let r = Running::start(dir.path(), &keys, 1 << 20).await;
-    let mut c = r.client().await;
+    let (_dir, keys, r, mut c) = fresh().await;
     let op_key = register(&mut c, &keys, "CN91310000MA1K").await;
     let before = check(&mut c, "CN91310000MA1K", "CN", 0).await;
     assert_eq!(before.reason, v1::RecognitionReason::NoCertificate as i32);
@@ -296,10 +303,7 @@ async fn an_own_certificate_is_recognised_with_its_reason() {
 
 #[tokio::test]
 async fn unknown_or_bad_signatures_are_unauthenticated_and_write_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let keys = Keys::new();
-    let r = Running::start(dir.path(), &keys, 1 << 20).await;
-    let mut c = r.client().await;
+    let (_dir, keys, r, mut c) = fresh().await;
     let stranger = SigningKey::generate();
     let reg = registration("KZ180540012345", &SigningKey::generate());
     refused(
@@ -333,10 +337,7 @@ async fn unknown_or_bad_signatures_are_unauthenticated_and_write_nothing() {
 
 #[tokio::test]
 async fn keys_acting_beyond_their_role_are_permission_denied() {
-    let dir = tempfile::tempdir().unwrap();
-    let keys = Keys::new();
-    let r = Running::start(dir.path(), &keys, 1 << 20).await;
-    let mut c = r.client().await;
+    let (_dir, keys, r, mut c) = fresh().await;
     let op_key = register(&mut c, &keys, "KZ180540012345").await;
     // CN's authority certifying a KZ operator under a CN id.
     refused(
@@ -388,10 +389,7 @@ async fn keys_acting_beyond_their_role_are_permission_denied() {
 
 #[tokio::test]
 async fn steps_out_of_order_are_failed_preconditions() {
-    let dir = tempfile::tempdir().unwrap();
-    let keys = Keys::new();
-    let r = Running::start(dir.path(), &keys, 1 << 20).await;
-    let mut c = r.client().await;
+    let (_dir, keys, r, mut c) = fresh().await;
     refused(
         c.issue_certificate(request(
             pt::AEO_CERTIFICATE,
@@ -459,10 +457,7 @@ async fn steps_out_of_order_are_failed_preconditions() {
 
 #[tokio::test]
 async fn malformed_fields_are_invalid_arguments_naming_the_field() {
-    let dir = tempfile::tempdir().unwrap();
-    let keys = Keys::new();
-    let r = Running::start(dir.path(), &keys, 1 << 20).await;
-    let mut c = r.client().await;
+    let (_dir, keys, r, mut c) = fresh().await;
     register(&mut c, &keys, "TR3456789012").await;
     let mut cert = certificate("AEOTR0000000001", "TR3456789012", v1::AeoTier::Full);
     cert.valid_to_unix_micros = cert.valid_from_unix_micros - 1;
@@ -573,10 +568,7 @@ async fn malformed_fields_are_invalid_arguments_naming_the_field() {
 
 #[tokio::test]
 async fn the_same_envelope_twice_is_one_entry_and_a_conflicting_id_already_exists() {
-    let dir = tempfile::tempdir().unwrap();
-    let keys = Keys::new();
-    let r = Running::start(dir.path(), &keys, 1 << 20).await;
-    let mut c = r.client().await;
+    let (_dir, keys, r, mut c) = fresh().await;
     register(&mut c, &keys, "CN91310000MA1K").await;
     let req = request(
         pt::AEO_CERTIFICATE,
@@ -637,10 +629,7 @@ async fn oversized_messages_are_refused_by_the_configured_limit() {
 
 #[tokio::test]
 async fn arrangements_need_both_signatures_and_their_scope_decides() {
-    let dir = tempfile::tempdir().unwrap();
-    let keys = Keys::new();
-    let r = Running::start(dir.path(), &keys, 1 << 20).await;
-    let mut c = r.client().await;
+    let (_dir, keys, r, mut c) = fresh().await;
     register(&mut c, &keys, "KZ180540012345").await;
     register(&mut c, &keys, "AZ1700112233").await;
     for (aeo, op, tier) in [
@@ -788,10 +777,7 @@ async fn arrangements_need_both_signatures_and_their_scope_decides() {
 
 #[tokio::test]
 async fn suspension_and_reinstatement_take_effect_when_stated_never_earlier() {
-    let dir = tempfile::tempdir().unwrap();
-    let keys = Keys::new();
-    let r = Running::start(dir.path(), &keys, 1 << 20).await;
-    let mut c = r.client().await;
+    let (_dir, keys, r, mut c) = fresh().await;
     register(&mut c, &keys, "CN91310000MA1K").await;
     c.issue_certificate(request(
         pt::AEO_CERTIFICATE,
@@ -856,10 +842,7 @@ async fn suspension_and_reinstatement_take_effect_when_stated_never_earlier() {
 
 #[tokio::test]
 async fn key_rotation_and_revocation_by_the_operators_authority() {
-    let dir = tempfile::tempdir().unwrap();
-    let keys = Keys::new();
-    let r = Running::start(dir.path(), &keys, 1 << 20).await;
-    let mut c = r.client().await;
+    let (_dir, keys, r, mut c) = fresh().await;
     let old = register(&mut c, &keys, "TR3456789012").await;
     let new = SigningKey::generate();
     let update = v1::OperatorKeyUpdate {
@@ -916,10 +899,7 @@ async fn key_rotation_and_revocation_by_the_operators_authority() {
 
 #[tokio::test]
 async fn watchers_resume_from_any_sequence_without_gaps_or_duplicates() {
-    let dir = tempfile::tempdir().unwrap();
-    let keys = Keys::new();
-    let r = Running::start(dir.path(), &keys, 1 << 20).await;
-    let mut c = r.client().await;
+    let (_dir, keys, r, mut c) = fresh().await;
     for id in ["CN1", "KZ1", "AZ1"] {
         register(&mut c, &keys, id).await;
     }
@@ -970,10 +950,7 @@ async fn watchers_resume_from_any_sequence_without_gaps_or_duplicates() {
 #[tokio::test]
 async fn health_reflection_and_the_ledger_reader_are_served() {
     use tonic_health::pb::health_client::HealthClient;
-    let dir = tempfile::tempdir().unwrap();
-    let keys = Keys::new();
-    let r = Running::start(dir.path(), &keys, 1 << 20).await;
-    let mut c = r.client().await;
+    let (_dir, keys, r, mut c) = fresh().await;
     register(&mut c, &keys, "CN1").await;
     register(&mut c, &keys, "KZ1").await;
 
@@ -1090,10 +1067,7 @@ async fn health_reflection_and_the_ledger_reader_are_served() {
 
 #[tokio::test]
 async fn a_restarted_registry_answers_the_same_and_its_ledger_verifies() {
-    let dir = tempfile::tempdir().unwrap();
-    let keys = Keys::new();
-    let r = Running::start(dir.path(), &keys, 1 << 20).await;
-    let mut c = r.client().await;
+    let (dir, keys, r, mut c) = fresh().await;
     register(&mut c, &keys, "KZ180540012345").await;
     c.issue_certificate(request(
         pt::AEO_CERTIFICATE,
@@ -1133,10 +1107,7 @@ async fn a_restarted_registry_answers_the_same_and_its_ledger_verifies() {
 
 #[tokio::test]
 async fn a_state_row_that_disagrees_with_the_ledger_stops_the_start() {
-    let dir = tempfile::tempdir().unwrap();
-    let keys = Keys::new();
-    let r = Running::start(dir.path(), &keys, 1 << 20).await;
-    let mut c = r.client().await;
+    let (dir, keys, r, mut c) = fresh().await;
     register(&mut c, &keys, "KZ1").await;
     r.stop().await;
     {

@@ -216,20 +216,7 @@ async fn a_killed_registry_restarts_with_every_acknowledged_change() {
     assert!(err.contains("PermissionDenied"), "{err}");
 
     let at = "2030-06-01T00:00:00Z";
-    let check = || {
-        ok(&[
-            "aeo",
-            "--registry",
-            &a,
-            "check",
-            "--operator",
-            "KZ180540012345",
-            "--country",
-            "AZ",
-            "--at",
-            at,
-        ])
-    };
+    let check = || recognition(&a, at);
     let before = check();
     assert!(
         before.starts_with("recognised mutual_recognition"),
@@ -242,20 +229,7 @@ async fn a_killed_registry_restarts_with_every_acknowledged_change() {
     reg.kill_9();
     let reg = Registry::start(&topo, &data);
     let a = reg.addr.clone();
-    let check = || {
-        ok(&[
-            "aeo",
-            "--registry",
-            &a,
-            "check",
-            "--operator",
-            "KZ180540012345",
-            "--country",
-            "AZ",
-            "--at",
-            at,
-        ])
-    };
+    let check = || recognition(&a, at);
     assert_eq!(check(), before);
     // The same entries, hash for hash, and a watcher resuming after its last sequence gets
     // the next change and nothing else.
@@ -327,6 +301,22 @@ async fn a_killed_registry_restarts_with_every_acknowledged_change() {
         &pubkey,
     ]);
     assert!(out.starts_with("ok 5 "), "{out}");
+}
+
+/// `corridor aeo check` of KZ180540012345 in AZ at `at`, against the registry at `addr`.
+fn recognition(addr: &str, at: &str) -> String {
+    ok(&[
+        "aeo",
+        "--registry",
+        addr,
+        "check",
+        "--operator",
+        "KZ180540012345",
+        "--country",
+        "AZ",
+        "--at",
+        at,
+    ])
 }
 
 #[test]
