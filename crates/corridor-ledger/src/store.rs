@@ -72,23 +72,27 @@ struct State {
     tree: CompactTree,
 }
 
-/// An append waiting for the writer, and where its outcome goes.
+/// The appends of one call, waiting for the writer, and where their outcomes go. The writer
+/// never splits a request between batches.
 struct Request {
-    append: Append,
-    /// sha256 of the envelope bytes, computed by the appending task.
-    envelope_id: Digest,
-    /// The outcome, with the group-commit ticket whose flush makes it durable.
-    reply: tokio::sync::oneshot::Sender<Result<(Appended, u64), Error>>,
+    /// The appends in order, each with the sha256 of its envelope bytes (computed by the
+    /// appending task).
+    appends: Vec<(Append, Digest)>,
+    /// One outcome per append, in order, with the group-commit ticket whose flush makes
+    /// them durable.
+    reply: tokio::sync::oneshot::Sender<Result<(Vec<Appended>, u64), Error>>,
 }
 
-/// Most appends the writer puts into one sled batch.
+/// Most appends the writer puts into one sled batch (a single larger request is written
+/// whole, alone).
 const MAX_GROUP: usize = 512;
 
 /// An open ledger. Shared between tasks by reference (or `Arc`).
 ///
-/// Appends go to one writer thread, which takes every append waiting, writes them (entries,
-/// indices, caller rows, new head) as one atomic sled batch, and hands the batch to the
-/// group-commit flusher: under load one batch and one flush serve many appends.
+/// Appends go to one writer thread, which takes every append waiting (up to `MAX_GROUP`,
+/// never splitting one call's appends), writes them (entries, indices, caller rows, new head)
+/// as one atomic sled batch, and hands the batch to the group-commit flusher: under load one
+/// batch and one flush serve many appends.
 pub struct Ledger {
     dir: PathBuf,
     origin: String,
@@ -364,20 +368,56 @@ impl Ledger {
     /// queued for the writer when the future is first polled, before it first waits:
     /// appends first polled one after another are recorded in that order.
     pub async fn append(&self, append: Append) -> Result<Appended, Error> {
-        Entry::check_limits(&append.kind, &append.subject, &append.envelope)
-            .map_err(Error::InvalidAppend)?;
+        self.append_all(vec![append])
+            .await?
+            .pop()
+            .ok_or_else(|| Error::Write("the ledger writer returned no outcome".into()))
+    }
+
+    /// Appends several entries in this order, all in the same atomic sled batch (never split
+    /// between batches), and returns once they are durable; one outcome per append, in order.
+    /// Byte-identical envelopes already recorded (or earlier in the same call) yield the first
+    /// entry, as `append` does.
+    ///
+    /// The new entries of one call get consecutive sequence numbers. Every append is checked
+    /// before any is queued: one invalid append fails the call and nothing is written. The
+    /// appends are queued for the writer when the future is first polled, as with
+    /// [`Ledger::append`]; an empty `appends` returns at once.
+    pub async fn append_all(&self, appends: Vec<Append>) -> Result<Vec<Appended>, Error> {
+        if appends.is_empty() {
+            return Ok(Vec::new());
+        }
+        let n = appends.len();
+        for (i, a) in appends.iter().enumerate() {
+            Entry::check_limits(&a.kind, &a.subject, &a.envelope).map_err(|e| {
+                Error::InvalidAppend(if n == 1 {
+                    e
+                } else {
+                    format!("append {i} of {n}: {e}")
+                })
+            })?;
+        }
+        let appends = appends
+            .into_iter()
+            .map(|a| {
+                let id = Digest::of(&a.envelope);
+                (a, id)
+            })
+            .collect();
         let (reply, outcome) = tokio::sync::oneshot::channel();
         self.requests
-            .send(Request {
-                envelope_id: Digest::of(&append.envelope),
-                append,
-                reply,
-            })
+            .send(Request { appends, reply })
             .map_err(|_| Error::Flush("the ledger writer has stopped".into()))?;
         let (appended, ticket) = outcome
             .await
             .map_err(|_| Error::Flush("the ledger writer has stopped".into()))??;
         self.commit.durable(ticket).await?;
+        if appended.len() != n {
+            return Err(Error::Write(format!(
+                "the ledger writer returned {} outcomes for {n} appends",
+                appended.len()
+            )));
+        }
         Ok(appended)
     }
 
@@ -500,19 +540,39 @@ impl Drop for Ledger {
     }
 }
 
-/// The writer thread: takes every append waiting, writes them as one batch, answers each.
+/// The writer thread: takes every request waiting, up to `MAX_GROUP` appends in all, writes
+/// them as one batch, answers each.
+///
+/// A request is never split: one that would take the group past `MAX_GROUP` waits for the
+/// next group, which it starts (alone, when it is larger than `MAX_GROUP` by itself).
 fn writer(
     db: &sled::Db,
     shared: &Mutex<State>,
     commit: &GroupCommit,
     rx: &std::sync::mpsc::Receiver<Request>,
 ) {
-    let mut group: Vec<Request> = Vec::with_capacity(MAX_GROUP);
-    while let Ok(first) = rx.recv() {
+    let mut group: Vec<Request> = Vec::new();
+    let mut held: Option<Request> = None;
+    loop {
+        let first = match held.take() {
+            Some(r) => r,
+            None => match rx.recv() {
+                Ok(r) => r,
+                Err(_) => break,
+            },
+        };
+        let mut total = first.appends.len();
         group.push(first);
-        while group.len() < MAX_GROUP {
+        while total < MAX_GROUP {
             match rx.try_recv() {
-                Ok(r) => group.push(r),
+                Ok(r) if total + r.appends.len() <= MAX_GROUP => {
+                    total += r.appends.len();
+                    group.push(r);
+                }
+                Ok(r) => {
+                    held = Some(r);
+                    break;
+                }
                 Err(_) => break,
             }
         }
@@ -549,78 +609,83 @@ fn recorded(db: &sled::Db, doc_prefix: &[u8], envelope_id: &Digest) -> Result<Op
     Ok(None)
 }
 
-/// Writes a group of appends as one atomic batch on top of `state`.
+/// Writes the appends of a group of requests, in order, as one atomic batch on top of
+/// `state`; the outcomes are returned per request.
 fn write_group(
     db: &sled::Db,
     mut state: State,
     group: &mut [Request],
-) -> Result<(State, Vec<Appended>), Error> {
+) -> Result<(State, Vec<Vec<Appended>>), Error> {
     let mut batch = sled::Batch::default();
-    let mut outcomes = Vec::with_capacity(group.len());
+    let mut outcomes: Vec<Vec<Appended>> = group
+        .iter()
+        .map(|r| Vec::with_capacity(r.appends.len()))
+        .collect();
     let mut in_group: std::collections::HashMap<Digest, Appended> = Default::default();
-    for r in group.iter_mut() {
-        let a = &mut r.append;
-        let envelope_id = r.envelope_id;
-        if let Some(first) = in_group.get(&envelope_id) {
-            outcomes.push(Appended {
-                new: false,
-                ..*first
-            });
-            continue;
-        }
-        let mut doc_key = document_prefix(&a.document);
-        if let Some(seq) = recorded(db, &doc_key, &envelope_id)? {
-            let (_, hash) = db
-                .get(seq_key(ENTRY, seq))?
-                .as_deref()
-                .and_then(split_value)
-                .ok_or_else(|| Damage {
-                    seq,
-                    what: "the document index names a missing entry".into(),
-                })?;
-            outcomes.push(Appended {
-                seq,
-                hash,
-                new: false,
-            });
-            continue;
-        }
-        let entry = Entry {
-            seq: state.size,
-            prev_hash: state.head,
-            time_unix_micros: a.time_unix_micros,
-            kind: std::mem::take(&mut a.kind),
-            subject: std::mem::take(&mut a.subject),
-            envelope: std::mem::take(&mut a.envelope),
-        };
-        let mut value = entry.record();
-        let hash = crate::entry::hash_record(&value);
-        value.extend_from_slice(hash.as_bytes());
-        let seq_bytes = entry.seq.to_be_bytes();
-        batch.insert(&seq_key(ENTRY, entry.seq)[..], value);
-        doc_key.extend_from_slice(&seq_bytes);
-        batch.insert(doc_key, &envelope_id.as_bytes()[..]);
-        if !entry.subject.is_empty() {
-            let mut k = subject_prefix(&entry.subject);
-            k.extend_from_slice(&seq_bytes);
-            batch.insert(k, &[][..]);
-        }
-        for (k, v) in std::mem::take(&mut a.extra) {
-            match v {
-                Some(v) => batch.insert(extra_key(&k), v),
-                None => batch.remove(extra_key(&k)),
+    for (r, out) in group.iter_mut().zip(outcomes.iter_mut()) {
+        for (a, envelope_id) in r.appends.iter_mut() {
+            let envelope_id = *envelope_id;
+            if let Some(first) = in_group.get(&envelope_id) {
+                out.push(Appended {
+                    new: false,
+                    ..*first
+                });
+                continue;
             }
+            let mut doc_key = document_prefix(&a.document);
+            if let Some(seq) = recorded(db, &doc_key, &envelope_id)? {
+                let (_, hash) = db
+                    .get(seq_key(ENTRY, seq))?
+                    .as_deref()
+                    .and_then(split_value)
+                    .ok_or_else(|| Damage {
+                        seq,
+                        what: "the document index names a missing entry".into(),
+                    })?;
+                out.push(Appended {
+                    seq,
+                    hash,
+                    new: false,
+                });
+                continue;
+            }
+            let entry = Entry {
+                seq: state.size,
+                prev_hash: state.head,
+                time_unix_micros: a.time_unix_micros,
+                kind: std::mem::take(&mut a.kind),
+                subject: std::mem::take(&mut a.subject),
+                envelope: std::mem::take(&mut a.envelope),
+            };
+            let mut value = entry.record();
+            let hash = crate::entry::hash_record(&value);
+            value.extend_from_slice(hash.as_bytes());
+            let seq_bytes = entry.seq.to_be_bytes();
+            batch.insert(&seq_key(ENTRY, entry.seq)[..], value);
+            doc_key.extend_from_slice(&seq_bytes);
+            batch.insert(doc_key, &envelope_id.as_bytes()[..]);
+            if !entry.subject.is_empty() {
+                let mut k = subject_prefix(&entry.subject);
+                k.extend_from_slice(&seq_bytes);
+                batch.insert(k, &[][..]);
+            }
+            for (k, v) in std::mem::take(&mut a.extra) {
+                match v {
+                    Some(v) => batch.insert(extra_key(&k), v),
+                    None => batch.remove(extra_key(&k)),
+                }
+            }
+            state.size += 1;
+            state.head = hash;
+            state.tree.push(&hash);
+            let appended = Appended {
+                seq: entry.seq,
+                hash,
+                new: true,
+            };
+            in_group.insert(envelope_id, appended);
+            out.push(appended);
         }
-        state.size += 1;
-        state.head = hash;
-        state.tree.push(&hash);
-        let appended = Appended {
-            seq: entry.seq,
-            hash,
-            new: true,
-        };
-        in_group.insert(envelope_id, appended);
-        outcomes.push(appended);
     }
     if !in_group.is_empty() {
         batch.insert(META, encode_meta(&state));

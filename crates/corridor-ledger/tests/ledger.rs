@@ -165,6 +165,166 @@ async fn oversize_fields_are_refused_before_anything_is_written() {
 }
 
 #[tokio::test]
+async fn append_all_records_in_order_with_consecutive_seqs_and_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = filled(dir.path(), 2).await;
+    let mut first = append(b"all 0", "c");
+    first.extra = vec![(b"state/c".to_vec(), Some(b"first".to_vec()))];
+    let mut last = append(b"all 2", "d");
+    last.extra = vec![(b"state/c".to_vec(), Some(b"last".to_vec()))];
+    let out = l
+        .append_all(vec![first, append(b"all 1", ""), last])
+        .await
+        .unwrap();
+    assert_eq!(out.iter().map(|a| a.seq).collect::<Vec<_>>(), vec![2, 3, 4]);
+    assert!(out.iter().all(|a| a.new));
+    assert_eq!(l.len(), 5);
+    assert_eq!(l.head(), out[2].hash);
+    assert_eq!(
+        l.extra(b"state/c").unwrap(),
+        Some(b"last".to_vec()),
+        "caller rows are applied in append order"
+    );
+    let head = l.head();
+    l.close();
+
+    let l = Ledger::open(dir.path(), "corridor/test").unwrap();
+    assert_eq!((l.len(), l.head()), (5, head));
+    let mut prev = l.get(1).unwrap().unwrap().1;
+    for (i, a) in out.iter().enumerate() {
+        let (e, hash) = l.get(a.seq).unwrap().unwrap();
+        assert_eq!(e.envelope, format!("all {i}").into_bytes());
+        assert_eq!((e.prev_hash, hash), (prev, a.hash));
+        prev = hash;
+    }
+    assert_eq!(l.subject_entries("d").unwrap(), vec![4]);
+    assert_eq!(l.document_entries(&Digest::of(b"all 1")).unwrap(), vec![3]);
+    assert_eq!(l.verify(None).unwrap().unwrap().entries, 5);
+}
+
+#[tokio::test]
+async fn append_all_of_nothing_returns_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = filled(dir.path(), 1).await;
+    assert_eq!(l.append_all(vec![]).await.unwrap(), vec![]);
+    assert_eq!(l.len(), 1);
+}
+
+#[tokio::test]
+async fn a_duplicate_within_one_append_all_yields_the_first_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = Ledger::open(dir.path(), "corridor/test").unwrap();
+    let before = l.append(append(b"recorded before", "c")).await.unwrap();
+    let mut again = append(b"twice", "c");
+    again.extra = vec![(b"row".to_vec(), Some(b"from the copy".to_vec()))];
+    let out = l
+        .append_all(vec![
+            append(b"twice", "c"),
+            append(b"recorded before", "c"),
+            append(b"once", "c"),
+            again,
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        out.iter().map(|a| (a.seq, a.new)).collect::<Vec<_>>(),
+        vec![(1, true), (0, false), (2, true), (1, false)]
+    );
+    assert_eq!(out[1].hash, before.hash);
+    assert_eq!(out[3].hash, out[0].hash);
+    assert_eq!(l.len(), 3);
+    assert_eq!(l.document_entries(&Digest::of(b"twice")).unwrap(), vec![1]);
+    assert_eq!(
+        l.extra(b"row").unwrap(),
+        None,
+        "a duplicate applies no extra rows"
+    );
+    assert_eq!(l.verify(None).unwrap().unwrap().entries, 3);
+}
+
+#[tokio::test]
+async fn one_invalid_append_fails_the_whole_append_all_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = filled(dir.path(), 2).await;
+    let head = l.head();
+    for bad_kind in [String::new(), "k".repeat(256)] {
+        let mut valid = append(b"valid", "c");
+        valid.extra = vec![(b"row".to_vec(), Some(b"set".to_vec()))];
+        let mut bad = append(b"bad", "c");
+        bad.kind = bad_kind;
+        let got = l.append_all(vec![valid, bad, append(b"after", "c")]).await;
+        assert!(matches!(got, Err(Error::InvalidAppend(_))), "{got:?}");
+        assert_eq!((l.len(), l.head()), (2, head));
+        assert!(
+            l.document_entries(&Digest::of(b"valid"))
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(l.extra(b"row").unwrap(), None);
+    }
+    // The ledger goes on from where it was.
+    let next = l.append(append(b"valid", "c")).await.unwrap();
+    assert_eq!((next.seq, next.new), (2, true));
+    assert_eq!(l.verify(None).unwrap().unwrap().entries, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_append_all_calls_keep_each_calls_entries_contiguous() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = Arc::new(Ledger::open(dir.path(), "corridor/test").unwrap());
+    let mut tasks = Vec::new();
+    for t in 0..12usize {
+        let l = l.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut calls = Vec::new();
+            for c in 0..12usize {
+                // Sizes from 1 to 120, so groups often fill up and a call waits for the
+                // next group; one call is larger than a whole group.
+                let n = if (t, c) == (5, 6) {
+                    700
+                } else {
+                    (t * 37 + c * 11) % 120 + 1
+                };
+                let envelopes: Vec<String> = (0..n)
+                    .map(|i| format!("task {t} call {c} entry {i}"))
+                    .collect();
+                let out = l
+                    .append_all(
+                        envelopes
+                            .iter()
+                            .map(|e| append(e.as_bytes(), "c"))
+                            .collect(),
+                    )
+                    .await
+                    .unwrap();
+                calls.push((envelopes, out));
+            }
+            calls
+        }));
+    }
+    let mut seqs = Vec::new();
+    for t in tasks {
+        for (envelopes, out) in t.await.unwrap() {
+            assert_eq!(out.len(), envelopes.len());
+            assert!(out.iter().all(|a| a.new));
+            let first = out[0].seq;
+            for (i, a) in out.iter().enumerate() {
+                assert_eq!(a.seq, first + i as u64, "one call's entries are contiguous");
+                let (e, hash) = l.get(a.seq).unwrap().unwrap();
+                assert_eq!(
+                    (e.envelope, hash),
+                    (envelopes[i].clone().into_bytes(), a.hash)
+                );
+            }
+            seqs.extend(out.iter().map(|a| a.seq));
+        }
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, (0..l.len()).collect::<Vec<_>>());
+    assert_eq!(l.verify(None).unwrap().unwrap().entries, l.len());
+}
+
+#[tokio::test]
 async fn concurrent_appenders_share_flushes_and_keep_the_chain() {
     let dir = tempfile::tempdir().unwrap();
     let l = Arc::new(Ledger::open(dir.path(), "corridor/test").unwrap());
