@@ -42,6 +42,19 @@ pub enum Error {
     /// The topology lacks something the registry needs.
     #[error(transparent)]
     Topology(#[from] corridor_topology::Error),
+    /// A replica refuses an entry of the registry's ledger: out of sequence, not linked to
+    /// the entry before it, fields that do not hash to its hash, or a change that does not
+    /// apply (a signature that fails, a step the registry itself would refuse).
+    #[error("ledger entry {seq}: {reason}")]
+    Refused {
+        /// The entry's sequence number.
+        seq: u64,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A replica's local store failed.
+    #[error("replica store: {0}")]
+    Store(#[from] sled::Error),
 }
 
 impl From<Error> for Status {
@@ -64,6 +77,14 @@ impl From<Error> for Status {
             }
             Error::Transport(e) => Status::internal(e.to_string()),
             Error::Topology(e) => Status::internal(e.to_string()),
+            Error::Refused { seq, reason } => {
+                tracing::error!(seq, error = %reason, "replica refused a registry entry");
+                Status::internal("the local AEO replica is inconsistent with the registry")
+            }
+            Error::Store(e) => {
+                tracing::error!(error = %e, "replica store failure");
+                Status::unavailable("the local AEO replica's store failed")
+            }
         }
     }
 }

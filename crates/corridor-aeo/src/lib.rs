@@ -12,8 +12,10 @@
 
 pub mod doc;
 pub mod error;
+pub mod follow;
 pub mod ledger_reader;
 pub mod registry;
+pub mod replica;
 pub mod sign;
 pub mod state;
 
@@ -30,8 +32,10 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 
 pub use error::Error;
+pub use follow::ReplicaStore;
 pub use ledger_reader::LedgerReaderService;
 pub use registry::Registry;
+pub use replica::{Recognition, Replica};
 pub use state::TrustedKeys;
 
 /// Largest gRPC message the registry accepts by default (bytes).

@@ -99,23 +99,9 @@ impl Registry {
         let mut n = 0;
         for r in ledger.entries(0) {
             let (entry, hash) = r?;
-            let bad = |what: String| Error::State(format!("ledger entry {}: {what}", entry.seq));
-            let op = Op::from_kind(&entry.kind)
-                .ok_or_else(|| bad(format!("unknown kind {:?}", entry.kind)))?;
-            let env =
-                corridor_proto::decode_envelope(&entry.envelope).map_err(|e| bad(e.to_string()))?;
-            let p = state
-                .prepare(op, &env, entry.time_unix_micros, entry.seq)
-                .map_err(|e| bad(format!("no longer applies: {e}")))?;
-            let receipt = Receipt {
-                seq: entry.seq,
-                hash,
-                document: env.document_id(),
-                recorded_at: entry.time_unix_micros,
-                effective_at: p.effective_at,
-                in_force: p.in_force,
-            };
-            state.apply(p, Digest::of(&entry.envelope), receipt);
+            state
+                .replay(&entry, hash)
+                .map_err(|what| Error::State(format!("ledger entry {}: {what}", entry.seq)))?;
             n = entry.seq + 1;
         }
         if n != ledger.len() {

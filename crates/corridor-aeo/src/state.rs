@@ -8,6 +8,7 @@ use corridor_core::{
     AeoId, AeoTier, CountryCode, Digest, Envelope, KeyId, OperatorId, ParseError, PublicKey,
     payload_type,
 };
+use corridor_ledger::Entry;
 use corridor_proto::v1;
 use prost::Message;
 
@@ -162,11 +163,14 @@ impl Receipt {
     }
 }
 
+/// An operator key and when it was added and revoked.
 #[derive(Clone, Debug)]
-struct KeyState {
-    key: PublicKey,
-    added_at: i64,
-    revoked_at: Option<i64>,
+pub(crate) struct KeyState {
+    pub(crate) key: PublicKey,
+    /// When the key was registered (the recording time of its entry).
+    pub(crate) added_at: i64,
+    /// When it was revoked, if it was.
+    pub(crate) revoked_at: Option<i64>,
 }
 
 #[derive(Clone, Debug)]
@@ -181,6 +185,11 @@ pub(crate) struct OperatorState {
 }
 
 impl OperatorState {
+    /// The key with id `id`, if it was ever registered for this operator.
+    pub(crate) fn key(&self, id: &KeyId) -> Option<&KeyState> {
+        self.keys.iter().find(|k| k.key.id() == *id)
+    }
+
     pub(crate) fn record(&self) -> v1::OperatorRecord {
         v1::OperatorRecord {
             operator_id: self.id.to_string(),
@@ -976,6 +985,29 @@ impl State {
             in_force: false,
             update: Update::Mra(Box::new(state)),
         })
+    }
+
+    /// Checks ledger entry `entry` (stored hash `hash`) again as the change it recorded and
+    /// applies it: the one step of rebuilding the state from a ledger, taken by the registry
+    /// on start and by replicas for every entry they receive. On error (what is wrong, for
+    /// the caller to name the entry) nothing changed.
+    pub(crate) fn replay(&mut self, entry: &Entry, hash: Digest) -> Result<(), String> {
+        let op =
+            Op::from_kind(&entry.kind).ok_or_else(|| format!("unknown kind {:?}", entry.kind))?;
+        let env = corridor_proto::decode_envelope(&entry.envelope).map_err(|e| e.to_string())?;
+        let p = self
+            .prepare(op, &env, entry.time_unix_micros, entry.seq)
+            .map_err(|e| format!("no longer applies: {e}"))?;
+        let receipt = Receipt {
+            seq: entry.seq,
+            hash,
+            document: env.document_id(),
+            recorded_at: entry.time_unix_micros,
+            effective_at: p.effective_at,
+            in_force: p.in_force,
+        };
+        self.apply(p, Digest::of(&entry.envelope), receipt);
+        Ok(())
     }
 
     /// Applies a prepared change once it is recorded.

@@ -31,6 +31,17 @@ enum Command {
     Serve(cmd::serve::ServeCommand),
     /// The AEO registry's client: operators, certificates, arrangements, recognition.
     Aeo(cmd::aeo::AeoArgs),
+    /// Record a consignment's arrival at a border, with the seals checked (an officer).
+    Arrive(cmd::customs::ArriveArgs),
+    /// Record a consignment's exit from a country; its node hands it on (an officer).
+    Exit(cmd::customs::ExitArgs),
+    /// Release, hold or refuse a consignment in the yellow or red lane (an officer).
+    Decide(cmd::customs::DecideArgs),
+    /// List a node's consignments: awaiting an officer, flagged, open or all.
+    Queue(cmd::customs::QueueArgs),
+    /// Follow a consignment through every node's ledger, checking each hash link and
+    /// signature (exit 1 on any break).
+    Trace(cmd::trace::TraceArgs),
     /// Measure corridor's throughput on this machine.
     #[command(subcommand)]
     Bench(cmd::bench::BenchCommand),
@@ -58,6 +69,11 @@ fn main() -> ExitCode {
         Command::Ledger(c) => cmd::ledger::run(c),
         Command::Serve(c) => cmd::serve::run(c),
         Command::Aeo(c) => cmd::aeo::run(c),
+        Command::Arrive(c) => cmd::customs::arrive(c),
+        Command::Exit(c) => cmd::customs::exit(c),
+        Command::Decide(c) => cmd::customs::decide(c),
+        Command::Queue(c) => cmd::customs::queue(c),
+        Command::Trace(c) => cmd::trace::run(c),
         Command::Bench(c) => cmd::bench::run(c),
     };
     match result {

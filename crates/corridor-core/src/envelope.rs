@@ -35,6 +35,21 @@ pub mod payload_type {
     /// Termination of an arrangement by one side (`corridor.v1.ArrangementTermination`).
     pub const ARRANGEMENT_TERMINATION: &str =
         "application/vnd.corridor.aeo-mra-termination.v1+protobuf";
+    /// A customs node's risk assessment (`corridor.v1.Assessment`).
+    pub const ASSESSMENT: &str = "application/vnd.corridor.customs-assessment.v1+protobuf";
+    /// Arrival or exit at a border, signed by an officer (`corridor.v1.BorderEvent`).
+    pub const BORDER_EVENT: &str = "application/vnd.corridor.customs-border-event.v1+protobuf";
+    /// An officer's release, hold or refusal (`corridor.v1.OfficerDecision`).
+    pub const OFFICER_DECISION: &str = "application/vnd.corridor.customs-decision.v1+protobuf";
+    /// A node's automatic release of a green or blue consignment (`corridor.v1.Release`).
+    pub const RELEASE: &str = "application/vnd.corridor.customs-release.v1+protobuf";
+    /// Import clearance and discharge at the last country (`corridor.v1.Completion`).
+    pub const COMPLETION: &str = "application/vnd.corridor.customs-completion.v1+protobuf";
+    /// The advance record one node sends the next (`corridor.v1.AdvanceRecord`).
+    pub const ADVANCE_RECORD: &str = "application/vnd.corridor.customs-advance-record.v1+protobuf";
+    /// A node's acknowledgement of an advance record (`corridor.v1.AdvanceReceipt`).
+    pub const ADVANCE_RECEIPT: &str =
+        "application/vnd.corridor.customs-advance-receipt.v1+protobuf";
 }
 
 /// Pre-authentication encoding: the exact bytes an envelope signature covers.

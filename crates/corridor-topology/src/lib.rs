@@ -9,6 +9,8 @@
 //! Relative paths in a topology file are relative to the file's directory.
 
 pub mod clock;
+mod init;
+pub mod risk;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -18,6 +20,8 @@ use corridor_core::{CountryCode, OperatorId, PublicKey, SigningKey};
 use serde::{Deserialize, Serialize};
 
 pub use clock::{Clock, ClockConfig};
+pub use init::init_keys;
+pub use risk::{ClearanceTarget, LaneRates, RiskProfile, ValueFloor};
 
 /// What can be wrong with a topology.
 #[derive(Debug, thiserror::Error)]
@@ -128,6 +132,9 @@ pub struct Country {
     /// Officers who decide on consignments at this country's node.
     #[serde(default)]
     pub officers: Vec<Officer>,
+    /// How the node assesses consignments into lanes.
+    #[serde(default)]
+    pub risk: RiskProfile,
 }
 
 /// A leg of the route between two corridor countries (or within one).
@@ -176,6 +183,9 @@ pub struct Topology {
     pub name: String,
     /// The corridor clock every service uses.
     pub clock: ClockConfig,
+    /// The corridor clearance target (72 h by default) and its warning share.
+    #[serde(default)]
+    pub clearance: ClearanceTarget,
     /// The AEO registry service.
     pub registry: Service,
     /// The declarant (trade-side gateway) service.
@@ -232,6 +242,7 @@ impl Topology {
             return Err(invalid("name", "required"));
         }
         self.clock.check()?;
+        self.clearance.check()?;
         check_listen("registry.listen", &self.registry.listen)?;
         check_listen("declarant.listen", &self.declarant.listen)?;
         if self.countries.len() < 2 {
@@ -256,6 +267,7 @@ impl Topology {
                     format!("address {} is used by another service", c.node.listen),
                 ));
             }
+            c.risk.check(&format!("{field}.risk"))?;
             for (j, p) in c.border_posts.iter().enumerate() {
                 check_mode(&format!("{field}.border_posts[{j}].mode"), &p.mode)?;
             }
@@ -388,6 +400,65 @@ impl Topology {
                 let id = OperatorId::parse(&format!("operators[{i}].id"), &o.id)
                     .map_err(|e| invalid(e.field, e.reason))?;
                 out.push((id, PublicKey::load(&self.resolve(&k.public))?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The country `code` of the corridor, with its position on the route.
+    pub fn country(&self, code: &CountryCode) -> Result<(usize, &Country), Error> {
+        self.countries
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.code == code.as_str())
+            .ok_or_else(|| {
+                invalid(
+                    "countries",
+                    format!("{code} is not a country of the corridor"),
+                )
+            })
+    }
+
+    /// The listen address of country `code`'s customs node.
+    pub fn node_addr(&self, code: &CountryCode) -> Result<SocketAddr, Error> {
+        let (i, c) = self.country(code)?;
+        parse_listen(&format!("countries[{i}].node.listen"), &c.node.listen)
+    }
+
+    /// Each customs node's public key, by country.
+    pub fn node_keys(&self) -> Result<BTreeMap<CountryCode, PublicKey>, Error> {
+        let mut out = BTreeMap::new();
+        for code in self.country_codes() {
+            let (_, c) = self.country(&code)?;
+            let paths = c
+                .node
+                .key
+                .as_ref()
+                .ok_or_else(|| Error::MissingKey(format!("the customs node of {code}")))?;
+            out.insert(code, PublicKey::load(&self.resolve(&paths.public))?);
+        }
+        Ok(out)
+    }
+
+    /// The customs node of `code`'s private key, from the topology (development).
+    pub fn node_signing_key(&self, code: &CountryCode) -> Result<SigningKey, Error> {
+        let (_, c) = self.country(code)?;
+        let p = c
+            .node
+            .key
+            .as_ref()
+            .and_then(|k| k.private.as_ref())
+            .ok_or_else(|| Error::MissingKey(format!("the customs node of {code} (private)")))?;
+        Ok(SigningKey::load(&self.resolve(p))?)
+    }
+
+    /// The public keys of country `code`'s officers, with their names.
+    pub fn officer_keys(&self, code: &CountryCode) -> Result<Vec<(String, PublicKey)>, Error> {
+        let (_, c) = self.country(code)?;
+        let mut out = Vec::new();
+        for o in &c.officers {
+            if let Some(k) = &o.key {
+                out.push((o.name.clone(), PublicKey::load(&self.resolve(&k.public))?));
             }
         }
         Ok(out)

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Subcommand;
-use corridor_core::{PublicKey, SigningKey};
-use corridor_topology::{KeyPaths, Topology};
+use corridor_core::SigningKey;
+use corridor_topology::Topology;
 
 use crate::Outcome;
 
@@ -62,60 +62,11 @@ pub(crate) fn run(cmd: KeysCommand) -> anyhow::Result<Outcome> {
 /// Creates the keys of every role of `topology` under `out/keys/` and writes
 /// `out/topology.toml`. Returns (keys created, keys kept).
 fn init(topology: &Path, out: &Path) -> anyhow::Result<(usize, usize)> {
-    let mut t = Topology::load(topology)?;
-    let (mut written, mut kept) = (0, 0);
-    for (stem, slot) in t.key_slots() {
-        let rel = PathBuf::from("keys").join(format!("{stem}.key"));
-        let path = out.join(&rel);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
-        }
-        if path.exists() {
-            // Loading checks it is a private key readable by its owner only; its public key
-            // file must match it (it is what every other role trusts).
-            let key = SigningKey::load(&path)?;
-            let mut public = path.clone().into_os_string();
-            public.push(".pub");
-            let public = PathBuf::from(public);
-            if public.exists() {
-                if PublicKey::load(&public)? != key.public() {
-                    anyhow::bail!(
-                        "{} is not the public key of {}; remove one of them",
-                        public.display(),
-                        path.display()
-                    );
-                }
-            } else {
-                key.public()
-                    .save(&public)
-                    .with_context(|| format!("cannot write key {}", public.display()))?;
-            }
-            kept += 1;
-        } else {
-            SigningKey::generate()
-                .save(&path)
-                .with_context(|| format!("cannot write key {}", path.display()))?;
-            written += 1;
-        }
-        let mut public = rel.clone().into_os_string();
-        public.push(".pub");
-        *slot = Some(KeyPaths {
-            public: public.into(),
-            private: Some(rel),
-        });
-    }
-    let text = format!(
-        "# Written by `corridor keys init` from {}: development keys, never to be committed.\n\n{}",
-        topology.display(),
-        t.to_toml()
+    let t = Topology::load(topology)?;
+    let header = format!(
+        "Written by `corridor keys init` from {}: development keys, never to be committed.",
+        topology.display()
     );
-    let dest = out.join("topology.toml");
-    std::fs::write(&dest, text).with_context(|| format!("cannot write {}", dest.display()))?;
-    // What was written must load as a topology, keys and all.
-    let check = Topology::load(&dest)?;
-    check.authority_keys()?;
-    check.other_keys()?;
-    check.operator_keys()?;
+    let (_, written, kept) = corridor_topology::init_keys(t, out, &header)?;
     Ok((written, kept))
 }

@@ -34,6 +34,64 @@ pub(crate) enum ServeCommand {
         #[arg(long, value_name = "BYTES", default_value_t = corridor_aeo::DEFAULT_MAX_MESSAGE_BYTES)]
         max_message_bytes: usize,
     },
+    /// A customs node: assessment, border events, officer decisions and handoffs for one
+    /// country. Prints `listening on ADDR` once it accepts connections; stops on SIGTERM or
+    /// ctrl-c, after finishing the calls in flight and flushing its ledger.
+    Customs {
+        /// The node's country (ISO 3166-1 alpha-2), one of the topology's.
+        #[arg(long, value_name = "CC", env = "CORRIDOR_COUNTRY")]
+        country: String,
+        /// The topology (route, peers, officers, risk profile, clock).
+        #[arg(long, value_name = "FILE", env = "CORRIDOR_TOPOLOGY")]
+        topology: PathBuf,
+        /// The node's data directory (its ledger, and its copy of the AEO registry).
+        #[arg(long, value_name = "DIR", env = "CORRIDOR_DATA")]
+        data: PathBuf,
+        /// Address to listen on (host:port; port 0 picks a free one); default: the
+        /// topology's `node.listen` of the country.
+        #[arg(long, value_name = "ADDR", env = "CORRIDOR_LISTEN")]
+        listen: Option<String>,
+        /// The node's private key; default: the topology's development key.
+        #[arg(long, value_name = "PATH", env = "CORRIDOR_KEY")]
+        key: Option<PathBuf>,
+        /// Largest request accepted, in bytes.
+        #[arg(long, value_name = "BYTES", default_value_t = corridor_customs::DEFAULT_MAX_MESSAGE_BYTES)]
+        max_message_bytes: usize,
+    },
+}
+
+/// Binds `listen` and runs `serve` on a multi-threaded runtime until SIGTERM or ctrl-c,
+/// printing `listening on ADDR` once the service is ready.
+fn serve_until_signal<F, Fut, E>(listen: &str, serve: F) -> anyhow::Result<Outcome>
+where
+    F: FnOnce(
+        tokio::net::TcpListener,
+        CancellationToken,
+        Box<dyn FnOnce(Option<std::net::SocketAddr>) + Send>,
+    ) -> Fut,
+    Fut: std::future::Future<Output = Result<(), E>>,
+    E: Into<anyhow::Error>,
+{
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(async move {
+            let shutdown = CancellationToken::new();
+            on_signal(shutdown.clone())?;
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("cannot listen on {listen}"))?;
+            let local = listener.local_addr()?;
+            serve(
+                listener,
+                shutdown,
+                Box::new(move |_| println!("listening on {local}")),
+            )
+            .await
+            .map_err(Into::into)?;
+            anyhow::Ok(())
+        })?;
+    Ok(Outcome::Ok)
 }
 
 /// Cancels `token` on SIGTERM or ctrl-c. The handlers are installed before this returns,
@@ -78,23 +136,31 @@ pub(crate) fn run(cmd: ServeCommand) -> anyhow::Result<Outcome> {
             let mut config = corridor_aeo::Config::from_topology(&t, data, key)?;
             config.max_message_bytes = max_message_bytes;
             let listen = listen.unwrap_or_else(|| t.registry.listen.clone());
-            tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?
-                .block_on(async move {
-                    let shutdown = CancellationToken::new();
-                    on_signal(shutdown.clone())?;
-                    let listener = tokio::net::TcpListener::bind(&listen)
-                        .await
-                        .with_context(|| format!("cannot listen on {listen}"))?;
-                    let local = listener.local_addr()?;
-                    corridor_aeo::serve_ready(listener, config, shutdown, |_| {
-                        println!("listening on {local}");
-                    })
-                    .await?;
-                    anyhow::Ok(())
-                })?;
-            Ok(Outcome::Ok)
+            serve_until_signal(&listen, |l, stop, ready| {
+                corridor_aeo::serve_ready(l, config, stop, ready)
+            })
+        }
+        ServeCommand::Customs {
+            country,
+            topology,
+            data,
+            listen,
+            key,
+            max_message_bytes,
+        } => {
+            let t = Topology::load(&topology)?;
+            let cc = corridor_core::CountryCode::parse("--country", &country)?;
+            let (i, _) = t.country(&cc)?;
+            let key = key
+                .map(|p| SigningKey::load(&p))
+                .transpose()
+                .context("cannot load the node's key")?;
+            let mut config = corridor_customs::Config::from_topology(&t, cc, data, key)?;
+            config.max_message_bytes = max_message_bytes;
+            let listen = listen.unwrap_or_else(|| t.countries[i].node.listen.clone());
+            serve_until_signal(&listen, |l, stop, ready| {
+                corridor_customs::serve_ready(l, config, stop, ready)
+            })
         }
     }
 }

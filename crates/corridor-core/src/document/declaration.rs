@@ -286,7 +286,8 @@ impl Declaration {
     }
 
     /// Checks the declaration against the bill of lading it names: every container of
-    /// every item is on the bill, the export country is where the goods are loaded and the
+    /// every item is on the bill; item by item, the same HS subheading, packages, gross
+    /// weight and containers as the bill's consignment items; the export country is where the goods are loaded and the
     /// import country where they are delivered. (That `bill_of_lading_id` is the bill's id
     /// is for the caller, who has its bytes.)
     pub fn check_against_bill(&self, bill: &BillOfLading) -> Result<(), ParseError> {
@@ -295,6 +296,67 @@ impl Declaration {
         for (i, item) in self.0.items.iter().enumerate() {
             check_item_containers(&item.container_numbers, &known)
                 .map_err(|e| e.within(&format!("items[{i}]")))?;
+        }
+        if self.0.items.len() != bill.consignment_items.len() {
+            return Err(ParseError::new(
+                "items",
+                format!(
+                    "the bill has {} consignment items, the declaration {}",
+                    bill.consignment_items.len(),
+                    self.0.items.len()
+                ),
+            ));
+        }
+        for (i, (item, on_bill)) in self.0.items.iter().zip(&bill.consignment_items).enumerate() {
+            let differs = |field: &str, what: String| {
+                Err(ParseError::new(
+                    format!("items[{i}].{field}"),
+                    format!("{what} (bill item {i})"),
+                ))
+            };
+            if item.hs_code.subheading() != on_bill.hs_code.subheading() {
+                return differs(
+                    "hs_code",
+                    format!(
+                        "subheading {} differs from the bill's {}",
+                        item.hs_code.subheading(),
+                        on_bill.hs_code.subheading()
+                    ),
+                );
+            }
+            if item.number_of_packages != on_bill.number_of_packages
+                || item.package_type != on_bill.package_type
+            {
+                return differs(
+                    "number_of_packages",
+                    format!(
+                        "{} x {} differs from the bill's {} x {}",
+                        item.number_of_packages,
+                        item.package_type.as_str(),
+                        on_bill.number_of_packages,
+                        on_bill.package_type.as_str()
+                    ),
+                );
+            }
+            if item.gross_weight_grams != on_bill.gross_weight_grams {
+                return differs(
+                    "gross_weight_grams",
+                    format!(
+                        "{} g differs from the bill's {} g",
+                        item.gross_weight_grams, on_bill.gross_weight_grams
+                    ),
+                );
+            }
+            let mut a: Vec<&ContainerNumber> = item.container_numbers.iter().collect();
+            let mut b: Vec<&ContainerNumber> = on_bill.container_numbers.iter().collect();
+            a.sort_by_key(|c| c.as_str());
+            b.sort_by_key(|c| c.as_str());
+            if a != b {
+                return differs(
+                    "container_numbers",
+                    "the containers differ from the bill's".into(),
+                );
+            }
         }
         let (first, last) = (&self.0.route[0], &self.0.route[self.0.route.len() - 1]);
         let loading = bill.place_of_loading.country();

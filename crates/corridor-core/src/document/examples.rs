@@ -102,9 +102,15 @@ fn leg(parts: TransportLegParts) -> TransportLeg {
 /// three legs Xi'an (`CNXIY`) -> Aktau (`KZAAU`) by rail, -> Baku (`AZBAK`) by ferry,
 /// -> Istanbul (`TRIST`) by rail.
 pub fn sample_bill_of_lading() -> BillOfLading {
+    bill_of_lading_at("KTZE-2026-000123", ISSUED_AT)
+}
+
+/// [`sample_bill_of_lading`] with another reference, issued at `issued_at` (every planned
+/// time moves with it): a fresh bill for each consignment of a test or the demo.
+pub fn bill_of_lading_at(reference: &str, issued_at: UnixMicros) -> BillOfLading {
     let parts = BillOfLadingParts {
-        transport_document_reference: text("KTZE-2026-000123"),
-        issued_at_unix_micros: ISSUED_AT,
+        transport_document_reference: text(reference),
+        issued_at_unix_micros: issued_at,
         bill_of_lading_type: BillOfLadingType::ShippedOnBoard,
         freight_payment_term: Some(FreightPaymentTerm::Prepaid),
         shipper: Party {
@@ -189,8 +195,8 @@ pub fn sample_bill_of_lading() -> BillOfLading {
                 transport_number: Some(text("X8024")),
                 from_location: locode("CNXIY"),
                 to_location: locode("KZAAU"),
-                planned_departure_unix_micros: ISSUED_AT + 2 * HOUR,
-                planned_arrival_unix_micros: ISSUED_AT + 6 * DAY,
+                planned_departure_unix_micros: issued_at + 2 * HOUR,
+                planned_arrival_unix_micros: issued_at + 6 * DAY,
             }),
             leg(TransportLegParts {
                 mode: TransportMode::Ferry,
@@ -199,8 +205,8 @@ pub fn sample_bill_of_lading() -> BillOfLading {
                 transport_number: Some(text("BRD-0326")),
                 from_location: locode("KZAAU"),
                 to_location: locode("AZBAK"),
-                planned_departure_unix_micros: ISSUED_AT + 6 * DAY + 12 * HOUR,
-                planned_arrival_unix_micros: ISSUED_AT + 7 * DAY + 12 * HOUR,
+                planned_departure_unix_micros: issued_at + 6 * DAY + 12 * HOUR,
+                planned_arrival_unix_micros: issued_at + 7 * DAY + 12 * HOUR,
             }),
             leg(TransportLegParts {
                 mode: TransportMode::Rail,
@@ -209,8 +215,8 @@ pub fn sample_bill_of_lading() -> BillOfLading {
                 transport_number: None,
                 from_location: locode("AZBAK"),
                 to_location: locode("TRIST"),
-                planned_departure_unix_micros: ISSUED_AT + 8 * DAY,
-                planned_arrival_unix_micros: ISSUED_AT + 12 * DAY,
+                planned_departure_unix_micros: issued_at + 8 * DAY,
+                planned_arrival_unix_micros: issued_at + 12 * DAY,
             }),
         ],
     };
@@ -248,12 +254,18 @@ fn means(mode: TransportMode, id: &str, nationality: Option<&str>) -> TransportM
 /// document id is `bill_id`, lodged by [`FORWARDER_ID`] for [`SHIPPER_ID`]: export from CN,
 /// transit through KZ and AZ, import into TR, under a USD 150,000 TIR guarantee.
 pub fn sample_declaration(bill_id: Digest) -> Declaration {
+    declaration_at(bill_id, "SRM-2026-0001", ISSUED_AT)
+}
+
+/// [`sample_declaration`] of bill `bill_id` (from [`bill_of_lading_at`] with the same
+/// `issued_at`), with another reference: made 30 minutes after the bill was issued.
+pub fn declaration_at(bill_id: Digest, reference: &str, issued_at: UnixMicros) -> Declaration {
     let train = || means(TransportMode::Rail, "X8024", None);
     let item = |parts: DeclaredItemParts| {
         DeclaredItem::new(parts).expect("example declared item is valid")
     };
     let parts = DeclarationParts {
-        declaration_reference: text("SRM-2026-0001"),
+        declaration_reference: text(reference),
         bill_of_lading_id: bill_id,
         declarant_operator_id: op(FORWARDER_ID),
         holder_operator_id: op(SHIPPER_ID),
@@ -263,7 +275,7 @@ pub fn sample_declaration(bill_id: Digest) -> Declaration {
                 DeclarationRole::Export,
                 None,
                 Some("CNKHG"),
-                ISSUED_AT + HOUR,
+                issued_at + HOUR,
                 train(),
             ),
             step(
@@ -271,7 +283,7 @@ pub fn sample_declaration(bill_id: Digest) -> Declaration {
                 DeclarationRole::Transit,
                 Some("KZKGS"),
                 Some("KZAAU"),
-                ISSUED_AT + 3 * DAY,
+                issued_at + 3 * DAY,
                 train(),
             ),
             step(
@@ -279,7 +291,7 @@ pub fn sample_declaration(bill_id: Digest) -> Declaration {
                 DeclarationRole::Transit,
                 Some("AZBAK"),
                 Some("AZBKS"),
-                ISSUED_AT + 7 * DAY + 12 * HOUR,
+                issued_at + 7 * DAY + 12 * HOUR,
                 means(TransportMode::Ferry, "Barda", Some("AZ")),
             ),
             step(
@@ -287,7 +299,7 @@ pub fn sample_declaration(bill_id: Digest) -> Declaration {
                 DeclarationRole::Import,
                 Some("TRKSY"),
                 None,
-                ISSUED_AT + 10 * DAY,
+                issued_at + 10 * DAY,
                 means(TransportMode::Rail, "Baku-Tbilisi-Kars block train", None),
             ),
         ],
@@ -320,7 +332,7 @@ pub fn sample_declaration(bill_id: Digest) -> Declaration {
             amount: usd(15_000_000),
             guarantor_name: text("KazATO, Kazakhstan's TIR guaranteeing association"),
         },
-        created_at_unix_micros: ISSUED_AT + 30 * 60 * 1_000_000,
+        created_at_unix_micros: issued_at + 30 * 60 * 1_000_000,
     };
     Declaration::new(parts).expect("the sample declaration is valid")
 }

@@ -1,0 +1,192 @@
+//! A local copy of the AEO registry's state, built from the registry's ledger entries as
+//! `WatchChanges` streams them: a customs node decides without a round trip, and still
+//! decides while the registry is down.
+//!
+//! Pure, no I/O ([`crate::follow`] persists and follows one). Every entry is checked before
+//! it is applied: its place in the chain (sequence number and link to the entry before), its
+//! hash recomputed from its fields, and then the change it records exactly as the registry
+//! checks it when it rebuilds from its own ledger (every signature against the authority and
+//! operator keys, the authority rules, the state). A replica therefore trusts the topology's
+//! keys, not the registry's transport.
+
+use corridor_core::{AeoId, AeoTier, CountryCode, Digest, KeyId, OperatorId, PublicKey};
+use corridor_ledger::Entry;
+use corridor_proto::v1;
+
+use crate::error::Error;
+use crate::state::{Finding, State, TrustedKeys};
+
+/// The registry's state as of a prefix of its ledger.
+pub struct Replica {
+    state: State,
+    /// Entries applied: the next entry's sequence number.
+    len: u64,
+    /// Hash of the last entry applied; [`Digest::ZERO`] before the first.
+    head: Digest,
+}
+
+/// Whether an operator is recognised as an AEO in a country at a time, and why: what the
+/// registry's `CheckRecognition` answers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recognition {
+    /// Recognised: by a certificate of the country itself, or under an arrangement.
+    pub recognised: bool,
+    /// Why (or why not).
+    pub reason: v1::RecognitionReason,
+    /// The certificate the answer is about, if any.
+    pub aeo_id: Option<AeoId>,
+    /// The arrangement the answer is about, if any.
+    pub arrangement: Option<String>,
+    /// The certificate's tier, if there is a certificate.
+    pub tier: Option<AeoTier>,
+    /// When a suspension or revocation took effect (microseconds since the Unix epoch); 0
+    /// otherwise.
+    pub since: i64,
+    /// The treatment the operator gets when recognised.
+    pub benefits: Option<v1::ArrangementBenefits>,
+    /// The answer in words.
+    pub detail: String,
+}
+
+impl From<Finding> for Recognition {
+    fn from(f: Finding) -> Self {
+        Self {
+            recognised: f.recognised(),
+            reason: f.reason,
+            aeo_id: f.aeo_id,
+            arrangement: f.arrangement,
+            tier: f.tier,
+            since: f.since,
+            benefits: f.benefits,
+            detail: f.detail,
+        }
+    }
+}
+
+impl Replica {
+    /// An empty replica that trusts `keys` (the topology's, as the registry's are).
+    pub fn new(keys: TrustedKeys) -> Self {
+        Self {
+            state: State::new(keys),
+            len: 0,
+            head: Digest::ZERO,
+        }
+    }
+
+    /// Applies the registry's next ledger entry, as `WatchChanges` streams it.
+    ///
+    /// The entry must be entry [`Replica::len`], linked to [`Replica::head`], and hash to its
+    /// stated hash; the change it records must pass the checks the registry makes when it
+    /// rebuilds from its ledger. Otherwise [`Error::Refused`] says why, and the replica is
+    /// unchanged.
+    pub fn apply(&mut self, entry: &v1::LedgerEntry) -> Result<(), Error> {
+        let refuse = |reason: String| Error::Refused {
+            seq: entry.seq,
+            reason,
+        };
+        if entry.seq != self.len {
+            return Err(refuse(format!(
+                "out of sequence: the replica holds {} entries, so the next is entry {}",
+                self.len, self.len
+            )));
+        }
+        let prev_hash =
+            Digest::from_slice("prev_hash", &entry.prev_hash).map_err(|e| refuse(e.to_string()))?;
+        if prev_hash != self.head {
+            return Err(refuse(format!(
+                "prev_hash {prev_hash} is not the hash of the entry before it ({})",
+                self.head
+            )));
+        }
+        let hash = Digest::from_slice("hash", &entry.hash).map_err(|e| refuse(e.to_string()))?;
+        Entry::check_limits(&entry.kind, &entry.subject, &entry.envelope).map_err(refuse)?;
+        let e = Entry {
+            seq: entry.seq,
+            prev_hash,
+            time_unix_micros: entry.time_unix_micros,
+            kind: entry.kind.clone(),
+            subject: entry.subject.clone(),
+            envelope: entry.envelope.clone(),
+        };
+        let recomputed = e.hash();
+        if recomputed != hash {
+            return Err(refuse(format!(
+                "its fields hash to {recomputed}, not to its stated hash {hash}: it was changed after it was recorded"
+            )));
+        }
+        self.state.replay(&e, hash).map_err(refuse)?;
+        self.len += 1;
+        self.head = hash;
+        Ok(())
+    }
+
+    /// The number of entries applied (the next entry's sequence number).
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether no entry has been applied.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Hash of the last entry applied; 32 zero bytes before the first.
+    pub fn head(&self) -> Digest {
+        self.head
+    }
+
+    /// Whether `operator` is recognised as an AEO in `country` at `at` (microseconds since
+    /// the Unix epoch): the registry's `CheckRecognition` answer at this ledger length.
+    pub fn recognition(
+        &self,
+        operator: &OperatorId,
+        country: &CountryCode,
+        at: i64,
+    ) -> Recognition {
+        self.state.check(operator, country, at).into()
+    }
+
+    /// The registry's `CheckRecognition` response at time `at` (not 0), exactly as the
+    /// registry would send it at this ledger length.
+    pub fn check_recognition(
+        &self,
+        operator: &OperatorId,
+        country: &CountryCode,
+        at: i64,
+    ) -> v1::CheckRecognitionResponse {
+        self.state.check(operator, country, at).wire(at, self.len)
+    }
+
+    /// The public key with id `key` if it is registered for `operator` and valid at `at`
+    /// (added at or before `at`, and not revoked at or before `at`); otherwise which of these
+    /// fails: the operator is not registered, the key is not the operator's, the key is not
+    /// yet valid, or the key is revoked (and since when).
+    pub fn operator_key(
+        &self,
+        operator: &OperatorId,
+        key: &KeyId,
+        at: i64,
+    ) -> Result<PublicKey, String> {
+        let o = self
+            .state
+            .operator(operator)
+            .ok_or_else(|| format!("operator {operator} is not registered"))?;
+        let k = o
+            .key(key)
+            .ok_or_else(|| format!("key {key} is not a key of operator {operator}"))?;
+        if at < k.added_at {
+            return Err(format!(
+                "key {key} of operator {operator} is not yet valid at {at}: it was added at {} (unix microseconds)",
+                k.added_at
+            ));
+        }
+        if let Some(revoked) = k.revoked_at
+            && revoked <= at
+        {
+            return Err(format!(
+                "key {key} of operator {operator} is revoked since {revoked} (unix microseconds)"
+            ));
+        }
+        Ok(k.key)
+    }
+}

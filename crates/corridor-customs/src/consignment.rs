@@ -1,0 +1,336 @@
+//! A consignment as one node sees it, and what each recorded step does to it. The same
+//! [`Consignment::apply`] runs when a step is recorded and when the node rebuilds its state
+//! from its ledger on start, so the two cannot disagree.
+
+use std::collections::HashMap;
+
+use corridor_core::document::Declaration;
+use corridor_core::{CountryCode, Digest};
+use corridor_proto::v1::{self, ConsignmentState as S, Lane};
+
+/// Ledger entry kinds a customs node records, in the order a consignment meets them.
+pub mod kind {
+    /// The bill of lading presented with a declaration (first node).
+    pub const BILL: &str = "bill.presented";
+    /// One entry of the bill's transfer chain (first node).
+    pub const TRANSFER: &str = "bill.transfer";
+    /// The declaration accepted (first node).
+    pub const DECLARED: &str = "declaration.accepted";
+    /// The previous node's advance record received (other nodes).
+    pub const ANNOUNCED: &str = "advance.received";
+    /// The pre-arrival risk assessment.
+    pub const ASSESSED: &str = "risk.assessed";
+    /// Arrival at the border, signed by an officer.
+    pub const ARRIVED: &str = "border.arrival";
+    /// Re-assessment after the arrival found something.
+    pub const REASSESSED: &str = "risk.reassessed";
+    /// Automatic release of a green or blue consignment.
+    pub const RELEASED: &str = "release.automatic";
+    /// An officer's release, hold or refusal.
+    pub const DECIDED: &str = "officer.decision";
+    /// Exit from the country, signed by an officer; writes the outbox row.
+    pub const EXITED: &str = "border.exit";
+    /// The next node's receipt for the advance record; removes the outbox row.
+    pub const HANDED_OVER: &str = "advance.acknowledged";
+    /// Import clearance at the last country; the guarantee is discharged.
+    pub const COMPLETED: &str = "consignment.completed";
+}
+
+/// What a consignment is created from: the declaration accepted at the first node, or the
+/// previous node's advance record.
+#[derive(Clone, Debug)]
+pub(crate) struct Opened {
+    pub(crate) declaration_envelope: v1::Envelope,
+    pub(crate) declaration: Declaration,
+    pub(crate) seals: Vec<v1::SealCheck>,
+    pub(crate) carried: Vec<v1::CountryClearance>,
+    pub(crate) aeo_at_origin: Option<bool>,
+}
+
+/// What a recorded step does.
+#[derive(Clone, Debug)]
+pub(crate) enum Effect {
+    /// Recorded for the audit trail; changes nothing (transfer entries).
+    Nothing,
+    /// The bill of lading presented: the seals the goods travel under.
+    Bill(Vec<v1::SealCheck>),
+    /// A consignment starts here.
+    Opened(Box<Opened>),
+    /// An assessment (pre-arrival, or re-assessment).
+    Assessed(v1::Assessment),
+    /// Arrival at the border.
+    Arrived(v1::BorderEvent),
+    /// Automatic release.
+    Released,
+    /// An officer's decision.
+    Decided(v1::OfficerDecision),
+    /// Exit from the country.
+    Exited,
+    /// The next node acknowledged.
+    HandedOver(v1::AdvanceReceipt),
+    /// Import clearance done.
+    Completed,
+    /// The consignment was opened by this entry (what `Opened` leaves once applied).
+    Started,
+}
+
+/// Where the entry that recorded a step is.
+#[derive(Clone, Debug)]
+pub(crate) struct At {
+    pub(crate) seq: u64,
+    pub(crate) hash: Digest,
+    pub(crate) time: i64,
+    pub(crate) kind: String,
+    pub(crate) envelope_id: Digest,
+}
+
+/// One consignment at this node.
+#[derive(Clone, Debug)]
+pub(crate) struct Consignment {
+    pub(crate) id: Digest,
+    pub(crate) country: CountryCode,
+    pub(crate) declaration_envelope: v1::Envelope,
+    pub(crate) declaration: Declaration,
+    /// Envelope id of the entry that opened the consignment here (declaration or advance
+    /// record): the same envelope again is the same step.
+    pub(crate) opened_by: Digest,
+    pub(crate) seals: Vec<v1::SealCheck>,
+    pub(crate) next: Option<CountryCode>,
+    pub(crate) carried: Vec<v1::CountryClearance>,
+    pub(crate) aeo_at_origin: bool,
+    pub(crate) state: S,
+    pub(crate) lane: Lane,
+    pub(crate) reasons: Vec<String>,
+    pub(crate) aeo: bool,
+    pub(crate) aeo_basis: String,
+    pub(crate) arrived_at: i64,
+    pub(crate) released_at: i64,
+    /// The exit entry (sequence, hash, time): what the advance record links to.
+    pub(crate) exit: Option<(u64, Digest, i64)>,
+    pub(crate) events: Vec<v1::ConsignmentEvent>,
+    /// Every envelope recorded for this consignment, by envelope id: (seq, hash).
+    pub(crate) recorded: HashMap<Digest, (u64, Digest)>,
+}
+
+impl Consignment {
+    /// A consignment opened by the entry at `at`.
+    pub(crate) fn open(id: Digest, country: CountryCode, o: Opened, at: &At) -> Self {
+        let next = o.declaration.next_step(&country).map(|s| s.country.clone());
+        Self {
+            id,
+            country,
+            declaration_envelope: o.declaration_envelope,
+            declaration: o.declaration,
+            opened_by: at.envelope_id,
+            seals: o.seals,
+            next,
+            carried: o.carried,
+            aeo_at_origin: o.aeo_at_origin.unwrap_or(false),
+            state: S::AwaitingArrival,
+            lane: Lane::Unspecified,
+            reasons: Vec::new(),
+            aeo: false,
+            aeo_basis: String::new(),
+            arrived_at: 0,
+            released_at: 0,
+            exit: None,
+            events: Vec::new(),
+            recorded: HashMap::new(),
+        }
+    }
+
+    /// Whether this node is the last of the route (import clearance).
+    pub(crate) fn is_last(&self) -> bool {
+        self.next.is_none()
+    }
+
+    /// Whether this node is the first of the route (export).
+    pub(crate) fn is_first(&self) -> bool {
+        self.declaration.route[0].country == self.country
+    }
+
+    /// Whether the consignment has left this node for good.
+    pub(crate) fn is_done_here(&self) -> bool {
+        matches!(
+            self.state,
+            S::HandedOver | S::Completed | S::Refused | S::Cancelled
+        )
+    }
+
+    /// Corridor clearance time before this country.
+    pub(crate) fn carried_micros(&self) -> i64 {
+        self.carried.iter().map(|c| c.dwell_micros).sum()
+    }
+
+    /// This country's dwell: release minus arrival, or arrival until `now` while at the
+    /// border, or nothing before arrival.
+    pub(crate) fn dwell_micros(&self, now: i64) -> i64 {
+        match (self.arrived_at, self.released_at) {
+            (0, _) => 0,
+            (a, 0) if matches!(self.state, S::AwaitingOfficer | S::Held) => (now - a).max(0),
+            (_, 0) => 0,
+            (a, r) => (r - a).max(0),
+        }
+    }
+
+    /// Corridor clearance time up to `now`.
+    pub(crate) fn clearance_micros(&self, now: i64) -> i64 {
+        self.carried_micros() + self.dwell_micros(now)
+    }
+
+    /// Every country's dwell, this one included once released.
+    pub(crate) fn clearances(&self) -> Vec<v1::CountryClearance> {
+        let mut out = self.carried.clone();
+        if self.released_at != 0 {
+            out.push(v1::CountryClearance {
+                country: self.country.to_string(),
+                lane: self.lane as i32,
+                dwell_micros: self.dwell_micros(self.released_at),
+            });
+        }
+        out
+    }
+
+    fn release(&mut self, t: i64) {
+        self.released_at = t;
+        self.state = S::Released;
+    }
+
+    /// Applies a recorded step; returns the event it adds.
+    pub(crate) fn apply(&mut self, effect: &Effect, at: &At) -> v1::ConsignmentEvent {
+        let detail = match effect {
+            Effect::Nothing => "bill transfer entry presented".to_string(),
+            Effect::Bill(seals) => {
+                self.seals = seals.clone();
+                format!("bill of lading presented; {} seals", seals.len())
+            }
+            Effect::Opened(_) | Effect::Started => {
+                if self.is_first() {
+                    format!(
+                        "declaration {} accepted",
+                        self.declaration.declaration_reference.as_str()
+                    )
+                } else {
+                    format!(
+                        "advance record received; {:.1} h of corridor clearance so far",
+                        self.carried_micros() as f64 / 3.6e9
+                    )
+                }
+            }
+            Effect::Assessed(a) => {
+                self.lane = a.lane();
+                self.reasons.extend(a.reasons.iter().cloned());
+                if a.reassessment {
+                    self.state = S::AwaitingOfficer;
+                } else {
+                    self.aeo = a.aeo_recognised;
+                    self.aeo_basis = a.aeo_basis.clone();
+                    if self.is_first() {
+                        self.aeo_at_origin = a.aeo_recognised;
+                    }
+                }
+                format!(
+                    "{} {}: {}",
+                    if a.reassessment {
+                        "re-assessed"
+                    } else {
+                        "assessed"
+                    },
+                    crate::risk::lane_name(a.lane()),
+                    a.reasons.join("; ")
+                )
+            }
+            Effect::Arrived(e) => {
+                self.arrived_at = at.time;
+                // Green and blue: the release entry follows in the same atomic batch.
+                if matches!(self.lane, Lane::Yellow | Lane::Red) {
+                    self.state = S::AwaitingOfficer;
+                }
+                let broken: Vec<String> = e
+                    .seals
+                    .iter()
+                    .filter(|s| !s.intact)
+                    .map(|s| format!("{} on {}", s.seal_number, s.container_number))
+                    .collect();
+                for s in &mut self.seals {
+                    if e.seals.iter().any(|f| {
+                        !f.intact
+                            && f.seal_number == s.seal_number
+                            && f.container_number == s.container_number
+                    }) {
+                        s.intact = false;
+                    }
+                }
+                if broken.is_empty() {
+                    format!("arrived at {}; seals intact", post(&e.border_post))
+                } else {
+                    format!(
+                        "arrived at {}; seals broken: {}",
+                        post(&e.border_post),
+                        broken.join(", ")
+                    )
+                }
+            }
+            Effect::Released => {
+                self.release(at.time);
+                format!("released ({} lane)", crate::risk::lane_name(self.lane))
+            }
+            Effect::Decided(d) => match d.outcome() {
+                v1::Outcome::Release => {
+                    self.release(at.time);
+                    if !d.findings.is_empty() {
+                        self.reasons.push(format!("officer: {}", d.findings));
+                    }
+                    "released by an officer".to_string()
+                }
+                v1::Outcome::Hold => {
+                    self.state = S::Held;
+                    self.reasons.push(format!("held: {}", d.findings));
+                    format!("held: {}", d.findings)
+                }
+                _ => {
+                    self.state = S::Refused;
+                    self.reasons.push(format!("refused: {}", d.findings));
+                    format!("refused: {}", d.findings)
+                }
+            },
+            Effect::Exited => {
+                self.state = S::Exited;
+                self.exit = Some((at.seq, at.hash, at.time));
+                format!(
+                    "exited towards {}",
+                    self.next.as_ref().map_or("nowhere", |c| c.as_str())
+                )
+            }
+            Effect::HandedOver(r) => {
+                self.state = S::HandedOver;
+                format!("{} acknowledged the advance record", r.country)
+            }
+            Effect::Completed => {
+                self.state = S::Completed;
+                format!(
+                    "import clearance done; guarantee {} discharged; corridor clearance {:.1} h",
+                    self.declaration.guarantee.reference.as_str(),
+                    self.clearance_micros(at.time) as f64 / 3.6e9
+                )
+            }
+        };
+        self.recorded.insert(at.envelope_id, (at.seq, at.hash));
+        let event = v1::ConsignmentEvent {
+            country: self.country.to_string(),
+            seq: at.seq,
+            entry_hash: at.hash.as_bytes().to_vec(),
+            kind: at.kind.clone(),
+            recorded_at_unix_micros: at.time,
+            state: self.state as i32,
+            lane: self.lane as i32,
+            detail,
+        };
+        self.events.push(event.clone());
+        event
+    }
+}
+
+fn post(p: &str) -> &str {
+    if p.is_empty() { "the border" } else { p }
+}

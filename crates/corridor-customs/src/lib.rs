@@ -1,0 +1,189 @@
+//! A customs node: one per country of the corridor, as the gRPC service
+//! `corridor.v1.CustomsNode`.
+//!
+//! A consignment is declared at the first country of its route with its bill of lading and
+//! transfer chain; every node assesses it into a lane before it arrives, records its arrival
+//! (checking its seals), releases it (automatically in the green and blue lanes, by an
+//! officer in the yellow and red ones), records its exit and hands it to the next node with a
+//! signed advance record that links the exit entry of its own ledger. The last node clears it
+//! for import and discharges the guarantee. Every step is one entry (or one atomic batch of
+//! entries) in the node's hash-chained ledger; every signature is checked against keys valid
+//! at the document's time, from the node's own copy of the AEO registry.
+//!
+//! [`serve`] runs a node on a listener the caller has bound.
+
+pub mod consignment;
+pub mod error;
+pub mod node;
+pub mod risk;
+mod service;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use corridor_aeo::LedgerReaderService;
+use corridor_aeo::follow::ReplicaStore;
+use corridor_core::{CountryCode, SigningKey};
+use corridor_ledger::Ledger;
+use corridor_proto::v1::customs_node_server::CustomsNodeServer;
+use corridor_proto::v1::ledger_reader_server::LedgerReaderServer;
+use corridor_topology::Topology;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+
+pub use error::Error;
+pub use node::Node;
+
+/// Largest gRPC message a node accepts by default (bytes).
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 1024 * 1024;
+
+/// Directory, under a node's data directory, of its copy of the AEO registry.
+pub const REPLICA_DIR: &str = "aeo-replica";
+
+/// Ledger origin (the name in checkpoints) of country `country`'s customs node.
+pub fn origin(topology_name: &str, country: &CountryCode) -> String {
+    format!("{topology_name}/customs/{country}")
+}
+
+/// What a node runs with.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The node's country.
+    pub country: CountryCode,
+    /// Directory of the node's ledger (its registry copy lives in [`REPLICA_DIR`] under it).
+    pub data_dir: PathBuf,
+    /// The node's key: signs assessments, releases, advance records and checkpoints.
+    pub key: SigningKey,
+    /// The corridor.
+    pub topology: Topology,
+    /// The registry to follow (`http://host:port`); `None` to use only the local copy.
+    pub registry: Option<String>,
+    /// Largest request message accepted, in bytes.
+    pub max_message_bytes: usize,
+}
+
+impl Config {
+    /// The configuration a topology gives country `country`'s node; `key` or the topology's
+    /// private key path for development. A key passed in must be the one the topology lists.
+    pub fn from_topology(
+        topology: &Topology,
+        country: CountryCode,
+        data_dir: PathBuf,
+        key: Option<SigningKey>,
+    ) -> Result<Self, Error> {
+        let key = match key {
+            Some(k) => k,
+            None => topology.node_signing_key(&country)?,
+        };
+        let listed = topology.node_keys()?;
+        if listed.get(&country) != Some(&key.public()) {
+            return Err(corridor_topology::Error::Invalid {
+                field: format!(
+                    "countries[{}].node.key.public",
+                    topology.country(&country)?.0
+                ),
+                reason: format!(
+                    "the node's key {} is not the key the topology lists for {country}",
+                    key.id()
+                ),
+            }
+            .into());
+        }
+        Ok(Self {
+            registry: Some(format!("http://{}", topology.registry_addr()?)),
+            country,
+            data_dir,
+            key,
+            topology: topology.clone(),
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+        })
+    }
+}
+
+/// Runs the node on `listener` until `shutdown` is cancelled.
+pub async fn serve(
+    listener: TcpListener,
+    config: Config,
+    shutdown: CancellationToken,
+) -> Result<(), Error> {
+    serve_ready(listener, config, shutdown, |_| {}).await
+}
+
+/// [`serve`], calling `ready` with the listening address once the ledger is open and the
+/// consignments rebuilt.
+pub async fn serve_ready(
+    listener: TcpListener,
+    config: Config,
+    shutdown: CancellationToken,
+    ready: impl FnOnce(Option<SocketAddr>),
+) -> Result<(), Error> {
+    let t = &config.topology;
+    let ledger = Arc::new(Ledger::open(
+        &config.data_dir,
+        &origin(&t.name, &config.country),
+    )?);
+    let keys = corridor_aeo::TrustedKeys::new(t.authority_keys()?, t.other_keys()?)
+        .with_operators(t.operator_keys()?);
+    let replica = ReplicaStore::open(&config.data_dir.join(REPLICA_DIR), keys)?;
+    if let Some(endpoint) = config.registry.clone() {
+        tokio::spawn(replica.clone().follow(endpoint, shutdown.clone()));
+    }
+    let node = Node::open(
+        config.country.clone(),
+        ledger.clone(),
+        replica,
+        config.key.clone(),
+        t,
+        t.clock.clock()?,
+        shutdown.clone(),
+    )?;
+    node.resume_outbox();
+    let reader = LedgerReaderService::new(ledger.clone(), config.key.clone());
+
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<CustomsNodeServer<Node>>()
+        .await;
+    health_reporter
+        .set_serving::<LedgerReaderServer<LedgerReaderService>>()
+        .await;
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(corridor_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection_v1 = reflection()
+        .build_v1()
+        .map_err(|e| Error::State(format!("reflection: {e}")))?;
+    let reflection_v1alpha = reflection()
+        .build_v1alpha()
+        .map_err(|e| Error::State(format!("reflection: {e}")))?;
+
+    let addr = listener.local_addr().ok();
+    tracing::info!(?addr, country = %config.country, entries = ledger.len(), "customs node serving");
+    ready(addr);
+    tonic::transport::Server::builder()
+        .add_service(health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(
+            CustomsNodeServer::new(node.clone())
+                .max_decoding_message_size(config.max_message_bytes),
+        )
+        .add_service(
+            LedgerReaderServer::new(reader).max_decoding_message_size(config.max_message_bytes),
+        )
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled())
+        .await?;
+
+    drop(node);
+    ledger.flush().await?;
+    let last = ledger.last_checkpoint()?.map_or(0, |c| c.size);
+    if ledger.len() > last {
+        ledger.sign_checkpoint(&config.key).await?;
+    }
+    tracing::info!(country = %config.country, entries = ledger.len(), "customs node stopped");
+    Ok(())
+}

@@ -1,0 +1,163 @@
+//! The gRPC face of the node: `corridor.v1.CustomsNode`.
+
+use std::pin::Pin;
+
+use corridor_core::Digest;
+use corridor_proto::v1::{self, ConsignmentState as S};
+use tokio::sync::broadcast::error::RecvError;
+use tokio_stream::Stream;
+use tonic::{Request, Response, Status};
+
+use crate::node::Node;
+
+fn consignment_id(s: &str) -> Result<Digest, Status> {
+    Digest::parse_hex("consignment_id", s).map_err(|e| Status::invalid_argument(e.to_string()))
+}
+
+fn ends_here(state: i32) -> bool {
+    matches!(
+        S::try_from(state).unwrap_or(S::Unspecified),
+        S::HandedOver | S::Completed | S::Refused | S::Cancelled
+    )
+}
+
+type EventStream = Pin<Box<dyn Stream<Item = Result<v1::ConsignmentEvent, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl v1::customs_node_server::CustomsNode for Node {
+    async fn submit_declaration(
+        &self,
+        request: Request<v1::SubmitDeclarationRequest>,
+    ) -> Result<Response<v1::StepReceipt>, Status> {
+        Ok(Response::new(self.submit(request.into_inner()).await?))
+    }
+
+    async fn deliver_advance_record(
+        &self,
+        request: Request<v1::SignedRequest>,
+    ) -> Result<Response<v1::DeliverAdvanceRecordResponse>, Status> {
+        Ok(Response::new(self.deliver(request.into_inner()).await?))
+    }
+
+    async fn record_border_event(
+        &self,
+        request: Request<v1::SignedRequest>,
+    ) -> Result<Response<v1::StepReceipt>, Status> {
+        Ok(Response::new(
+            self.border_event(request.into_inner()).await?,
+        ))
+    }
+
+    async fn record_decision(
+        &self,
+        request: Request<v1::SignedRequest>,
+    ) -> Result<Response<v1::StepReceipt>, Status> {
+        Ok(Response::new(self.decide(request.into_inner()).await?))
+    }
+
+    async fn get_consignment(
+        &self,
+        request: Request<v1::ConsignmentRequest>,
+    ) -> Result<Response<v1::ConsignmentView>, Status> {
+        let id = consignment_id(&request.get_ref().consignment_id)?;
+        Ok(Response::new(self.view(&id, true).await?))
+    }
+
+    type WatchConsignmentStream = EventStream;
+
+    async fn watch_consignment(
+        &self,
+        request: Request<v1::WatchConsignmentRequest>,
+    ) -> Result<Response<EventStream>, Status> {
+        let req = request.into_inner();
+        let id = consignment_id(&req.consignment_id)?;
+        // Subscribe before reading what is recorded, so nothing falls between the two.
+        let mut rx = self.inner.events.subscribe();
+        let recorded = self.view(&id, true).await?.events;
+        let node = self.clone();
+        let stream = async_stream(move |tx| async move {
+            let mut next = req.from_sequence;
+            let mut done = false;
+            for e in recorded {
+                if e.seq < next {
+                    continue;
+                }
+                next = e.seq + 1;
+                done = ends_here(e.state);
+                if tx.send(Ok(e)).await.is_err() {
+                    return;
+                }
+            }
+            if !req.follow || done {
+                return;
+            }
+            loop {
+                let e = tokio::select! {
+                    _ = node.inner.shutdown.cancelled() => {
+                        let _ = tx.send(Err(Status::unavailable("the node is stopping"))).await;
+                        return;
+                    }
+                    r = rx.recv() => r,
+                };
+                let batch = match e {
+                    Ok((cid, e)) if cid == id => vec![e],
+                    Ok(_) => continue,
+                    Err(RecvError::Lagged(_)) => match node.view(&id, true).await {
+                        Ok(v) => v.events,
+                        Err(s) => {
+                            let _ = tx.send(Err(s.into())).await;
+                            return;
+                        }
+                    },
+                    Err(RecvError::Closed) => return,
+                };
+                for e in batch {
+                    if e.seq < next {
+                        continue;
+                    }
+                    next = e.seq + 1;
+                    let end = ends_here(e.state);
+                    if tx.send(Ok(e)).await.is_err() || end {
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(Response::new(stream))
+    }
+
+    async fn list_consignments(
+        &self,
+        request: Request<v1::ListConsignmentsRequest>,
+    ) -> Result<Response<v1::ListConsignmentsResponse>, Status> {
+        let filter = request.get_ref().filter();
+        Ok(Response::new(v1::ListConsignmentsResponse {
+            consignments: self.list(filter).await,
+        }))
+    }
+
+    async fn get_node_status(
+        &self,
+        request: Request<v1::NodeStatusRequest>,
+    ) -> Result<Response<v1::NodeStatus>, Status> {
+        let want = request.get_ref().min_registry_entries;
+        let mut rx = self.inner.replica.subscribe();
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            rx.wait_for(|n| *n >= want),
+        )
+        .await;
+        Ok(Response::new(self.status()))
+    }
+}
+
+/// A stream fed by a task through a bounded channel.
+fn async_stream<F, Fut>(f: F) -> EventStream
+where
+    F: FnOnce(tokio::sync::mpsc::Sender<Result<v1::ConsignmentEvent, Status>>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    tokio::spawn(f(tx));
+    Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))
+}

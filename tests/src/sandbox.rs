@@ -1,0 +1,626 @@
+//! A whole corridor in one test process: the AEO registry and every customs node of a
+//! topology, each a real gRPC server on an ephemeral port of 127.0.0.1 with its own sled
+//! directory under one temporary directory, and development keys made for every role.
+//!
+//! Listeners are bound before anything starts, so every address is known (and in the
+//! topology every service reads) before a service runs, and a client can connect at once:
+//! no test waits for readiness.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use corridor_core::document::examples::{
+    CARRIER_ID, FORWARDER_ID, SHIPPER_ID, bill_of_lading_at, declaration_at,
+};
+use corridor_core::document::{BillOfLading, BillOfLadingParts, DeclarationParts, TransferEntry};
+use corridor_core::{CountryCode, Digest, Envelope, OperatorId, SigningKey, payload_type as pt};
+use corridor_proto::v1;
+use corridor_proto::v1::aeo_registry_client::AeoRegistryClient;
+use corridor_proto::v1::customs_node_client::CustomsNodeClient;
+use corridor_proto::v1::ledger_reader_client::LedgerReaderClient;
+use corridor_topology::Topology;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_stream::StreamExt;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
+
+/// A day in microseconds.
+pub const DAY: i64 = 86_400_000_000;
+
+/// Now on the system clock, in unix microseconds (the sandbox's corridor clock).
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64)
+}
+
+/// The repository's `deploy/` directory.
+pub fn deploy_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy")
+}
+
+struct Running {
+    shutdown: CancellationToken,
+    task: JoinHandle<Result<(), String>>,
+}
+
+impl Running {
+    async fn stop(self) {
+        self.shutdown.cancel();
+        let r = self.task.await;
+        assert!(matches!(r, Ok(Ok(()))), "service stopped with {r:?}");
+    }
+}
+
+/// A running corridor.
+pub struct Sandbox {
+    /// Holds every data directory and key.
+    pub dir: tempfile::TempDir,
+    /// The corridor as the services read it (ephemeral addresses, development keys).
+    pub topology: Topology,
+    registry: Option<Running>,
+    nodes: BTreeMap<String, Running>,
+    /// Keys of the operators registered so far.
+    pub operators: BTreeMap<String, SigningKey>,
+}
+
+fn endpoint(addr: SocketAddr) -> String {
+    format!("http://{addr}")
+}
+
+impl Sandbox {
+    /// The Middle Corridor of `deploy/corridor.toml`.
+    pub async fn start() -> Self {
+        Self::start_with(&deploy_dir().join("corridor.toml")).await
+    }
+
+    /// The corridor of topology file `file`, on ephemeral ports.
+    pub async fn start_with(file: &Path) -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let t = Topology::load(file).expect("topology");
+        let (mut t, _, _) =
+            corridor_topology::init_keys(t, dir.path(), "sandbox").expect("development keys");
+        let bind = || async {
+            TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind 127.0.0.1:0")
+        };
+        let registry = bind().await;
+        t.registry.listen = registry.local_addr().expect("addr").to_string();
+        let declarant = bind().await;
+        t.declarant.listen = declarant.local_addr().expect("addr").to_string();
+        let mut listeners = BTreeMap::new();
+        for c in &mut t.countries {
+            let l = bind().await;
+            c.node.listen = l.local_addr().expect("addr").to_string();
+            listeners.insert(c.code.clone(), l);
+        }
+        let mut sandbox = Self {
+            dir,
+            topology: t,
+            registry: None,
+            nodes: BTreeMap::new(),
+            operators: BTreeMap::new(),
+        };
+        sandbox.registry = Some(sandbox.spawn_registry(registry));
+        for (code, l) in listeners {
+            let node = sandbox.spawn_node(&code, l);
+            sandbox.nodes.insert(code, node);
+        }
+        sandbox
+    }
+
+    fn spawn_registry(&self, listener: TcpListener) -> Running {
+        let config = corridor_aeo::Config::from_topology(
+            &self.topology,
+            self.dir.path().join("registry"),
+            None,
+        )
+        .expect("registry config");
+        let shutdown = CancellationToken::new();
+        let token = shutdown.clone();
+        let task = tokio::spawn(async move {
+            corridor_aeo::serve(listener, config, token)
+                .await
+                .map_err(|e| e.to_string())
+        });
+        Running { shutdown, task }
+    }
+
+    fn spawn_node(&self, code: &str, listener: TcpListener) -> Running {
+        let cc = CountryCode::parse("country", code).expect("country");
+        let config =
+            corridor_customs::Config::from_topology(&self.topology, cc, self.node_dir(code), None)
+                .expect("node config");
+        let shutdown = CancellationToken::new();
+        let token = shutdown.clone();
+        let task = tokio::spawn(async move {
+            corridor_customs::serve(listener, config, token)
+                .await
+                .map_err(|e| e.to_string())
+        });
+        Running { shutdown, task }
+    }
+
+    /// The data directory of country `code`'s node (laid out as `corridor up` does).
+    pub fn node_dir(&self, code: &str) -> PathBuf {
+        self.dir.path().join("customs").join(code)
+    }
+
+    /// Stops country `code`'s node (its ledger flushed, a final checkpoint signed).
+    pub async fn stop_node(&mut self, code: &str) {
+        if let Some(n) = self.nodes.remove(code) {
+            n.stop().await;
+        }
+    }
+
+    /// Starts country `code`'s node again on its address, from its data directory.
+    pub async fn restart_node(&mut self, code: &str) {
+        let addr = self.node_addr(code);
+        let l = TcpListener::bind(addr)
+            .await
+            .expect("rebind the node's port");
+        let node = self.spawn_node(code, l);
+        self.nodes.insert(code.to_string(), node);
+    }
+
+    /// Stops the registry.
+    pub async fn stop_registry(&mut self) {
+        if let Some(r) = self.registry.take() {
+            r.stop().await;
+        }
+    }
+
+    /// Stops everything.
+    pub async fn stop(mut self) {
+        let codes: Vec<String> = self.nodes.keys().cloned().collect();
+        for c in codes {
+            self.stop_node(&c).await;
+        }
+        self.stop_registry().await;
+    }
+
+    /// The address of country `code`'s node.
+    pub fn node_addr(&self, code: &str) -> SocketAddr {
+        let cc = CountryCode::parse("country", code).expect("country");
+        self.topology.node_addr(&cc).expect("node address")
+    }
+
+    /// A client of the registry.
+    pub async fn registry(&self) -> AeoRegistryClient<Channel> {
+        AeoRegistryClient::connect(endpoint(self.topology.registry_addr().expect("addr")))
+            .await
+            .expect("connect to the registry")
+    }
+
+    /// A client of country `code`'s node.
+    pub async fn node(&self, code: &str) -> CustomsNodeClient<Channel> {
+        CustomsNodeClient::connect(endpoint(self.node_addr(code)))
+            .await
+            .expect("connect to the node")
+    }
+
+    /// A ledger reader of country `code`'s node.
+    pub async fn node_ledger(&self, code: &str) -> LedgerReaderClient<Channel> {
+        LedgerReaderClient::connect(endpoint(self.node_addr(code)))
+            .await
+            .expect("connect to the node")
+    }
+
+    fn private_key(&self, slot: &Option<corridor_topology::KeyPaths>) -> SigningKey {
+        let p = slot
+            .as_ref()
+            .and_then(|k| k.private.as_ref())
+            .expect("development key");
+        SigningKey::load(&self.topology.resolve(p)).expect("load key")
+    }
+
+    fn country(&self, code: &str) -> &corridor_topology::Country {
+        self.topology
+            .countries
+            .iter()
+            .find(|c| c.code == code)
+            .expect("country of the topology")
+    }
+
+    /// Country `code`'s customs authority key.
+    pub fn authority(&self, code: &str) -> SigningKey {
+        self.private_key(&self.country(code).authority_key)
+    }
+
+    /// The first officer key of country `code`.
+    pub fn officer(&self, code: &str) -> SigningKey {
+        self.private_key(&self.country(code).officers[0].key)
+    }
+
+    /// Country `code`'s node key.
+    pub fn node_key(&self, code: &str) -> SigningKey {
+        self.private_key(&self.country(code).node.key)
+    }
+
+    /// Registers operator `id` with a fresh key, signed by its country's authority.
+    pub async fn register(&mut self, id: &str) -> SigningKey {
+        let key = SigningKey::generate();
+        let doc = v1::OperatorRegistration {
+            operator_id: id.into(),
+            legal_name: format!("Operator {id}"),
+            address: "1 Station Road".into(),
+            country: id[..2].into(),
+            public_keys: vec![key.public().as_bytes().to_vec()],
+            issued_at_unix_micros: now(),
+        };
+        let env =
+            corridor_aeo::sign::sign(pt::OPERATOR_REGISTRATION, &doc, &self.authority(&id[..2]));
+        self.registry()
+            .await
+            .register_operator(corridor_aeo::sign::submit(&env))
+            .await
+            .expect("register operator");
+        self.operators.insert(id.to_string(), key.clone());
+        key
+    }
+
+    /// Registers the parties of [`Sandbox::consignment`]: shipper, carrier and forwarder.
+    pub async fn register_parties(&mut self) {
+        for id in [SHIPPER_ID, CARRIER_ID, FORWARDER_ID] {
+            self.register(id).await;
+        }
+    }
+
+    /// Issues AEO certificate `aeo_id` (full tier, valid a year) to `operator`, signed by the
+    /// authority of the certificate's country.
+    pub async fn certify(&self, aeo_id: &str, operator: &str) {
+        let doc = v1::AeoCertificate {
+            aeo_id: aeo_id.into(),
+            operator_id: operator.into(),
+            tier: v1::AeoTier::Full as i32,
+            valid_from_unix_micros: now() - DAY,
+            valid_to_unix_micros: now() + 365 * DAY,
+            issued_at_unix_micros: now(),
+        };
+        let env =
+            corridor_aeo::sign::sign(pt::AEO_CERTIFICATE, &doc, &self.authority(&aeo_id[3..5]));
+        self.registry()
+            .await
+            .issue_certificate(corridor_aeo::sign::submit(&env))
+            .await
+            .expect("issue certificate");
+    }
+
+    /// Suspends certificate `aeo_id` from now on.
+    pub async fn suspend(&self, aeo_id: &str) {
+        let doc = v1::CertificateStatusChange {
+            aeo_id: aeo_id.into(),
+            action: v1::CertificateAction::Suspend as i32,
+            reason: "audit finding".into(),
+            effective_at_unix_micros: now(),
+            issued_at_unix_micros: now(),
+        };
+        let env = corridor_aeo::sign::sign(
+            pt::CERTIFICATE_STATUS_CHANGE,
+            &doc,
+            &self.authority(&aeo_id[3..5]),
+        );
+        self.registry()
+            .await
+            .change_certificate_status(corridor_aeo::sign::submit(&env))
+            .await
+            .expect("suspend certificate");
+    }
+
+    /// Records an arrangement between countries `a` and `b` (all tiers), signed by both, in
+    /// force at once.
+    pub async fn arrange(&self, id: &str, a: &str, b: &str) {
+        let doc = v1::MutualRecognitionArrangement {
+            arrangement_id: id.into(),
+            countries: vec![a.into(), b.into()],
+            tiers: vec![
+                v1::AeoTier::SecuritySafety as i32,
+                v1::AeoTier::CustomsSimplifications as i32,
+                v1::AeoTier::Full as i32,
+            ],
+            benefits: Some(v1::ArrangementBenefits {
+                document_check_rate_percent: 50,
+                inspection_rate_percent: 25,
+                priority_treatment: true,
+            }),
+            effective_from_unix_micros: now() - DAY,
+            effective_to_unix_micros: 0,
+            issued_at_unix_micros: now(),
+        };
+        let mut env = corridor_aeo::sign::sign(pt::MUTUAL_RECOGNITION, &doc, &self.authority(a));
+        env.add_signature(&self.authority(b));
+        let r = self
+            .registry()
+            .await
+            .propose_arrangement(corridor_aeo::sign::submit(&env))
+            .await
+            .expect("arrangement")
+            .into_inner();
+        assert!(r.in_force, "an arrangement signed by both is in force");
+    }
+
+    /// Waits until every running node's copy of the registry has every registry entry.
+    pub async fn sync(&self) {
+        let size =
+            LedgerReaderClient::connect(endpoint(self.topology.registry_addr().expect("addr")))
+                .await
+                .expect("connect")
+                .get_checkpoint(v1::GetCheckpointRequest {})
+                .await
+                .expect("registry checkpoint")
+                .into_inner()
+                .size;
+        for code in self.nodes.keys() {
+            let s = self
+                .node(code)
+                .await
+                .get_node_status(v1::NodeStatusRequest {
+                    min_registry_entries: size,
+                })
+                .await
+                .expect("node status")
+                .into_inner();
+            assert!(
+                s.registry_entries >= size,
+                "node {code} has {} of {size} registry entries",
+                s.registry_entries
+            );
+        }
+    }
+
+    /// A fresh consignment `n` of the sample goods (Xi'an to Istanbul), declared by the
+    /// forwarder for the shipper (who co-signs), its bill issued by the carrier to the
+    /// shipper; `tweak` may change the declaration first. The parties must be registered.
+    pub fn consignment(&self, n: u32, tweak: impl FnOnce(&mut DeclarationParts)) -> Consignment {
+        self.consignment_with(n, |_| {}, tweak)
+    }
+
+    /// [`Sandbox::consignment`], with `bill_tweak` changing the bill of lading before the
+    /// carrier signs it (the declaration then names the changed bill, and its items must
+    /// still match the bill's item by item: change both alike).
+    pub fn consignment_with(
+        &self,
+        n: u32,
+        bill_tweak: impl FnOnce(&mut BillOfLadingParts),
+        tweak: impl FnOnce(&mut DeclarationParts),
+    ) -> Consignment {
+        let key = |id: &str| self.operators.get(id).expect("registered party").clone();
+        let (shipper, carrier, forwarder) = (key(SHIPPER_ID), key(CARRIER_ID), key(FORWARDER_ID));
+        let t0 = now();
+        let mut bill_parts = bill_of_lading_at(&format!("KTZE-T-{n:06}"), t0).into_parts();
+        bill_tweak(&mut bill_parts);
+        let bill = BillOfLading::new(bill_parts).expect("valid bill of lading");
+        let benv = Envelope::sign(
+            pt::BILL_OF_LADING,
+            corridor_proto::encode_bill_of_lading(&bill),
+            &carrier,
+        );
+        let bill_id = benv.document_id();
+        let issue = TransferEntry::issue(
+            bill_id,
+            OperatorId::parse("carrier", CARRIER_ID).expect("id"),
+            OperatorId::parse("shipper", SHIPPER_ID).expect("id"),
+            t0,
+        )
+        .expect("issue entry");
+        let ienv = Envelope::sign(
+            pt::TRANSFER_ENTRY,
+            corridor_proto::encode_transfer_entry(&issue),
+            &carrier,
+        );
+        let mut parts = declaration_at(bill_id, &format!("SRM-T-{n:06}"), t0).into_parts();
+        tweak(&mut parts);
+        let declaration =
+            corridor_core::document::Declaration::new(parts).expect("valid declaration");
+        let mut denv = Envelope::sign(
+            pt::DECLARATION,
+            corridor_proto::encode_declaration(&declaration),
+            &forwarder,
+        );
+        denv.add_signature(&shipper);
+        let seals = bill
+            .equipment
+            .iter()
+            .flat_map(|e| {
+                e.seals.iter().map(|s| v1::SealCheck {
+                    container_number: e.container_number.as_str().into(),
+                    seal_number: s.number.as_str().into(),
+                    intact: true,
+                })
+            })
+            .collect();
+        Consignment {
+            id: denv.document_id(),
+            request: v1::SubmitDeclarationRequest {
+                declaration: Some(v1::Envelope::from(&denv)),
+                bill_of_lading: Some(v1::Envelope::from(&benv)),
+                transfer_chain: vec![v1::Envelope::from(&ienv)],
+            },
+            route: declaration
+                .route
+                .iter()
+                .map(|s| s.country.to_string())
+                .collect(),
+            seals,
+        }
+    }
+
+    /// Records arrival (with `seals`) at country `code`, signed by its officer.
+    pub async fn arrive(
+        &self,
+        code: &str,
+        id: &Digest,
+        seals: Vec<v1::SealCheck>,
+    ) -> Result<v1::StepReceipt, tonic::Status> {
+        let e = border_event(code, id, v1::BorderEventKind::Arrival, seals);
+        self.node(code)
+            .await
+            .record_border_event(signed(pt::BORDER_EVENT, &e, &self.officer(code)))
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    /// Records exit from country `code`, signed by its officer.
+    pub async fn exit(&self, code: &str, id: &Digest) -> Result<v1::StepReceipt, tonic::Status> {
+        let e = border_event(code, id, v1::BorderEventKind::Exit, Vec::new());
+        self.node(code)
+            .await
+            .record_border_event(signed(pt::BORDER_EVENT, &e, &self.officer(code)))
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    /// Records an officer's decision at country `code`.
+    pub async fn decide(
+        &self,
+        code: &str,
+        id: &Digest,
+        outcome: v1::Outcome,
+        findings: &str,
+    ) -> Result<v1::StepReceipt, tonic::Status> {
+        let d = v1::OfficerDecision {
+            consignment_id: id.as_bytes().to_vec(),
+            country: code.into(),
+            outcome: outcome as i32,
+            findings: findings.into(),
+            at_unix_micros: now(),
+        };
+        self.node(code)
+            .await
+            .record_decision(signed(pt::OFFICER_DECISION, &d, &self.officer(code)))
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    /// Follows consignment `id` at country `code` until an event in `state` (or the end of
+    /// the consignment there); returns the events seen.
+    pub async fn wait_for(
+        &self,
+        code: &str,
+        id: &Digest,
+        state: v1::ConsignmentState,
+    ) -> Vec<v1::ConsignmentEvent> {
+        let mut stream = self
+            .node(code)
+            .await
+            .watch_consignment(v1::WatchConsignmentRequest {
+                consignment_id: id.to_hex(),
+                from_sequence: 0,
+                follow: true,
+            })
+            .await
+            .expect("watch")
+            .into_inner();
+        let mut seen = Vec::new();
+        while let Some(e) = stream.next().await {
+            let e = e.expect("event");
+            let done = e.state() == state;
+            seen.push(e);
+            if done {
+                return seen;
+            }
+        }
+        panic!("consignment {id} at {code} ended before {state:?}: {seen:#?}");
+    }
+
+    /// Country `code`'s node status, answered at once.
+    pub async fn node_status(&self, code: &str) -> v1::NodeStatus {
+        self.node(code)
+            .await
+            .get_node_status(v1::NodeStatusRequest {
+                min_registry_entries: 0,
+            })
+            .await
+            .expect("node status")
+            .into_inner()
+    }
+
+    /// The number of entries in country `code`'s ledger, from a checkpoint the node signs.
+    pub async fn ledger_size(&self, code: &str) -> u64 {
+        self.node_ledger(code)
+            .await
+            .get_checkpoint(v1::GetCheckpointRequest {})
+            .await
+            .expect("checkpoint")
+            .into_inner()
+            .size
+    }
+
+    /// The entries of country `code`'s ledger about consignment `id`, in sequence order.
+    pub async fn subject_entries(&self, code: &str, id: &Digest) -> Vec<v1::LedgerEntry> {
+        let mut stream = self
+            .node_ledger(code)
+            .await
+            .list_subject_entries(v1::ListSubjectEntriesRequest {
+                subject: id.to_hex(),
+            })
+            .await
+            .expect("subject entries")
+            .into_inner();
+        let mut out = Vec::new();
+        while let Some(e) = stream.next().await {
+            out.push(e.expect("entry"));
+        }
+        out
+    }
+
+    /// The consignment as country `code` sees it.
+    pub async fn view(&self, code: &str, id: &Digest) -> v1::ConsignmentView {
+        self.node(code)
+            .await
+            .get_consignment(v1::ConsignmentRequest {
+                consignment_id: id.to_hex(),
+            })
+            .await
+            .expect("consignment")
+            .into_inner()
+    }
+}
+
+/// A consignment ready to submit.
+pub struct Consignment {
+    /// Its id: the declaration's document id.
+    pub id: Digest,
+    /// The submission.
+    pub request: v1::SubmitDeclarationRequest,
+    /// The countries of its route, in order.
+    pub route: Vec<String>,
+    /// Every seal of its bill, intact.
+    pub seals: Vec<v1::SealCheck>,
+}
+
+/// A border event document.
+pub fn border_event(
+    code: &str,
+    id: &Digest,
+    kind: v1::BorderEventKind,
+    seals: Vec<v1::SealCheck>,
+) -> v1::BorderEvent {
+    v1::BorderEvent {
+        consignment_id: id.as_bytes().to_vec(),
+        country: code.into(),
+        kind: kind as i32,
+        border_post: String::new(),
+        seals,
+        at_unix_micros: now(),
+    }
+}
+
+/// `doc` signed by `key`, as a request.
+pub fn signed(
+    payload_type: &str,
+    doc: &impl prost::Message,
+    key: &SigningKey,
+) -> v1::SignedRequest {
+    v1::SignedRequest {
+        envelope: Some(v1::Envelope::from(&Envelope::sign(
+            payload_type,
+            doc.encode_to_vec(),
+            key,
+        ))),
+    }
+}
