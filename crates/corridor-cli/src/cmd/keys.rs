@@ -35,10 +35,12 @@ pub(crate) enum KeysCommand {
 pub(crate) fn run(cmd: KeysCommand) -> anyhow::Result<Outcome> {
     match cmd {
         KeysCommand::Gen { out } => {
+            if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
+            }
             let key = SigningKey::generate();
-            let public = key
-                .save(&out)
-                .with_context(|| format!("cannot write key {}", out.display()))?;
+            let public = key.save(&out)?;
             println!(
                 "key {} -> {} (public: {})",
                 key.id(),
