@@ -331,6 +331,125 @@ impl Consignment {
     }
 }
 
+/// Where a corridor clearance time stands against the target: flagged past the warning
+/// share, breached past the target.
+pub(crate) fn clearance_status(
+    clearance_micros: i64,
+    target: &corridor_topology::ClearanceTarget,
+) -> v1::ClearanceStatus {
+    if clearance_micros > target.target_micros() {
+        v1::ClearanceStatus::Breached
+    } else if clearance_micros > target.warning_micros() {
+        v1::ClearanceStatus::Flagged
+    } else {
+        v1::ClearanceStatus::OnTrack
+    }
+}
+
 fn post(p: &str) -> &str {
     if p.is_empty() { "the border" } else { p }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use corridor_core::document::examples::sample_declaration;
+
+    const HOUR: i64 = 3_600_000_000;
+
+    fn at(seq: u64, time: i64, kind: &str) -> At {
+        At {
+            seq,
+            hash: Digest::of(&seq.to_be_bytes()),
+            time,
+            kind: kind.into(),
+            envelope_id: Digest::of(kind.as_bytes()),
+        }
+    }
+
+    /// A consignment at KZ that arrived with `carried` hours of clearance from CN.
+    fn at_kz(carried: i64) -> Consignment {
+        let d = sample_declaration(Digest::of(b"bill"));
+        let kz = CountryCode::parse("c", "KZ").unwrap();
+        let o = Opened {
+            declaration_envelope: v1::Envelope::default(),
+            declaration: d,
+            seals: Vec::new(),
+            carried: vec![v1::CountryClearance {
+                country: "CN".into(),
+                lane: Lane::Yellow as i32,
+                dwell_micros: carried * HOUR,
+            }],
+            aeo_at_origin: Some(false),
+        };
+        let mut c = Consignment::open(Digest::of(b"c"), kz, o, &at(0, 0, kind::ANNOUNCED));
+        c.apply(&Effect::Started, &at(0, 0, kind::ANNOUNCED));
+        let assessment = v1::Assessment {
+            lane: Lane::Red as i32,
+            ..Default::default()
+        };
+        c.apply(&Effect::Assessed(assessment), &at(1, 0, kind::ASSESSED));
+        c
+    }
+
+    #[test]
+    fn dwell_counts_from_arrival_to_release_and_carries_the_earlier_countries() {
+        let mut c = at_kz(30);
+        assert_eq!(c.clearance_micros(100 * HOUR), 30 * HOUR, "before arrival");
+        c.apply(
+            &Effect::Arrived(v1::BorderEvent::default()),
+            &at(2, 10 * HOUR, kind::ARRIVED),
+        );
+        assert_eq!(c.state, S::AwaitingOfficer);
+        // Waiting for an officer counts until now.
+        assert_eq!(c.clearance_micros(25 * HOUR), 45 * HOUR);
+        let release = v1::OfficerDecision {
+            outcome: v1::Outcome::Release as i32,
+            ..Default::default()
+        };
+        c.apply(&Effect::Decided(release), &at(3, 22 * HOUR, kind::DECIDED));
+        assert_eq!(c.state, S::Released);
+        // Released: the transport leg after it does not count.
+        assert_eq!(c.clearance_micros(500 * HOUR), 42 * HOUR);
+        let dwell: Vec<i64> = c
+            .clearances()
+            .iter()
+            .map(|x| x.dwell_micros / HOUR)
+            .collect();
+        assert_eq!(dwell, [30, 12]);
+    }
+
+    #[test]
+    fn past_the_warning_share_is_flagged_and_past_the_target_breached() {
+        let t = corridor_topology::ClearanceTarget::default();
+        assert_eq!(
+            clearance_status(57 * HOUR, &t),
+            v1::ClearanceStatus::OnTrack
+        );
+        assert_eq!(
+            clearance_status(58 * HOUR, &t),
+            v1::ClearanceStatus::Flagged
+        );
+        assert_eq!(
+            clearance_status(72 * HOUR, &t),
+            v1::ClearanceStatus::Flagged
+        );
+        assert_eq!(
+            clearance_status(72 * HOUR + 1, &t),
+            v1::ClearanceStatus::Breached
+        );
+        let mut c = at_kz(50);
+        c.apply(
+            &Effect::Arrived(v1::BorderEvent::default()),
+            &at(2, HOUR, kind::ARRIVED),
+        );
+        assert_eq!(
+            clearance_status(c.clearance_micros(11 * HOUR), &t),
+            v1::ClearanceStatus::Flagged
+        );
+        assert_eq!(
+            clearance_status(c.clearance_micros(24 * HOUR), &t),
+            v1::ClearanceStatus::Breached
+        );
+    }
 }

@@ -1350,13 +1350,7 @@ impl Node {
     pub(crate) fn view_of(&self, c: &Consignment, events: bool) -> v1::ConsignmentView {
         let now = self.inner.clock.now_micros();
         let clearance = c.clearance_micros(now);
-        let status = if clearance > self.inner.target.target_micros() {
-            v1::ClearanceStatus::Breached
-        } else if clearance > self.inner.target.warning_micros() {
-            v1::ClearanceStatus::Flagged
-        } else {
-            v1::ClearanceStatus::OnTrack
-        };
+        let status = crate::consignment::clearance_status(clearance, &self.inner.target);
         v1::ConsignmentView {
             consignment_id: c.id.to_hex(),
             country: c.country.to_string(),
