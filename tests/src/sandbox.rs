@@ -30,6 +30,14 @@ use tonic::transport::Channel;
 /// A day in microseconds.
 pub const DAY: i64 = 86_400_000_000;
 
+/// The benefits every arrangement of [`Sandbox::arrange`] grants: half the document checks,
+/// a quarter of the inspections, priority.
+pub const ARRANGEMENT_BENEFITS: v1::ArrangementBenefits = v1::ArrangementBenefits {
+    document_check_rate_percent: 50,
+    inspection_rate_percent: 25,
+    priority_treatment: true,
+};
+
 /// Now on the system clock, in unix microseconds (the sandbox's corridor clock).
 pub fn now() -> i64 {
     SystemTime::now()
@@ -311,8 +319,8 @@ impl Sandbox {
             .expect("suspend certificate");
     }
 
-    /// Records an arrangement between countries `a` and `b` (all tiers), signed by both, in
-    /// force at once.
+    /// Records an arrangement between countries `a` and `b` (all tiers, with
+    /// [`ARRANGEMENT_BENEFITS`]), signed by both, in force at once.
     pub async fn arrange(&self, id: &str, a: &str, b: &str) {
         let doc = v1::MutualRecognitionArrangement {
             arrangement_id: id.into(),
@@ -322,11 +330,7 @@ impl Sandbox {
                 v1::AeoTier::CustomsSimplifications as i32,
                 v1::AeoTier::Full as i32,
             ],
-            benefits: Some(v1::ArrangementBenefits {
-                document_check_rate_percent: 50,
-                inspection_rate_percent: 25,
-                priority_treatment: true,
-            }),
+            benefits: Some(ARRANGEMENT_BENEFITS),
             effective_from_unix_micros: now() - DAY,
             effective_to_unix_micros: 0,
             issued_at_unix_micros: now(),
@@ -446,6 +450,47 @@ impl Sandbox {
                 .map(|s| s.country.to_string())
                 .collect(),
             seals,
+        }
+    }
+
+    /// Another declaration of consignment `c`'s bill, with the same bill and transfer chain:
+    /// `c`'s declaration changed by `tweak`, signed as [`Sandbox::consignment`] signs one.
+    pub fn redeclared(
+        &self,
+        c: &Consignment,
+        tweak: impl FnOnce(&mut DeclarationParts),
+    ) -> Consignment {
+        let key = |id: &str| self.operators.get(id).expect("registered party").clone();
+        let env: Envelope = c
+            .request
+            .declaration
+            .clone()
+            .expect("a declaration")
+            .try_into()
+            .expect("a valid envelope");
+        let mut parts = corridor_proto::decode_declaration(env.payload())
+            .expect("a valid declaration")
+            .into_parts();
+        tweak(&mut parts);
+        let declaration =
+            corridor_core::document::Declaration::new(parts).expect("valid declaration");
+        let mut denv = Envelope::sign(
+            pt::DECLARATION,
+            corridor_proto::encode_declaration(&declaration),
+            &key(FORWARDER_ID),
+        );
+        denv.add_signature(&key(SHIPPER_ID));
+        let mut request = c.request.clone();
+        request.declaration = Some(v1::Envelope::from(&denv));
+        Consignment {
+            id: denv.document_id(),
+            request,
+            route: declaration
+                .route
+                .iter()
+                .map(|s| s.country.to_string())
+                .collect(),
+            seals: c.seals.clone(),
         }
     }
 

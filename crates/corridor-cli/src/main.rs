@@ -31,6 +31,16 @@ enum Command {
     Serve(cmd::serve::ServeCommand),
     /// The AEO registry's client: operators, certificates, arrangements, recognition.
     Aeo(cmd::aeo::AeoArgs),
+    /// Declare a consignment through the declarant, from a JSON file.
+    Declare(cmd::declarant::DeclareArgs),
+    /// A consignment's status at the declarant and at every node that knows it.
+    Status(cmd::declarant::IdArgs),
+    /// Follow a consignment across the corridor until it completes or stops.
+    Watch(cmd::declarant::IdArgs),
+    /// Transfer, endorse or surrender a bill of lading; the carrier's answer.
+    Bill(cmd::declarant::BillArgs),
+    /// Cancel a declaration before the goods arrive at the first border.
+    Cancel(cmd::declarant::CancelArgs),
     /// Record a consignment's arrival at a border, with the seals checked (an officer).
     Arrive(cmd::customs::ArriveArgs),
     /// Record a consignment's exit from a country; its node hands it on (an officer).
@@ -69,6 +79,11 @@ fn main() -> ExitCode {
         Command::Ledger(c) => cmd::ledger::run(c),
         Command::Serve(c) => cmd::serve::run(c),
         Command::Aeo(c) => cmd::aeo::run(c),
+        Command::Declare(c) => cmd::declarant::declare(c),
+        Command::Status(c) => cmd::declarant::show_status(c),
+        Command::Watch(c) => cmd::declarant::watch(c),
+        Command::Bill(c) => cmd::declarant::bill(c),
+        Command::Cancel(c) => cmd::declarant::cancel(c),
         Command::Arrive(c) => cmd::customs::arrive(c),
         Command::Exit(c) => cmd::customs::exit(c),
         Command::Decide(c) => cmd::customs::decide(c),

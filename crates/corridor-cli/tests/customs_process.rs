@@ -5,11 +5,11 @@
 //! clears; `corridor trace` verifies it through the running services and from the stopped
 //! services' data directories, and reports a broken ledger.
 
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{SystemTime, UNIX_EPOCH};
+mod common;
+
+use std::path::Path;
+
+use common::{ROUTE, Service, corridor_root, now, ok, run};
 
 use corridor_core::document::TransferEntry;
 use corridor_core::document::examples::{
@@ -20,165 +20,6 @@ use corridor_proto::v1;
 use corridor_proto::v1::customs_node_client::CustomsNodeClient;
 use corridor_proto::v1::ledger_reader_client::LedgerReaderClient;
 use corridor_topology::Topology;
-
-const ROUTE: [&str; 4] = ["CN", "KZ", "AZ", "TR"];
-
-fn corridor() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_corridor"))
-}
-
-fn deploy(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../deploy")
-        .join(name)
-}
-
-fn run(args: &[&str]) -> (i32, String, String) {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = corridor().args(args).output().unwrap();
-    (
-        status.code().unwrap_or(-1),
-        String::from_utf8(stdout).unwrap(),
-        String::from_utf8(stderr).unwrap(),
-    )
-}
-
-fn ok(args: &[&str]) -> String {
-    let (code, out, err) = run(args);
-    assert_eq!(code, 0, "corridor {args:?}: {out}{err}");
-    out
-}
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_micros() as i64
-}
-
-/// A free port on 127.0.0.1 (bound, then released for the child to bind).
-fn free_addr() -> String {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().to_string()
-}
-
-/// A `corridor serve` child, once it said it listens.
-struct Service {
-    child: Child,
-}
-
-impl Service {
-    fn start(args: &[&str]) -> Self {
-        let mut child = corridor()
-            .arg("serve")
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert!(line.starts_with("listening on "), "{args:?}: {line:?}");
-        Self { child }
-    }
-
-    fn kill_9(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-
-    fn terminate(mut self) {
-        let pid = self.child.id().to_string();
-        assert!(
-            Command::new("kill")
-                .args(["-TERM", &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
-        assert!(self.child.wait().unwrap().success());
-    }
-}
-
-struct Corridor {
-    root: PathBuf,
-    topology: PathBuf,
-}
-
-impl Corridor {
-    fn path(&self, rel: &str) -> String {
-        self.root.join(rel).to_str().unwrap().to_owned()
-    }
-
-    fn node(&self, cc: &str) -> Service {
-        Service::start(&[
-            "customs",
-            "--country",
-            cc,
-            "--topology",
-            self.topology.to_str().unwrap(),
-            "--data",
-            &self.path(&format!("customs/{cc}")),
-        ])
-    }
-
-    fn registry(&self) -> Service {
-        Service::start(&[
-            "aeo",
-            "--topology",
-            self.topology.to_str().unwrap(),
-            "--data",
-            &self.path("registry"),
-        ])
-    }
-
-    /// Runs an officer verb at `cc`; returns its output line.
-    fn officer(&self, verb: &str, cc: &str, id: &str, rest: &[&str]) -> String {
-        let key = self.path(&format!("keys/{cc}/officer-1.key"));
-        let mut args = vec![
-            verb,
-            "--topology",
-            self.topology.to_str().unwrap(),
-            "--country",
-            cc,
-            "--key",
-            &key,
-            id,
-        ];
-        args.extend_from_slice(rest);
-        ok(&args)
-    }
-}
-
-/// Keys init into a fresh root, with free ports written into its topology.
-fn corridor_root(dir: &Path) -> Corridor {
-    let root = dir.join("corridor");
-    ok(&[
-        "keys",
-        "init",
-        "--topology",
-        deploy("corridor.toml").to_str().unwrap(),
-        "--out",
-        root.to_str().unwrap(),
-    ]);
-    let file = root.join("topology.toml");
-    let mut t = Topology::load(&file).unwrap();
-    t.registry.listen = free_addr();
-    t.declarant.listen = free_addr();
-    for c in &mut t.countries {
-        c.node.listen = free_addr();
-    }
-    std::fs::write(&file, t.to_toml()).unwrap();
-    Corridor {
-        root,
-        topology: file,
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_consignment_clears_through_node_processes_one_killed_mid_flow() {

@@ -47,6 +47,9 @@ pub mod payload_type {
     pub const COMPLETION: &str = "application/vnd.corridor.customs-completion.v1+protobuf";
     /// The advance record one node sends the next (`corridor.v1.AdvanceRecord`).
     pub const ADVANCE_RECORD: &str = "application/vnd.corridor.customs-advance-record.v1+protobuf";
+    /// The declarant's record of the first node's answer (`corridor.v1.SubmissionOutcome`).
+    pub const SUBMISSION_OUTCOME: &str =
+        "application/vnd.corridor.declarant-submission-outcome.v1+protobuf";
     /// A node's acknowledgement of an advance record (`corridor.v1.AdvanceReceipt`).
     pub const ADVANCE_RECEIPT: &str =
         "application/vnd.corridor.customs-advance-receipt.v1+protobuf";

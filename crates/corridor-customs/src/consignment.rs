@@ -34,6 +34,8 @@ pub mod kind {
     pub const HANDED_OVER: &str = "advance.acknowledged";
     /// Import clearance at the last country; the guarantee is discharged.
     pub const COMPLETED: &str = "consignment.completed";
+    /// The declarant withdrew the declaration before arrival at the first border.
+    pub const CANCELLED: &str = "declaration.cancelled";
 }
 
 /// What a consignment is created from: the declaration accepted at the first node, or the
@@ -70,6 +72,8 @@ pub(crate) enum Effect {
     HandedOver(v1::AdvanceReceipt),
     /// Import clearance done.
     Completed,
+    /// The declaration withdrawn, with the declarant's reason.
+    Cancelled(String),
     /// The consignment was opened by this entry (what `Opened` leaves once applied).
     Started,
 }
@@ -305,6 +309,11 @@ impl Consignment {
             Effect::HandedOver(r) => {
                 self.state = S::HandedOver;
                 format!("{} acknowledged the advance record", r.country)
+            }
+            Effect::Cancelled(reason) => {
+                self.state = S::Cancelled;
+                self.reasons.push(format!("cancelled: {reason}"));
+                format!("cancelled by the declarant: {reason}")
             }
             Effect::Completed => {
                 self.state = S::Completed;

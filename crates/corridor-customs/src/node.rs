@@ -283,9 +283,15 @@ impl Node {
             kind::TRANSFER => Effect::Nothing,
             kind::DECLARED => {
                 let declaration = corridor_proto::decode_declaration(env.payload())?;
+                // A bill declared again (after its consignment was refused or cancelled) was
+                // recorded once, under the first consignment: it now belongs to this one, as
+                // `submit` noted when it accepted the declaration.
                 let seals = lock(&self.inner.bills)
-                    .get(&declaration.bill_of_lading_id)
-                    .map(|(_, s)| s.clone())
+                    .get_mut(&declaration.bill_of_lading_id)
+                    .map(|(c, s)| {
+                        *c = *id;
+                        s.clone()
+                    })
                     .unwrap_or_default();
                 Effect::Opened(Box::new(Opened {
                     declaration_envelope: v1::Envelope::from(env),
@@ -306,6 +312,10 @@ impl Node {
             kind::EXITED => Effect::Exited,
             kind::HANDED_OVER => Effect::HandedOver(decode("receipt", env)?),
             kind::COMPLETED => Effect::Completed,
+            kind::CANCELLED => {
+                let c = corridor_proto::decode_declaration_cancellation(env.payload())?;
+                Effect::Cancelled(c.reason().as_str().to_string())
+            }
             other => return Err(Error::State(format!("unknown entry kind {other:?}"))),
         })
     }
@@ -454,6 +464,43 @@ impl Node {
             state: c.state as i32,
             lane: c.lane as i32,
             recorded_at_unix_micros: now,
+        }
+    }
+
+    /// The receipt of a step recorded before, answered again: the step's last entry (the
+    /// entries the node wrote in the same batch after the one that recorded `seq`: bill,
+    /// transfers, assessment, release, completion) and the state and lane after it, as the
+    /// first answer gave them.
+    fn receipt_again(&self, c: &Consignment, seq: u64) -> v1::StepReceipt {
+        let first = c.events.iter().position(|e| e.seq == seq);
+        let last = first.map(|i| {
+            let follow = c.events[i + 1..]
+                .iter()
+                .take_while(|e| {
+                    matches!(
+                        e.kind.as_str(),
+                        kind::BILL
+                            | kind::TRANSFER
+                            | kind::ASSESSED
+                            | kind::REASSESSED
+                            | kind::RELEASED
+                            | kind::COMPLETED
+                    )
+                })
+                .count();
+            &c.events[i + follow]
+        });
+        match last {
+            Some(e) => v1::StepReceipt {
+                consignment_id: c.id.to_hex(),
+                seq: e.seq,
+                entry_hash: e.entry_hash.clone(),
+                new: false,
+                state: e.state,
+                lane: e.lane,
+                recorded_at_unix_micros: e.recorded_at_unix_micros,
+            },
+            None => self.receipt(c, None, self.inner.clock.now_micros()),
         }
     }
 
@@ -774,12 +821,11 @@ impl Node {
         let mut slot = self.slot(&id, true).await?;
         if let Some(c) = slot.as_ref() {
             let env_id = Digest::of(&corridor_proto::encode_envelope(&denv));
-            return if c.opened_by == env_id {
-                Ok(self.receipt(c, None, now))
-            } else {
-                Err(Error::AlreadyExists(format!(
+            return match c.recorded.get(&env_id) {
+                Some((seq, _)) if c.opened_by == env_id => Ok(self.receipt_again(c, *seq)),
+                _ => Err(Error::AlreadyExists(format!(
                     "consignment {id} was declared with another envelope"
-                )))
+                ))),
             };
         }
         if let Err(e) = self.check_bill_free(&bill_id, &id).await {
@@ -1036,10 +1082,8 @@ impl Node {
             })
             .await?;
         let c = slot.as_ref().ok_or_else(|| Error::State("slot".into()))?;
-        if let Some((seq, hash)) = c.recorded.get(&env_id) {
-            let mut r = self.receipt(c, None, now);
-            (r.seq, r.entry_hash) = (*seq, hash.as_bytes().to_vec());
-            return Ok(r);
+        if let Some((seq, _)) = c.recorded.get(&env_id) {
+            return Ok(self.receipt_again(c, *seq));
         }
         let planned = match e.kind() {
             v1::BorderEventKind::Arrival => {
@@ -1151,10 +1195,8 @@ impl Node {
             })
             .await?;
         let c = slot.as_ref().ok_or_else(|| Error::State("slot".into()))?;
-        if let Some((seq, hash)) = c.recorded.get(&env_id) {
-            let mut r = self.receipt(c, None, now);
-            (r.seq, r.entry_hash) = (*seq, hash.as_bytes().to_vec());
-            return Ok(r);
+        if let Some((seq, _)) = c.recorded.get(&env_id) {
+            return Ok(self.receipt_again(c, *seq));
         }
         let outcome = d.outcome();
         if outcome == v1::Outcome::Unspecified {
@@ -1191,6 +1233,64 @@ impl Node {
             planned.push(self.completion(c, now, now));
         }
         let appended = self.record(&mut slot, id, planned, now).await?;
+        let c = slot.as_ref().ok_or_else(|| Error::State("slot".into()))?;
+        Ok(self.receipt(c, appended.last(), now))
+    }
+
+    /// `CancelDeclaration`: the declarant withdraws a declaration before the goods arrive at
+    /// the first border.
+    pub(crate) async fn cancel(&self, req: v1::SignedRequest) -> Result<v1::StepReceipt, Error> {
+        let now = self.inner.clock.now_micros();
+        let env = open_envelope(
+            "envelope",
+            req.envelope,
+            payload_type::DECLARATION_CANCELLATION,
+        )?;
+        let cancellation = corridor_proto::decode_declaration_cancellation(env.payload())
+            .map_err(|e| e.within("envelope.payload"))?;
+        let id = *cancellation.declaration_id();
+        let env_id = Digest::of(&corridor_proto::encode_envelope(&env));
+        let mut slot = self.slot(&id, false).await?;
+        let c = slot
+            .as_ref()
+            .ok_or_else(|| Error::NotFound(format!("consignment {id} is not known here")))?;
+        {
+            let replica = self.replica();
+            self.operator_signed(
+                &replica,
+                &env,
+                &c.declaration.declarant_operator_id,
+                cancellation.cancelled_at_unix_micros(),
+                "cancellation",
+            )?;
+        }
+        if let Some((seq, hash)) = c.recorded.get(&env_id) {
+            let mut r = self.receipt(c, None, now);
+            (r.seq, r.entry_hash) = (*seq, hash.as_bytes().to_vec());
+            return Ok(r);
+        }
+        if !c.is_first() {
+            return Err(Error::FailedPrecondition(format!(
+                "a declaration is cancelled at the first country of its route ({}), not at {}",
+                c.declaration.route[0].country, self.inner.country
+            )));
+        }
+        if c.state != S::AwaitingArrival {
+            return Err(step_error(
+                c,
+                "cancellation",
+                "a declaration is cancelled only before the goods arrive at the first border",
+            ));
+        }
+        let effect = Effect::Cancelled(cancellation.reason().as_str().to_string());
+        let appended = self
+            .record(
+                &mut slot,
+                id,
+                vec![Planned::new(kind::CANCELLED, &env, effect)],
+                now,
+            )
+            .await?;
         let c = slot.as_ref().ok_or_else(|| Error::State("slot".into()))?;
         Ok(self.receipt(c, appended.last(), now))
     }

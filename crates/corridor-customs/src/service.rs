@@ -55,6 +55,13 @@ impl v1::customs_node_server::CustomsNode for Node {
         Ok(Response::new(self.decide(request.into_inner()).await?))
     }
 
+    async fn cancel_declaration(
+        &self,
+        request: Request<v1::SignedRequest>,
+    ) -> Result<Response<v1::StepReceipt>, Status> {
+        Ok(Response::new(self.cancel(request.into_inner()).await?))
+    }
+
     async fn get_consignment(
         &self,
         request: Request<v1::ConsignmentRequest>,

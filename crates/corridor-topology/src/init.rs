@@ -64,6 +64,9 @@ pub fn init_keys(
             private: Some(rel),
         });
     }
+    if !t.operators.is_empty() {
+        t.declarant.operator_keys = Some(PathBuf::from("keys").join("operators"));
+    }
     let mut text = String::new();
     for line in header.lines() {
         text.push_str("# ");

@@ -88,6 +88,22 @@ pub struct Service {
     pub key: Option<KeyPaths>,
 }
 
+/// The declarant service: where it listens, its key, and the keys of the operators it acts
+/// for.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Declarant {
+    /// Address the service listens on (`host:port`).
+    pub listen: String,
+    /// The service's own key (it signs checkpoints and its records).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<KeyPaths>,
+    /// Directory of the private keys of the operators it acts for, one `<OPERATOR_ID>.key`
+    /// each (`corridor keys init` points it at the demonstration operators' keys).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator_keys: Option<PathBuf>,
+}
+
 /// A place where goods cross into or out of a country.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -189,7 +205,7 @@ pub struct Topology {
     /// The AEO registry service.
     pub registry: Service,
     /// The declarant (trade-side gateway) service.
-    pub declarant: Service,
+    pub declarant: Declarant,
     /// Countries in route order.
     pub countries: Vec<Country>,
     /// Legs in route order.

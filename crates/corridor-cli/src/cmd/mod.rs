@@ -4,6 +4,7 @@ pub(crate) mod aeo;
 pub(crate) mod bench;
 pub(crate) mod bench_aeo;
 pub(crate) mod customs;
+pub(crate) mod declarant;
 pub(crate) mod keys;
 pub(crate) mod ledger;
 pub(crate) mod serve;

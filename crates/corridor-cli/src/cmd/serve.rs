@@ -58,6 +58,26 @@ pub(crate) enum ServeCommand {
         #[arg(long, value_name = "BYTES", default_value_t = corridor_customs::DEFAULT_MAX_MESSAGE_BYTES)]
         max_message_bytes: usize,
     },
+    /// The declarant: the trade side's gateway and the bill of lading's platform of record.
+    /// Prints `listening on ADDR` once it accepts connections; stops on SIGTERM or ctrl-c.
+    Declarant {
+        /// The topology (route, nodes, the operators' keys folder, clock).
+        #[arg(long, value_name = "FILE", env = "CORRIDOR_TOPOLOGY")]
+        topology: PathBuf,
+        /// The declarant's data directory (its ledger, and its copy of the AEO registry).
+        #[arg(long, value_name = "DIR", env = "CORRIDOR_DATA")]
+        data: PathBuf,
+        /// Address to listen on; default: the topology's `declarant.listen`.
+        #[arg(long, value_name = "ADDR", env = "CORRIDOR_LISTEN")]
+        listen: Option<String>,
+        /// The declarant's private key; default: the topology's development key.
+        #[arg(long, value_name = "PATH", env = "CORRIDOR_KEY")]
+        key: Option<PathBuf>,
+        /// The folder of the private keys of the operators it acts for
+        /// (`<OPERATOR_ID>.key`); default: the topology's `declarant.operator_keys`.
+        #[arg(long, value_name = "DIR", env = "CORRIDOR_OPERATOR_KEYS")]
+        operator_keys: Option<PathBuf>,
+    },
 }
 
 /// Binds `listen` and runs `serve` on a multi-threaded runtime until SIGTERM or ctrl-c,
@@ -160,6 +180,27 @@ pub(crate) fn run(cmd: ServeCommand) -> anyhow::Result<Outcome> {
             let listen = listen.unwrap_or_else(|| t.countries[i].node.listen.clone());
             serve_until_signal(&listen, |l, stop, ready| {
                 corridor_customs::serve_ready(l, config, stop, ready)
+            })
+        }
+        ServeCommand::Declarant {
+            topology,
+            data,
+            listen,
+            key,
+            operator_keys,
+        } => {
+            let t = Topology::load(&topology)?;
+            let key = key
+                .map(|p| SigningKey::load(&p))
+                .transpose()
+                .context("cannot load the declarant's key")?;
+            let mut config = corridor_declarant::Config::from_topology(&t, data, key)?;
+            if let Some(dir) = operator_keys {
+                config.operators = corridor_declarant::load_operator_keys(&dir)?;
+            }
+            let listen = listen.unwrap_or_else(|| t.declarant.listen.clone());
+            serve_until_signal(&listen, |l, stop, ready| {
+                corridor_declarant::serve_ready(l, config, stop, ready)
             })
         }
     }

@@ -1,0 +1,517 @@
+//! The declarant's client verbs: `declare`, `status`, `watch`, `bill`, `cancel`. Each finds
+//! the declarant through `--topology FILE`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use corridor_core::document::examples::{
+    CARRIER_ID, CONSIGNEE_ID, FORWARDER_ID, SHIPPER_ID, bill_of_lading_at, declaration_at,
+};
+use corridor_core::document::{Text, TransferAction};
+use corridor_core::{Digest, Envelope, OperatorId, SigningKey, payload_type as pt};
+use corridor_proto::v1;
+use corridor_proto::v1::declarant_client::DeclarantClient;
+use corridor_topology::Topology;
+use corridor_topology::clock::format_micros;
+use prost::Message;
+use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
+use tokio_stream::StreamExt;
+use tonic::transport::Channel;
+
+use crate::Outcome;
+use crate::cmd::customs::{TopologyArg, consignment_id};
+
+/// `corridor declare`.
+#[derive(Args)]
+pub(crate) struct DeclareArgs {
+    #[command(flatten)]
+    topology: TopologyArg,
+    /// The consignment: the proto3 JSON form of a `corridor.v1.SubmitConsignmentRequest`
+    /// (see deploy/examples/consignment.json).
+    #[arg(long, value_name = "FILE", required_unless_present = "example")]
+    file: Option<PathBuf>,
+    /// Print a sample consignment file (the demonstration operators) and exit.
+    #[arg(long, conflicts_with = "file")]
+    example: bool,
+}
+
+/// A consignment id and the topology.
+#[derive(Args)]
+pub(crate) struct IdArgs {
+    #[command(flatten)]
+    topology: TopologyArg,
+    /// The consignment id (64 hex digits).
+    #[arg(value_name = "ID")]
+    id: String,
+}
+
+/// `corridor cancel`.
+#[derive(Args)]
+pub(crate) struct CancelArgs {
+    #[command(flatten)]
+    at: IdArgs,
+    /// Why the declaration is withdrawn.
+    #[arg(long)]
+    reason: String,
+}
+
+/// `corridor bill`.
+#[derive(Args)]
+pub(crate) struct BillArgs {
+    #[command(flatten)]
+    topology: TopologyArg,
+    #[command(subcommand)]
+    command: BillCommand,
+}
+
+/// What to do with a bill.
+#[derive(Subcommand)]
+enum BillCommand {
+    /// Show a bill and its transfer chain.
+    Show {
+        /// The bill's document id (64 hex digits).
+        #[arg(value_name = "BILL_ID")]
+        id: String,
+    },
+    /// Pass possession to another holder (signed by the current holder).
+    Transfer(MoveArgs),
+    /// Endorse a to-order bill to the next holder, who gains title (signed by the holder).
+    Endorse(MoveArgs),
+    /// Surrender the bill to its carrier for delivery (signed by the holder).
+    Surrender {
+        /// The bill's document id.
+        #[arg(value_name = "BILL_ID")]
+        id: String,
+        /// The holder's private key.
+        #[arg(long, value_name = "PATH")]
+        key: PathBuf,
+    },
+    /// The carrier accepts a surrender: the bill is spent.
+    Accept {
+        /// The bill's document id.
+        #[arg(value_name = "BILL_ID")]
+        id: String,
+        /// The carrier's private key.
+        #[arg(long, value_name = "PATH")]
+        key: PathBuf,
+    },
+    /// The carrier rejects a surrender: the bill returns to the holder.
+    Reject {
+        /// The bill's document id.
+        #[arg(value_name = "BILL_ID")]
+        id: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+        /// The carrier's private key.
+        #[arg(long, value_name = "PATH")]
+        key: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct MoveArgs {
+    /// The bill's document id (64 hex digits).
+    #[arg(value_name = "BILL_ID")]
+    id: String,
+    /// The operator the bill goes to.
+    #[arg(long, value_name = "OPERATOR")]
+    to: String,
+    /// The current holder's private key.
+    #[arg(long, value_name = "PATH")]
+    key: PathBuf,
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+async fn client(t: &Topology) -> anyhow::Result<DeclarantClient<Channel>> {
+    let addr = &t.declarant.listen;
+    DeclarantClient::connect(format!("http://{addr}"))
+        .await
+        .with_context(|| format!("cannot reach the declarant at {addr}"))
+}
+
+fn status(s: tonic::Status) -> anyhow::Error {
+    anyhow::anyhow!("{}: {}", s.code().description(), s.message())
+}
+
+const REQUEST: &str = "corridor.v1.SubmitConsignmentRequest";
+
+fn descriptor() -> anyhow::Result<prost_reflect::MessageDescriptor> {
+    let pool = DescriptorPool::decode(corridor_proto::FILE_DESCRIPTOR_SET)?;
+    pool.get_message_by_name(REQUEST)
+        .with_context(|| format!("{REQUEST} is not in the descriptor set"))
+}
+
+/// Reads a consignment file: proto3 JSON of a `SubmitConsignmentRequest`. A malformed file is
+/// one error naming the file, the field and the reason.
+pub(crate) fn read_consignment(path: &Path) -> anyhow::Result<v1::SubmitConsignmentRequest> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    parse_consignment(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+fn parse_consignment(text: &str) -> Result<v1::SubmitConsignmentRequest, String> {
+    let desc = descriptor().map_err(|e| e.to_string())?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let mut track = serde_path_to_error::Track::new();
+    let message = DynamicMessage::deserialize(
+        desc,
+        serde_path_to_error::Deserializer::new(&mut de, &mut track),
+    )
+    .map_err(|e| {
+        let path = track.path().to_string();
+        if path == "." || path.is_empty() {
+            e.to_string()
+        } else {
+            format!("{path}: {e}")
+        }
+    })?;
+    de.end().map_err(|e| e.to_string())?;
+    message.transcode_to().map_err(|e| e.to_string())
+}
+
+/// The sample consignment of `deploy/examples/consignment.json`: the sample goods of
+/// `corridor_core::document::examples` between the topology's demonstration operators
+/// (shipper CN91610131XA01, forwarder CN91650000HG02 lodging for it, carrier
+/// KZ180540012345, consignee TR3456789012), with the bill's issue and the declaration's
+/// times left to the declarant (0: now) and the carriage planned from 2027-03-01.
+pub(crate) fn example_request() -> v1::SubmitConsignmentRequest {
+    const PLANNED_FROM: i64 = 1_803_888_000_000_000;
+    let map = |id: &mut String| {
+        let to = match id.as_str() {
+            SHIPPER_ID => "CN91610131XA01",
+            CARRIER_ID => "KZ180540012345",
+            CONSIGNEE_ID => "TR3456789012",
+            FORWARDER_ID => "CN91650000HG02",
+            _ => return,
+        };
+        *id = to.to_string();
+    };
+    let bill = bill_of_lading_at("KTZE-2027-000001", PLANNED_FROM);
+    let mut b = v1::BillOfLading::from(&bill);
+    b.issued_at_unix_micros = 0;
+    for p in [
+        &mut b.shipper,
+        &mut b.consignee,
+        &mut b.carrier,
+        &mut b.notify_party,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        map(&mut p.operator_id);
+    }
+    for l in &mut b.transport_legs {
+        map(&mut l.carrier_operator_id);
+    }
+    let declaration = declaration_at(Digest::ZERO, "XSRE-2027-0001", PLANNED_FROM);
+    let mut d = v1::Declaration::from(&declaration);
+    d.bill_of_lading_id = Vec::new();
+    d.created_at_unix_micros = 0;
+    map(&mut d.declarant_operator_id);
+    map(&mut d.holder_operator_id);
+    v1::SubmitConsignmentRequest {
+        bill_of_lading: Some(b),
+        bill_of_lading_id: String::new(),
+        declaration: Some(d),
+    }
+}
+
+/// `r` as pretty proto3 JSON.
+pub(crate) fn to_json(r: &v1::SubmitConsignmentRequest) -> anyhow::Result<String> {
+    let m = DynamicMessage::decode(descriptor()?, r.encode_to_vec().as_slice())?;
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::pretty(&mut out);
+    m.serialize_with_options(&mut ser, &SerializeOptions::new())?;
+    out.push(b'\n');
+    Ok(String::from_utf8(out)?)
+}
+
+fn state(s: i32) -> &'static str {
+    corridor_customs::node::state_name(
+        v1::ConsignmentState::try_from(s).unwrap_or(v1::ConsignmentState::Unspecified),
+    )
+}
+
+fn lane(l: i32) -> &'static str {
+    corridor_customs::risk::lane_name(v1::Lane::try_from(l).unwrap_or(v1::Lane::Unspecified))
+}
+
+/// `corridor declare`.
+pub(crate) fn declare(a: DeclareArgs) -> anyhow::Result<Outcome> {
+    if a.example {
+        print!("{}", to_json(&example_request())?);
+        return Ok(Outcome::Ok);
+    }
+    let file = a.file.context("--file is required")?;
+    let request = read_consignment(&file)?;
+    let t = a.topology.load()?;
+    runtime()?.block_on(async {
+        let r = client(&t)
+            .await?
+            .submit_consignment(request)
+            .await
+            .map_err(|s| anyhow::anyhow!("{}: {}", file.display(), status(s)))?
+            .into_inner();
+        let first = r.first_node.unwrap_or_default();
+        println!(
+            "{}  declared at {} ({}, {} lane); bill {}",
+            r.consignment_id,
+            r.first_country,
+            state(first.state),
+            lane(first.lane),
+            r.bill_of_lading_id
+        );
+        Ok(Outcome::Ok)
+    })
+}
+
+/// `corridor status`.
+pub(crate) fn show_status(a: IdArgs) -> anyhow::Result<Outcome> {
+    let t = a.topology.load()?;
+    let id = consignment_id(&a.id)?;
+    runtime()?.block_on(async {
+        let s = client(&t)
+            .await?
+            .get_status(v1::GetStatusRequest {
+                consignment_id: id.to_hex(),
+            })
+            .await
+            .map_err(status)?
+            .into_inner();
+        let submission =
+            v1::SubmissionState::try_from(s.submission).map_or("unknown", |x| x.as_str_name());
+        println!(
+            "{} {} ({}); route {}; bill {}",
+            s.consignment_id,
+            s.declaration_reference,
+            submission
+                .trim_start_matches("SUBMISSION_STATE_")
+                .to_lowercase(),
+            s.route.join(" -> "),
+            s.bill_of_lading_id
+        );
+        if !s.detail.is_empty() {
+            println!("  {}", s.detail);
+        }
+        for v in &s.nodes {
+            println!(
+                "  {}: {} ({} lane){}; clearance {:.1} h",
+                v.country,
+                state(v.state),
+                lane(v.lane),
+                if v.aeo_recognised { ", AEO" } else { "" },
+                v.clearance_micros as f64 / 3.6e9
+            );
+        }
+        for u in &s.unreachable {
+            println!("  unreachable: {u}");
+        }
+        Ok(Outcome::Ok)
+    })
+}
+
+/// `corridor watch`: one line per event until the consignment completes or stops; resumes
+/// after a dropped stream.
+pub(crate) fn watch(a: IdArgs) -> anyhow::Result<Outcome> {
+    let t = a.topology.load()?;
+    let id = consignment_id(&a.id)?;
+    runtime()?.block_on(async {
+        let mut last: Option<(String, u64)> = None;
+        let mut retries = 0;
+        loop {
+            let mut c = client(&t).await?;
+            let (country, seq) = last.clone().unwrap_or_default();
+            let mut s = c
+                .track_consignment(v1::TrackConsignmentRequest {
+                    consignment_id: id.to_hex(),
+                    resume_after_country: country,
+                    resume_after_seq: seq,
+                })
+                .await
+                .map_err(status)?
+                .into_inner();
+            loop {
+                match s.next().await {
+                    Some(Ok(e)) => {
+                        retries = 0;
+                        println!(
+                            "{} {} #{:<5} {:<22} {:<20} {:<7} {}",
+                            format_micros(e.recorded_at_unix_micros),
+                            e.country,
+                            e.seq,
+                            e.kind,
+                            state(e.state),
+                            lane(e.lane),
+                            e.detail
+                        );
+                        let end = matches!(
+                            v1::ConsignmentState::try_from(e.state),
+                            Ok(v1::ConsignmentState::Completed
+                                | v1::ConsignmentState::Refused
+                                | v1::ConsignmentState::Cancelled)
+                        );
+                        last = Some((e.country, e.seq));
+                        if end {
+                            return Ok(Outcome::Ok);
+                        }
+                    }
+                    Some(Err(e)) if e.code() == tonic::Code::Unavailable && retries < 5 => {
+                        retries += 1;
+                        tokio::time::sleep(std::time::Duration::from_millis(500 * retries)).await;
+                        break;
+                    }
+                    Some(Err(e)) => return Err(status(e)),
+                    None => return Ok(Outcome::Ok),
+                }
+            }
+        }
+    })
+}
+
+/// `corridor cancel`.
+pub(crate) fn cancel(a: CancelArgs) -> anyhow::Result<Outcome> {
+    let t = a.at.topology.load()?;
+    let id = consignment_id(&a.at.id)?;
+    runtime()?.block_on(async {
+        let r = client(&t)
+            .await?
+            .cancel_consignment(v1::CancelConsignmentRequest {
+                consignment_id: id.to_hex(),
+                reason: a.reason.clone(),
+            })
+            .await
+            .map_err(status)?
+            .into_inner();
+        println!("{}: {}", r.consignment_id, state(r.state));
+        Ok(Outcome::Ok)
+    })
+}
+
+fn print_bill(b: &v1::BillRecord) {
+    println!(
+        "bill {}: held by {}{}; {} entries, last {}",
+        b.bill_of_lading_id,
+        b.holder,
+        if b.spent { " (spent)" } else { "" },
+        b.chain.len(),
+        b.last_action
+    );
+}
+
+/// `corridor bill`.
+pub(crate) fn bill(a: BillArgs) -> anyhow::Result<Outcome> {
+    let t = a.topology.load()?;
+    runtime()?.block_on(async {
+        let mut c = client(&t).await?;
+        let get = |id: String| {
+            let mut c = c.clone();
+            async move {
+                let id = Digest::parse_hex("bill id", &id)?;
+                let r = c
+                    .get_bill(v1::GetBillRequest {
+                        bill_of_lading_id: id.to_hex(),
+                    })
+                    .await
+                    .map_err(status)?
+                    .into_inner();
+                anyhow::Ok(r)
+            }
+        };
+        let (record, action, to, reason, key) = match a.command {
+            BillCommand::Show { id } => {
+                let r = get(id).await?;
+                print_bill(&r);
+                return Ok(Outcome::Ok);
+            }
+            BillCommand::Transfer(m) => (
+                get(m.id).await?,
+                TransferAction::Transfer,
+                Some(m.to),
+                None,
+                m.key,
+            ),
+            BillCommand::Endorse(m) => (
+                get(m.id).await?,
+                TransferAction::Endorse,
+                Some(m.to),
+                None,
+                m.key,
+            ),
+            BillCommand::Surrender { id, key } => (
+                get(id).await?,
+                TransferAction::SurrenderForDelivery,
+                None,
+                None,
+                key,
+            ),
+            BillCommand::Accept { id, key } => (
+                get(id).await?,
+                TransferAction::SurrenderAccepted,
+                None,
+                None,
+                key,
+            ),
+            BillCommand::Reject { id, reason, key } => (
+                get(id).await?,
+                TransferAction::SurrenderRejected,
+                None,
+                Some(reason),
+                key,
+            ),
+        };
+        let key = SigningKey::load(&key)
+            .with_context(|| format!("cannot load the key {}", key.display()))?;
+        let tip_env: Envelope = record
+            .chain
+            .last()
+            .cloned()
+            .context("the bill has no transfer chain")?
+            .try_into()?;
+        let tip = corridor_proto::decode_transfer_entry(tip_env.payload())?;
+        let bill_env: Envelope = record
+            .bill_of_lading
+            .clone()
+            .context("the record carries no bill")?
+            .try_into()?;
+        let bill = corridor_proto::decode_bill_of_lading(bill_env.payload())?;
+        let to = match (action, to) {
+            (_, Some(to)) => OperatorId::parse("--to", &to)?,
+            (TransferAction::SurrenderForDelivery, None) => bill.carrier.operator_id.clone(),
+            (TransferAction::SurrenderAccepted, None) => bill.carrier.operator_id.clone(),
+            (TransferAction::SurrenderRejected, None) => tip
+                .from_holder
+                .clone()
+                .context("nothing to reject: the last entry is not a surrender")?,
+            (_, None) => bail!("--to is required"),
+        };
+        let reason = reason.map(|r| Text::parse("--reason", &r)).transpose()?;
+        let now = t.clock.clock()?.now_micros();
+        let mut entry = tip.next(tip_env.document_id(), action, to, now, reason)?;
+        if action.by_carrier() {
+            let mut parts = entry.into_parts();
+            parts.actor = bill.carrier.operator_id.clone();
+            entry = corridor_core::document::TransferEntry::new(parts)?;
+        }
+        let env = Envelope::sign(
+            pt::TRANSFER_ENTRY,
+            corridor_proto::encode_transfer_entry(&entry),
+            &key,
+        );
+        let r = c
+            .transfer_bill(v1::TransferBillRequest {
+                entry: Some(v1::Envelope::from(&env)),
+            })
+            .await
+            .map_err(status)?
+            .into_inner();
+        print_bill(&r);
+        Ok(Outcome::Ok)
+    })
+}

@@ -1,0 +1,205 @@
+//! What the process-level tests share: running the `corridor` binary, a corridor's data root
+//! made by `keys init` with free ports, and `corridor serve` children.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use corridor_topology::Topology;
+
+pub(crate) const ROUTE: [&str; 4] = ["CN", "KZ", "AZ", "TR"];
+
+pub(crate) fn corridor() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_corridor"))
+}
+
+pub(crate) fn deploy(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../deploy")
+        .join(name)
+}
+
+pub(crate) fn run(args: &[&str]) -> (i32, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = corridor().args(args).output().unwrap();
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8(stdout).unwrap(),
+        String::from_utf8(stderr).unwrap(),
+    )
+}
+
+pub(crate) fn ok(args: &[&str]) -> String {
+    let (code, out, err) = run(args);
+    assert_eq!(code, 0, "corridor {args:?}: {out}{err}");
+    out
+}
+
+pub(crate) fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as i64
+}
+
+/// A free port on 127.0.0.1 (bound, then released for the child to bind).
+pub(crate) fn free_addr() -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().to_string()
+}
+
+/// A `corridor serve` child, once it said it listens.
+pub(crate) struct Service {
+    pub(crate) child: Child,
+}
+
+impl Service {
+    pub(crate) fn start(args: &[&str]) -> Self {
+        let mut child = corridor()
+            .arg("serve")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(line.starts_with("listening on "), "{args:?}: {line:?}");
+        Self { child }
+    }
+
+    pub(crate) fn kill_9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    pub(crate) fn terminate(mut self) {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        assert!(self.child.wait().unwrap().success());
+    }
+}
+
+pub(crate) struct Corridor {
+    pub(crate) root: PathBuf,
+    pub(crate) topology: PathBuf,
+}
+
+impl Corridor {
+    pub(crate) fn path(&self, rel: &str) -> String {
+        self.root.join(rel).to_str().unwrap().to_owned()
+    }
+
+    pub(crate) fn node(&self, cc: &str) -> Service {
+        Service::start(&[
+            "customs",
+            "--country",
+            cc,
+            "--topology",
+            self.topology.to_str().unwrap(),
+            "--data",
+            &self.path(&format!("customs/{cc}")),
+        ])
+    }
+
+    pub(crate) fn declarant(&self) -> Service {
+        Service::start(&[
+            "declarant",
+            "--topology",
+            self.topology.to_str().unwrap(),
+            "--data",
+            &self.path("declarant"),
+        ])
+    }
+
+    /// Registers every operator of the topology with its development key, signed by its
+    /// country's authority, through the CLI.
+    pub(crate) fn register_operators(&self) {
+        let t = Topology::load(&self.topology).unwrap();
+        for o in &t.operators {
+            ok(&[
+                "aeo",
+                "--topology",
+                self.topology.to_str().unwrap(),
+                "operator",
+                "register",
+                "--id",
+                &o.id,
+                "--name",
+                &o.name,
+                "--address",
+                &o.address,
+                "--operator-key",
+                &self.path(&format!("keys/operators/{}.key.pub", o.id)),
+                "--key",
+                &self.path(&format!("keys/{}/authority.key", &o.id[..2])),
+            ]);
+        }
+    }
+
+    pub(crate) fn registry(&self) -> Service {
+        Service::start(&[
+            "aeo",
+            "--topology",
+            self.topology.to_str().unwrap(),
+            "--data",
+            &self.path("registry"),
+        ])
+    }
+
+    /// Runs an officer verb at `cc`; returns its output line.
+    pub(crate) fn officer(&self, verb: &str, cc: &str, id: &str, rest: &[&str]) -> String {
+        let key = self.path(&format!("keys/{cc}/officer-1.key"));
+        let mut args = vec![
+            verb,
+            "--topology",
+            self.topology.to_str().unwrap(),
+            "--country",
+            cc,
+            "--key",
+            &key,
+            id,
+        ];
+        args.extend_from_slice(rest);
+        ok(&args)
+    }
+}
+
+/// Keys init into a fresh root, with free ports written into its topology.
+pub(crate) fn corridor_root(dir: &Path) -> Corridor {
+    let root = dir.join("corridor");
+    ok(&[
+        "keys",
+        "init",
+        "--topology",
+        deploy("corridor.toml").to_str().unwrap(),
+        "--out",
+        root.to_str().unwrap(),
+    ]);
+    let file = root.join("topology.toml");
+    let mut t = Topology::load(&file).unwrap();
+    t.registry.listen = free_addr();
+    t.declarant.listen = free_addr();
+    for c in &mut t.countries {
+        c.node.listen = free_addr();
+    }
+    std::fs::write(&file, t.to_toml()).unwrap();
+    Corridor {
+        root,
+        topology: file,
+    }
+}

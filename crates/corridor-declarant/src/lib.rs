@@ -1,0 +1,219 @@
+//! The declarant: the trade side's gateway, as the gRPC service `corridor.v1.Declarant`.
+//!
+//! It holds the keys of the operators it acts for (a folder of `<OPERATOR_ID>.key` files).
+//! From plain consignment data it builds the bill of lading and has the carrier's key sign it
+//! (with its ISSUE entry), builds the declaration and signs it as the declarant (and as the
+//! holder when the declarant acts for another operator), records the submission in its own
+//! ledger and lodges it at the first customs node of the route. It follows each consignment
+//! across every node, and is the platform of record of each bill's transfer chain: a second
+//! transfer from the same holder state is refused as a double spend.
+//!
+//! [`serve`] runs it on a listener the caller has bound.
+
+pub mod error;
+pub mod platform;
+mod service;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use corridor_aeo::LedgerReaderService;
+use corridor_aeo::follow::ReplicaStore;
+use corridor_core::{OperatorId, SigningKey};
+use corridor_ledger::Ledger;
+use corridor_proto::v1::declarant_server::DeclarantServer;
+use corridor_proto::v1::ledger_reader_server::LedgerReaderServer;
+use corridor_topology::Topology;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+
+pub use error::Error;
+pub use platform::Platform;
+
+/// Largest gRPC message the declarant accepts by default (bytes).
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 1024 * 1024;
+
+/// Directory, under the declarant's data directory, of its copy of the AEO registry.
+pub const REPLICA_DIR: &str = "aeo-replica";
+
+/// Ledger origin (the name in checkpoints) of a corridor's declarant.
+pub fn origin(topology_name: &str) -> String {
+    format!("{topology_name}/declarant")
+}
+
+/// What the declarant runs with.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Directory of its ledger (its registry copy lives in [`REPLICA_DIR`] under it).
+    pub data_dir: PathBuf,
+    /// The service's key: signs its records and checkpoints.
+    pub key: SigningKey,
+    /// The keys of the operators it acts for.
+    pub operators: BTreeMap<OperatorId, SigningKey>,
+    /// The corridor.
+    pub topology: Topology,
+    /// The registry to follow (`http://host:port`); `None` to use only the local copy.
+    pub registry: Option<String>,
+    /// Largest request message accepted, in bytes.
+    pub max_message_bytes: usize,
+}
+
+/// Loads every `<OPERATOR_ID>.key` of `dir` (other files are ignored).
+pub fn load_operator_keys(dir: &Path) -> Result<BTreeMap<OperatorId, SigningKey>, Error> {
+    let mut out = BTreeMap::new();
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        Error::Topology(corridor_topology::Error::Io {
+            path: dir.to_owned(),
+            source: e,
+        })
+    })?;
+    for e in entries {
+        let path = e
+            .map_err(|e| {
+                Error::Topology(corridor_topology::Error::Io {
+                    path: dir.to_owned(),
+                    source: e,
+                })
+            })?
+            .path();
+        if path.extension().is_none_or(|x| x != "key") {
+            continue;
+        }
+        let Some(id) = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .and_then(|s| OperatorId::parse("key file", s).ok())
+        else {
+            continue;
+        };
+        out.insert(id, SigningKey::load(&path)?);
+    }
+    Ok(out)
+}
+
+impl Config {
+    /// The configuration a topology gives: its key (`key`, or the topology's development
+    /// key) and the operators' keys of the folder `declarant.operator_keys`.
+    pub fn from_topology(
+        topology: &Topology,
+        data_dir: PathBuf,
+        key: Option<SigningKey>,
+    ) -> Result<Self, Error> {
+        let key = match key {
+            Some(k) => k,
+            None => {
+                let p = topology
+                    .declarant
+                    .key
+                    .as_ref()
+                    .and_then(|k| k.private.as_ref())
+                    .ok_or_else(|| {
+                        corridor_topology::Error::MissingKey("the declarant (private)".into())
+                    })?;
+                SigningKey::load(&topology.resolve(p))?
+            }
+        };
+        let operators = match &topology.declarant.operator_keys {
+            Some(dir) => load_operator_keys(&topology.resolve(dir))?,
+            None => BTreeMap::new(),
+        };
+        Ok(Self {
+            data_dir,
+            key,
+            operators,
+            registry: Some(format!("http://{}", topology.registry_addr()?)),
+            topology: topology.clone(),
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+        })
+    }
+}
+
+/// Runs the declarant on `listener` until `shutdown` is cancelled.
+pub async fn serve(
+    listener: TcpListener,
+    config: Config,
+    shutdown: CancellationToken,
+) -> Result<(), Error> {
+    serve_ready(listener, config, shutdown, |_| {}).await
+}
+
+/// [`serve`], calling `ready` with the listening address once the ledger is open and the
+/// state rebuilt.
+pub async fn serve_ready(
+    listener: TcpListener,
+    config: Config,
+    shutdown: CancellationToken,
+    ready: impl FnOnce(Option<SocketAddr>),
+) -> Result<(), Error> {
+    let t = &config.topology;
+    let ledger = Arc::new(Ledger::open(&config.data_dir, &origin(&t.name))?);
+    let keys = corridor_aeo::TrustedKeys::new(t.authority_keys()?, t.other_keys()?)
+        .with_operators(t.operator_keys()?);
+    let replica = ReplicaStore::open(&config.data_dir.join(REPLICA_DIR), keys)?;
+    if let Some(endpoint) = config.registry.clone() {
+        tokio::spawn(replica.clone().follow(endpoint, shutdown.clone()));
+    }
+    let platform = Platform::open(
+        ledger.clone(),
+        replica,
+        config.key.clone(),
+        config.operators.clone(),
+        t,
+        shutdown.clone(),
+    )?;
+    platform.retry_pending();
+    let reader = LedgerReaderService::new(ledger.clone(), config.key.clone());
+
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<DeclarantServer<Platform>>()
+        .await;
+    health_reporter
+        .set_serving::<LedgerReaderServer<LedgerReaderService>>()
+        .await;
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(corridor_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection_v1 = reflection()
+        .build_v1()
+        .map_err(|e| Error::State(format!("reflection: {e}")))?;
+    let reflection_v1alpha = reflection()
+        .build_v1alpha()
+        .map_err(|e| Error::State(format!("reflection: {e}")))?;
+
+    let addr = listener.local_addr().ok();
+    tracing::info!(
+        ?addr,
+        entries = ledger.len(),
+        operators = config.operators.len(),
+        "declarant serving"
+    );
+    ready(addr);
+    tonic::transport::Server::builder()
+        .add_service(health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(
+            DeclarantServer::new(platform.clone())
+                .max_decoding_message_size(config.max_message_bytes),
+        )
+        .add_service(
+            LedgerReaderServer::new(reader).max_decoding_message_size(config.max_message_bytes),
+        )
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled())
+        .await?;
+
+    drop(platform);
+    ledger.flush().await?;
+    let last = ledger.last_checkpoint()?.map_or(0, |c| c.size);
+    if ledger.len() > last {
+        ledger.sign_checkpoint(&config.key).await?;
+    }
+    tracing::info!(entries = ledger.len(), "declarant stopped");
+    Ok(())
+}

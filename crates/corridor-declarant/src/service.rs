@@ -1,0 +1,244 @@
+//! The gRPC face of the declarant: `corridor.v1.Declarant`.
+
+use std::pin::Pin;
+
+use corridor_core::{CountryCode, Digest};
+use corridor_proto::v1::{self, ConsignmentState as S};
+use tokio_stream::{Stream, StreamExt};
+use tonic::{Code, Request, Response, Status};
+
+use crate::platform::Platform;
+
+type EventStream = Pin<Box<dyn Stream<Item = Result<v1::ConsignmentEvent, Status>> + Send>>;
+
+fn consignment_id(s: &str) -> Result<Digest, Status> {
+    Digest::parse_hex("consignment_id", s).map_err(|e| Status::invalid_argument(e.to_string()))
+}
+
+/// Where a consignment's journey ends at a node: handed on (go to the next node), or over.
+fn ending(state: i32) -> Option<bool> {
+    match S::try_from(state).unwrap_or(S::Unspecified) {
+        S::HandedOver => Some(true),
+        S::Completed | S::Refused | S::Cancelled => Some(false),
+        _ => None,
+    }
+}
+
+impl Platform {
+    /// Every node's events in route order, from the resume point on.
+    async fn track(
+        &self,
+        route: Vec<CountryCode>,
+        id: Digest,
+        resume: Option<(String, u64)>,
+        tx: tokio::sync::mpsc::Sender<Result<v1::ConsignmentEvent, Status>>,
+    ) {
+        let start = resume
+            .as_ref()
+            .and_then(|(c, _)| route.iter().position(|r| r.as_str() == c))
+            .unwrap_or(0);
+        for (i, cc) in route.iter().enumerate().skip(start) {
+            let from = match &resume {
+                Some((c, seq)) if c == cc.as_str() => seq + 1,
+                _ => 0,
+            };
+            let Some(mut client) = self.inner.nodes.get(cc).cloned() else {
+                let _ = tx
+                    .send(Err(Status::internal(format!("no node for {cc}"))))
+                    .await;
+                return;
+            };
+            let stream = client
+                .watch_consignment(v1::WatchConsignmentRequest {
+                    consignment_id: id.to_hex(),
+                    from_sequence: from,
+                    follow: true,
+                })
+                .await;
+            let mut stream = match stream {
+                Ok(s) => s.into_inner(),
+                Err(s) if s.code() == Code::NotFound && i > 0 => {
+                    // Handed over means the next node has recorded it: not found there is a
+                    // broken corridor, not a wait.
+                    let _ = tx
+                        .send(Err(Status::failed_precondition(format!(
+                            "{cc} does not know the consignment its predecessor handed over"
+                        ))))
+                        .await;
+                    return;
+                }
+                Err(s) => {
+                    let _ = tx
+                        .send(Err(Status::new(
+                            s.code(),
+                            format!("node of {cc}: {}", s.message()),
+                        )))
+                        .await;
+                    return;
+                }
+            };
+            let mut next = None;
+            loop {
+                let e = tokio::select! {
+                    _ = self.inner.shutdown.cancelled() => {
+                        let _ = tx.send(Err(Status::unavailable("the declarant is stopping"))).await;
+                        return;
+                    }
+                    e = stream.next() => e,
+                };
+                match e {
+                    Some(Ok(e)) => {
+                        let end = ending(e.state);
+                        if tx.send(Ok(e)).await.is_err() {
+                            return;
+                        }
+                        if end.is_some() {
+                            next = end;
+                            break;
+                        }
+                    }
+                    Some(Err(s)) => {
+                        let _ = tx
+                            .send(Err(Status::unavailable(format!(
+                                "node of {cc}: {}; resume after the last event received",
+                                s.message()
+                            ))))
+                            .await;
+                        return;
+                    }
+                    None => break,
+                }
+            }
+            match next {
+                Some(true) => continue,
+                Some(false) => return,
+                None => {
+                    let _ = tx
+                        .send(Err(Status::unavailable(format!(
+                            "the node of {cc} ended the stream early; resume after the last event received"
+                        ))))
+                        .await;
+                    return;
+                }
+            }
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl v1::declarant_server::Declarant for Platform {
+    async fn submit_consignment(
+        &self,
+        request: Request<v1::SubmitConsignmentRequest>,
+    ) -> Result<Response<v1::SubmitConsignmentResponse>, Status> {
+        Ok(Response::new(self.submit(request.into_inner()).await?))
+    }
+
+    type TrackConsignmentStream = EventStream;
+
+    async fn track_consignment(
+        &self,
+        request: Request<v1::TrackConsignmentRequest>,
+    ) -> Result<Response<EventStream>, Status> {
+        let req = request.into_inner();
+        let id = consignment_id(&req.consignment_id)?;
+        let s = self.submission(&id)?;
+        let route: Vec<CountryCode> = s
+            .declaration
+            .route
+            .iter()
+            .map(|r| r.country.clone())
+            .collect();
+        let resume = (!req.resume_after_country.is_empty())
+            .then(|| (req.resume_after_country.clone(), req.resume_after_seq));
+        if let Some((c, _)) = resume
+            .as_ref()
+            .filter(|(c, _)| !route.iter().any(|r| r.as_str() == c))
+        {
+            return Err(Status::invalid_argument(format!(
+                "resume_after_country: {c} is not on the consignment's route"
+            )));
+        }
+        let (tx, rx) = tokio::sync::mpsc::channel(64);
+        let p = self.clone();
+        tokio::spawn(async move { p.track(route, id, resume, tx).await });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
+    }
+
+    async fn get_status(
+        &self,
+        request: Request<v1::GetStatusRequest>,
+    ) -> Result<Response<v1::ConsignmentStatus>, Status> {
+        let id = consignment_id(&request.get_ref().consignment_id)?;
+        let s = self.submission(&id)?;
+        let mut out = v1::ConsignmentStatus {
+            consignment_id: id.to_hex(),
+            declaration_reference: s.declaration.declaration_reference.as_str().to_string(),
+            bill_of_lading_id: s.declaration.bill_of_lading_id.to_hex(),
+            submission: s.state as i32,
+            detail: s.detail.clone(),
+            route: s
+                .declaration
+                .route
+                .iter()
+                .map(|r| r.country.to_string())
+                .collect(),
+            nodes: Vec::new(),
+            unreachable: Vec::new(),
+        };
+        for step in &s.declaration.route {
+            let Some(mut c) = self.inner.nodes.get(&step.country).cloned() else {
+                continue;
+            };
+            match c
+                .get_consignment(v1::ConsignmentRequest {
+                    consignment_id: id.to_hex(),
+                })
+                .await
+            {
+                Ok(v) => out.nodes.push(v.into_inner()),
+                Err(e) if e.code() == Code::NotFound => break,
+                Err(e) => {
+                    out.unreachable
+                        .push(format!("{}: {}", step.country, e.message()));
+                    break;
+                }
+            }
+        }
+        Ok(Response::new(out))
+    }
+
+    async fn transfer_bill(
+        &self,
+        request: Request<v1::TransferBillRequest>,
+    ) -> Result<Response<v1::BillRecord>, Status> {
+        Ok(Response::new(self.transfer(request.into_inner()).await?))
+    }
+
+    async fn get_bill(
+        &self,
+        request: Request<v1::GetBillRequest>,
+    ) -> Result<Response<v1::BillRecord>, Status> {
+        Ok(Response::new(
+            self.bill(&request.get_ref().bill_of_lading_id)?,
+        ))
+    }
+
+    async fn get_platform_status(
+        &self,
+        request: Request<v1::PlatformStatusRequest>,
+    ) -> Result<Response<v1::PlatformStatus>, Status> {
+        Ok(Response::new(
+            self.status(request.get_ref().min_registry_entries).await,
+        ))
+    }
+
+    async fn cancel_consignment(
+        &self,
+        request: Request<v1::CancelConsignmentRequest>,
+    ) -> Result<Response<v1::StepReceipt>, Status> {
+        Ok(Response::new(self.cancel(request.into_inner()).await?))
+    }
+}
