@@ -893,7 +893,7 @@ async fn a_node_restarted_mid_flow_resumes_from_its_ledger() {
         let c = sb.consignment(n, |_| {});
         let env = declaration_envelope(&c);
         let declaration = corridor_proto::decode_declaration(env.payload()).unwrap();
-        let a = assess(&profile, &az, &c.id, &declaration, &AeoStatus::default());
+        let a = assess(&profile, &az, &declaration, &AeoStatus::default());
         if matches!(a.lane, Lane::Yellow | Lane::Red) {
             found = Some((c, a));
             break;

@@ -20,6 +20,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the whole corridor on this machine: the registry, each customs node and the
+    /// declarant as separate processes, until Ctrl-C.
+    Up(cmd::up::UpArgs),
+    /// Bring the corridor up on an accelerated clock and send consignments through it, with
+    /// live progress, verified ledgers and a clearance report.
+    Demo(cmd::demo::DemoArgs),
     /// Create and inspect ed25519 keys.
     #[command(subcommand)]
     Keys(cmd::keys::KeysCommand),
@@ -27,8 +33,7 @@ enum Command {
     #[command(subcommand)]
     Ledger(cmd::ledger::LedgerCommand),
     /// Run one corridor service (for deployment).
-    #[command(subcommand)]
-    Serve(cmd::serve::ServeCommand),
+    Serve(cmd::serve::ServeArgs),
     /// The AEO registry's client: operators, certificates, arrangements, recognition.
     Aeo(cmd::aeo::AeoArgs),
     /// Declare a consignment through the declarant, from a JSON file.
@@ -72,9 +77,12 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Up(c) => cmd::up::run(c),
+        Command::Demo(c) => cmd::demo::run(c),
         Command::Keys(c) => cmd::keys::run(c),
         Command::Ledger(c) => cmd::ledger::run(c),
         Command::Serve(c) => cmd::serve::run(c),

@@ -332,8 +332,8 @@ fn keys_init_names_every_role_of_the_topology_and_keeps_existing_keys() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    // Registry, declarant; per country authority, node, officer; six operators.
-    assert!(first.starts_with("23 keys created, 0 kept"), "{first}");
+    // Registry, declarant; per country authority, node, officer; eight operators.
+    assert!(first.starts_with("26 keys created, 0 kept"), "{first}");
     let again = ok(&[
         "keys",
         "init",
@@ -342,7 +342,7 @@ fn keys_init_names_every_role_of_the_topology_and_keeps_existing_keys() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert!(again.starts_with("0 keys created, 23 kept"), "{again}");
+    assert!(again.starts_with("0 keys created, 26 kept"), "{again}");
     let written = std::fs::read_to_string(out.join("topology.toml")).unwrap();
     assert!(written.contains("keys/GE/authority.key.pub"));
     #[cfg(unix)]

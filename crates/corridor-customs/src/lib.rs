@@ -127,18 +127,20 @@ pub async fn serve_ready(
     let keys = corridor_aeo::TrustedKeys::new(t.authority_keys()?, t.other_keys()?)
         .with_operators(t.operator_keys()?);
     let replica = ReplicaStore::open(&config.data_dir.join(REPLICA_DIR), keys)?;
-    if let Some(endpoint) = config.registry.clone() {
-        tokio::spawn(replica.clone().follow(endpoint, shutdown.clone()));
-    }
     let node = Node::open(
         config.country.clone(),
         ledger.clone(),
-        replica,
+        replica.clone(),
         config.key.clone(),
         t,
         t.clock.clock()?,
         shutdown.clone(),
     )?;
+    if let Some(endpoint) = config.registry.clone() {
+        node.inner
+            .tasks
+            .spawn(replica.follow(endpoint, shutdown.clone()));
+    }
     node.resume_outbox();
     let reader = LedgerReaderService::new(ledger.clone(), config.key.clone());
 
@@ -178,6 +180,10 @@ pub async fn serve_ready(
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled())
         .await?;
 
+    // Deliveries and the follower stop on the same token; wait for them, so that the
+    // databases are closed when this returns and a restart finds them free.
+    node.inner.tasks.close();
+    node.inner.tasks.wait().await;
     drop(node);
     ledger.flush().await?;
     let last = ledger.last_checkpoint()?.map_or(0, |c| c.size);

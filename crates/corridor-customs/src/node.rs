@@ -95,6 +95,8 @@ pub(crate) struct Inner {
     pub(crate) events: broadcast::Sender<(Digest, v1::ConsignmentEvent)>,
     failed: AtomicBool,
     pub(crate) shutdown: CancellationToken,
+    /// Deliveries and the registry follower: joined before the node's databases close.
+    pub(crate) tasks: tokio_util::task::TaskTracker,
 }
 
 /// One country's customs node; cheap to clone.
@@ -185,6 +187,7 @@ impl Node {
             events: broadcast::channel(4096).0,
             failed: AtomicBool::new(false),
             shutdown,
+            tasks: tokio_util::task::TaskTracker::new(),
         });
         let node = Self { inner };
         node.replay()?;
@@ -592,7 +595,6 @@ impl Node {
         let a = assess(
             &self.inner.risk,
             &self.inner.country,
-            c_id,
             declaration,
             aeo,
         );
@@ -1329,14 +1331,20 @@ impl Node {
     /// Starts delivering consignment `id`'s advance record to the next node.
     pub(crate) fn spawn_delivery(&self, id: Digest) {
         let node = self.clone();
-        tokio::spawn(async move { node.delivery(id).await });
+        self.inner
+            .tasks
+            .spawn(async move { node.delivery(id).await });
     }
 
     /// Delivers until the next node acknowledges, with backoff; then records the receipt.
     async fn delivery(&self, id: Digest) {
         let mut backoff = Duration::from_millis(100);
         loop {
-            match self.deliver_once(&id).await {
+            let attempt = tokio::select! {
+                _ = self.inner.shutdown.cancelled() => return,
+                r = self.deliver_once(&id) => r,
+            };
+            match attempt {
                 Ok(true) => return,
                 Ok(false) => {}
                 Err(e) => {

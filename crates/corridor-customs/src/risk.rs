@@ -30,9 +30,19 @@ pub struct Assessed {
     pub draw_ppm: u32,
 }
 
-/// Two uniform draws in [0, 1) for consignment `id`, from the profile's seed.
-fn draws(seed: &str, id: &Digest) -> (f64, f64) {
-    let d = Digest::of_parts(&[b"corridor/risk/v1\n", seed.as_bytes(), b"\n", id.as_bytes()]);
+/// Two uniform draws in [0, 1) for a declaration, from the profile's seed. The key is the
+/// declarant and its own reference (unique per declarant, as an NCTS local reference
+/// number is), not the consignment id: the same declaration made again at another time
+/// draws the same lane.
+fn draws(seed: &str, declaration: &Declaration) -> (f64, f64) {
+    let d = Digest::of_parts(&[
+        b"corridor/risk/v1\n",
+        seed.as_bytes(),
+        b"\n",
+        declaration.declarant_operator_id.as_str().as_bytes(),
+        b"\n",
+        declaration.declaration_reference.as_str().as_bytes(),
+    ]);
     let b = d.as_bytes();
     let u = |s: &[u8]| {
         let mut a = [0u8; 8];
@@ -43,11 +53,10 @@ fn draws(seed: &str, id: &Digest) -> (f64, f64) {
     (u(&b[0..8]), u(&b[8..16]))
 }
 
-/// Assesses `declaration` (consignment `id`) at `country` for a holder with `aeo` status.
+/// Assesses `declaration` at `country` for a holder with `aeo` status.
 pub fn assess(
     profile: &RiskProfile,
     country: &CountryCode,
-    id: &Digest,
     declaration: &Declaration,
     aeo: &AeoStatus,
 ) -> Assessed {
@@ -56,7 +65,7 @@ pub fn assess(
     } else {
         profile.seed.as_str()
     };
-    let (u, random) = draws(seed, id);
+    let (u, random) = draws(seed, declaration);
     let mut lane = Lane::Green;
     let mut reasons = Vec::new();
     let mut raise = |to: Lane, why: String, lane: &mut Lane| {
@@ -180,21 +189,28 @@ mod tests {
         sample_declaration(Digest::of(b"bill"))
     }
 
+    /// The sample declaration under reference `n`: another draw.
+    fn decl_n(n: u32) -> Declaration {
+        let mut parts = decl().into_parts();
+        parts.declaration_reference =
+            corridor_core::document::Text::parse("r", &format!("R-{n}")).unwrap();
+        Declaration::new(parts).unwrap()
+    }
+
     #[test]
     fn same_inputs_same_lane_and_seed_changes_the_draw() {
         let p = RiskProfile::default();
         let d = decl();
-        let a = assess(&p, &cc("KZ"), &Digest::of(b"x"), &d, &AeoStatus::default());
-        let b = assess(&p, &cc("KZ"), &Digest::of(b"x"), &d, &AeoStatus::default());
+        let a = assess(&p, &cc("KZ"), &d, &AeoStatus::default());
+        let b = assess(&p, &cc("KZ"), &d, &AeoStatus::default());
         assert_eq!(a, b);
-        let other = assess(&p, &cc("AZ"), &Digest::of(b"x"), &d, &AeoStatus::default());
+        let other = assess(&p, &cc("AZ"), &d, &AeoStatus::default());
         assert_ne!(a.draw_ppm, other.draw_ppm);
     }
 
     #[test]
     fn rates_are_met_over_many_consignments_and_aeo_rates_are_lower() {
         let p = RiskProfile::default();
-        let d = decl();
         let aeo = AeoStatus {
             recognised: true,
             basis: "own certificate".into(),
@@ -203,12 +219,12 @@ mod tests {
         let (mut controlled, mut controlled_aeo) = (0, 0);
         let n = 4000;
         for i in 0..n {
-            let id = Digest::of(format!("c{i}").as_bytes());
-            let l = assess(&p, &cc("KZ"), &id, &d, &AeoStatus::default()).lane;
+            let d = decl_n(i);
+            let l = assess(&p, &cc("KZ"), &d, &AeoStatus::default()).lane;
             if matches!(l, Lane::Yellow | Lane::Red) {
                 controlled += 1;
             }
-            let l = assess(&p, &cc("KZ"), &id, &d, &aeo).lane;
+            let l = assess(&p, &cc("KZ"), &d, &aeo).lane;
             if matches!(l, Lane::Yellow | Lane::Red) {
                 controlled_aeo += 1;
             }
@@ -234,7 +250,7 @@ mod tests {
             benefits: None,
         };
         let p = RiskProfile::all_green();
-        let a = assess(&p, &cc("TR"), &Digest::of(b"a"), &arms, &aeo);
+        let a = assess(&p, &cc("TR"), &arms, &aeo);
         assert_eq!(a.lane, Lane::Red);
         assert!(
             a.reasons[0].starts_with("hs-rule: item 1 HS 930190"),
@@ -242,8 +258,7 @@ mod tests {
             a.reasons
         );
         for i in 0..200 {
-            let id = Digest::of(format!("g{i}").as_bytes());
-            assert_eq!(assess(&p, &cc("TR"), &id, &d, &aeo).lane, Lane::Green);
+            assert_eq!(assess(&p, &cc("TR"), &decl_n(i), &aeo).lane, Lane::Green);
         }
     }
 
@@ -259,7 +274,6 @@ mod tests {
         let a = assess(
             &RiskProfile::all_green(),
             &cc("KZ"),
-            &Digest::of(b"v"),
             &cheap,
             &AeoStatus::default(),
         );

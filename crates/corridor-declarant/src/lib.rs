@@ -153,8 +153,9 @@ pub async fn serve_ready(
     let keys = corridor_aeo::TrustedKeys::new(t.authority_keys()?, t.other_keys()?)
         .with_operators(t.operator_keys()?);
     let replica = ReplicaStore::open(&config.data_dir.join(REPLICA_DIR), keys)?;
+    let tasks = tokio_util::task::TaskTracker::new();
     if let Some(endpoint) = config.registry.clone() {
-        tokio::spawn(replica.clone().follow(endpoint, shutdown.clone()));
+        tasks.spawn(replica.clone().follow(endpoint, shutdown.clone()));
     }
     let platform = Platform::open(
         ledger.clone(),
@@ -208,6 +209,10 @@ pub async fn serve_ready(
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled())
         .await?;
 
+    // The follower stops on the same token: wait for it, so that the databases are closed
+    // when this returns.
+    tasks.close();
+    tasks.wait().await;
     drop(platform);
     ledger.flush().await?;
     let last = ledger.last_checkpoint()?.map_or(0, |c| c.size);

@@ -67,16 +67,8 @@ pub fn init_keys(
     if !t.operators.is_empty() {
         t.declarant.operator_keys = Some(PathBuf::from("keys").join("operators"));
     }
-    let mut text = String::new();
-    for line in header.lines() {
-        text.push_str("# ");
-        text.push_str(line);
-        text.push('\n');
-    }
-    text.push('\n');
-    text.push_str(&t.to_toml());
     let dest = out.join("topology.toml");
-    std::fs::write(&dest, text).map_err(io(&dest))?;
+    t.write(&dest, header)?;
     // What was written must load as a topology, keys and all.
     let check = Topology::load(&dest)?;
     check.authority_keys()?;

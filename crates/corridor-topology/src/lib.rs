@@ -248,6 +248,23 @@ impl Topology {
         Ok(t)
     }
 
+    /// Writes the topology to `path` (relative paths stay relative: `path` should be in the
+    /// topology's base directory), `header` first as comment lines.
+    pub fn write(&self, path: &Path, header: &str) -> Result<(), Error> {
+        let mut text = String::new();
+        for line in header.lines() {
+            text.push_str("# ");
+            text.push_str(line);
+            text.push('\n');
+        }
+        text.push('\n');
+        text.push_str(&self.to_toml());
+        std::fs::write(path, text).map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })
+    }
+
     /// The topology as TOML text.
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_default()

@@ -183,17 +183,51 @@ fn parse_consignment(text: &str) -> Result<v1::SubmitConsignmentRequest, String>
 /// times left to the declarant (0: now) and the carriage planned from 2027-03-01.
 pub(crate) fn example_request() -> v1::SubmitConsignmentRequest {
     const PLANNED_FROM: i64 = 1_803_888_000_000_000;
+    plain_consignment(
+        "KTZE-2027-000001",
+        "XSRE-2027-0001",
+        PLANNED_FROM,
+        &Parties {
+            shipper: "CN91610131XA01",
+            declarant: "CN91650000HG02",
+            carrier: "KZ180540012345",
+            consignee: "TR3456789012",
+        },
+    )
+}
+
+/// Who a plain consignment is between.
+pub(crate) struct Parties<'a> {
+    /// The shipper: the bill's first holder and the holder of the operation.
+    pub(crate) shipper: &'a str,
+    /// Who lodges the declaration (may be the shipper).
+    pub(crate) declarant: &'a str,
+    /// The carrier that issues the bill.
+    pub(crate) carrier: &'a str,
+    /// The consignee.
+    pub(crate) consignee: &'a str,
+}
+
+/// The sample goods as plain data for the declarant, between `parties`, with the carriage
+/// planned from `planned_from`; the bill's issue and the declaration's times are left to the
+/// declarant (0: now).
+pub(crate) fn plain_consignment(
+    bill_reference: &str,
+    declaration_reference: &str,
+    planned_from: i64,
+    parties: &Parties<'_>,
+) -> v1::SubmitConsignmentRequest {
     let map = |id: &mut String| {
         let to = match id.as_str() {
-            SHIPPER_ID => "CN91610131XA01",
-            CARRIER_ID => "KZ180540012345",
-            CONSIGNEE_ID => "TR3456789012",
-            FORWARDER_ID => "CN91650000HG02",
+            SHIPPER_ID => parties.shipper,
+            CARRIER_ID => parties.carrier,
+            CONSIGNEE_ID => parties.consignee,
+            FORWARDER_ID => parties.declarant,
             _ => return,
         };
         *id = to.to_string();
     };
-    let bill = bill_of_lading_at("KTZE-2027-000001", PLANNED_FROM);
+    let bill = bill_of_lading_at(bill_reference, planned_from);
     let mut b = v1::BillOfLading::from(&bill);
     b.issued_at_unix_micros = 0;
     for p in [
@@ -210,7 +244,7 @@ pub(crate) fn example_request() -> v1::SubmitConsignmentRequest {
     for l in &mut b.transport_legs {
         map(&mut l.carrier_operator_id);
     }
-    let declaration = declaration_at(Digest::ZERO, "XSRE-2027-0001", PLANNED_FROM);
+    let declaration = declaration_at(Digest::ZERO, declaration_reference, planned_from);
     let mut d = v1::Declaration::from(&declaration);
     d.bill_of_lading_id = Vec::new();
     d.created_at_unix_micros = 0;

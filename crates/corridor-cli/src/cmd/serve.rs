@@ -10,6 +10,17 @@ use tokio_util::sync::CancellationToken;
 
 use crate::Outcome;
 
+/// `corridor serve`.
+#[derive(clap::Args)]
+pub(crate) struct ServeArgs {
+    /// Also stop (as on SIGTERM) when standard input reaches end of file: `corridor up` holds
+    /// its children's stdin, so they stop when it exits, however it exits.
+    #[arg(long, global = true, hide = true)]
+    stop_on_stdin_eof: bool,
+    #[command(subcommand)]
+    command: ServeCommand,
+}
+
 #[derive(Subcommand)]
 pub(crate) enum ServeCommand {
     /// The AEO registry: operators, AEO certificates, mutual recognition arrangements. Prints
@@ -82,7 +93,11 @@ pub(crate) enum ServeCommand {
 
 /// Binds `listen` and runs `serve` on a multi-threaded runtime until SIGTERM or ctrl-c,
 /// printing `listening on ADDR` once the service is ready.
-fn serve_until_signal<F, Fut, E>(listen: &str, serve: F) -> anyhow::Result<Outcome>
+fn serve_until_signal<F, Fut, E>(
+    listen: &str,
+    stop_on_stdin_eof: bool,
+    serve: F,
+) -> anyhow::Result<Outcome>
 where
     F: FnOnce(
         tokio::net::TcpListener,
@@ -98,6 +113,17 @@ where
         .block_on(async move {
             let shutdown = CancellationToken::new();
             on_signal(shutdown.clone())?;
+            if stop_on_stdin_eof {
+                let token = shutdown.clone();
+                std::thread::spawn(move || {
+                    use std::io::Read;
+                    let mut buf = [0u8; 64];
+                    let mut stdin = std::io::stdin();
+                    while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
+                    tracing::info!("standard input closed: shutting down");
+                    token.cancel();
+                });
+            }
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("cannot listen on {listen}"))?;
@@ -139,8 +165,9 @@ fn on_signal(token: CancellationToken) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(crate) fn run(cmd: ServeCommand) -> anyhow::Result<Outcome> {
-    match cmd {
+pub(crate) fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
+    let eof = args.stop_on_stdin_eof;
+    match args.command {
         ServeCommand::Aeo {
             topology,
             data,
@@ -156,7 +183,7 @@ pub(crate) fn run(cmd: ServeCommand) -> anyhow::Result<Outcome> {
             let mut config = corridor_aeo::Config::from_topology(&t, data, key)?;
             config.max_message_bytes = max_message_bytes;
             let listen = listen.unwrap_or_else(|| t.registry.listen.clone());
-            serve_until_signal(&listen, |l, stop, ready| {
+            serve_until_signal(&listen, eof, |l, stop, ready| {
                 corridor_aeo::serve_ready(l, config, stop, ready)
             })
         }
@@ -178,7 +205,7 @@ pub(crate) fn run(cmd: ServeCommand) -> anyhow::Result<Outcome> {
             let mut config = corridor_customs::Config::from_topology(&t, cc, data, key)?;
             config.max_message_bytes = max_message_bytes;
             let listen = listen.unwrap_or_else(|| t.countries[i].node.listen.clone());
-            serve_until_signal(&listen, |l, stop, ready| {
+            serve_until_signal(&listen, eof, |l, stop, ready| {
                 corridor_customs::serve_ready(l, config, stop, ready)
             })
         }
@@ -199,7 +226,7 @@ pub(crate) fn run(cmd: ServeCommand) -> anyhow::Result<Outcome> {
                 config.operators = corridor_declarant::load_operator_keys(&dir)?;
             }
             let listen = listen.unwrap_or_else(|| t.declarant.listen.clone());
-            serve_until_signal(&listen, |l, stop, ready| {
+            serve_until_signal(&listen, eof, |l, stop, ready| {
                 corridor_declarant::serve_ready(l, config, stop, ready)
             })
         }

@@ -55,6 +55,7 @@ pub(crate) fn registry_dir(root: &Path) -> PathBuf {
 type ReadLedger = (Result<Verified, Damage>, Vec<(Entry, Digest)>);
 
 /// One node's ledger as read for a trace.
+#[derive(Clone)]
 struct NodeLedger {
     cc: CountryCode,
     verified: Result<Verified, Damage>,
@@ -90,7 +91,7 @@ fn unwire(e: v1::LedgerEntry) -> anyhow::Result<(Entry, Digest)> {
 
 /// Streams a running service's ledger, verifying it against a fresh checkpoint signed by
 /// `key`; keeps the entries about `subject` (all of them when `None`).
-async fn remote_ledger(
+pub(crate) async fn remote_ledger(
     addr: &str,
     key: &PublicKey,
     subject: Option<&str>,
@@ -167,20 +168,38 @@ fn local_ledger(
     Ok((verified, kept))
 }
 
-/// Checks of one trace, printed as they are made.
+/// The keys a trace checks against: the topology's, and the operators' from the
+/// registry's ledger.
 struct Trace {
     t: Topology,
     replica: Replica,
     route: Vec<CountryCode>,
-    broken: usize,
+}
+
+/// What one consignment's trace found.
+pub(crate) struct Traced {
+    /// Countries whose ledger holds the consignment.
+    pub(crate) countries: usize,
+    /// Its entries, across every ledger.
+    pub(crate) entries: usize,
+    /// Every break found; empty when the trace verifies.
+    pub(crate) problems: Vec<String>,
+    /// The chain as people read it, breaks included.
+    pub(crate) lines: Vec<String>,
+}
+
+impl Traced {
+    fn say(&mut self, line: String) {
+        self.lines.push(line);
+    }
+
+    fn fail(&mut self, what: String) {
+        self.lines.push(format!("  BROKEN: {what}"));
+        self.problems.push(what);
+    }
 }
 
 impl Trace {
-    fn fail(&mut self, what: String) {
-        self.broken += 1;
-        println!("  BROKEN: {what}");
-    }
-
     fn node_key(&self, cc: &CountryCode) -> Option<PublicKey> {
         self.t.node_keys().ok()?.get(cc).copied()
     }
@@ -280,6 +299,222 @@ fn decode_env<M: Message + Default>(e: &Entry) -> Option<M> {
     M::decode(env.payload()).ok()
 }
 
+/// Where a trace reads the ledgers.
+pub(crate) enum Source<'a> {
+    /// The running services' ledger read services.
+    Remote,
+    /// Stopped services' data directories under a root.
+    Local(&'a Path),
+}
+
+/// Every ledger of a corridor (or, with a subject, every ledger's entries about it), each
+/// verified from genesis against its service's signed checkpoint.
+pub(crate) struct Corpus {
+    trace: Trace,
+    /// The registry's ledger verification.
+    pub(crate) registry: Result<Verified, Damage>,
+    nodes: Vec<NodeLedger>,
+}
+
+impl Corpus {
+    /// Reads the registry's ledger (into a replica, for the operators' keys at each
+    /// document's time) and every node's.
+    pub(crate) async fn load(
+        t: Topology,
+        source: Source<'_>,
+        subject: Option<&str>,
+    ) -> anyhow::Result<Self> {
+        let keys = TrustedKeys::new(t.authority_keys()?, t.other_keys()?)
+            .with_operators(t.operator_keys()?);
+        let node_keys = t.node_keys()?;
+        let registry_key = t
+            .registry
+            .key
+            .as_ref()
+            .map(|k| PublicKey::load(&t.resolve(&k.public)))
+            .transpose()?
+            .context("the topology lists no registry key")?;
+        let route = t.country_codes();
+        let (registry, registry_entries) = match source {
+            Source::Local(root) => local_ledger(
+                &registry_dir(root),
+                &corridor_aeo::origin(&t.name),
+                &registry_key,
+                None,
+            )?,
+            Source::Remote => remote_ledger(&t.registry.listen, &registry_key, None).await?,
+        };
+        let mut replica = Replica::new(keys);
+        for (e, h) in &registry_entries {
+            replica
+                .apply(&wire(e, h))
+                .map_err(|x| anyhow::anyhow!("registry ledger: {x}"))?;
+        }
+        let mut nodes = Vec::new();
+        for cc in &route {
+            let key = node_keys.get(cc).context("node key")?;
+            let (verified, entries) = match source {
+                Source::Local(root) => local_ledger(
+                    &node_dir(root, cc),
+                    &corridor_customs::origin(&t.name, cc),
+                    key,
+                    subject,
+                )?,
+                Source::Remote => {
+                    let addr = t.node_addr(cc)?.to_string();
+                    remote_ledger(&addr, key, subject).await?
+                }
+            };
+            nodes.push(NodeLedger {
+                cc: cc.clone(),
+                verified,
+                entries,
+            });
+        }
+        Ok(Self {
+            trace: Trace { t, replica, route },
+            registry,
+            nodes,
+        })
+    }
+
+    /// Each node's country and its ledger verification, in route order.
+    pub(crate) fn node_ledgers(
+        &self,
+    ) -> impl Iterator<Item = (&CountryCode, &Result<Verified, Damage>)> {
+        self.nodes.iter().map(|n| (&n.cc, &n.verified))
+    }
+
+    /// Whether the first node knows consignment `id`.
+    pub(crate) fn knows(&self, id: &Digest) -> bool {
+        let subject = id.to_hex();
+        self.nodes
+            .first()
+            .is_some_and(|n| n.entries.iter().any(|(e, _)| e.subject == subject))
+    }
+
+    /// Traces consignment `id` through every ledger.
+    pub(crate) fn trace(&self, id: &Digest) -> Traced {
+        let subject = id.to_hex();
+        let ledgers: Vec<NodeLedger> = self
+            .nodes
+            .iter()
+            .map(|n| NodeLedger {
+                cc: n.cc.clone(),
+                verified: n.verified.clone(),
+                entries: n
+                    .entries
+                    .iter()
+                    .filter(|(e, _)| e.subject == subject)
+                    .cloned()
+                    .collect(),
+            })
+            .collect();
+        let trace = &self.trace;
+        let mut out = Traced {
+            countries: 0,
+            entries: 0,
+            problems: Vec::new(),
+            lines: Vec::new(),
+        };
+        out.say(format!("consignment {id}"));
+        match &self.registry {
+            Ok(v) => out.say(format!("registry ledger verified: {} entries", v.entries)),
+            Err(d) => out.fail(format!("registry ledger: entry {}: {}", d.seq, d.what)),
+        }
+        for (i, l) in ledgers.iter().enumerate() {
+            if l.entries.is_empty() {
+                let handed = i > 0 && find(&ledgers[i - 1], kind::HANDED_OVER).is_some();
+                if handed {
+                    out.fail(format!(
+                        "{} acknowledged the consignment, but its ledger has no entry of it",
+                        l.cc
+                    ));
+                } else {
+                    out.say(format!("{}: not reached yet", l.cc));
+                }
+                break;
+            }
+            out.countries += 1;
+            match &l.verified {
+                Ok(v) => out.say(format!(
+                    "{}: ledger verified ({} entries, checkpoint signed by the node)",
+                    l.cc, v.entries
+                )),
+                Err(d) => out.fail(format!("{} ledger: entry {}: {}", l.cc, d.seq, d.what)),
+            }
+            for (e, h) in &l.entries {
+                out.entries += 1;
+                let who = corridor_proto::decode_envelope(&e.envelope)
+                    .map_err(|x| x.to_string())
+                    .and_then(|env| trace.check_entry(&l.cc, e, &env));
+                let head = format!(
+                    "  #{:<6} {}  {:<22} {}",
+                    e.seq,
+                    format_micros(e.time_unix_micros),
+                    e.kind,
+                    &h.to_hex()[..16]
+                );
+                match who {
+                    Ok(who) => out.say(format!("{head}  signed by {who}")),
+                    Err(x) => {
+                        out.say(head);
+                        out.fail(format!("{} #{} {}: {x}", l.cc, e.seq, e.kind));
+                    }
+                }
+            }
+            // The handoff into this country links the previous one's exit entry.
+            if i > 0 {
+                let link =
+                    find(l, kind::ANNOUNCED).and_then(|(e, _)| decode_env::<v1::AdvanceRecord>(e));
+                let exit = find(&ledgers[i - 1], kind::EXITED);
+                match (link, exit) {
+                    (Some(r), Some((x, xh)))
+                        if r.prev_entry_hash == xh.as_bytes() && r.prev_entry_seq == x.seq =>
+                    {
+                        out.say(format!(
+                            "  linked to {} #{} ({})",
+                            ledgers[i - 1].cc,
+                            x.seq,
+                            &xh.to_hex()[..16]
+                        ));
+                    }
+                    (Some(r), Some((x, xh))) => out.fail(format!(
+                        "the advance record into {} links entry {} {}, not {}'s exit entry {} {}",
+                        l.cc,
+                        r.prev_entry_seq,
+                        hex::encode(&r.prev_entry_hash),
+                        ledgers[i - 1].cc,
+                        x.seq,
+                        xh
+                    )),
+                    _ => out.fail(format!(
+                        "no advance record into {} matching an exit from {}",
+                        l.cc,
+                        ledgers[i - 1].cc
+                    )),
+                }
+            }
+            // A receipt recorded here names the next country's entry.
+            if let Some((e, _)) = find(l, kind::HANDED_OVER) {
+                let receipt = decode_env::<v1::AdvanceReceipt>(e);
+                let theirs = ledgers.get(i + 1).and_then(|n| find(n, kind::ANNOUNCED));
+                match (receipt, theirs) {
+                    (Some(r), Some((ne, nh)))
+                        if r.entry_hash == nh.as_bytes() && r.entry_seq == ne.seq => {}
+                    _ => out.fail(format!(
+                        "{}'s receipt for the advance record does not name the entry recorded there",
+                        ledgers
+                            .get(i + 1)
+                            .map_or("the next node".to_string(), |n| n.cc.to_string())
+                    )),
+                }
+            }
+        }
+        out
+    }
+}
+
 pub(crate) fn run(a: TraceArgs) -> anyhow::Result<Outcome> {
     let id = consignment_id(&a.id)?;
     let topology_file = match &a.data {
@@ -292,174 +527,33 @@ pub(crate) fn run(a: TraceArgs) -> anyhow::Result<Outcome> {
         topology: topology_file,
     }
     .load()?;
+    let first = t
+        .country_codes()
+        .first()
+        .map_or("?".into(), |c| c.to_string());
     let subject = id.to_hex();
-    let keys =
-        TrustedKeys::new(t.authority_keys()?, t.other_keys()?).with_operators(t.operator_keys()?);
-    let node_keys = t.node_keys()?;
-    let registry_key = t
-        .registry
-        .key
-        .as_ref()
-        .map(|k| PublicKey::load(&t.resolve(&k.public)))
-        .transpose()?
-        .context("the topology lists no registry key")?;
-    let route = t.country_codes();
-
-    let rt = tokio::runtime::Builder::new_current_thread()
+    let source = match &a.data {
+        Some(root) => Source::Local(root),
+        None => Source::Remote,
+    };
+    let corpus = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .build()?;
-    // The registry's ledger, for the operators' keys at each document's time.
-    let (registry_verified, registry_entries) = match &a.data {
-        Some(root) => local_ledger(
-            &registry_dir(root),
-            &corridor_aeo::origin(&t.name),
-            &registry_key,
-            None,
-        )?,
-        None => rt.block_on(remote_ledger(&t.registry.listen, &registry_key, None))?,
-    };
-    let mut replica = Replica::new(keys);
-    for (e, h) in &registry_entries {
-        replica
-            .apply(&wire(e, h))
-            .map_err(|x| anyhow::anyhow!("registry ledger: {x}"))?;
+        .build()?
+        .block_on(Corpus::load(t, source, Some(&subject)))?;
+    if !corpus.knows(&id) {
+        anyhow::bail!("consignment {id} is not known at {first} (the first node)");
     }
-    let mut ledgers = Vec::new();
-    for cc in &route {
-        let key = node_keys.get(cc).context("node key")?;
-        let (verified, entries) = match &a.data {
-            Some(root) => local_ledger(
-                &node_dir(root, cc),
-                &corridor_customs::origin(&t.name, cc),
-                key,
-                Some(&subject),
-            )?,
-            None => {
-                let addr = t.node_addr(cc)?.to_string();
-                rt.block_on(remote_ledger(&addr, key, Some(&subject)))?
-            }
-        };
-        ledgers.push(NodeLedger {
-            cc: cc.clone(),
-            verified,
-            entries,
-        });
+    let traced = corpus.trace(&id);
+    for l in &traced.lines {
+        println!("{l}");
     }
-    if ledgers.first().is_none_or(|l| l.entries.is_empty()) {
-        anyhow::bail!(
-            "consignment {id} is not known at {} (the first node)",
-            route.first().map_or("?", |c| c.as_str())
-        );
-    }
-
-    let mut trace = Trace {
-        t,
-        replica,
-        route: route.clone(),
-        broken: 0,
-    };
-    println!("consignment {id}");
-    match &registry_verified {
-        Ok(v) => println!("registry ledger verified: {} entries", v.entries),
-        Err(d) => trace.fail(format!("registry ledger: entry {}: {}", d.seq, d.what)),
-    }
-    let mut countries = 0;
-    let mut entries = 0;
-    for (i, l) in ledgers.iter().enumerate() {
-        if l.entries.is_empty() {
-            let handed = i > 0 && find(&ledgers[i - 1], kind::HANDED_OVER).is_some();
-            if handed {
-                trace.fail(format!(
-                    "{} acknowledged the consignment, but its ledger has no entry of it",
-                    l.cc
-                ));
-            } else {
-                println!("{}: not reached yet", l.cc);
-            }
-            break;
-        }
-        countries += 1;
-        match &l.verified {
-            Ok(v) => println!(
-                "{}: ledger verified ({} entries, checkpoint signed by the node)",
-                l.cc, v.entries
-            ),
-            Err(d) => trace.fail(format!("{} ledger: entry {}: {}", l.cc, d.seq, d.what)),
-        }
-        for (e, h) in &l.entries {
-            entries += 1;
-            let who = corridor_proto::decode_envelope(&e.envelope)
-                .map_err(|x| x.to_string())
-                .and_then(|env| trace.check_entry(&l.cc, e, &env));
-            let head = format!(
-                "  #{:<6} {}  {:<22} {}",
-                e.seq,
-                format_micros(e.time_unix_micros),
-                e.kind,
-                &h.to_hex()[..16]
-            );
-            match who {
-                Ok(who) => println!("{head}  signed by {who}"),
-                Err(x) => {
-                    println!("{head}");
-                    trace.fail(format!("{} #{} {}: {x}", l.cc, e.seq, e.kind));
-                }
-            }
-        }
-        // The handoff into this country links the previous one's exit entry.
-        if i > 0 {
-            let link =
-                find(l, kind::ANNOUNCED).and_then(|(e, _)| decode_env::<v1::AdvanceRecord>(e));
-            let exit = find(&ledgers[i - 1], kind::EXITED);
-            match (link, exit) {
-                (Some(r), Some((x, xh)))
-                    if r.prev_entry_hash == xh.as_bytes() && r.prev_entry_seq == x.seq =>
-                {
-                    println!(
-                        "  linked to {} #{} ({})",
-                        ledgers[i - 1].cc,
-                        x.seq,
-                        &xh.to_hex()[..16]
-                    );
-                }
-                (Some(r), Some((x, xh))) => trace.fail(format!(
-                    "the advance record into {} links entry {} {}, not {}'s exit entry {} {}",
-                    l.cc,
-                    r.prev_entry_seq,
-                    hex::encode(&r.prev_entry_hash),
-                    ledgers[i - 1].cc,
-                    x.seq,
-                    xh
-                )),
-                _ => trace.fail(format!(
-                    "no advance record into {} matching an exit from {}",
-                    l.cc,
-                    ledgers[i - 1].cc
-                )),
-            }
-        }
-        // A receipt recorded here names the next country's entry.
-        if let Some((e, _)) = find(l, kind::HANDED_OVER) {
-            let receipt = decode_env::<v1::AdvanceReceipt>(e);
-            let theirs = ledgers.get(i + 1).and_then(|n| find(n, kind::ANNOUNCED));
-            match (receipt, theirs) {
-                (Some(r), Some((ne, nh)))
-                    if r.entry_hash == nh.as_bytes() && r.entry_seq == ne.seq => {}
-                _ => trace.fail(format!(
-                    "{}'s receipt for the advance record does not name the entry recorded there",
-                    ledgers
-                        .get(i + 1)
-                        .map_or("the next node".to_string(), |n| n.cc.to_string())
-                )),
-            }
-        }
-    }
-    if trace.broken > 0 {
-        println!("trace: {} problems", trace.broken);
+    if !traced.problems.is_empty() {
+        println!("trace: {} problems", traced.problems.len());
         return Ok(Outcome::Damaged);
     }
     println!(
-        "trace: {countries} countries, {entries} entries; every ledger, link and signature verified"
+        "trace: {} countries, {} entries; every ledger, link and signature verified",
+        traced.countries, traced.entries
     );
     Ok(Outcome::Ok)
 }
