@@ -1,0 +1,307 @@
+#![allow(clippy::unwrap_used)]
+//! `corridor up` and `corridor demo` as a user runs them: every service a child process
+//! reporting SERVING, stopped by SIGTERM (or by the death of `up` itself); bad ports and
+//! directories refused in one line; a demo's report checked field by field, and the same
+//! seed giving the same lanes.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{corridor, deploy, run};
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+/// Starts `corridor up` and reads its table until it says it is up: (service, address, pid).
+fn start_up(data: &Path) -> (Child, Vec<(String, String, u32)>) {
+    let mut child = corridor()
+        .args(["up", "--ports", "auto", "--topology"])
+        .arg(deploy("corridor.toml"))
+        .arg("--data")
+        .arg(data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut services = Vec::new();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    loop {
+        let l = lines.next().unwrap().unwrap();
+        if l.starts_with("corridor up:") {
+            break;
+        }
+        if l.starts_with("SERVICE") {
+            continue;
+        }
+        // "customs KZ   127.0.0.1:44173   12029   /tmp/.../customs/KZ"
+        let parts: Vec<&str> = l.split_whitespace().collect();
+        let (name, rest) = if parts[0] == "customs" {
+            (format!("customs {}", parts[1]), &parts[2..])
+        } else {
+            (parts[0].to_string(), &parts[1..])
+        };
+        services.push((name, rest[0].to_string(), rest[1].parse().unwrap()));
+    }
+    // Keep draining stdout so `up` never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, services)
+}
+
+fn alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap_or_default()
+            .contains(") Z ")
+}
+
+/// Waits (bounded) for processes that were told to stop to be gone.
+fn gone(pids: &[u32]) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if pids.iter().all(|p| !alive(*p)) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+async fn serving(addr: &str, service: &str) -> ServingStatus {
+    let ch = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    HealthClient::new(ch)
+        .check(HealthCheckRequest {
+            service: service.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .status()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_serves_every_service_and_sigterm_stops_every_child() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("corridor-data");
+    let (mut up, services) = start_up(&data);
+    let names: Vec<&str> = services.iter().map(|s| s.0.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "registry",
+            "customs CN",
+            "customs KZ",
+            "customs AZ",
+            "customs TR",
+            "declarant"
+        ]
+    );
+    for (name, addr, _) in &services {
+        let svc = match name.as_str() {
+            "registry" => "corridor.v1.AeoRegistry",
+            "declarant" => "corridor.v1.Declarant",
+            _ => "corridor.v1.CustomsNode",
+        };
+        assert_eq!(serving(addr, svc).await, ServingStatus::Serving, "{name}");
+        assert_eq!(
+            serving(addr, "corridor.v1.LedgerReader").await,
+            ServingStatus::Serving,
+            "{name}"
+        );
+    }
+    // The ports written into DATA/topology.toml are the ones serving, and client verbs find
+    // the corridor through it.
+    let topo = data.join("topology.toml");
+    let (code, out, err) = run(&[
+        "queue",
+        "--topology",
+        topo.to_str().unwrap(),
+        "--country",
+        "KZ",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "KZ: none\n");
+
+    let pids: Vec<u32> = services.iter().map(|s| s.2).collect();
+    assert!(pids.iter().all(|p| alive(*p)));
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &up.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(up.wait().unwrap().success());
+    assert!(gone(&pids), "every child stopped with up");
+    // Each stopped cleanly: its ledger signed a final checkpoint (an empty ledger has none,
+    // so look at the logs instead).
+    for (name, _, _) in &services {
+        let log = std::fs::read_to_string(
+            data.join("logs")
+                .join(format!("{}.log", name.replace(' ', "-"))),
+        )
+        .unwrap();
+        assert!(log.contains("stopped"), "{name}: {log}");
+    }
+
+    // Started again on the same directory: the same keys, and a SIGKILL of `up` itself
+    // still stops every child (their stdin closes).
+    let (mut up, services) = start_up(&data);
+    let pids: Vec<u32> = services.iter().map(|s| s.2).collect();
+    up.kill().unwrap();
+    up.wait().unwrap();
+    assert!(gone(&pids), "no child outlives up");
+}
+
+#[test]
+fn up_refuses_a_taken_port_and_an_unwritable_directory_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().to_string();
+    let text = std::fs::read_to_string(deploy("corridor.toml"))
+        .unwrap()
+        .replace("127.0.0.1:7413", &port);
+    let topo = dir.path().join("taken.toml");
+    std::fs::write(&topo, text).unwrap();
+    let data = dir.path().join("data");
+    let (code, out, err) = run(&[
+        "up",
+        "--topology",
+        topo.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains(&format!("customs AZ: cannot listen on {port}")),
+        "{err}"
+    );
+
+    let blocker = dir.path().join("file");
+    std::fs::write(&blocker, "").unwrap();
+    let (code, _, err) = run(&["up", "--data", blocker.join("sub").to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("cannot create the data directory"), "{err}");
+}
+
+/// Runs a small demo; returns its JSON report.
+fn demo(dir: &Path, name: &str, seed: &str) -> serde_json::Value {
+    let report = dir.join(format!("{name}.json"));
+    let (code, out, err) = run(&[
+        "demo",
+        "--consignments",
+        "6",
+        "--seed",
+        seed,
+        "--speed",
+        "150000",
+        "--topology",
+        deploy("corridor.toml").to_str().unwrap(),
+        "--data",
+        dir.join(name).to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("traces: 6/6 verified across every ledger"),
+        "{out}"
+    );
+    serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap()
+}
+
+#[test]
+fn a_demo_reports_every_consignment_and_the_same_seed_gives_the_same_lanes() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = demo(dir.path(), "first", "7");
+    let consignments = r["consignments"].as_array().unwrap();
+    assert_eq!(consignments.len(), 6);
+    let route = ["CN", "KZ", "AZ", "TR"];
+    let lanes = ["green", "blue", "yellow", "red"];
+    let mut completed = 0;
+    let mut within = 0;
+    for c in consignments {
+        let id = c["id"].as_str().unwrap();
+        assert_eq!(id.len(), 64);
+        assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert!(c["aeo"].is_boolean());
+        let status = c["status"].as_str().unwrap();
+        assert!(
+            ["completed", "refused", "held", "cancelled"].contains(&status),
+            "{c}"
+        );
+        let hours = c["clearance_hours"].as_f64().unwrap();
+        assert!(hours >= 0.0);
+        let countries = c["countries"].as_array().unwrap();
+        assert!(!countries.is_empty());
+        for (i, k) in countries.iter().enumerate() {
+            assert_eq!(k["country"].as_str().unwrap(), route[i], "{c}");
+            assert!(lanes.contains(&k["lane"].as_str().unwrap()), "{c}");
+        }
+        if status == "completed" {
+            assert_eq!(countries.len(), 4, "{c}");
+            completed += 1;
+            if hours <= 72.0 {
+                within += 1;
+            }
+        }
+        assert_eq!(c["trace_verified"], true);
+    }
+    let share = r["summary"]["within_target_share"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&share));
+    assert!((share - f64::from(within) / f64::from(completed.max(1))).abs() < 1e-9);
+    let ledgers = r["ledgers"].as_array().unwrap();
+    let services: Vec<&str> = ledgers
+        .iter()
+        .map(|l| l["service"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        services,
+        [
+            "registry",
+            "declarant",
+            "customs CN",
+            "customs KZ",
+            "customs AZ",
+            "customs TR"
+        ]
+    );
+    for l in ledgers {
+        assert_eq!(l["verified"], true, "{l}");
+        if let Some(cc) = l["country"].as_str() {
+            assert_eq!(l["service"].as_str().unwrap(), format!("customs {cc}"));
+        }
+    }
+
+    // The same seed: the same lanes for the same consignments (by reference).
+    let again = demo(dir.path(), "second", "7");
+    let by_ref = |r: &serde_json::Value| -> BTreeMap<String, Vec<String>> {
+        r["consignments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["reference"].as_str().unwrap().to_string(),
+                    c["countries"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|k| k["lane"].as_str().unwrap().to_string())
+                        .collect(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(by_ref(&r), by_ref(&again));
+}
