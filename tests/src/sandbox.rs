@@ -1,6 +1,6 @@
-//! A whole corridor in one test process: the AEO registry and every customs node of a
-//! topology, each a real gRPC server on an ephemeral port of 127.0.0.1 with its own sled
-//! directory under one temporary directory, and development keys made for every role.
+//! A whole corridor in one test process: the AEO registry, every customs node of a topology
+//! and the declarant, each a real gRPC server on an ephemeral port of 127.0.0.1 with its own
+//! sled directory under one temporary directory, and development keys made for every role.
 //!
 //! Listeners are bound before anything starts, so every address is known (and in the
 //! topology every service reads) before a service runs, and a client can connect at once:
@@ -12,13 +12,16 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use corridor_core::document::examples::{
-    CARRIER_ID, FORWARDER_ID, SHIPPER_ID, bill_of_lading_at, declaration_at,
+    CARRIER_ID, CONSIGNEE_ID, FORWARDER_ID, SHIPPER_ID, bill_of_lading_at, declaration_at,
 };
 use corridor_core::document::{BillOfLading, BillOfLadingParts, DeclarationParts, TransferEntry};
-use corridor_core::{CountryCode, Digest, Envelope, OperatorId, SigningKey, payload_type as pt};
+use corridor_core::{
+    CountryCode, Digest, Envelope, OperatorId, PublicKey, SigningKey, payload_type as pt,
+};
 use corridor_proto::v1;
 use corridor_proto::v1::aeo_registry_client::AeoRegistryClient;
 use corridor_proto::v1::customs_node_client::CustomsNodeClient;
+use corridor_proto::v1::declarant_client::DeclarantClient;
 use corridor_proto::v1::ledger_reader_client::LedgerReaderClient;
 use corridor_topology::Topology;
 use tokio::net::TcpListener;
@@ -37,6 +40,17 @@ pub const ARRANGEMENT_BENEFITS: v1::ArrangementBenefits = v1::ArrangementBenefit
     inspection_rate_percent: 25,
     priority_treatment: true,
 };
+
+/// The shipper among `deploy/corridor.toml`'s operators: Xi'an Silk Road Exports.
+pub const TOPOLOGY_SHIPPER: &str = "CN91610131XA01";
+/// The forwarder in China among `deploy/corridor.toml`'s operators: lodges for the shipper.
+pub const TOPOLOGY_FORWARDER: &str = "CN91650000HG02";
+/// The carrier among `deploy/corridor.toml`'s operators: KTZ Express.
+pub const TOPOLOGY_CARRIER: &str = "KZ180540012345";
+/// The forwarder in Azerbaijan among `deploy/corridor.toml`'s operators.
+pub const TOPOLOGY_AZ_FORWARDER: &str = "AZ1700112233";
+/// The consignee among `deploy/corridor.toml`'s operators: Anatolia Import Trading.
+pub const TOPOLOGY_CONSIGNEE: &str = "TR3456789012";
 
 /// Now on the system clock, in unix microseconds (the sandbox's corridor clock).
 pub fn now() -> i64 {
@@ -71,6 +85,7 @@ pub struct Sandbox {
     pub topology: Topology,
     registry: Option<Running>,
     nodes: BTreeMap<String, Running>,
+    declarant: Option<Running>,
     /// Keys of the operators registered so far.
     pub operators: BTreeMap<String, SigningKey>,
 }
@@ -111,6 +126,7 @@ impl Sandbox {
             topology: t,
             registry: None,
             nodes: BTreeMap::new(),
+            declarant: None,
             operators: BTreeMap::new(),
         };
         sandbox.registry = Some(sandbox.spawn_registry(registry));
@@ -118,7 +134,25 @@ impl Sandbox {
             let node = sandbox.spawn_node(&code, l);
             sandbox.nodes.insert(code, node);
         }
+        sandbox.declarant = Some(sandbox.spawn_declarant(declarant));
         sandbox
+    }
+
+    fn spawn_declarant(&self, listener: TcpListener) -> Running {
+        let config = corridor_declarant::Config::from_topology(
+            &self.topology,
+            self.dir.path().join("declarant"),
+            None,
+        )
+        .expect("declarant config");
+        let shutdown = CancellationToken::new();
+        let token = shutdown.clone();
+        let task = tokio::spawn(async move {
+            corridor_declarant::serve(listener, config, token)
+                .await
+                .map_err(|e| e.to_string())
+        });
+        Running { shutdown, task }
     }
 
     fn spawn_registry(&self, listener: TcpListener) -> Running {
@@ -182,8 +216,24 @@ impl Sandbox {
         }
     }
 
+    /// Stops the declarant (its ledger flushed, a final checkpoint signed).
+    pub async fn stop_declarant(&mut self) {
+        if let Some(d) = self.declarant.take() {
+            d.stop().await;
+        }
+    }
+
+    /// Starts the declarant again on its address, from its data directory.
+    pub async fn restart_declarant(&mut self) {
+        let l = TcpListener::bind(self.declarant_addr())
+            .await
+            .expect("rebind the declarant's port");
+        self.declarant = Some(self.spawn_declarant(l));
+    }
+
     /// Stops everything.
     pub async fn stop(mut self) {
+        self.stop_declarant().await;
         let codes: Vec<String> = self.nodes.keys().cloned().collect();
         for c in codes {
             self.stop_node(&c).await;
@@ -195,6 +245,71 @@ impl Sandbox {
     pub fn node_addr(&self, code: &str) -> SocketAddr {
         let cc = CountryCode::parse("country", code).expect("country");
         self.topology.node_addr(&cc).expect("node address")
+    }
+
+    /// The declarant's address.
+    pub fn declarant_addr(&self) -> SocketAddr {
+        self.topology
+            .declarant
+            .listen
+            .parse()
+            .expect("declarant address")
+    }
+
+    /// A client of the declarant.
+    pub async fn declarant(&self) -> DeclarantClient<Channel> {
+        DeclarantClient::connect(endpoint(self.declarant_addr()))
+            .await
+            .expect("connect to the declarant")
+    }
+
+    /// A ledger reader of the declarant.
+    pub async fn declarant_ledger(&self) -> LedgerReaderClient<Channel> {
+        LedgerReaderClient::connect(endpoint(self.declarant_addr()))
+            .await
+            .expect("connect to the declarant")
+    }
+
+    /// The number of entries in the declarant's ledger, from a checkpoint it signs.
+    pub async fn declarant_ledger_size(&self) -> u64 {
+        self.declarant_ledger()
+            .await
+            .get_checkpoint(v1::GetCheckpointRequest {})
+            .await
+            .expect("checkpoint")
+            .into_inner()
+            .size
+    }
+
+    /// The entries of the declarant's ledger about `subject` (a consignment or a bill), in
+    /// sequence order.
+    pub async fn declarant_entries(&self, subject: &Digest) -> Vec<v1::LedgerEntry> {
+        let mut stream = self
+            .declarant_ledger()
+            .await
+            .list_subject_entries(v1::ListSubjectEntriesRequest {
+                subject: subject.to_hex(),
+            })
+            .await
+            .expect("subject entries")
+            .into_inner();
+        let mut out = Vec::new();
+        while let Some(e) = stream.next().await {
+            out.push(e.expect("entry"));
+        }
+        out
+    }
+
+    /// The declarant's status, answered at once.
+    pub async fn platform_status(&self) -> v1::PlatformStatus {
+        self.declarant()
+            .await
+            .get_platform_status(v1::PlatformStatusRequest {
+                min_registry_entries: 0,
+            })
+            .await
+            .expect("platform status")
+            .into_inner()
     }
 
     /// A client of the registry.
@@ -269,6 +384,50 @@ impl Sandbox {
             .expect("register operator");
         self.operators.insert(id.to_string(), key.clone());
         key
+    }
+
+    /// The development key of the topology's operator `id` (`keys/operators/<ID>.key`, the
+    /// key the declarant acts with).
+    pub fn operator_key(&self, id: &str) -> SigningKey {
+        let o = self
+            .topology
+            .operators
+            .iter()
+            .find(|o| o.id == id)
+            .expect("an operator of the topology");
+        self.private_key(&o.key)
+    }
+
+    /// Registers every operator of the topology (`[[operators]]`) with its development
+    /// public key, each signed by its country's authority: the operators the declarant acts
+    /// for.
+    pub async fn register_topology_operators(&mut self) {
+        let operators = self.topology.operators.clone();
+        for o in &operators {
+            let paths = o.key.as_ref().expect("operator key");
+            let public =
+                PublicKey::load(&self.topology.resolve(&paths.public)).expect("operator key");
+            let doc = v1::OperatorRegistration {
+                operator_id: o.id.clone(),
+                legal_name: o.name.clone(),
+                address: o.address.clone(),
+                country: o.id[..2].into(),
+                public_keys: vec![public.as_bytes().to_vec()],
+                issued_at_unix_micros: now(),
+            };
+            let env = corridor_aeo::sign::sign(
+                pt::OPERATOR_REGISTRATION,
+                &doc,
+                &self.authority(&o.id[..2]),
+            );
+            self.registry()
+                .await
+                .register_operator(corridor_aeo::sign::submit(&env))
+                .await
+                .expect("register a topology operator");
+            let key = self.operator_key(&o.id);
+            self.operators.insert(o.id.clone(), key);
+        }
     }
 
     /// Registers the parties of [`Sandbox::consignment`]: shipper, carrier and forwarder.
@@ -347,7 +506,8 @@ impl Sandbox {
         assert!(r.in_force, "an arrangement signed by both is in force");
     }
 
-    /// Waits until every running node's copy of the registry has every registry entry.
+    /// Waits until every running node's and the declarant's copy of the registry has every
+    /// registry entry.
     pub async fn sync(&self) {
         let size =
             LedgerReaderClient::connect(endpoint(self.topology.registry_addr().expect("addr")))
@@ -371,6 +531,22 @@ impl Sandbox {
             assert!(
                 s.registry_entries >= size,
                 "node {code} has {} of {size} registry entries",
+                s.registry_entries
+            );
+        }
+        if self.declarant.is_some() {
+            let s = self
+                .declarant()
+                .await
+                .get_platform_status(v1::PlatformStatusRequest {
+                    min_registry_entries: size,
+                })
+                .await
+                .expect("platform status")
+                .into_inner();
+            assert!(
+                s.registry_entries >= size,
+                "the declarant has {} of {size} registry entries",
                 s.registry_entries
             );
         }
@@ -667,5 +843,108 @@ pub fn signed(
             doc.encode_to_vec(),
             key,
         ))),
+    }
+}
+
+/// Who a plain consignment is between (operator ids the declarant holds keys of).
+#[derive(Clone, Copy, Debug)]
+pub struct Parties<'a> {
+    /// The shipper: the bill's first holder and the holder of the operation.
+    pub shipper: &'a str,
+    /// Who lodges the declaration (may be the shipper).
+    pub declarant: &'a str,
+    /// The carrier that issues the bill.
+    pub carrier: &'a str,
+    /// The consignee of a straight bill.
+    pub consignee: &'a str,
+}
+
+impl Parties<'static> {
+    /// The topology's demonstration parties: [`TOPOLOGY_SHIPPER`], lodged for by
+    /// [`TOPOLOGY_FORWARDER`], carried by [`TOPOLOGY_CARRIER`] to [`TOPOLOGY_CONSIGNEE`].
+    pub fn topology() -> Self {
+        Self {
+            shipper: TOPOLOGY_SHIPPER,
+            declarant: TOPOLOGY_FORWARDER,
+            carrier: TOPOLOGY_CARRIER,
+            consignee: TOPOLOGY_CONSIGNEE,
+        }
+    }
+}
+
+/// A consignment as plain data for the declarant.
+#[derive(Clone, Debug)]
+pub struct PlainConsignment {
+    /// The request, bill and declaration unsigned.
+    pub request: v1::SubmitConsignmentRequest,
+    /// The countries of its route, in order.
+    pub route: Vec<String>,
+    /// Every seal of its bill, intact.
+    pub seals: Vec<v1::SealCheck>,
+}
+
+/// Consignment `n` of the sample goods as plain data for the declarant, between `parties`,
+/// planned from now; the bill's issue and the declaration's times are left to the declarant
+/// (0: now). Built as `corridor declare --example` builds its sample (the CLI's
+/// `plain_consignment`): the sample's operator ids mapped to `parties`.
+pub fn plain_consignment(n: u32, parties: &Parties<'_>) -> PlainConsignment {
+    let map = |id: &mut String| {
+        let to = match id.as_str() {
+            SHIPPER_ID => parties.shipper,
+            CARRIER_ID => parties.carrier,
+            CONSIGNEE_ID => parties.consignee,
+            FORWARDER_ID => parties.declarant,
+            _ => return,
+        };
+        *id = to.to_string();
+    };
+    let planned_from = now();
+    let bill = bill_of_lading_at(&format!("KTZE-D-{n:06}"), planned_from);
+    let seals = bill
+        .equipment
+        .iter()
+        .flat_map(|e| {
+            e.seals.iter().map(|s| v1::SealCheck {
+                container_number: e.container_number.as_str().into(),
+                seal_number: s.number.as_str().into(),
+                intact: true,
+            })
+        })
+        .collect();
+    let mut b = v1::BillOfLading::from(&bill);
+    b.issued_at_unix_micros = 0;
+    for p in [
+        &mut b.shipper,
+        &mut b.consignee,
+        &mut b.carrier,
+        &mut b.notify_party,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        map(&mut p.operator_id);
+    }
+    for l in &mut b.transport_legs {
+        map(&mut l.carrier_operator_id);
+    }
+    let declaration = declaration_at(Digest::ZERO, &format!("XSRE-D-{n:06}"), planned_from);
+    let route = declaration
+        .route
+        .iter()
+        .map(|s| s.country.to_string())
+        .collect();
+    let mut d = v1::Declaration::from(&declaration);
+    d.bill_of_lading_id = Vec::new();
+    d.created_at_unix_micros = 0;
+    map(&mut d.declarant_operator_id);
+    map(&mut d.holder_operator_id);
+    PlainConsignment {
+        request: v1::SubmitConsignmentRequest {
+            bill_of_lading: Some(b),
+            bill_of_lading_id: String::new(),
+            declaration: Some(d),
+        },
+        route,
+        seals,
     }
 }

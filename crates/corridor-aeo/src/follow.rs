@@ -141,13 +141,15 @@ impl ReplicaStore {
             .clone()
     }
 
-    /// Follows the registry at `endpoint` (e.g. `http://127.0.0.1:7401`) until `shutdown`:
+    /// Follows the registry at `registry` (an endpoint from `corridor_net`: plaintext or
+    /// TLS as the topology says) until `shutdown`:
     /// connects, watches its changes from [`ReplicaStore::len`], applies and stores each
     /// batch received (one flush per batch) and then announces the new length. On a failed
     /// or lost connection it retries, waiting 100 ms doubling to 5 s. A change that does
     /// not apply, or a store failure, stops following until the store is opened again
     /// ([`ReplicaStore::refusal`] says why); the replica keeps answering from what it has.
-    pub async fn follow(self: Arc<Self>, endpoint: String, shutdown: CancellationToken) {
+    pub async fn follow(self: Arc<Self>, registry: Endpoint, shutdown: CancellationToken) {
+        let endpoint = registry.uri().to_string();
         if let Some(why) = self.refusal() {
             tracing::error!(%endpoint, error = %why, "not following the AEO registry: it was refused");
             return;
@@ -159,7 +161,7 @@ impl ReplicaStore {
         let _following = Following(&self.following);
         let mut backoff = BACKOFF_MIN;
         loop {
-            match self.session(&endpoint, &shutdown).await {
+            match self.session(&registry, &endpoint, &shutdown).await {
                 Session::Shutdown => return,
                 Session::Stop(why) => {
                     tracing::error!(%endpoint, error = %why, "stopped following the AEO registry until restart");
@@ -188,15 +190,18 @@ impl ReplicaStore {
     }
 
     /// One connection: connect, watch, take batches until the stream ends or fails.
-    async fn session(&self, endpoint: &str, shutdown: &CancellationToken) -> Session {
+    async fn session(
+        &self,
+        registry: &Endpoint,
+        endpoint: &str,
+        shutdown: &CancellationToken,
+    ) -> Session {
         let lost = |connected: bool, error: String| Session::Lost { connected, error };
-        let ep = match Endpoint::from_shared(endpoint.to_owned()) {
-            Ok(ep) => ep
-                .connect_timeout(CONNECT_TIMEOUT)
-                .http2_keep_alive_interval(Duration::from_secs(30))
-                .keep_alive_timeout(Duration::from_secs(10)),
-            Err(e) => return Session::Stop(format!("registry endpoint {endpoint:?}: {e}")),
-        };
+        let ep = registry
+            .clone()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .http2_keep_alive_interval(Duration::from_secs(30))
+            .keep_alive_timeout(Duration::from_secs(10));
         let channel = tokio::select! {
             () = shutdown.cancelled() => return Session::Shutdown,
             r = ep.connect() => match r {

@@ -61,6 +61,9 @@ pub struct Config {
     pub clock: Clock,
     /// Largest request message accepted, in bytes; larger ones are refused unread.
     pub max_message_bytes: usize,
+    /// Plaintext, or TLS with the registry's certificate, requiring client certificates
+    /// signed by the corridor CA (the topology's `[tls]`).
+    pub transport: corridor_net::Transport,
 }
 
 impl Config {
@@ -100,6 +103,10 @@ impl Config {
                 .with_operators(topology.operator_keys()?),
             clock: topology.clock.clock()?,
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            transport: corridor_net::Transport::for_role(
+                topology,
+                &corridor_topology::ServiceRole::Registry,
+            )?,
         })
     }
 }
@@ -149,7 +156,9 @@ pub async fn serve_ready(
     let addr = listener.local_addr().ok();
     tracing::info!(?addr, entries = ledger.len(), "AEO registry serving");
     ready(addr);
-    tonic::transport::Server::builder()
+    config
+        .transport
+        .server()?
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

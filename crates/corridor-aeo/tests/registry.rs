@@ -91,6 +91,7 @@ impl Running {
             keys: keys.trusted(),
             clock: Clock::System,
             max_message_bytes,
+            transport: Default::default(),
         };
         let task = tokio::spawn(corridor_aeo::serve(listener, config, shutdown.clone()));
         Self {
@@ -1139,6 +1140,7 @@ async fn a_state_row_that_disagrees_with_the_ledger_stops_the_start() {
         keys: keys.trusted(),
         clock: Clock::System,
         max_message_bytes: 1 << 20,
+        transport: Default::default(),
     };
     let err = corridor_aeo::serve(listener, config, CancellationToken::new())
         .await

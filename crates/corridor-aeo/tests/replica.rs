@@ -83,6 +83,7 @@ impl Running {
             keys: keys.trusted(),
             clock: Clock::System,
             max_message_bytes: 1 << 20,
+            transport: Default::default(),
         };
         let (ready_tx, ready) = tokio::sync::oneshot::channel();
         let task = tokio::spawn(corridor_aeo::serve_ready(
@@ -122,7 +123,8 @@ impl Follower {
     fn start(dir: &Path, keys: &Keys, addr: &str) -> Self {
         let store = ReplicaStore::open(dir, keys.trusted()).unwrap();
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(store.clone().follow(addr.to_owned(), shutdown.clone()));
+        let registry = corridor_net::Transport::plaintext().endpoint(addr).unwrap();
+        let task = tokio::spawn(store.clone().follow(registry, shutdown.clone()));
         Self {
             store,
             shutdown,

@@ -9,6 +9,7 @@ use std::fmt;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use ed25519_dalek::Signer;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
@@ -90,6 +91,7 @@ impl PublicKey {
     /// Verifies a 64-byte signature over `msg` (RFC 8032 ed25519, strict: rejects
     /// non-canonical and small-order encodings).
     pub fn verify(&self, msg: &[u8], sig: &[u8; 64]) -> bool {
+        VERIFIED.fetch_add(1, Ordering::Relaxed);
         let sig = ed25519_dalek::Signature::from_bytes(sig);
         self.key.verify_strict(msg, &sig).is_ok()
     }
@@ -150,6 +152,19 @@ impl fmt::Debug for PublicKey {
     }
 }
 
+static SIGNED: AtomicU64 = AtomicU64::new(0);
+static VERIFIED: AtomicU64 = AtomicU64::new(0);
+
+/// Signatures this process has made and verified so far (ed25519 operations through
+/// [`SigningKey::sign`] and [`PublicKey::verify`]): what a benchmark counts instead of
+/// assuming.
+pub fn signature_counts() -> (u64, u64) {
+    (
+        SIGNED.load(Ordering::Relaxed),
+        VERIFIED.load(Ordering::Relaxed),
+    )
+}
+
 /// An ed25519 private key. Its `Debug` shows only the key id.
 #[derive(Clone)]
 pub struct SigningKey {
@@ -182,6 +197,7 @@ impl SigningKey {
 
     /// Signs `msg` (RFC 8032 ed25519).
     pub fn sign(&self, msg: &[u8]) -> [u8; 64] {
+        SIGNED.fetch_add(1, Ordering::Relaxed);
         self.key.sign(msg).to_bytes()
     }
 

@@ -22,4 +22,4 @@ pub use codes::{
 pub use digest::Digest;
 pub use envelope::{Envelope, Signature, pae, payload_type};
 pub use error::{Error, ParseError};
-pub use keys::{KeyId, PublicKey, SigningKey};
+pub use keys::{KeyId, PublicKey, SigningKey, signature_counts};

@@ -58,10 +58,14 @@ pub struct Config {
     pub key: SigningKey,
     /// The corridor.
     pub topology: Topology,
-    /// The registry to follow (`http://host:port`); `None` to use only the local copy.
+    /// The registry to follow (`host:port`); `None` to use only the local copy.
     pub registry: Option<String>,
     /// Largest request message accepted, in bytes.
     pub max_message_bytes: usize,
+    /// Plaintext, or TLS as the node (the topology's `[tls]`): its server requires client
+    /// certificates signed by the corridor CA, and it calls its peers and the registry with
+    /// its own certificate.
+    pub transport: corridor_net::Transport,
 }
 
 impl Config {
@@ -92,7 +96,11 @@ impl Config {
             .into());
         }
         Ok(Self {
-            registry: Some(format!("http://{}", topology.registry_addr()?)),
+            registry: Some(topology.registry_addr()?.to_string()),
+            transport: corridor_net::Transport::for_role(
+                topology,
+                &corridor_topology::ServiceRole::Node(country.clone()),
+            )?,
             country,
             data_dir,
             key,
@@ -133,10 +141,12 @@ pub async fn serve_ready(
         replica.clone(),
         config.key.clone(),
         t,
+        &config.transport,
         t.clock.clock()?,
         shutdown.clone(),
     )?;
-    if let Some(endpoint) = config.registry.clone() {
+    if let Some(addr) = &config.registry {
+        let endpoint = config.transport.endpoint(addr)?;
         node.inner
             .tasks
             .spawn(replica.follow(endpoint, shutdown.clone()));
@@ -166,7 +176,9 @@ pub async fn serve_ready(
     let addr = listener.local_addr().ok();
     tracing::info!(?addr, country = %config.country, entries = ledger.len(), "customs node serving");
     ready(addr);
-    tonic::transport::Server::builder()
+    config
+        .transport
+        .server()?
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

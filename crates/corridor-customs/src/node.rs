@@ -53,7 +53,10 @@ pub(crate) struct Peers {
 }
 
 impl Peers {
-    pub(crate) fn from_topology(t: &Topology) -> Result<Self, Error> {
+    pub(crate) fn from_topology(
+        t: &Topology,
+        transport: &corridor_net::Transport,
+    ) -> Result<Self, Error> {
         let route = t.country_codes();
         let nodes = t.node_keys()?;
         let node_by_key = nodes.iter().map(|(c, k)| (k.id(), c.clone())).collect();
@@ -64,8 +67,8 @@ impl Peers {
                 officers.insert(k.id(), (c.clone(), name, k));
             }
             let addr = t.node_addr(c)?;
-            let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-                .map_err(|e| Error::State(format!("node address {addr}: {e}")))?
+            let endpoint = transport
+                .endpoint(&addr.to_string())?
                 .connect_timeout(Duration::from_secs(2))
                 .timeout(Duration::from_secs(10));
             clients.insert(c.clone(), CustomsNodeClient::new(endpoint.connect_lazy()));
@@ -163,19 +166,21 @@ fn decode<M: Message + Default>(field: &str, env: &Envelope) -> Result<M, Error>
 impl Node {
     /// Opens the node: rebuilds every consignment from the ledger (each entry applied again
     /// in order) and checks the outbox rows against it.
+    #[allow(clippy::too_many_arguments)] // what a node is made of; one caller, in lib.rs
     pub(crate) fn open(
         country: CountryCode,
         ledger: Arc<Ledger>,
         replica: Arc<ReplicaStore>,
         key: SigningKey,
         topology: &Topology,
+        transport: &corridor_net::Transport,
         clock: Clock,
         shutdown: CancellationToken,
     ) -> Result<Self, Error> {
         let (_, c) = topology.country(&country)?;
         let inner = Arc::new(Inner {
             country: country.clone(),
-            peers: Peers::from_topology(topology)?,
+            peers: Peers::from_topology(topology, transport)?,
             risk: c.risk.clone(),
             target: topology.clearance,
             ledger,
@@ -592,12 +597,7 @@ impl Node {
         aeo: &AeoStatus,
         now: i64,
     ) -> v1::Assessment {
-        let a = assess(
-            &self.inner.risk,
-            &self.inner.country,
-            declaration,
-            aeo,
-        );
+        let a = assess(&self.inner.risk, &self.inner.country, declaration, aeo);
         v1::Assessment {
             consignment_id: c_id.as_bytes().to_vec(),
             country: self.inner.country.to_string(),
@@ -1523,6 +1523,8 @@ impl Node {
             registry_entries: self.inner.replica.len(),
             consignments: lock(&self.inner.slots).len() as u64,
             outbox: self.inner.ledger.extra_prefix(OUTBOX).count() as u64,
+            signatures_made: corridor_core::signature_counts().0,
+            signatures_verified: corridor_core::signature_counts().1,
         }
     }
 }

@@ -84,13 +84,14 @@ impl v1::customs_node_server::CustomsNode for Node {
         let node = self.clone();
         let stream = async_stream(move |tx| async move {
             let mut next = req.from_sequence;
-            let mut done = false;
+            // Over here already (even if no event is sent, from a sequence past the end):
+            // nothing more will come.
+            let done = recorded.last().is_some_and(|e| ends_here(e.state));
             for e in recorded {
                 if e.seq < next {
                     continue;
                 }
                 next = e.seq + 1;
-                done = ends_here(e.state);
                 if tx.send(Ok(e)).await.is_err() {
                     return;
                 }

@@ -55,10 +55,14 @@ pub struct Config {
     pub operators: BTreeMap<OperatorId, SigningKey>,
     /// The corridor.
     pub topology: Topology,
-    /// The registry to follow (`http://host:port`); `None` to use only the local copy.
+    /// The registry to follow (`host:port`); `None` to use only the local copy.
     pub registry: Option<String>,
     /// Largest request message accepted, in bytes.
     pub max_message_bytes: usize,
+    /// Plaintext, or TLS as the declarant (the topology's `[tls]`): its server requires
+    /// client certificates signed by the corridor CA, and it calls the nodes and the registry
+    /// with its own certificate.
+    pub transport: corridor_net::Transport,
 }
 
 /// Loads every `<OPERATOR_ID>.key` of `dir` (other files are ignored).
@@ -124,7 +128,11 @@ impl Config {
             data_dir,
             key,
             operators,
-            registry: Some(format!("http://{}", topology.registry_addr()?)),
+            registry: Some(topology.registry_addr()?.to_string()),
+            transport: corridor_net::Transport::for_role(
+                topology,
+                &corridor_topology::ServiceRole::Declarant,
+            )?,
             topology: topology.clone(),
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
         })
@@ -154,7 +162,8 @@ pub async fn serve_ready(
         .with_operators(t.operator_keys()?);
     let replica = ReplicaStore::open(&config.data_dir.join(REPLICA_DIR), keys)?;
     let tasks = tokio_util::task::TaskTracker::new();
-    if let Some(endpoint) = config.registry.clone() {
+    if let Some(addr) = &config.registry {
+        let endpoint = config.transport.endpoint(addr)?;
         tasks.spawn(replica.clone().follow(endpoint, shutdown.clone()));
     }
     let platform = Platform::open(
@@ -163,6 +172,7 @@ pub async fn serve_ready(
         config.key.clone(),
         config.operators.clone(),
         t,
+        &config.transport,
         shutdown.clone(),
     )?;
     platform.retry_pending();
@@ -195,7 +205,9 @@ pub async fn serve_ready(
         "declarant serving"
     );
     ready(addr);
-    tonic::transport::Server::builder()
+    config
+        .transport
+        .server()?
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

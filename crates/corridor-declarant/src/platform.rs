@@ -172,13 +172,14 @@ impl Platform {
         key: SigningKey,
         operators: BTreeMap<OperatorId, SigningKey>,
         topology: &Topology,
+        transport: &corridor_net::Transport,
         shutdown: CancellationToken,
     ) -> Result<Self, Error> {
         let mut nodes = BTreeMap::new();
         for cc in topology.country_codes() {
             let addr = topology.node_addr(&cc)?;
-            let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-                .map_err(|e| Error::State(format!("node address {addr}: {e}")))?
+            let endpoint = transport
+                .endpoint(&addr.to_string())?
                 .connect_timeout(Duration::from_secs(2))
                 .timeout(Duration::from_secs(30));
             nodes.insert(cc, CustomsNodeClient::new(endpoint.connect_lazy()));
@@ -474,8 +475,11 @@ impl Platform {
             effect: Effect::Submitted(Box::new((denv.clone(), declaration))),
         });
         let appended = self.record(planned).await?;
-        if appended.last().is_some_and(|a| !a.new) {
-            // The same declaration again: answer as the first time.
+        if appended.last().is_some_and(|a| !a.new)
+            && self.submission(&id)?.state != SubmissionState::Pending
+        {
+            // The same declaration again: answer as the first time. (One the first node has
+            // not answered yet is sent again: the node answers the same envelope once.)
             return self.answer_again(&id, &bill_id, &first);
         }
         let request = v1::SubmitDeclarationRequest {
@@ -551,7 +555,7 @@ impl Platform {
             ),
             Err(s) => {
                 return Err(Error::Unavailable(format!(
-                    "the submission is recorded, but the customs node of {first} could not be reached ({}); it is retried when the declarant restarts",
+                    "consignment {id} is recorded, but the customs node of {first} could not be reached ({}); it is retried when the declarant restarts",
                     s.message()
                 )));
             }
@@ -585,7 +589,11 @@ impl Platform {
                 }
                 Ok(r)
             }
-            Err(s) => Err(Error::Refused(s)),
+            // The node's message, with the id the client needs to ask for the status.
+            Err(s) => Err(Error::Refused(tonic::Status::new(
+                s.code(),
+                format!("{} (consignment {id})", s.message()),
+            ))),
         }
     }
 
@@ -769,6 +777,8 @@ impl Platform {
                 .filter(|s| s.state == SubmissionState::Pending)
                 .count() as u64,
             operators: self.inner.operators.keys().map(|o| o.to_string()).collect(),
+            signatures_made: corridor_core::signature_counts().0,
+            signatures_verified: corridor_core::signature_counts().1,
         }
     }
 

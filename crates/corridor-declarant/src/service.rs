@@ -38,9 +38,11 @@ impl Platform {
             .and_then(|(c, _)| route.iter().position(|r| r.as_str() == c))
             .unwrap_or(0);
         for (i, cc) in route.iter().enumerate().skip(start) {
-            let from = match &resume {
-                Some((c, seq)) if c == cc.as_str() => seq + 1,
-                _ => 0,
+            // At the resume country, watch from the last event received itself: it is not
+            // sent again, but its state says whether the journey there is already over.
+            let after = match &resume {
+                Some((c, seq)) if c == cc.as_str() => Some(*seq),
+                _ => None,
             };
             let Some(mut client) = self.inner.nodes.get(cc).cloned() else {
                 let _ = tx
@@ -51,7 +53,7 @@ impl Platform {
             let stream = client
                 .watch_consignment(v1::WatchConsignmentRequest {
                     consignment_id: id.to_hex(),
-                    from_sequence: from,
+                    from_sequence: after.unwrap_or(0),
                     follow: true,
                 })
                 .await;
@@ -89,7 +91,8 @@ impl Platform {
                 match e {
                     Some(Ok(e)) => {
                         let end = ending(e.state);
-                        if tx.send(Ok(e)).await.is_err() {
+                        let again = after.is_some_and(|seq| e.seq <= seq);
+                        if !again && tx.send(Ok(e)).await.is_err() {
                             return;
                         }
                         if end.is_some() {

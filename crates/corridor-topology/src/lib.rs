@@ -7,6 +7,41 @@
 //! `corridor keys init` fills in the key paths ([`Topology::key_slots`]) and writes the result.
 //!
 //! Relative paths in a topology file are relative to the file's directory.
+//!
+//! # TLS
+//!
+//! Without a `[tls]` section the services speak plaintext gRPC. With one, every service
+//! serves TLS and requires a client certificate signed by the corridor CA (mutual TLS), and
+//! every call between services presents the caller's own certificate:
+//!
+//! ```toml
+//! [tls]
+//! ca = "keys/tls/ca.crt"                                       # the CA every service trusts
+//! client = { cert = "keys/tls/client.crt", key = "keys/tls/client.key" }   # the CLI's
+//!
+//! [registry]
+//! listen = "127.0.0.1:7401"
+//! tls = { cert = "keys/tls/registry.crt", key = "keys/tls/registry.key" }
+//!
+//! [declarant]
+//! listen = "127.0.0.1:7402"
+//! tls = { cert = "keys/tls/declarant.crt", key = "keys/tls/declarant.key" }
+//!
+//! [[countries]]
+//! code = "CN"
+//! node = { listen = "127.0.0.1:7411", tls = { cert = "keys/tls/CN/node.crt", key = "keys/tls/CN/node.key" } }
+//! ```
+//!
+//! A service's `tls` is its certificate chain and private key (PEM; the key file readable by
+//! its owner only), used both as its server certificate and as its client certificate when
+//! it calls another service. With a `[tls]` section every service must have one; without it
+//! none may. `client` is the identity of the `corridor` command's client verbs (`aeo`,
+//! `declare`, `status`, `arrive`, `queue`, `trace`, `ledger export --addr`, `up`'s health
+//! checks, `demo`): a certificate of its own, not a service's, so that operating the corridor
+//! needs no service's private key (without it the command cannot reach a TLS corridor).
+//! [`ServiceRole`] names who is calling; [`Topology::tls_material`] loads its files.
+//! `corridor keys init --tls` ([`init_keys_with`]) makes a development CA and every
+//! certificate.
 
 pub mod clock;
 mod init;
@@ -20,7 +55,7 @@ use corridor_core::{CountryCode, OperatorId, PublicKey, SigningKey};
 use serde::{Deserialize, Serialize};
 
 pub use clock::{Clock, ClockConfig};
-pub use init::init_keys;
+pub use init::{InitOptions, init_keys, init_keys_with};
 pub use risk::{ClearanceTarget, LaneRates, RiskProfile, ValueFloor};
 
 /// What can be wrong with a topology.
@@ -77,6 +112,72 @@ pub struct KeyPaths {
     pub private: Option<PathBuf>,
 }
 
+/// Paths of one TLS identity: a certificate (chain) and its private key, PEM.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsPaths {
+    /// The certificate, then any intermediate certificates (PEM).
+    pub cert: PathBuf,
+    /// The certificate's private key (PKCS#8 PEM, mode 0600).
+    pub key: PathBuf,
+}
+
+/// The `[tls]` section: with it, every service serves TLS and requires client certificates
+/// signed by `ca`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// The CA certificate (PEM) every service trusts, for servers and clients alike.
+    pub ca: PathBuf,
+    /// The identity the `corridor` command's client verbs present (see [`ServiceRole::Client`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<TlsPaths>,
+}
+
+/// Who is speaking on a connection: the TLS identity a server or a client uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ServiceRole {
+    /// The AEO registry.
+    Registry,
+    /// The declarant.
+    Declarant,
+    /// The customs node of a country.
+    Node(CountryCode),
+    /// The `corridor` command acting as a client (`[tls].client`).
+    Client,
+}
+
+impl std::fmt::Display for ServiceRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Registry => f.write_str("the AEO registry"),
+            Self::Declarant => f.write_str("the declarant"),
+            Self::Node(c) => write!(f, "the customs node of {c}"),
+            Self::Client => f.write_str("the corridor client"),
+        }
+    }
+}
+
+/// The TLS files of one role, read: what a server or client configures TLS with.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TlsMaterial {
+    /// The corridor CA certificate (PEM).
+    pub ca_pem: Vec<u8>,
+    /// The role's certificate chain (PEM).
+    pub cert_pem: Vec<u8>,
+    /// The role's private key (PEM).
+    pub key_pem: Vec<u8>,
+}
+
+impl std::fmt::Debug for TlsMaterial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsMaterial")
+            .field("ca_pem", &self.ca_pem.len())
+            .field("cert_pem", &self.cert_pem.len())
+            .finish_non_exhaustive()
+    }
+}
+
 /// A service's network address and key.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -86,6 +187,9 @@ pub struct Service {
     /// The service's own key (it signs checkpoints and what it records).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<KeyPaths>,
+    /// The service's TLS certificate and key (required when the topology has `[tls]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsPaths>,
 }
 
 /// The declarant service: where it listens, its key, and the keys of the operators it acts
@@ -102,6 +206,9 @@ pub struct Declarant {
     /// each (`corridor keys init` points it at the demonstration operators' keys).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator_keys: Option<PathBuf>,
+    /// The service's TLS certificate and key (required when the topology has `[tls]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsPaths>,
 }
 
 /// A place where goods cross into or out of a country.
@@ -202,6 +309,9 @@ pub struct Topology {
     /// The corridor clearance target (72 h by default) and its warning share.
     #[serde(default)]
     pub clearance: ClearanceTarget,
+    /// TLS between the services; plaintext without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsConfig>,
     /// The AEO registry service.
     pub registry: Service,
     /// The declarant (trade-side gateway) service.
@@ -278,6 +388,7 @@ impl Topology {
         self.clearance.check()?;
         check_listen("registry.listen", &self.registry.listen)?;
         check_listen("declarant.listen", &self.declarant.listen)?;
+        self.check_tls()?;
         if self.countries.len() < 2 {
             return Err(invalid(
                 "countries",
@@ -363,6 +474,156 @@ impl Topology {
             }
         }
         Ok(())
+    }
+
+    /// A `[tls]` section needs every service's certificate; without one, none may have any.
+    fn check_tls(&self) -> Result<(), Error> {
+        let mut services = vec![
+            ("registry.tls".to_string(), &self.registry.tls),
+            ("declarant.tls".to_string(), &self.declarant.tls),
+        ];
+        for (i, c) in self.countries.iter().enumerate() {
+            services.push((format!("countries[{i}].node.tls"), &c.node.tls));
+        }
+        let empty = |p: &Path| p.as_os_str().is_empty();
+        let Some(tls) = &self.tls else {
+            return match services.iter().find(|(_, p)| p.is_some()) {
+                Some((field, _)) => Err(invalid(
+                    field.clone(),
+                    "a service certificate needs a [tls] section naming the CA (`ca`)",
+                )),
+                None => Ok(()),
+            };
+        };
+        if empty(&tls.ca) {
+            return Err(invalid("tls.ca", "required: the CA certificate (PEM)"));
+        }
+        if tls.client.is_some() {
+            services.push(("tls.client".into(), &tls.client));
+        }
+        for (field, paths) in services {
+            let Some(paths) = paths else {
+                return Err(invalid(
+                    field,
+                    "required: with a [tls] section every service has \
+                     `tls = { cert = ..., key = ... }` (run `corridor keys init --tls`)",
+                ));
+            };
+            if empty(&paths.cert) || empty(&paths.key) {
+                return Err(invalid(field, "cert and key are both required"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Is TLS on (the topology has a `[tls]` section)?
+    pub fn tls_enabled(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// The TLS identity paths of `role`, as written (relative to the file), with the field
+    /// naming them; `None` without a `[tls]` section.
+    pub fn tls_paths(&self, role: &ServiceRole) -> Result<Option<(String, &TlsPaths)>, Error> {
+        let Some(tls) = &self.tls else {
+            return Ok(None);
+        };
+        let (field, paths) = match role {
+            ServiceRole::Registry => ("registry.tls".to_string(), self.registry.tls.as_ref()),
+            ServiceRole::Declarant => ("declarant.tls".to_string(), self.declarant.tls.as_ref()),
+            ServiceRole::Node(cc) => {
+                let (i, c) = self.country(cc)?;
+                (format!("countries[{i}].node.tls"), c.node.tls.as_ref())
+            }
+            ServiceRole::Client => ("tls.client".to_string(), tls.client.as_ref()),
+        };
+        let paths = paths.ok_or_else(|| {
+            invalid(
+                field.clone(),
+                format!(
+                    "required: {role} has no TLS certificate and the corridor runs TLS                      (run `corridor keys init --tls`)"
+                ),
+            )
+        })?;
+        Ok(Some((field, paths)))
+    }
+
+    /// The TLS files `role` serves and calls with (the CA, its certificate and its key),
+    /// read; `None` without a `[tls]` section (plaintext). A private key file its group or
+    /// others may read is refused, as for signing keys.
+    pub fn tls_material(&self, role: &ServiceRole) -> Result<Option<TlsMaterial>, Error> {
+        let (Some(tls), Some((_, paths))) = (&self.tls, self.tls_paths(role)?) else {
+            return Ok(None);
+        };
+        let read = |p: &Path| {
+            let path = self.resolve(p);
+            std::fs::read(&path).map_err(|source| Error::Io { path, source })
+        };
+        let key = self.resolve(&paths.key);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let meta = std::fs::metadata(&key).map_err(|source| Error::Io {
+                path: key.clone(),
+                source,
+            })?;
+            let mode = meta.permissions().mode() & 0o7777;
+            if mode & 0o077 != 0 {
+                return Err(Error::Key(corridor_core::Error::KeyPermissions {
+                    path: key,
+                    mode,
+                }));
+            }
+        }
+        Ok(Some(TlsMaterial {
+            ca_pem: read(&tls.ca)?,
+            cert_pem: read(&paths.cert)?,
+            key_pem: read(&key)?,
+        }))
+    }
+
+    /// Every TLS identity slot of the topology (services, then the client), with the file
+    /// stem `keys init --tls` gives it under `keys/tls/` and the host names and addresses
+    /// its certificate is for: what `corridor keys init --tls` fills. Adds a `[tls]` section
+    /// if there is none (its `ca` empty: the caller sets it).
+    pub fn tls_slots(&mut self) -> Vec<(String, Vec<String>, &mut Option<TlsPaths>)> {
+        let host = |listen: &str| -> Vec<String> {
+            let mut out = vec!["127.0.0.1".to_string(), "localhost".to_string()];
+            if let Ok(a) = listen.parse::<SocketAddr>() {
+                let ip = a.ip().to_string();
+                if !out.contains(&ip) {
+                    out.push(ip);
+                }
+            }
+            out
+        };
+        let client = &mut self
+            .tls
+            .get_or_insert_with(|| TlsConfig {
+                ca: PathBuf::new(),
+                client: None,
+            })
+            .client;
+        let mut out: Vec<(String, Vec<String>, &mut Option<TlsPaths>)> = vec![
+            (
+                "registry".into(),
+                host(&self.registry.listen),
+                &mut self.registry.tls,
+            ),
+            (
+                "declarant".into(),
+                host(&self.declarant.listen),
+                &mut self.declarant.tls,
+            ),
+        ];
+        for c in &mut self.countries {
+            out.push((
+                format!("{}/node", c.code),
+                host(&c.node.listen),
+                &mut c.node.tls,
+            ));
+        }
+        out.push(("client".into(), host("127.0.0.1:0"), client));
+        out
     }
 
     /// The corridor countries in route order.

@@ -27,12 +27,20 @@ pub(crate) struct RegistryAddr {
 }
 
 impl RegistryAddr {
-    fn addr(&self) -> anyhow::Result<String> {
-        match (&self.registry, &self.topology) {
-            (Some(a), _) => Ok(a.clone()),
-            (None, Some(t)) => Ok(Topology::load(t)?.registry.listen),
+    /// The registry's address, and the endpoint to reach it: as the topology's client
+    /// (`[tls].client` under TLS) when a topology is given, plaintext otherwise.
+    fn endpoint(&self) -> anyhow::Result<(String, tonic::transport::Endpoint)> {
+        let t = self.topology.as_deref().map(Topology::load).transpose()?;
+        let addr = match (&self.registry, &t) {
+            (Some(a), _) => a.clone(),
+            (None, Some(t)) => t.registry.listen.clone(),
             (None, None) => bail!("where is the registry? pass --registry ADDR or --topology FILE"),
-        }
+        };
+        let endpoint = match &t {
+            Some(t) => corridor_net::endpoint(t, &corridor_topology::ServiceRole::Client, &addr)?,
+            None => corridor_net::Transport::plaintext().endpoint(&addr)?,
+        };
+        Ok((addr, endpoint))
     }
 }
 
@@ -270,14 +278,16 @@ fn print_receipt(what: &str, r: &v1::ChangeReceipt) {
 }
 
 pub(crate) fn run(args: AeoArgs) -> anyhow::Result<Outcome> {
-    let addr = args.at.addr()?;
+    let (addr, endpoint) = args.at.endpoint()?;
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?
         .block_on(async move {
-            let mut c = AeoRegistryClient::connect(format!("http://{addr}"))
+            let channel = endpoint
+                .connect()
                 .await
                 .with_context(|| format!("cannot reach the registry at {addr}"))?;
+            let mut c = AeoRegistryClient::new(channel);
             run_command(&mut c, args.command).await
         })
 }

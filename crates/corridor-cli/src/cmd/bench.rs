@@ -38,11 +38,17 @@ pub(crate) enum BenchCommand {
     /// countries and arrangements among them, next to a trivial unary call (gRPC health
     /// `Check`) on the same server. Last line: a JSON object of the figures.
     Aeo(crate::cmd::bench_aeo::BenchAeo),
+    /// Whole consignments cleared through the registry, the declarant and the customs nodes
+    /// run as separate processes (as `up` runs them), every lane green and every trader an
+    /// AEO, against the ceiling ed25519 sets on this machine. Last line: a JSON object of the
+    /// figures.
+    Corridor(crate::cmd::bench_corridor::BenchCorridor),
 }
 
 pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<Outcome> {
     match cmd {
         BenchCommand::Aeo(args) => crate::cmd::bench_aeo::run(args),
+        BenchCommand::Corridor(args) => crate::cmd::bench_corridor::run(args),
         BenchCommand::Ledger {
             data,
             key,

@@ -13,7 +13,6 @@ use corridor_proto::v1;
 use corridor_proto::v1::aeo_registry_client::AeoRegistryClient;
 use corridor_topology::{Clock, Topology};
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Channel;
 use tonic_health::pb::health_client::HealthClient;
 
 use crate::Outcome;
@@ -103,13 +102,15 @@ async fn bench(args: BenchAeo) -> anyhow::Result<Outcome> {
             keys,
             clock: Clock::System,
             max_message_bytes: corridor_aeo::DEFAULT_MAX_MESSAGE_BYTES,
+            transport: Default::default(),
         },
         shutdown.clone(),
     ));
     let mut channels = Vec::new();
     for _ in 0..args.connections {
         channels.push(
-            Channel::from_shared(addr.clone())?
+            corridor_net::Transport::plaintext()
+                .endpoint(&addr)?
                 .connect()
                 .await
                 .context("cannot reach the registry")?,

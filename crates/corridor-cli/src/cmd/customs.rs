@@ -152,9 +152,15 @@ pub(crate) async fn node_client(
     cc: &CountryCode,
 ) -> anyhow::Result<CustomsNodeClient<Channel>> {
     let addr = t.node_addr(cc)?;
-    CustomsNodeClient::connect(format!("http://{addr}"))
-        .await
-        .with_context(|| format!("cannot reach the customs node of {cc} at {addr}"))
+    let channel = corridor_net::endpoint(
+        t,
+        &corridor_topology::ServiceRole::Client,
+        &addr.to_string(),
+    )?
+    .connect()
+    .await
+    .with_context(|| format!("cannot reach the customs node of {cc} at {addr}"))?;
+    Ok(CustomsNodeClient::new(channel))
 }
 
 fn load_key(p: &Path) -> anyhow::Result<SigningKey> {

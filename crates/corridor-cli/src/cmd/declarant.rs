@@ -131,9 +131,11 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 async fn client(t: &Topology) -> anyhow::Result<DeclarantClient<Channel>> {
     let addr = &t.declarant.listen;
-    DeclarantClient::connect(format!("http://{addr}"))
+    let channel = corridor_net::endpoint(t, &corridor_topology::ServiceRole::Client, addr)?
+        .connect()
         .await
-        .with_context(|| format!("cannot reach the declarant at {addr}"))
+        .with_context(|| format!("cannot reach the declarant at {addr}"))?;
+    Ok(DeclarantClient::new(channel))
 }
 
 fn status(s: tonic::Status) -> anyhow::Error {

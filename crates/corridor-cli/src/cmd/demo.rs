@@ -25,7 +25,7 @@ use tonic::transport::Channel;
 
 use crate::Outcome;
 use crate::cmd::declarant::{Parties, plain_consignment};
-use crate::cmd::trace::{Corpus, Source, remote_ledger};
+use crate::cmd::trace::{Corpus, Source, remote_ledger_in};
 use crate::cmd::up::{Corridor, prepare};
 
 /// `corridor demo`.
@@ -56,14 +56,14 @@ pub(crate) struct DemoArgs {
 const HOUR: i64 = 3_600_000_000;
 
 /// The demonstration traders: (operator id, AEO certificate id if certified, origin).
-const TRADERS: [(&str, Option<&str>, &str); 4] = [
+pub(crate) const TRADERS: [(&str, Option<&str>, &str); 4] = [
     ("CN91610131XA01", Some("AEOCN0000000001"), "CNXIY"),
     ("CN91650100UR04", Some("AEOCN0000000002"), "CNURC"),
     ("CN91650100UR03", None, "CNURC"),
     ("CN91610131XA05", None, "CNXIY"),
 ];
-const CARRIER: &str = "KZ180540012345";
-const CONSIGNEE: &str = "TR3456789012";
+pub(crate) const CARRIER: &str = "KZ180540012345";
+pub(crate) const CONSIGNEE: &str = "TR3456789012";
 
 /// Restricted goods the demo sends now and then: (HS code, description).
 const RESTRICTED: [(&str, &str); 2] = [
@@ -139,7 +139,10 @@ struct World {
     route: Vec<CountryCode>,
 }
 
-fn key_of(t: &Topology, slot: &Option<corridor_topology::KeyPaths>) -> anyhow::Result<SigningKey> {
+pub(crate) fn key_of(
+    t: &Topology,
+    slot: &Option<corridor_topology::KeyPaths>,
+) -> anyhow::Result<SigningKey> {
     let p = slot
         .as_ref()
         .and_then(|k| k.private.as_ref())
@@ -147,8 +150,20 @@ fn key_of(t: &Topology, slot: &Option<corridor_topology::KeyPaths>) -> anyhow::R
     Ok(SigningKey::load(&t.resolve(p))?)
 }
 
-async fn channel(addr: &str) -> anyhow::Result<Channel> {
-    tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?
+/// A plaintext channel to `addr`, for a corridor without TLS; [`channel_to`] follows the
+/// topology.
+pub(crate) async fn channel(addr: &str) -> anyhow::Result<Channel> {
+    corridor_net::Transport::plaintext()
+        .endpoint(addr)?
+        .connect()
+        .await
+        .with_context(|| format!("cannot reach {addr}"))
+}
+
+/// A channel to the service of `t` at `addr`, as the `corridor` client: plaintext, or TLS
+/// with the topology's `[tls].client` certificate.
+pub(crate) async fn channel_to(t: &Topology, addr: &str) -> anyhow::Result<Channel> {
+    corridor_net::endpoint(t, &corridor_topology::ServiceRole::Client, addr)?
         .connect()
         .await
         .with_context(|| format!("cannot reach {addr}"))
@@ -358,8 +373,11 @@ impl World {
 /// Registers the operators, certifies the AEO traders in CN, and records an arrangement
 /// between every two countries, signed by both; waits until every service has a complete
 /// copy of the registry.
-async fn setup_registry(t: &Topology, clock: &corridor_topology::Clock) -> anyhow::Result<u64> {
-    let mut registry = AeoRegistryClient::new(channel(&t.registry.listen).await?);
+pub(crate) async fn setup_registry(
+    t: &Topology,
+    clock: &corridor_topology::Clock,
+) -> anyhow::Result<u64> {
+    let mut registry = AeoRegistryClient::new(channel_to(t, &t.registry.listen).await?);
     let authority = |cc: &str| -> anyhow::Result<SigningKey> {
         let (_, c) = t.country(&CountryCode::parse("country", cc)?)?;
         key_of(t, &c.authority_key)
@@ -436,13 +454,13 @@ async fn setup_registry(t: &Topology, clock: &corridor_topology::Clock) -> anyho
                 .map_err(|s| anyhow::anyhow!("arrangement {a}-{b}: {}", s.message()))?;
         }
     }
-    let size = LedgerReaderClient::new(channel(&t.registry.listen).await?)
+    let size = LedgerReaderClient::new(channel_to(t, &t.registry.listen).await?)
         .get_checkpoint(v1::GetCheckpointRequest {})
         .await?
         .into_inner()
         .size;
     for cc in t.country_codes() {
-        let s = CustomsNodeClient::new(channel(&t.node_addr(&cc)?.to_string()).await?)
+        let s = CustomsNodeClient::new(channel_to(t, &t.node_addr(&cc)?.to_string()).await?)
             .get_node_status(v1::NodeStatusRequest {
                 min_registry_entries: size,
             })
@@ -455,7 +473,7 @@ async fn setup_registry(t: &Topology, clock: &corridor_topology::Clock) -> anyho
             );
         }
     }
-    let s = DeclarantClient::new(channel(&t.declarant.listen).await?)
+    let s = DeclarantClient::new(channel_to(t, &t.declarant.listen).await?)
         .get_platform_status(v1::PlatformStatusRequest {
             min_registry_entries: size,
         })
@@ -570,14 +588,14 @@ async fn scenario(corridor: &Corridor, a: &DemoArgs) -> anyhow::Result<Outcome> 
     for cc in &route {
         nodes.insert(
             cc.clone(),
-            CustomsNodeClient::new(channel(&t.node_addr(cc)?.to_string()).await?),
+            CustomsNodeClient::new(channel_to(&t, &t.node_addr(cc)?.to_string()).await?),
         );
         let (_, c) = t.country(cc)?;
         let o = c.officers.first().context("a country without officers")?;
         officers.insert(cc.clone(), key_of(&t, &o.key)?);
     }
     let world = Arc::new(World {
-        declarant: DeclarantClient::new(channel(&t.declarant.listen).await?),
+        declarant: DeclarantClient::new(channel_to(&t, &t.declarant.listen).await?),
         clock,
         pace: Pace { speed: a.speed },
         nodes,
@@ -675,7 +693,7 @@ async fn scenario(corridor: &Corridor, a: &DemoArgs) -> anyhow::Result<Outcome> 
     let declarant_key =
         PublicKey::load(&t.resolve(&t.declarant.key.as_ref().context("declarant key")?.public))?;
     let (declarant_verified, _) =
-        remote_ledger(&t.declarant.listen, &declarant_key, Some("")).await?;
+        remote_ledger_in(&t, &t.declarant.listen, &declarant_key, Some("")).await?;
     ledgers.push(serde_json::json!({
         "service": "declarant",
         "verified": declarant_verified.is_ok(),

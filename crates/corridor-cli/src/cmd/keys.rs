@@ -29,6 +29,11 @@ pub(crate) enum KeysCommand {
         /// Output directory.
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+        /// Also a development CA and a TLS certificate per service and for the corridor
+        /// client under DIR/keys/tls/, and a [tls] section in DIR/topology.toml: the services
+        /// then speak mutual TLS only.
+        #[arg(long)]
+        tls: bool,
     },
 }
 
@@ -49,8 +54,8 @@ pub(crate) fn run(cmd: KeysCommand) -> anyhow::Result<Outcome> {
             );
             Ok(Outcome::Ok)
         }
-        KeysCommand::Init { topology, out } => {
-            let (written, kept) = init(&topology, &out)?;
+        KeysCommand::Init { topology, out, tls } => {
+            let (written, kept) = init(&topology, &out, tls)?;
             println!(
                 "{written} keys created, {kept} kept under {}; topology: {}",
                 out.join("keys").display(),
@@ -61,14 +66,16 @@ pub(crate) fn run(cmd: KeysCommand) -> anyhow::Result<Outcome> {
     }
 }
 
-/// Creates the keys of every role of `topology` under `out/keys/` and writes
-/// `out/topology.toml`. Returns (keys created, keys kept).
-fn init(topology: &Path, out: &Path) -> anyhow::Result<(usize, usize)> {
+/// Creates the keys of every role of `topology` under `out/keys/` (and with `tls` the TLS
+/// CA and certificates under `out/keys/tls/`) and writes `out/topology.toml`. Returns (keys
+/// created, keys kept).
+fn init(topology: &Path, out: &Path, tls: bool) -> anyhow::Result<(usize, usize)> {
     let t = Topology::load(topology)?;
     let header = format!(
         "Written by `corridor keys init` from {}: development keys, never to be committed.",
         topology.display()
     );
-    let (_, written, kept) = corridor_topology::init_keys(t, out, &header)?;
+    let options = corridor_topology::InitOptions { tls };
+    let (_, written, kept) = corridor_topology::init_keys_with(t, out, &header, options)?;
     Ok((written, kept))
 }

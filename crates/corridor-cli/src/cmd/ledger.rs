@@ -13,8 +13,13 @@ use corridor_ledger::{Damage, Verified};
 use crate::Outcome;
 
 /// Exports a running service's ledger through its `LedgerReader`: asks for a signed
-/// checkpoint, then streams the entries it covers, in the format of a local export.
-fn export_remote(addr: &str, out: &std::path::Path) -> anyhow::Result<u64> {
+/// checkpoint, then streams the entries it covers, in the format of a local export. With a
+/// topology, connects as its client (over TLS when it has `[tls]`); plaintext otherwise.
+fn export_remote(
+    addr: &str,
+    topology: Option<&std::path::Path>,
+    out: &std::path::Path,
+) -> anyhow::Result<u64> {
     use corridor_core::Digest;
     use corridor_ledger::export::ExportWriter;
     use corridor_ledger::{Checkpoint, Entry};
@@ -22,13 +27,23 @@ fn export_remote(addr: &str, out: &std::path::Path) -> anyhow::Result<u64> {
     use corridor_proto::v1::ledger_reader_client::LedgerReaderClient;
     use tokio_stream::StreamExt;
 
+    let endpoint = match topology {
+        Some(t) => corridor_net::endpoint(
+            &corridor_topology::Topology::load(t)?,
+            &corridor_topology::ServiceRole::Client,
+            addr,
+        )?,
+        None => corridor_net::Transport::plaintext().endpoint(addr)?,
+    };
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?
         .block_on(async {
-            let mut c = LedgerReaderClient::connect(format!("http://{addr}"))
+            let channel = endpoint
+                .connect()
                 .await
                 .with_context(|| format!("cannot reach {addr}"))?;
+            let mut c = LedgerReaderClient::new(channel);
             let cp = c
                 .get_checkpoint(v1::GetCheckpointRequest {})
                 .await
@@ -99,6 +114,10 @@ pub(crate) enum LedgerCommand {
         /// A running service's address (host:port).
         #[arg(long, value_name = "ADDR")]
         addr: Option<String>,
+        /// With --addr: the corridor's topology, to connect over TLS (as its `[tls].client`)
+        /// when it has a `[tls]` section; plaintext without it.
+        #[arg(long, value_name = "FILE", requires = "addr")]
+        topology: Option<PathBuf>,
         /// The file to write.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
@@ -133,10 +152,15 @@ pub(crate) fn run(cmd: LedgerCommand) -> anyhow::Result<Outcome> {
             };
             Ok(report(result))
         }
-        LedgerCommand::Export { data, addr, out } => {
+        LedgerCommand::Export {
+            data,
+            addr,
+            topology,
+            out,
+        } => {
             let n = match (data, addr) {
                 (Some(dir), _) => export_dir(&dir, &out)?,
-                (None, Some(addr)) => export_remote(&addr, &out)?,
+                (None, Some(addr)) => export_remote(&addr, topology.as_deref(), &out)?,
                 (None, None) => unreachable!("clap requires --data or --addr"),
             };
             println!("exported {n} entries to {}", out.display());

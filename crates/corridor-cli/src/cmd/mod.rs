@@ -3,6 +3,7 @@
 pub(crate) mod aeo;
 pub(crate) mod bench;
 pub(crate) mod bench_aeo;
+pub(crate) mod bench_corridor;
 pub(crate) mod customs;
 pub(crate) mod declarant;
 pub(crate) mod demo;

@@ -89,16 +89,36 @@ fn unwire(e: v1::LedgerEntry) -> anyhow::Result<(Entry, Digest)> {
     ))
 }
 
-/// Streams a running service's ledger, verifying it against a fresh checkpoint signed by
-/// `key`; keeps the entries about `subject` (all of them when `None`).
+/// [`remote_ledger_in`] over plaintext, for a corridor without TLS.
 pub(crate) async fn remote_ledger(
     addr: &str,
     key: &PublicKey,
     subject: Option<&str>,
 ) -> anyhow::Result<ReadLedger> {
-    let mut c = LedgerReaderClient::connect(format!("http://{addr}"))
-        .await
-        .with_context(|| format!("cannot reach {addr}"))?;
+    let channel = crate::cmd::demo::channel(addr).await?;
+    read_remote(channel, addr, key, subject).await
+}
+
+/// Streams the ledger of the service of `t` at `addr` (over TLS when `t` has `[tls]`),
+/// verifying it against a fresh checkpoint signed by `key`; keeps the entries about
+/// `subject` (all of them when `None`).
+pub(crate) async fn remote_ledger_in(
+    t: &Topology,
+    addr: &str,
+    key: &PublicKey,
+    subject: Option<&str>,
+) -> anyhow::Result<ReadLedger> {
+    let channel = crate::cmd::demo::channel_to(t, addr).await?;
+    read_remote(channel, addr, key, subject).await
+}
+
+async fn read_remote(
+    channel: tonic::transport::Channel,
+    addr: &str,
+    key: &PublicKey,
+    subject: Option<&str>,
+) -> anyhow::Result<ReadLedger> {
+    let mut c = LedgerReaderClient::new(channel);
     let cp = c
         .get_checkpoint(v1::GetCheckpointRequest {})
         .await
@@ -342,7 +362,7 @@ impl Corpus {
                 &registry_key,
                 None,
             )?,
-            Source::Remote => remote_ledger(&t.registry.listen, &registry_key, None).await?,
+            Source::Remote => remote_ledger_in(&t, &t.registry.listen, &registry_key, None).await?,
         };
         let mut replica = Replica::new(keys);
         for (e, h) in &registry_entries {
@@ -362,7 +382,7 @@ impl Corpus {
                 )?,
                 Source::Remote => {
                     let addr = t.node_addr(cc)?.to_string();
-                    remote_ledger(&addr, key, subject).await?
+                    remote_ledger_in(&t, &addr, key, subject).await?
                 }
             };
             nodes.push(NodeLedger {

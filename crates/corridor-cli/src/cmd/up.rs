@@ -251,6 +251,7 @@ impl Corridor {
                 stdin,
             });
             wait_serving(
+                &corridor.topology,
                 &corridor.services[corridor.services.len() - 1].addr,
                 s.health,
             )
@@ -315,11 +316,12 @@ fn wait(mut child: Child) -> std::io::Result<ExitStatus> {
     child.wait()
 }
 
-/// Waits until the service at `addr` reports SERVING for `service` on gRPC health.
-async fn wait_serving(addr: &str, service: &str) -> anyhow::Result<()> {
+/// Waits until the service at `addr` reports SERVING for `service` on gRPC health (as the
+/// topology's client: over TLS when `t` has `[tls]`).
+async fn wait_serving(t: &Topology, addr: &str, service: &str) -> anyhow::Result<()> {
     use tonic_health::pb::health_check_response::ServingStatus;
     use tonic_health::pb::health_client::HealthClient;
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?
+    let channel = corridor_net::endpoint(t, &corridor_topology::ServiceRole::Client, addr)?
         .connect()
         .await
         .with_context(|| format!("cannot reach {addr}"))?;

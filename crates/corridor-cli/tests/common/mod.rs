@@ -203,3 +203,66 @@ pub(crate) fn corridor_root(dir: &Path) -> Corridor {
         topology: file,
     }
 }
+
+/// A `corridor up --ports auto` child, once it printed its last line (every service SERVING).
+/// Killed on drop, so that a failed test leaves no corridor behind.
+pub(crate) struct Up {
+    pub(crate) child: Child,
+    /// `DATA/topology.toml`, with the ports the services listen on.
+    pub(crate) topology: PathBuf,
+}
+
+impl Up {
+    /// Starts the development corridor on free ports under `data`.
+    pub(crate) fn start(data: &Path) -> Self {
+        let mut child = corridor()
+            .args(["up", "--ports", "auto", "--topology"])
+            .arg(deploy("corridor.toml"))
+            .arg("--data")
+            .arg(data)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        loop {
+            let line = lines
+                .next()
+                .expect("corridor up ended before it was up")
+                .unwrap();
+            if line.starts_with("corridor up:") {
+                break;
+            }
+        }
+        // Keep draining stdout so `up` never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Self {
+            child,
+            topology: data.join("topology.toml"),
+        }
+    }
+
+    /// Stops `up` with SIGTERM; it must stop its children and exit 0.
+    pub(crate) fn terminate(mut self) {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "corridor up: {status}");
+    }
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        // Nothing to do once `terminate` has waited for it.
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}

@@ -1,0 +1,410 @@
+//! `corridor bench corridor`: whole consignments cleared through the registry, the declarant
+//! and the four customs nodes run as `up` runs them (separate processes, real ports, durable
+//! sled), every lane green (a benchmark risk profile) and every trader an AEO; measured
+//! against the ceiling that ed25519 sets on this machine, with the signatures counted by the
+//! services themselves.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Args;
+use corridor_core::{CountryCode, Digest, Envelope, PublicKey, SigningKey, payload_type as pt};
+use corridor_proto::v1::customs_node_client::CustomsNodeClient;
+use corridor_proto::v1::declarant_client::DeclarantClient;
+use corridor_proto::v1::ledger_reader_client::LedgerReaderClient;
+use corridor_proto::v1::{self, ConsignmentState as S};
+use corridor_topology::{ClockConfig, RiskProfile, Topology};
+use prost::Message;
+use tokio_stream::StreamExt;
+use tonic::Code;
+use tonic::transport::Channel;
+
+use crate::Outcome;
+use crate::cmd::declarant::{Parties, plain_consignment};
+use crate::cmd::demo::{CARRIER, CONSIGNEE, TRADERS, channel, key_of, setup_registry};
+use crate::cmd::trace::{Corpus, Source, remote_ledger};
+use crate::cmd::up::{Corridor, prepare};
+
+/// `corridor bench corridor`.
+#[derive(Args)]
+pub(crate) struct BenchCorridor {
+    /// Consignments to clear.
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..))]
+    consignments: u32,
+    /// Consignments in flight at once.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    concurrency: u32,
+    /// Keep everything in DIR (default: a temporary directory, removed at the end).
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// The corridor to run.
+    #[arg(long, value_name = "FILE", default_value = "deploy/corridor.toml")]
+    topology: PathBuf,
+}
+
+const HOUR: i64 = 3_600_000_000;
+
+/// The benchmark's clients and keys.
+struct Driver {
+    declarant: DeclarantClient<Channel>,
+    nodes: Vec<(CountryCode, CustomsNodeClient<Channel>, SigningKey)>,
+    seals: Vec<v1::SealCheck>,
+    /// Border events sent again because the next node did not have the advance record yet.
+    early: AtomicU32,
+}
+
+fn signed(key: &SigningKey, payload_type: &str, m: &impl Message) -> v1::SignedRequest {
+    v1::SignedRequest {
+        envelope: Some(v1::Envelope::from(&Envelope::sign(
+            payload_type,
+            m.encode_to_vec(),
+            key,
+        ))),
+    }
+}
+
+impl Driver {
+    /// One consignment: declared through the declarant, then arrival and exit at every
+    /// border (green: each arrival releases), the next arrival sent once the next node has the
+    /// advance record.
+    async fn clear(&self, n: u32, now: i64) -> anyhow::Result<()> {
+        let (trader, _, _) = TRADERS[0];
+        let request = plain_consignment(
+            &format!("KTZE-BENCH-{n:07}"),
+            &format!("BENCH-{n:07}"),
+            now + HOUR,
+            &Parties {
+                shipper: trader,
+                declarant: trader,
+                carrier: CARRIER,
+                consignee: CONSIGNEE,
+            },
+        );
+        let r = self
+            .declarant
+            .clone()
+            .submit_consignment(request)
+            .await
+            .map_err(|s| anyhow::anyhow!("submission {n}: {}", s.message()))?
+            .into_inner();
+        let id = Digest::parse_hex("id", &r.consignment_id)?
+            .as_bytes()
+            .to_vec();
+        let last = self.nodes.len() - 1;
+        for (i, (cc, node, officer)) in self.nodes.iter().enumerate() {
+            let mut node = node.clone();
+            let arrival = v1::BorderEvent {
+                consignment_id: id.clone(),
+                country: cc.to_string(),
+                kind: v1::BorderEventKind::Arrival as i32,
+                border_post: String::new(),
+                seals: self.seals.clone(),
+                at_unix_micros: now,
+            };
+            let request = signed(officer, pt::BORDER_EVENT, &arrival);
+            let mut wait = Duration::from_micros(500);
+            let r = loop {
+                match node.record_border_event(request.clone()).await {
+                    Ok(r) => break r.into_inner(),
+                    // The advance record is on its way: the train has not arrived yet.
+                    Err(s) if s.code() == Code::NotFound && i > 0 => {
+                        self.early.fetch_add(1, Ordering::Relaxed);
+                        tokio::time::sleep(wait).await;
+                        wait = (wait * 2).min(Duration::from_millis(20));
+                    }
+                    Err(s) => bail!("arrival {n} at {cc}: {}", s.message()),
+                }
+            };
+            let want = if i == last { S::Completed } else { S::Released };
+            if r.state() != want {
+                bail!("consignment {n} at {cc} is {:?}, not {want:?}", r.state());
+            }
+            if i < last {
+                let exit = v1::BorderEvent {
+                    kind: v1::BorderEventKind::Exit as i32,
+                    seals: Vec::new(),
+                    ..arrival
+                };
+                node.record_border_event(signed(officer, pt::BORDER_EVENT, &exit))
+                    .await
+                    .map_err(|s| anyhow::anyhow!("exit {n} from {cc}: {}", s.message()))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Single-core ed25519 signs per second, and signatures per second verified in batches of
+/// 64, measured now on this machine.
+fn crypto_rates() -> (f64, f64) {
+    let key = SigningKey::generate();
+    let msg = vec![7u8; 1024];
+    let start = Instant::now();
+    let mut n = 0u32;
+    while start.elapsed() < Duration::from_millis(400) {
+        std::hint::black_box(key.sign(&msg));
+        n += 1;
+    }
+    let sign_rate = f64::from(n) / start.elapsed().as_secs_f64();
+    let keys: Vec<ed25519_dalek::SigningKey> = (0..64u8)
+        .map(|i| ed25519_dalek::SigningKey::from_bytes(&[i; 32]))
+        .collect();
+    let msgs: Vec<Vec<u8>> = (0..64u8).map(|i| vec![i; 1024]).collect();
+    let sigs: Vec<ed25519_dalek::Signature> = keys
+        .iter()
+        .zip(&msgs)
+        .map(|(k, m)| ed25519_dalek::Signer::sign(k, m))
+        .collect();
+    let vks: Vec<ed25519_dalek::VerifyingKey> = keys.iter().map(|k| k.verifying_key()).collect();
+    let refs: Vec<&[u8]> = msgs.iter().map(Vec::as_slice).collect();
+    let start = Instant::now();
+    let mut batches = 0u32;
+    while start.elapsed() < Duration::from_millis(400) {
+        if ed25519_dalek::verify_batch(&refs, &sigs, &vks).is_err() {
+            break;
+        }
+        batches += 1;
+    }
+    let verify_rate = f64::from(batches) * 64.0 / start.elapsed().as_secs_f64();
+    (sign_rate, verify_rate)
+}
+
+/// Signatures made and verified by every service of the corridor, and by this process.
+async fn counts(t: &Topology) -> anyhow::Result<(u64, u64)> {
+    let (mut s, mut v) = corridor_core::signature_counts();
+    for cc in t.country_codes() {
+        let st = CustomsNodeClient::new(channel(&t.node_addr(&cc)?.to_string()).await?)
+            .get_node_status(v1::NodeStatusRequest {
+                min_registry_entries: 0,
+            })
+            .await?
+            .into_inner();
+        s += st.signatures_made;
+        v += st.signatures_verified;
+    }
+    let st = DeclarantClient::new(channel(&t.declarant.listen).await?)
+        .get_platform_status(v1::PlatformStatusRequest {
+            min_registry_entries: 0,
+        })
+        .await?
+        .into_inner();
+    Ok((s + st.signatures_made, v + st.signatures_verified))
+}
+
+/// Microseconds from a node recording a consignment's release to the next node having its
+/// advance record in its ledger, for every hop, read from the ledgers' entry times.
+async fn hops(t: &Topology) -> anyhow::Result<Vec<i64>> {
+    let route = t.country_codes();
+    let mut released: Vec<HashMap<String, i64>> = Vec::new();
+    let mut received: Vec<HashMap<String, i64>> = Vec::new();
+    for cc in &route {
+        let mut c = LedgerReaderClient::new(channel(&t.node_addr(cc)?.to_string()).await?);
+        let mut s = c
+            .list_entries(v1::ListEntriesRequest {
+                from_sequence: 0,
+                to_sequence: 0,
+            })
+            .await?
+            .into_inner();
+        let (mut rel, mut rec) = (HashMap::new(), HashMap::new());
+        while let Some(e) = s.next().await {
+            let e = e?;
+            match e.kind.as_str() {
+                corridor_customs::consignment::kind::RELEASED => {
+                    rel.insert(e.subject, e.time_unix_micros);
+                }
+                corridor_customs::consignment::kind::ANNOUNCED => {
+                    rec.insert(e.subject, e.time_unix_micros);
+                }
+                _ => {}
+            }
+        }
+        released.push(rel);
+        received.push(rec);
+    }
+    let mut out = Vec::new();
+    for k in 0..route.len().saturating_sub(1) {
+        for (id, t0) in &released[k] {
+            if let Some(t1) = received[k + 1].get(id) {
+                out.push(t1 - t0);
+            }
+        }
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
+fn percentile(sorted: &[i64], p: f64) -> i64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i]
+}
+
+pub(crate) fn run(a: BenchCorridor) -> anyhow::Result<Outcome> {
+    let tmp;
+    let root = match &a.data {
+        Some(d) => d.clone(),
+        None => {
+            tmp = tempfile::tempdir().context("cannot create a temporary directory")?;
+            tmp.path().to_owned()
+        }
+    };
+    let t = prepare(&a.topology, &root, true, |t| {
+        t.clock = ClockConfig::System;
+        for c in &mut t.countries {
+            c.risk = RiskProfile::all_green();
+        }
+    })?;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(async move {
+            let mut corridor = Corridor::start(t, &root).await?;
+            let r = bench(&corridor, &a).await;
+            corridor.stop().await;
+            r
+        })
+}
+
+async fn bench(corridor: &Corridor, a: &BenchCorridor) -> anyhow::Result<Outcome> {
+    let t = corridor.topology.clone();
+    let clock = t.clock.clock()?;
+    setup_registry(&t, &clock).await?;
+    let mut nodes = Vec::new();
+    for cc in t.country_codes() {
+        let (_, c) = t.country(&cc)?;
+        let officer = key_of(&t, &c.officers.first().context("no officer")?.key)?;
+        let client = CustomsNodeClient::new(channel(&t.node_addr(&cc)?.to_string()).await?);
+        nodes.push((cc, client, officer));
+    }
+    let sample = plain_consignment(
+        "S",
+        "S",
+        clock.now_micros(),
+        &Parties {
+            shipper: TRADERS[0].0,
+            declarant: TRADERS[0].0,
+            carrier: CARRIER,
+            consignee: CONSIGNEE,
+        },
+    );
+    let seals = sample
+        .bill_of_lading
+        .iter()
+        .flat_map(|b| &b.equipment)
+        .flat_map(|e| {
+            e.seals.iter().map(|s| v1::SealCheck {
+                container_number: e.container_number.clone(),
+                seal_number: s.number.clone(),
+                intact: true,
+            })
+        })
+        .collect();
+    let driver = Arc::new(Driver {
+        declarant: DeclarantClient::new(channel(&t.declarant.listen).await?),
+        nodes,
+        seals,
+        early: AtomicU32::new(0),
+    });
+
+    let (s0, v0) = counts(&t).await?;
+    let next = Arc::new(AtomicU32::new(0));
+    let mut latencies = Vec::with_capacity(a.consignments as usize);
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..a.concurrency.min(a.consignments) {
+        let driver = driver.clone();
+        let next = next.clone();
+        let total = a.consignments;
+        tasks.spawn(async move {
+            let mut lat = Vec::new();
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= total {
+                    return anyhow::Ok(lat);
+                }
+                let t0 = Instant::now();
+                driver.clear(n, clock.now_micros()).await?;
+                lat.push(t0.elapsed().as_micros() as i64);
+            }
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        latencies.extend(r??);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let (s1, v1) = counts(&t).await?;
+
+    let n = f64::from(a.consignments);
+    let per_s = n / elapsed;
+    let signs = (s1 - s0) as f64 / n;
+    let verifies = (v1 - v0) as f64 / n;
+    let (sign_rate, verify_rate) = crypto_rates();
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get()) as f64;
+    let ceiling = cores / (signs / sign_rate + verifies / verify_rate);
+    let hop = hops(&t).await?;
+    latencies.sort_unstable();
+
+    let corpus = Corpus::load(t.clone(), Source::Remote, None).await?;
+    let declarant_key =
+        PublicKey::load(&t.resolve(&t.declarant.key.as_ref().context("declarant key")?.public))?;
+    let (declarant_ok, _) = remote_ledger(&t.declarant.listen, &declarant_key, Some("")).await?;
+    let verified = corpus.registry.is_ok()
+        && declarant_ok.is_ok()
+        && corpus.node_ledgers().all(|(_, v)| v.is_ok());
+
+    println!(
+        "{} consignments cleared through {} nodes in {elapsed:.2} s at concurrency {}: {per_s:.0}/s",
+        a.consignments,
+        t.countries.len(),
+        a.concurrency
+    );
+    println!(
+        "per consignment: {signs:.1} signatures made, {verifies:.1} verified (counted by the services)"
+    );
+    println!(
+        "ed25519 here: {sign_rate:.0} signs/s and {verify_rate:.0} batch-verified/s per core, {cores} cores: ceiling {ceiling:.0}/s; ratio {:.2}",
+        per_s / ceiling
+    );
+    println!(
+        "consignment latency through every node: p50 {:.1} ms, p99 {:.1} ms; hop (release to the next node's advance record) p50 {:.2} ms, p99 {:.2} ms; {} early arrivals retried",
+        percentile(&latencies, 0.5) as f64 / 1000.0,
+        percentile(&latencies, 0.99) as f64 / 1000.0,
+        percentile(&hop, 0.5) as f64 / 1000.0,
+        percentile(&hop, 0.99) as f64 / 1000.0,
+        driver.early.load(Ordering::Relaxed)
+    );
+    println!("ledgers verified: {verified}");
+    println!(
+        "{}",
+        serde_json::json!({
+            "consignments": a.consignments,
+            "concurrency": a.concurrency,
+            "seconds": elapsed,
+            "consignments_per_s": per_s,
+            "signs_per_consignment": signs,
+            "verifies_per_consignment": verifies,
+            "sign_rate_per_core": sign_rate,
+            "batch_verify_rate_per_core": verify_rate,
+            "cores": cores,
+            "ceiling_per_s": ceiling,
+            "ratio": per_s / ceiling,
+            "latency_p50_us": percentile(&latencies, 0.5),
+            "latency_p99_us": percentile(&latencies, 0.99),
+            "hop_p50_us": percentile(&hop, 0.5),
+            "hop_p99_us": percentile(&hop, 0.99),
+            "ledgers_verified": verified,
+        })
+    );
+    Ok(if verified {
+        Outcome::Ok
+    } else {
+        Outcome::Damaged
+    })
+}

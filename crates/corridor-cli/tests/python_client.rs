@@ -1,0 +1,135 @@
+#![allow(clippy::unwrap_used)]
+//! A client in another language, written from the wire format alone: the Python client of
+//! `tests/clients/python` (stubs generated from `proto/`, its own ed25519 keys, documents
+//! signed as `proto/SIGNING.md` says) takes a consignment through `corridor up` from its
+//! declaration at the first node to its completion at the last, and `corridor trace`
+//! verifies every document it signed.
+//!
+//! The Python comes from `$CORRIDOR_PYTHON` if set; otherwise from the virtual environment
+//! `target/py-client-venv`, made here (`python3 -m venv`, then `pip install -r
+//! requirements.txt`) when it is missing or lacks a pinned requirement. `.ci/run` makes it
+//! before the tests.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::{Up, ok};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// Exits 0 when every `name==version` line of the requirements file (argv[1]) is installed
+/// at that version.
+const HAS_REQUIREMENTS: &str = r##"
+import sys
+from importlib.metadata import PackageNotFoundError, version
+for line in open(sys.argv[1]):
+    line = line.split("#")[0].strip()
+    if not line:
+        continue
+    name, _, wanted = line.partition("==")
+    try:
+        installed = version(name.strip())
+    except PackageNotFoundError:
+        sys.exit(1)
+    if wanted and installed != wanted.strip():
+        sys.exit(1)
+"##;
+
+fn has_requirements(python: &Path, requirements: &Path) -> bool {
+    python.exists()
+        && Command::new(python)
+            .args(["-c", HAS_REQUIREMENTS])
+            .arg(requirements)
+            .status()
+            .is_ok_and(|s| s.success())
+}
+
+fn check(what: &str, out: std::io::Result<Output>) {
+    let out = out.unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what}: {}\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The Python to run the client with: `$CORRIDOR_PYTHON`, or the workspace's virtual
+/// environment, provisioned if needed.
+fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("CORRIDOR_PYTHON") {
+        return p.into();
+    }
+    let ws = workspace();
+    let requirements = ws.join("tests/clients/python/requirements.txt");
+    let venv = ws.join("target/py-client-venv");
+    let python = venv.join("bin/python");
+    if has_requirements(&python, &requirements) {
+        return python;
+    }
+    if !python.exists() {
+        check(
+            "python3 -m venv target/py-client-venv",
+            Command::new("python3")
+                .args(["-m", "venv"])
+                .arg(&venv)
+                .output(),
+        );
+    }
+    check(
+        "pip install -r tests/clients/python/requirements.txt",
+        Command::new(&python)
+            .args(["-m", "pip", "install", "--quiet", "-r"])
+            .arg(&requirements)
+            .output(),
+    );
+    assert!(
+        has_requirements(&python, &requirements),
+        "{} still lacks a requirement of {}",
+        venv.display(),
+        requirements.display()
+    );
+    python
+}
+
+#[test]
+fn a_python_client_built_from_the_protos_clears_a_consignment_through_corridor_up() {
+    let python = python();
+    let dir = tempfile::tempdir().unwrap();
+    let up = Up::start(&dir.path().join("corridor-data"));
+
+    let out = Command::new(&python)
+        .arg(workspace().join("tests/clients/python/client.py"))
+        .arg(&up.topology)
+        .arg("--corridor")
+        .arg(env!("CARGO_BIN_EXE_corridor"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(out.status.success(), "{}\n{stdout}{stderr}", out.status);
+    let id = stdout
+        .lines()
+        .last()
+        .and_then(|l| l.strip_prefix("completed "))
+        .unwrap_or_else(|| panic!("no `completed <id>` line last:\n{stdout}"));
+    assert!(
+        id.len() == 64 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')),
+        "{id:?}"
+    );
+    assert!(stdout.contains(&format!("consignment {id}\n")), "{stdout}");
+
+    // Every document the client signed checks out against the keys it registered.
+    let trace = ok(&["trace", "--topology", up.topology.to_str().unwrap(), id]);
+    assert!(trace.contains("trace: 4 countries"), "{trace}");
+
+    up.terminate();
+}

@@ -1,0 +1,155 @@
+//! How corridor services reach each other: the one place where a gRPC server or a client
+//! channel gets its transport, plaintext or mutual TLS as the topology says.
+//!
+//! Without a `[tls]` section in the topology, servers listen in plaintext and endpoints are
+//! `http://`. With one, every server presents its own certificate and requires a client
+//! certificate signed by the corridor CA (`client_ca_root`), and every endpoint is
+//! `https://`, trusts only the corridor CA and presents the caller's own certificate: a
+//! customs node calls its peers and follows the registry as itself, the declarant as
+//! itself, the `corridor` command's client verbs as `[tls].client` (see
+//! [`corridor_topology`]'s TLS section). The health and reflection services are served on
+//! the same port, so `grpcurl -cacert ca.crt -cert client.crt -key client.key ADDR list`
+//! works under TLS as `grpcurl -plaintext ADDR list` does without it.
+//!
+//! [`Transport::for_role`] reads a role's files once; [`Transport::endpoint`] and
+//! [`Transport::server`] build from them. [`endpoint`] and [`server`] do both at once.
+
+use std::sync::Arc;
+
+use corridor_topology::{Error, ServiceRole, TlsMaterial, Topology};
+use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity, Server, ServerTlsConfig};
+
+/// The transport of one role: plaintext, or TLS with the corridor CA and the role's own
+/// certificate. Cheap to clone.
+#[derive(Clone, Debug, Default)]
+pub struct Transport {
+    tls: Option<Arc<(ServiceRole, TlsMaterial)>>,
+}
+
+/// The endpoint of the service at `addr` (`host:port`) as `me` calls it: [`Transport::for_role`]
+/// then [`Transport::endpoint`].
+pub fn endpoint(t: &Topology, me: &ServiceRole, addr: &str) -> Result<Endpoint, Error> {
+    Transport::for_role(t, me)?.endpoint(addr)
+}
+
+/// A server builder for `me`: [`Transport::for_role`] then [`Transport::server`].
+pub fn server(t: &Topology, me: &ServiceRole) -> Result<Server, Error> {
+    Transport::for_role(t, me)?.server()
+}
+
+impl Transport {
+    /// Plaintext: `http://` endpoints and a server without TLS.
+    pub fn plaintext() -> Self {
+        Self::default()
+    }
+
+    /// The transport the topology gives `role`: plaintext without a `[tls]` section, else TLS
+    /// with the CA and `role`'s certificate and key, read now (a missing file, or a key file
+    /// others may read, is an error here rather than at the first connection).
+    pub fn for_role(t: &Topology, role: &ServiceRole) -> Result<Self, Error> {
+        let tls = t.tls_material(role)?;
+        let transport = Self {
+            tls: tls.map(|m| Arc::new((role.clone(), m))),
+        };
+        // Parse the PEM files now, so that a bad one names its role at start.
+        if transport.is_tls() {
+            transport.server()?;
+        }
+        Ok(transport)
+    }
+
+    /// TLS with `material`, as `role` (for callers that hold the files themselves).
+    pub fn with_material(role: ServiceRole, material: TlsMaterial) -> Self {
+        Self {
+            tls: Some(Arc::new((role, material))),
+        }
+    }
+
+    /// Is this TLS?
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// The endpoint of the service at `addr` (`host:port`; a leading `http://` or
+    /// `https://` is ignored: the transport decides): `https://` with the corridor CA and
+    /// this role's certificate under TLS, `http://` otherwise. Callers add their timeouts.
+    pub fn endpoint(&self, addr: &str) -> Result<Endpoint, Error> {
+        let host_port = addr
+            .strip_prefix("http://")
+            .or_else(|| addr.strip_prefix("https://"))
+            .unwrap_or(addr)
+            .trim_end_matches('/');
+        let scheme = if self.is_tls() { "https" } else { "http" };
+        let ep = Endpoint::from_shared(format!("{scheme}://{host_port}")).map_err(|e| {
+            Error::Invalid {
+                field: "address".into(),
+                reason: format!("{addr:?} is not host:port: {}", chain(&e)),
+            }
+        })?;
+        let Some(tls) = &self.tls else {
+            return Ok(ep);
+        };
+        let (role, m) = &**tls;
+        let config = ClientTlsConfig::new()
+            .ca_certificate(Certificate::from_pem(&m.ca_pem))
+            .identity(Identity::from_pem(&m.cert_pem, &m.key_pem));
+        ep.tls_config(config).map_err(|e| bad_tls(role, &e))
+    }
+
+    /// A server builder: under TLS it presents this role's certificate and requires a client
+    /// certificate signed by the corridor CA; plaintext otherwise.
+    pub fn server(&self) -> Result<Server, Error> {
+        let builder = Server::builder();
+        let Some(tls) = &self.tls else {
+            return Ok(builder);
+        };
+        let (role, m) = &**tls;
+        let config = ServerTlsConfig::new()
+            .identity(Identity::from_pem(&m.cert_pem, &m.key_pem))
+            .client_ca_root(Certificate::from_pem(&m.ca_pem))
+            .client_auth_optional(false);
+        let mut builder = builder;
+        builder = builder.tls_config(config).map_err(|e| bad_tls(role, &e))?;
+        Ok(builder)
+    }
+}
+
+fn bad_tls(role: &ServiceRole, e: &tonic::transport::Error) -> Error {
+    Error::Invalid {
+        field: "tls".into(),
+        reason: format!("the TLS certificate or key of {role}: {}", chain(e)),
+    }
+}
+
+/// An error and its sources, `: `-separated (tonic's own message is only the outermost).
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(s) = next {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        next = s.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plaintext_endpoints_are_http_whatever_the_prefix() {
+        let t = Transport::plaintext();
+        for a in [
+            "127.0.0.1:7401",
+            "http://127.0.0.1:7401",
+            "https://127.0.0.1:7401/",
+        ] {
+            assert_eq!(
+                t.endpoint(a).map(|e| e.uri().to_string()).ok().as_deref(),
+                Some("http://127.0.0.1:7401/")
+            );
+        }
+        assert!(t.endpoint("not an address").is_err());
+    }
+}
