@@ -173,6 +173,32 @@ fn crypto_rates() -> (f64, f64) {
     (sign_rate, verify_rate)
 }
 
+/// CPU seconds (user + system) process `pid` has used, from `/proc` (Linux); 0 elsewhere.
+fn cpu_seconds(pid: &str) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the command name (which may hold spaces): state is field 3; utime and
+    // stime are fields 14 and 15, in clock ticks (100 per second on Linux).
+    let Some(rest) = stat.rsplit_once(") ").map(|(_, r)| r) else {
+        return 0.0;
+    };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// CPU seconds of every service and of this process.
+fn cpu(corridor: &Corridor) -> Vec<(String, f64)> {
+    let mut out: Vec<(String, f64)> = corridor
+        .services
+        .iter()
+        .map(|s| (s.name.clone(), cpu_seconds(&s.pid.to_string())))
+        .collect();
+    out.push(("benchmark driver".into(), cpu_seconds("self")));
+    out
+}
+
 /// Signatures made and verified by every service of the corridor, and by this process.
 async fn counts(t: &Topology) -> anyhow::Result<(u64, u64)> {
     let (mut s, mut v) = corridor_core::signature_counts();
@@ -314,6 +340,7 @@ async fn bench(corridor: &Corridor, a: &BenchCorridor) -> anyhow::Result<Outcome
     });
 
     let (s0, v0) = counts(&t).await?;
+    let cpu0 = cpu(corridor);
     let next = Arc::new(AtomicU32::new(0));
     let mut latencies = Vec::with_capacity(a.consignments as usize);
     let started = Instant::now();
@@ -340,6 +367,11 @@ async fn bench(corridor: &Corridor, a: &BenchCorridor) -> anyhow::Result<Outcome
     }
     let elapsed = started.elapsed().as_secs_f64();
     let (s1, v1) = counts(&t).await?;
+    let cpu_used: Vec<(String, f64)> = cpu(corridor)
+        .into_iter()
+        .zip(&cpu0)
+        .map(|((name, after), (_, before))| (name, after - before))
+        .collect();
 
     let n = f64::from(a.consignments);
     let per_s = n / elapsed;
@@ -380,6 +412,17 @@ async fn bench(corridor: &Corridor, a: &BenchCorridor) -> anyhow::Result<Outcome
         percentile(&hop, 0.99) as f64 / 1000.0,
         driver.early.load(Ordering::Relaxed)
     );
+    let total_cpu: f64 = cpu_used.iter().map(|(_, c)| c).sum();
+    let parts: Vec<String> = cpu_used
+        .iter()
+        .map(|(name, c)| format!("{name} {:.0}", c * 1e6 / n))
+        .collect();
+    println!(
+        "CPU per consignment: {:.0} us in all ({}), {:.0} us of it ed25519",
+        total_cpu * 1e6 / n,
+        parts.join(", "),
+        (signs / sign_rate + verifies / verify_rate) * 1e6
+    );
     println!("ledgers verified: {verified}");
     println!(
         "{}",
@@ -400,6 +443,7 @@ async fn bench(corridor: &Corridor, a: &BenchCorridor) -> anyhow::Result<Outcome
             "hop_p50_us": percentile(&hop, 0.5),
             "hop_p99_us": percentile(&hop, 0.99),
             "ledgers_verified": verified,
+            "cpu_us_per_consignment": total_cpu * 1e6 / n,
         })
     );
     Ok(if verified {

@@ -155,7 +155,8 @@ pub(crate) struct Running {
     pub(crate) addr: String,
     /// Its data directory.
     pub(crate) data: PathBuf,
-    pid: u32,
+    /// Its process id.
+    pub(crate) pid: u32,
     stdin: Option<ChildStdin>,
 }
 

@@ -1,0 +1,1096 @@
+#![allow(clippy::unwrap_used)]
+//! The declarant service through a whole corridor run in-process (see
+//! `corridor_tests::sandbox`): plain data cleared through every country and tracked in
+//! corridor order, the bill of lading as a transferable record, refusals passed on from the
+//! first node, cancellation, restarts, and refusals that record nothing.
+
+use std::time::Duration;
+
+use corridor_core::document::{Declaration, TransferAction, TransferEntry, TransferEntryParts};
+use corridor_core::{Digest, Envelope, OperatorId, SigningKey, payload_type as pt};
+use corridor_customs::consignment::kind as node_kind;
+use corridor_declarant::platform::kind;
+use corridor_proto::v1::{self, ConsignmentState as S, Lane, Outcome, SubmissionState};
+use corridor_tests::sandbox::{
+    Parties, PlainConsignment, Sandbox, TOPOLOGY_AZ_FORWARDER, TOPOLOGY_CARRIER,
+    TOPOLOGY_CONSIGNEE, TOPOLOGY_FORWARDER, TOPOLOGY_SHIPPER, now, plain_consignment,
+};
+use tokio_stream::StreamExt;
+use tonic::{Code, Status};
+
+/// A sandbox whose topology operators are registered and known to every service.
+async fn started() -> Sandbox {
+    let mut sb = Sandbox::start().await;
+    sb.register_topology_operators().await;
+    sb.sync().await;
+    sb
+}
+
+/// Asserts that `r` failed with `code` and a message containing every one of `parts`;
+/// returns the status.
+fn refused<T: std::fmt::Debug>(r: Result<T, Status>, code: Code, parts: &[&str]) -> Status {
+    let s = r.expect_err("the request is refused");
+    assert_eq!(s.code(), code, "{}", s.message());
+    for part in parts {
+        assert!(
+            s.message().contains(part),
+            "{:?} does not say {part:?}",
+            s.message()
+        );
+    }
+    s
+}
+
+fn hex(s: &str) -> Digest {
+    Digest::parse_hex("id", s).unwrap()
+}
+
+fn op(s: &str) -> OperatorId {
+    OperatorId::parse("operator", s).unwrap()
+}
+
+/// The consignment id a declarant message names (`consignment <64 hex digits>`).
+fn consignment_in(message: &str) -> Digest {
+    let at = message
+        .find("consignment ")
+        .unwrap_or_else(|| panic!("{message:?} names no consignment"))
+        + "consignment ".len();
+    hex(message.get(at..at + 64).unwrap())
+}
+
+async fn submit(
+    sb: &Sandbox,
+    request: v1::SubmitConsignmentRequest,
+) -> Result<v1::SubmitConsignmentResponse, Status> {
+    sb.declarant()
+        .await
+        .submit_consignment(request)
+        .await
+        .map(|r| r.into_inner())
+}
+
+async fn status(sb: &Sandbox, id: &Digest) -> v1::ConsignmentStatus {
+    sb.declarant()
+        .await
+        .get_status(v1::GetStatusRequest {
+            consignment_id: id.to_hex(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+async fn bill(sb: &Sandbox, id: &str) -> v1::BillRecord {
+    sb.declarant()
+        .await
+        .get_bill(v1::GetBillRequest {
+            bill_of_lading_id: id.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+async fn cancel(sb: &Sandbox, id: &Digest, reason: &str) -> Result<v1::StepReceipt, Status> {
+    sb.declarant()
+        .await
+        .cancel_consignment(v1::CancelConsignmentRequest {
+            consignment_id: id.to_hex(),
+            reason: reason.into(),
+        })
+        .await
+        .map(|r| r.into_inner())
+}
+
+/// The last entry of a bill's transfer chain, with its document id.
+fn tip(r: &v1::BillRecord) -> (Digest, TransferEntry) {
+    let env: Envelope = r.chain.last().cloned().unwrap().try_into().unwrap();
+    (
+        env.document_id(),
+        corridor_proto::decode_transfer_entry(env.payload()).unwrap(),
+    )
+}
+
+/// The entry after the tip of `r`: its holder moves the bill to `to` by `action`.
+fn next(r: &v1::BillRecord, action: TransferAction, to: &str) -> TransferEntry {
+    let (id, t) = tip(r);
+    t.next(id, action, op(to), now(), None).unwrap()
+}
+
+/// Records transfer entry `entry`, signed by `key`.
+async fn transfer(
+    sb: &Sandbox,
+    entry: &TransferEntry,
+    key: &SigningKey,
+) -> Result<v1::BillRecord, Status> {
+    let env = Envelope::sign(
+        pt::TRANSFER_ENTRY,
+        corridor_proto::encode_transfer_entry(entry),
+        key,
+    );
+    sb.declarant()
+        .await
+        .transfer_bill(v1::TransferBillRequest {
+            entry: Some(v1::Envelope::from(&env)),
+        })
+        .await
+        .map(|r| r.into_inner())
+}
+
+/// Every event of a tracking stream, until it ends (a minute at most).
+async fn collect(mut stream: tonic::Streaming<v1::ConsignmentEvent>) -> Vec<v1::ConsignmentEvent> {
+    let mut out = Vec::new();
+    let read = async {
+        while let Some(e) = stream.next().await {
+            out.push(e.unwrap());
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), read)
+        .await
+        .expect("the tracking stream ends once the consignment completes");
+    out
+}
+
+/// Tracks consignment `id` at the declarant, after event `after` (country, seq) if given.
+async fn track(sb: &Sandbox, id: &Digest, after: Option<(&str, u64)>) -> Vec<v1::ConsignmentEvent> {
+    let (country, seq) = after.map_or((String::new(), 0), |(c, s)| (c.to_string(), s));
+    let stream = sb
+        .declarant()
+        .await
+        .track_consignment(v1::TrackConsignmentRequest {
+            consignment_id: id.to_hex(),
+            resume_after_country: country,
+            resume_after_seq: seq,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    collect(stream).await
+}
+
+/// Takes consignment `id` through country `code`: arrival with every seal intact, an
+/// officer's release when its lane calls for one, then exit (waited for until the next node
+/// has acknowledged the advance record) unless `code` is the last country of `c`'s route.
+async fn pass(sb: &Sandbox, c: &PlainConsignment, id: &Digest, code: &str) -> Lane {
+    let last = c.route.last().map(String::as_str) == Some(code);
+    let done = if last { S::Completed } else { S::Released };
+    let r = sb.arrive(code, id, c.seals.clone()).await.unwrap();
+    let lane = r.lane();
+    match lane {
+        Lane::Green | Lane::Blue => assert_eq!(r.state(), done, "at {code}"),
+        Lane::Yellow | Lane::Red => {
+            assert_eq!(r.state(), S::AwaitingOfficer, "at {code}");
+            let d = sb
+                .decide(code, id, Outcome::Release, "documents in order")
+                .await
+                .unwrap();
+            assert_eq!((d.state(), d.lane()), (done, lane), "at {code}");
+        }
+        Lane::Unspecified => panic!("consignment {id} arrived unassessed at {code}"),
+    }
+    if !last {
+        let r = sb.exit(code, id).await.unwrap();
+        assert_eq!(r.state(), S::Exited, "at {code}");
+        sb.wait_for(code, id, S::HandedOver).await;
+    }
+    lane
+}
+
+fn kinds(entries: &[v1::LedgerEntry]) -> Vec<&str> {
+    entries.iter().map(|e| e.kind.as_str()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_data_clears_through_every_country_and_is_tracked_in_corridor_order() {
+    let sb = started().await;
+    let c = plain_consignment(1, &Parties::topology());
+    let r = submit(&sb, c.request.clone()).await.unwrap();
+    let id = hex(&r.consignment_id);
+    assert_eq!(r.first_country, "CN");
+    let first = r.first_node.clone().unwrap();
+    assert_eq!(first.consignment_id, r.consignment_id);
+    assert_eq!(first.state(), S::AwaitingArrival);
+    assert!(first.new);
+
+    // The bill, signed by the carrier's key, issued to the shipper; the declaration signed
+    // by the forwarder and, for the shipper it lodges for, by the shipper.
+    let b = bill(&sb, &r.bill_of_lading_id).await;
+    assert_eq!(
+        (
+            b.holder.as_str(),
+            b.last_action.as_str(),
+            b.chain.len(),
+            b.spent
+        ),
+        (TOPOLOGY_SHIPPER, "ISSUE", 1, false)
+    );
+    let benv: Envelope = b.bill_of_lading.clone().unwrap().try_into().unwrap();
+    benv.verify_by(&sb.operator_key(TOPOLOGY_CARRIER).public())
+        .unwrap();
+    assert_eq!(benv.document_id(), hex(&r.bill_of_lading_id));
+    let accepted = sb.subject_entries("CN", &id).await;
+    let denv = corridor_proto::decode_envelope(&accepted[0].envelope).unwrap();
+    assert_eq!(accepted[0].kind, node_kind::DECLARED);
+    assert_eq!(denv.document_id(), id);
+    for signer in [TOPOLOGY_FORWARDER, TOPOLOGY_SHIPPER] {
+        denv.verify_by(&sb.operator_key(signer).public()).unwrap();
+    }
+    // The declarant recorded the bill, its issue, the submission and the node's answer.
+    assert_eq!(
+        kinds(&sb.declarant_entries(&hex(&r.bill_of_lading_id)).await),
+        [kind::BILL, kind::TRANSFER]
+    );
+    assert_eq!(
+        kinds(&sb.declarant_entries(&id).await),
+        [kind::SUBMITTED, kind::OUTCOME]
+    );
+    let s = status(&sb, &id).await;
+    assert_eq!(s.submission(), SubmissionState::Accepted);
+    assert_eq!(s.detail, format!("entry {} at CN", first.seq));
+    assert_eq!(s.route, ["CN", "KZ", "AZ", "TR"]);
+    assert_eq!(s.route, c.route);
+    assert_eq!(s.declaration_reference, "XSRE-D-000001");
+    assert_eq!(s.bill_of_lading_id, r.bill_of_lading_id);
+    let states: Vec<(&str, S)> = s
+        .nodes
+        .iter()
+        .map(|v| (v.country.as_str(), v.state()))
+        .collect();
+    assert_eq!(states, [("CN", S::AwaitingArrival)]);
+
+    // Followed live from the start, across every handover.
+    let live = {
+        let stream = sb
+            .declarant()
+            .await
+            .track_consignment(v1::TrackConsignmentRequest {
+                consignment_id: id.to_hex(),
+                resume_after_country: String::new(),
+                resume_after_seq: 0,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        tokio::spawn(collect(stream))
+    };
+    for code in &c.route {
+        pass(&sb, &c, &id, code).await;
+    }
+    let live = live.await.unwrap();
+
+    let events = track(&sb, &id, None).await;
+    assert_eq!(live, events, "live and recorded events are the same");
+    let pos = |code: &str| c.route.iter().position(|r| r == code).unwrap();
+    for w in events.windows(2) {
+        let (a, b) = (&w[0], &w[1]);
+        assert!(
+            pos(&a.country) <= pos(&b.country),
+            "{} #{} before {} #{}",
+            a.country,
+            a.seq,
+            b.country,
+            b.seq
+        );
+        if a.country == b.country {
+            assert!(a.seq < b.seq, "{} #{} before #{}", a.country, a.seq, b.seq);
+        }
+    }
+    for (i, code) in c.route.iter().enumerate() {
+        let here: Vec<&v1::ConsignmentEvent> =
+            events.iter().filter(|e| &e.country == code).collect();
+        let all = sb.view(code, &id).await.events;
+        assert_eq!(
+            here.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            all.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            "every event of {code}"
+        );
+        let opened = if i == 0 {
+            node_kind::DECLARED
+        } else {
+            node_kind::ANNOUNCED
+        };
+        assert_eq!(here[0].kind, opened, "at {code}");
+        let last = here[here.len() - 1];
+        if i + 1 < c.route.len() {
+            assert_eq!(
+                (last.kind.as_str(), last.state()),
+                (node_kind::HANDED_OVER, S::HandedOver),
+                "at {code}"
+            );
+        }
+    }
+    let end = events.last().unwrap();
+    assert_eq!(
+        (end.country.as_str(), end.kind.as_str(), end.state()),
+        ("TR", node_kind::COMPLETED, S::Completed)
+    );
+
+    // Resumable after any event: exactly the events after it.
+    for i in [0, events.len() / 2, events.len() - 2, events.len() - 1] {
+        let e = &events[i];
+        let rest = track(&sb, &id, Some((&e.country, e.seq))).await;
+        assert_eq!(
+            rest,
+            events[i + 1..],
+            "resumed after event {i} ({} #{})",
+            e.country,
+            e.seq
+        );
+    }
+    // After each country's last event, too: the next country's events follow.
+    for code in &c.route[..c.route.len() - 1] {
+        let i = events.iter().rposition(|e| &e.country == code).unwrap();
+        let rest = track(&sb, &id, Some((code, events[i].seq))).await;
+        assert_eq!(rest, events[i + 1..], "resumed after {code}'s last event");
+    }
+    // A node's own watch from past the end of a consignment that is over there ends at once.
+    let past = sb
+        .node("TR")
+        .await
+        .watch_consignment(v1::WatchConsignmentRequest {
+            consignment_id: id.to_hex(),
+            from_sequence: end.seq + 1,
+            follow: true,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(collect(past).await, []);
+    refused(
+        sb.declarant()
+            .await
+            .track_consignment(v1::TrackConsignmentRequest {
+                consignment_id: id.to_hex(),
+                resume_after_country: "GE".into(),
+                resume_after_seq: 1,
+            })
+            .await,
+        Code::InvalidArgument,
+        &[
+            "resume_after_country",
+            "GE is not on the consignment's route",
+        ],
+    );
+
+    let s = status(&sb, &id).await;
+    let states: Vec<(&str, S)> = s
+        .nodes
+        .iter()
+        .map(|v| (v.country.as_str(), v.state()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("CN", S::HandedOver),
+            ("KZ", S::HandedOver),
+            ("AZ", S::HandedOver),
+            ("TR", S::Completed)
+        ]
+    );
+    assert!(s.unreachable.is_empty(), "{:?}", s.unreachable);
+    sb.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_to_order_bill_is_transferred_endorsed_surrendered_and_spent_once() {
+    let sb = started().await;
+    let mut c = plain_consignment(1, &Parties::topology());
+    {
+        let b = c.request.bill_of_lading.as_mut().unwrap();
+        b.to_order = true;
+        b.consignee = None;
+        assert!(
+            b.notify_party.is_some(),
+            "a to-order bill names a notify party"
+        );
+    }
+    // The rule of the bill itself: a to-order bill names no consignee.
+    let mut with_consignee = c.request.clone();
+    with_consignee.bill_of_lading.as_mut().unwrap().consignee =
+        plain_consignment(2, &Parties::topology())
+            .request
+            .bill_of_lading
+            .unwrap()
+            .consignee;
+    refused(
+        submit(&sb, with_consignee).await,
+        Code::InvalidArgument,
+        &[
+            "bill_of_lading.consignee",
+            "must be absent on a to-order bill",
+        ],
+    );
+    let r = submit(&sb, c.request.clone()).await.unwrap();
+    let bill_id = hex(&r.bill_of_lading_id);
+    let issued = bill(&sb, &r.bill_of_lading_id).await;
+    assert_eq!(
+        (issued.holder.as_str(), issued.last_action.as_str()),
+        (TOPOLOGY_SHIPPER, "ISSUE")
+    );
+    let shipper = sb.operator_key(TOPOLOGY_SHIPPER);
+    let forwarder = sb.operator_key(TOPOLOGY_FORWARDER);
+    let consignee = sb.operator_key(TOPOLOGY_CONSIGNEE);
+    let carrier = sb.operator_key(TOPOLOGY_CARRIER);
+
+    // TRANSFER: the shipper passes possession to the forwarder.
+    let first = next(&issued, TransferAction::Transfer, TOPOLOGY_FORWARDER);
+    let moved = transfer(&sb, &first, &shipper).await.unwrap();
+    assert_eq!(
+        (
+            moved.holder.as_str(),
+            moved.last_action.as_str(),
+            moved.chain.len(),
+            moved.spent
+        ),
+        (TOPOLOGY_FORWARDER, "TRANSFER", 2, false)
+    );
+    let size = sb.declarant_ledger_size().await;
+
+    // The same entry again: the same record, nothing written.
+    assert_eq!(transfer(&sb, &first, &shipper).await.unwrap(), moved);
+    assert_eq!(sb.declarant_ledger_size().await, size);
+
+    // A second, different entry from the same holder state: a double spend.
+    let second = next(&issued, TransferAction::Transfer, TOPOLOGY_AZ_FORWARDER);
+    assert_eq!(second.seq, first.seq);
+    refused(
+        transfer(&sb, &second, &shipper).await,
+        Code::FailedPrecondition,
+        &[
+            "double spend",
+            &format!("entry 1 of bill {bill_id}"),
+            &format!("TRANSFER by {TOPOLOGY_SHIPPER} to {TOPOLOGY_FORWARDER}"),
+        ],
+    );
+    assert_eq!(sb.declarant_ledger_size().await, size);
+
+    // Not the holder. An entry in the holder's name signed with another operator's key is
+    // not the holder's act: its signature is not by the actor it names (Unauthenticated,
+    // checked first, before anything about the bill).
+    let forged = next(&moved, TransferAction::Endorse, TOPOLOGY_CONSIGNEE);
+    refused(
+        transfer(&sb, &forged, &shipper).await,
+        Code::Unauthenticated,
+        &[&format!(
+            "the transfer entry is not signed by its actor {TOPOLOGY_FORWARDER}"
+        )],
+    );
+    // An entry the former holder signs in its own name, correctly: the signature is good,
+    // but it does not hold the bill any more (PermissionDenied).
+    let mut parts: TransferEntryParts =
+        next(&moved, TransferAction::Endorse, TOPOLOGY_CONSIGNEE).into_parts();
+    parts.actor = op(TOPOLOGY_SHIPPER);
+    parts.from_holder = Some(op(TOPOLOGY_SHIPPER));
+    let not_holder = TransferEntry::new(parts).unwrap();
+    refused(
+        transfer(&sb, &not_holder, &shipper).await,
+        Code::PermissionDenied,
+        &[&format!(
+            "{TOPOLOGY_SHIPPER} does not hold bill {bill_id}: {TOPOLOGY_FORWARDER} does"
+        )],
+    );
+    // The carrier's answer before any surrender.
+    let early = {
+        let (id, t) = tip(&moved);
+        TransferEntry::new(TransferEntryParts {
+            document_id: bill_id,
+            seq: t.seq + 1,
+            prev_entry_hash: Some(id),
+            action: TransferAction::SurrenderAccepted,
+            actor: op(TOPOLOGY_FORWARDER),
+            from_holder: Some(op(TOPOLOGY_FORWARDER)),
+            to_holder: op(TOPOLOGY_FORWARDER),
+            time_unix_micros: now(),
+            reason: None,
+        })
+        .unwrap()
+    };
+    refused(
+        transfer(&sb, &early, &forwarder).await,
+        Code::FailedPrecondition,
+        &["SURRENDER_ACCEPTED answers a SURRENDER_FOR_DELIVERY"],
+    );
+    assert_eq!(sb.declarant_ledger_size().await, size);
+    assert_eq!(bill(&sb, &r.bill_of_lading_id).await, moved);
+
+    // ENDORSE: the forwarder endorses the to-order bill to the consignee, who gains title.
+    let endorsed = transfer(
+        &sb,
+        &next(&moved, TransferAction::Endorse, TOPOLOGY_CONSIGNEE),
+        &forwarder,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (endorsed.holder.as_str(), endorsed.last_action.as_str()),
+        (TOPOLOGY_CONSIGNEE, "ENDORSE")
+    );
+    // SURRENDER_FOR_DELIVERY: the consignee surrenders it to the carrier.
+    let surrendered = transfer(
+        &sb,
+        &next(
+            &endorsed,
+            TransferAction::SurrenderForDelivery,
+            TOPOLOGY_CARRIER,
+        ),
+        &consignee,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (
+            surrendered.holder.as_str(),
+            surrendered.last_action.as_str(),
+            surrendered.spent
+        ),
+        (TOPOLOGY_CARRIER, "SURRENDER_FOR_DELIVERY", false)
+    );
+    // SURRENDER_ACCEPTED, signed by the carrier as actor: the bill is spent.
+    let accept = next(
+        &surrendered,
+        TransferAction::SurrenderAccepted,
+        TOPOLOGY_CARRIER,
+    );
+    assert_eq!(accept.actor, op(TOPOLOGY_CARRIER));
+    refused(
+        transfer(&sb, &accept, &consignee).await,
+        Code::Unauthenticated,
+        &[&format!("not signed by its actor {TOPOLOGY_CARRIER}")],
+    );
+    let spent = transfer(&sb, &accept, &carrier).await.unwrap();
+    assert_eq!(
+        (
+            spent.holder.as_str(),
+            spent.last_action.as_str(),
+            spent.chain.len(),
+            spent.spent
+        ),
+        (TOPOLOGY_CARRIER, "SURRENDER_ACCEPTED", 5, true)
+    );
+    assert_eq!(bill(&sb, &r.bill_of_lading_id).await, spent);
+    let size = sb.declarant_ledger_size().await;
+
+    // Nothing follows a spent bill.
+    let after = {
+        let (id, t) = tip(&spent);
+        TransferEntry::new(TransferEntryParts {
+            document_id: bill_id,
+            seq: t.seq + 1,
+            prev_entry_hash: Some(id),
+            action: TransferAction::Transfer,
+            actor: op(TOPOLOGY_CARRIER),
+            from_holder: Some(op(TOPOLOGY_CARRIER)),
+            to_holder: op(TOPOLOGY_SHIPPER),
+            time_unix_micros: now(),
+            reason: None,
+        })
+        .unwrap()
+    };
+    refused(
+        transfer(&sb, &after, &carrier).await,
+        Code::FailedPrecondition,
+        &["surrender accepted: no entry may follow"],
+    );
+    assert_eq!(sb.declarant_ledger_size().await, size);
+
+    // The platform's record of the bill: issue and four entries, each signed by its actor.
+    assert_eq!(
+        kinds(&sb.declarant_entries(&bill_id).await),
+        [
+            kind::BILL,
+            kind::TRANSFER,
+            kind::TRANSFER,
+            kind::TRANSFER,
+            kind::TRANSFER,
+            kind::TRANSFER
+        ]
+    );
+    let signers = [
+        TOPOLOGY_CARRIER,
+        TOPOLOGY_SHIPPER,
+        TOPOLOGY_FORWARDER,
+        TOPOLOGY_CONSIGNEE,
+        TOPOLOGY_CARRIER,
+    ];
+    for (e, signer) in spent.chain.iter().zip(signers) {
+        let env: Envelope = e.clone().try_into().unwrap();
+        env.verify_by(&sb.operator_key(signer).public()).unwrap();
+    }
+    sb.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declaration_for_a_party_that_no_longer_holds_the_bill_is_refused_at_the_first_node() {
+    let sb = started().await;
+    let c = plain_consignment(1, &Parties::topology());
+    let r = submit(&sb, c.request.clone()).await.unwrap();
+    let id = hex(&r.consignment_id);
+    // The first declaration is withdrawn, so that the bill is free to declare again.
+    assert_eq!(
+        cancel(&sb, &id, "re-declared by the bill's next holder")
+            .await
+            .unwrap()
+            .state(),
+        S::Cancelled
+    );
+    let issued = bill(&sb, &r.bill_of_lading_id).await;
+    let moved = transfer(
+        &sb,
+        &next(&issued, TransferAction::Transfer, TOPOLOGY_FORWARDER),
+        &sb.operator_key(TOPOLOGY_SHIPPER),
+    )
+    .await
+    .unwrap();
+    assert_eq!(moved.holder, TOPOLOGY_FORWARDER);
+
+    // Declared again, by the forwarder for the shipper (who co-signs): the shipper no longer
+    // holds the bill. Times and the bill's id are given, so the id is known beforehand.
+    let mut d = c.request.declaration.clone().unwrap();
+    d.declaration_reference = "XSRE-D-000002".into();
+    d.bill_of_lading_id = hex(&r.bill_of_lading_id).as_bytes().to_vec();
+    d.created_at_unix_micros = now();
+    let expected = Digest::of(&corridor_proto::encode_declaration(
+        &Declaration::try_from(d.clone()).unwrap(),
+    ));
+    let request = v1::SubmitConsignmentRequest {
+        bill_of_lading: None,
+        bill_of_lading_id: r.bill_of_lading_id.clone(),
+        declaration: Some(d.clone()),
+    };
+    let cn = sb.ledger_size("CN").await;
+    let s = refused(
+        submit(&sb, request.clone()).await,
+        Code::PermissionDenied,
+        &[
+            "customs node: ",
+            &format!(
+                "the bill is held by {TOPOLOGY_FORWARDER}, not by {TOPOLOGY_SHIPPER}: the declarant neither holds it nor acts for its holder"
+            ),
+        ],
+    );
+    assert!(s.message().starts_with("customs node: "), "{}", s.message());
+    assert_eq!(consignment_in(s.message()), expected);
+    assert_eq!(sb.ledger_size("CN").await, cn, "the node wrote nothing");
+
+    let st = status(&sb, &expected).await;
+    assert_eq!(st.submission(), SubmissionState::Refused);
+    assert!(
+        st.detail
+            .starts_with("PermissionDenied: the bill is held by"),
+        "{}",
+        st.detail
+    );
+    assert!(st.detail.contains(TOPOLOGY_FORWARDER), "{}", st.detail);
+    assert!(st.nodes.is_empty(), "{:?}", st.nodes);
+    assert!(st.unreachable.is_empty(), "{:?}", st.unreachable);
+    assert_eq!(
+        kinds(&sb.declarant_entries(&expected).await),
+        [kind::SUBMITTED, kind::OUTCOME]
+    );
+
+    // The same request again: the recorded refusal, nothing sent or written.
+    let size = sb.declarant_ledger_size().await;
+    refused(
+        submit(&sb, request).await,
+        Code::FailedPrecondition,
+        &[&format!(
+            "consignment {expected} was refused by the first node"
+        )],
+    );
+    assert_eq!(sb.declarant_ledger_size().await, size);
+    assert_eq!(sb.ledger_size("CN").await, cn);
+
+    // The holder declares it itself: accepted.
+    d.declaration_reference = "XSRE-D-000003".into();
+    d.declarant_operator_id = TOPOLOGY_FORWARDER.into();
+    d.holder_operator_id = TOPOLOGY_FORWARDER.into();
+    let ok = submit(
+        &sb,
+        v1::SubmitConsignmentRequest {
+            bill_of_lading: None,
+            bill_of_lading_id: r.bill_of_lading_id.clone(),
+            declaration: Some(d),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(ok.bill_of_lading_id, r.bill_of_lading_id);
+    assert_eq!(ok.first_node.unwrap().state(), S::AwaitingArrival);
+    let st = status(&sb, &hex(&ok.consignment_id)).await;
+    assert_eq!(st.submission(), SubmissionState::Accepted);
+    sb.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declaration_is_cancelled_before_arrival_at_the_first_border_and_not_after() {
+    let sb = started().await;
+    let c = plain_consignment(1, &Parties::topology());
+    let id = hex(&submit(&sb, c.request.clone()).await.unwrap().consignment_id);
+    let size = sb.declarant_ledger_size().await;
+
+    refused(
+        cancel(&sb, &id, "  ").await,
+        Code::InvalidArgument,
+        &["reason"],
+    );
+    refused(
+        cancel(&sb, &Digest::of(b"never submitted"), "withdrawn").await,
+        Code::NotFound,
+        &["was not submitted here"],
+    );
+    assert_eq!(sb.declarant_ledger_size().await, size);
+
+    let r = cancel(&sb, &id, "order withdrawn by the buyer")
+        .await
+        .unwrap();
+    assert_eq!(r.consignment_id, id.to_hex());
+    assert_eq!(r.state(), S::Cancelled);
+    assert_eq!(sb.view("CN", &id).await.state(), S::Cancelled);
+    let s = status(&sb, &id).await;
+    assert_eq!(s.submission(), SubmissionState::Cancelled);
+    assert_eq!(s.nodes[0].state(), S::Cancelled);
+    assert_eq!(
+        kinds(&sb.declarant_entries(&id).await),
+        [kind::SUBMITTED, kind::OUTCOME, kind::CANCELLED]
+    );
+    let cn = sb.ledger_size("CN").await;
+    refused(
+        sb.arrive("CN", &id, c.seals.clone()).await,
+        Code::FailedPrecondition,
+        &["it is cancelled"],
+    );
+    refused(
+        cancel(&sb, &id, "again").await,
+        Code::FailedPrecondition,
+        &["already cancelled"],
+    );
+    assert_eq!(sb.ledger_size("CN").await, cn);
+    assert_eq!(sb.declarant_ledger_size().await, size + 1);
+
+    // After arrival: refused by the node, nothing written anywhere.
+    let c2 = plain_consignment(2, &Parties::topology());
+    let id2 = hex(&submit(&sb, c2.request.clone())
+        .await
+        .unwrap()
+        .consignment_id);
+    let arrived = sb.arrive("CN", &id2, c2.seals.clone()).await.unwrap();
+    let (size, cn) = (sb.declarant_ledger_size().await, sb.ledger_size("CN").await);
+    refused(
+        cancel(&sb, &id2, "too late").await,
+        Code::FailedPrecondition,
+        &[
+            "customs node: ",
+            "only before the goods arrive at the first border",
+        ],
+    );
+    assert_eq!(sb.declarant_ledger_size().await, size);
+    assert_eq!(sb.ledger_size("CN").await, cn);
+    let s = status(&sb, &id2).await;
+    assert_eq!(s.submission(), SubmissionState::Accepted);
+    assert_eq!(s.nodes[0].state(), arrived.state());
+    sb.stop().await;
+}
+
+/// The parts of a status the declarant answers from its own records, and each node's state.
+fn own(s: &v1::ConsignmentStatus) -> v1::ConsignmentStatus {
+    let mut s = s.clone();
+    s.nodes = s
+        .nodes
+        .iter()
+        .map(|v| v1::ConsignmentView {
+            consignment_id: v.consignment_id.clone(),
+            country: v.country.clone(),
+            state: v.state,
+            lane: v.lane,
+            ..Default::default()
+        })
+        .collect();
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_declarant_answers_the_same_after_a_restart_and_retries_a_pending_submission_once() {
+    let mut sb = started().await;
+    let c = plain_consignment(1, &Parties::topology());
+    let r = submit(&sb, c.request.clone()).await.unwrap();
+    let id = hex(&r.consignment_id);
+    let issued = bill(&sb, &r.bill_of_lading_id).await;
+    transfer(
+        &sb,
+        &next(&issued, TransferAction::Transfer, TOPOLOGY_FORWARDER),
+        &sb.operator_key(TOPOLOGY_SHIPPER),
+    )
+    .await
+    .unwrap();
+    let (before, record, platform) = (
+        status(&sb, &id).await,
+        bill(&sb, &r.bill_of_lading_id).await,
+        sb.platform_status().await,
+    );
+    assert_eq!(
+        (platform.bills, platform.submissions, platform.pending),
+        (1, 1, 0)
+    );
+
+    // A client following the consignment when the declarant stops is told so, and resumes
+    // after the last event it received once the declarant is back.
+    let mut following = sb
+        .declarant()
+        .await
+        .track_consignment(v1::TrackConsignmentRequest {
+            consignment_id: id.to_hex(),
+            resume_after_country: String::new(),
+            resume_after_seq: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let recorded = sb.view("CN", &id).await.events;
+    let mut received = Vec::new();
+    while received.len() < recorded.len() {
+        received.push(following.next().await.unwrap().unwrap());
+    }
+    assert_eq!(received, recorded);
+    sb.stop_declarant().await;
+    let stopped = following.next().await.unwrap().unwrap_err();
+    assert_eq!(stopped.code(), Code::Unavailable, "{}", stopped.message());
+    assert!(
+        stopped.message().contains("the declarant is stopping"),
+        "{}",
+        stopped.message()
+    );
+    sb.restart_declarant().await;
+    assert_eq!(own(&status(&sb, &id).await), own(&before));
+    assert_eq!(bill(&sb, &r.bill_of_lading_id).await, record);
+    let again = sb.platform_status().await;
+    assert_eq!(
+        (
+            again.ledger_size,
+            again.bills,
+            again.submissions,
+            again.pending,
+            &again.operators
+        ),
+        (
+            platform.ledger_size,
+            platform.bills,
+            platform.submissions,
+            platform.pending,
+            &platform.operators
+        )
+    );
+
+    let last = &received[received.len() - 1];
+    let resumed = sb
+        .declarant()
+        .await
+        .track_consignment(v1::TrackConsignmentRequest {
+            consignment_id: id.to_hex(),
+            resume_after_country: last.country.clone(),
+            resume_after_seq: last.seq,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    sb.arrive("CN", &id, c.seals.clone()).await.unwrap();
+    let mut resumed = resumed;
+    let arrival = resumed.next().await.unwrap().unwrap();
+    assert_eq!(
+        (arrival.country.as_str(), arrival.kind.as_str()),
+        ("CN", node_kind::ARRIVED)
+    );
+    assert_eq!(
+        arrival.seq,
+        sb.view("CN", &id).await.events[recorded.len()].seq
+    );
+    drop(resumed);
+
+    // The first node is down: the submission is recorded, pending, and its id given. (Its
+    // times are given, so that the same request can be sent again.)
+    sb.stop_node("CN").await;
+    let mut c2 = plain_consignment(2, &Parties::topology());
+    c2.request
+        .bill_of_lading
+        .as_mut()
+        .unwrap()
+        .issued_at_unix_micros = now();
+    c2.request
+        .declaration
+        .as_mut()
+        .unwrap()
+        .created_at_unix_micros = now();
+    let unreached = [
+        "is recorded, but the customs node of CN could not be reached",
+        "it is retried when the declarant restarts",
+    ];
+    let s = refused(
+        submit(&sb, c2.request.clone()).await,
+        Code::Unavailable,
+        &unreached,
+    );
+    let id2 = consignment_in(s.message());
+    // The same request again, the node still down: sent again, and still not answered.
+    let s = refused(
+        submit(&sb, c2.request.clone()).await,
+        Code::Unavailable,
+        &unreached,
+    );
+    assert_eq!(consignment_in(s.message()), id2);
+    let p = sb.platform_status().await;
+    assert_eq!((p.submissions, p.pending), (2, 1));
+    let st = status(&sb, &id2).await;
+    assert_eq!(st.submission(), SubmissionState::Pending);
+    assert_eq!(st.declaration_reference, "XSRE-D-000002");
+    assert!(st.nodes.is_empty(), "{:?}", st.nodes);
+    assert!(
+        st.unreachable.len() == 1 && st.unreachable[0].starts_with("CN: "),
+        "{:?}",
+        st.unreachable
+    );
+    assert_eq!(kinds(&sb.declarant_entries(&id2).await), [kind::SUBMITTED]);
+
+    // The node back, the declarant restarted: the pending submission is sent once.
+    sb.restart_node("CN").await;
+    sb.stop_declarant().await;
+    sb.restart_declarant().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while sb.platform_status().await.pending > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the pending submission was not retried"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let seen = sb.wait_for("CN", &id2, S::AwaitingArrival).await;
+    assert_eq!(seen[0].kind, node_kind::DECLARED);
+    let st = status(&sb, &id2).await;
+    assert_eq!(st.submission(), SubmissionState::Accepted);
+    let assessed = sb.view("CN", &id2).await.events;
+    assert_eq!(
+        st.detail,
+        format!("entry {} at CN", assessed[assessed.len() - 1].seq)
+    );
+    assert_eq!(st.nodes[0].state(), S::AwaitingArrival);
+    assert_eq!(
+        kinds(&sb.declarant_entries(&id2).await),
+        [kind::SUBMITTED, kind::OUTCOME]
+    );
+
+    // The same request again: the first node's answer.
+    let again = submit(&sb, c2.request.clone()).await.unwrap();
+    assert_eq!(again.consignment_id, id2.to_hex());
+    assert_eq!(
+        again.first_node.map(|r| (r.state(), r.seq)),
+        Some((S::AwaitingArrival, assessed[assessed.len() - 1].seq))
+    );
+
+    // Answered: another restart sends nothing again.
+    let cn = sb.ledger_size("CN").await;
+    let size = sb.declarant_ledger_size().await;
+    sb.stop_declarant().await;
+    sb.restart_declarant().await;
+    assert_eq!(sb.platform_status().await.pending, 0);
+    assert_eq!(sb.declarant_ledger_size().await, size);
+    assert_eq!(sb.ledger_size("CN").await, cn);
+    let declared = sb
+        .subject_entries("CN", &id2)
+        .await
+        .iter()
+        .filter(|e| e.kind == node_kind::DECLARED)
+        .count();
+    assert_eq!(declared, 1);
+    // And it clears like any other.
+    for code in &c2.route {
+        pass(&sb, &c2, &id2, code).await;
+    }
+    sb.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_plain_data_is_refused_before_anything_is_recorded() {
+    let sb = started().await;
+    let c = plain_consignment(1, &Parties::topology());
+    let size = sb.declarant_ledger_size().await;
+    let cn = sb.ledger_size("CN").await;
+    let with = |f: &dyn Fn(&mut v1::SubmitConsignmentRequest)| {
+        let mut r = c.request.clone();
+        f(&mut r);
+        r
+    };
+
+    let cases: Vec<(v1::SubmitConsignmentRequest, Code, Vec<String>)> = vec![
+        (
+            with(&|r| r.declaration.as_mut().unwrap().items[0].hs_code = "7700000000".into()),
+            Code::InvalidArgument,
+            vec![
+                "declaration.items[0].hs_code".into(),
+                "HS chapter 77 does not exist".into(),
+            ],
+        ),
+        (
+            with(&|r| {
+                r.bill_of_lading.as_mut().unwrap().consignment_items[1].hs_code = "85".into()
+            }),
+            Code::InvalidArgument,
+            vec![
+                "bill_of_lading.consignment_items[1].hs_code".into(),
+                "an HS code is 6 to 10 digits".into(),
+            ],
+        ),
+        (
+            with(&|r| r.declaration.as_mut().unwrap().items[0].gross_weight_grams += 1),
+            Code::InvalidArgument,
+            vec!["declaration.items[0].gross_weight_grams".into()],
+        ),
+        (
+            with(&|r| {
+                r.bill_of_lading
+                    .as_mut()
+                    .unwrap()
+                    .carrier
+                    .as_mut()
+                    .unwrap()
+                    .operator_id = "KZ999999999999".into()
+            }),
+            Code::PermissionDenied,
+            vec![
+                "the declarant does not act for KZ999999999999 (carrier): it holds no key of it"
+                    .into(),
+            ],
+        ),
+        (
+            with(&|r| {
+                r.declaration.as_mut().unwrap().declarant_operator_id = "AZ9999999999".into()
+            }),
+            Code::PermissionDenied,
+            vec!["the declarant does not act for AZ9999999999 (declarant)".into()],
+        ),
+        (
+            with(&|r| r.bill_of_lading = None),
+            Code::InvalidArgument,
+            vec!["bill_of_lading: required".into()],
+        ),
+        (
+            with(&|r| r.bill_of_lading_id = Digest::of(b"a bill").to_hex()),
+            Code::InvalidArgument,
+            vec!["bill_of_lading_id: give either a new bill_of_lading or the id".into()],
+        ),
+        (
+            with(&|r| {
+                r.bill_of_lading = None;
+                r.bill_of_lading_id = Digest::of(b"a bill").to_hex();
+            }),
+            Code::NotFound,
+            vec!["is not on this platform".into()],
+        ),
+    ];
+    for (request, code, parts) in cases {
+        let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+        refused(submit(&sb, request).await, code, &parts);
+        assert_eq!(sb.declarant_ledger_size().await, size, "{parts:?}");
+    }
+    let p = sb.platform_status().await;
+    assert_eq!((p.bills, p.submissions, p.pending), (0, 0, 0));
+    assert_eq!(sb.ledger_size("CN").await, cn);
+    sb.stop().await;
+}
