@@ -129,6 +129,16 @@ async fn up_serves_every_service_and_sigterm_stops_every_child() {
     ]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "KZ: none\n");
+    // `up` registered the topology's operators: the sample consignment declares at once.
+    let (code, out, err) = run(&[
+        "declare",
+        "--topology",
+        topo.to_str().unwrap(),
+        "--file",
+        deploy("examples/consignment.json").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("declared at CN"), "{out}");
 
     let pids: Vec<u32> = services.iter().map(|s| s.2).collect();
     assert!(pids.iter().all(|p| alive(*p)));

@@ -373,6 +373,90 @@ impl World {
 /// Registers the operators, certifies the AEO traders in CN, and records an arrangement
 /// between every two countries, signed by both; waits until every service has a complete
 /// copy of the registry.
+/// Registers every operator of the topology that the registry does not know yet, with its
+/// development key, signed by its country's customs authority: what `up` does so that the
+/// demonstration operators can declare at once, and what the demo does first.
+pub(crate) async fn register_operators(
+    t: &Topology,
+    clock: &corridor_topology::Clock,
+) -> anyhow::Result<usize> {
+    let mut registry = AeoRegistryClient::new(channel_to(t, &t.registry.listen).await?);
+    let now = clock.now_micros();
+    let mut n = 0;
+    for o in &t.operators {
+        let known = registry
+            .get_operator(v1::GetOperatorRequest {
+                operator_id: o.id.clone(),
+            })
+            .await;
+        match known {
+            Ok(_) => continue,
+            Err(s) if s.code() == tonic::Code::NotFound => {}
+            Err(s) => bail!("registry: {}", s.message()),
+        }
+        let public = PublicKey::load(&t.resolve(&o.key.as_ref().context("operator key")?.public))?;
+        let doc = v1::OperatorRegistration {
+            operator_id: o.id.clone(),
+            legal_name: o.name.clone(),
+            address: o.address.clone(),
+            country: o.id[..2].into(),
+            public_keys: vec![public.as_bytes().to_vec()],
+            issued_at_unix_micros: now,
+        };
+        let (_, c) = t.country(&CountryCode::parse("operator", &o.id[..2])?)?;
+        let env = Envelope::sign(
+            pt::OPERATOR_REGISTRATION,
+            doc.encode_to_vec(),
+            &key_of(t, &c.authority_key)?,
+        );
+        registry
+            .register_operator(v1::SubmitRequest {
+                envelope: Some(v1::Envelope::from(&env)),
+            })
+            .await
+            .map_err(|s| anyhow::anyhow!("register {}: {}", o.id, s.message()))?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Waits until every node and the declarant have a complete copy of the registry; returns
+/// the registry's size.
+pub(crate) async fn sync(t: &Topology) -> anyhow::Result<u64> {
+    let size = LedgerReaderClient::new(channel_to(t, &t.registry.listen).await?)
+        .get_checkpoint(v1::GetCheckpointRequest {})
+        .await?
+        .into_inner()
+        .size;
+    for cc in t.country_codes() {
+        let s = CustomsNodeClient::new(channel_to(t, &t.node_addr(&cc)?.to_string()).await?)
+            .get_node_status(v1::NodeStatusRequest {
+                min_registry_entries: size,
+            })
+            .await?
+            .into_inner();
+        if s.registry_entries < size {
+            bail!(
+                "the node of {cc} has {} of the registry's {size} entries",
+                s.registry_entries
+            );
+        }
+    }
+    let s = DeclarantClient::new(channel_to(t, &t.declarant.listen).await?)
+        .get_platform_status(v1::PlatformStatusRequest {
+            min_registry_entries: size,
+        })
+        .await?
+        .into_inner();
+    if s.registry_entries < size {
+        bail!(
+            "the declarant has {} of the registry's {size} entries",
+            s.registry_entries
+        );
+    }
+    Ok(size)
+}
+
 pub(crate) async fn setup_registry(
     t: &Topology,
     clock: &corridor_topology::Clock,
@@ -386,26 +470,7 @@ pub(crate) async fn setup_registry(
     let submit = |env: Envelope| v1::SubmitRequest {
         envelope: Some(v1::Envelope::from(&env)),
     };
-    for o in &t.operators {
-        let public = PublicKey::load(&t.resolve(&o.key.as_ref().context("operator key")?.public))?;
-        let doc = v1::OperatorRegistration {
-            operator_id: o.id.clone(),
-            legal_name: o.name.clone(),
-            address: o.address.clone(),
-            country: o.id[..2].into(),
-            public_keys: vec![public.as_bytes().to_vec()],
-            issued_at_unix_micros: now,
-        };
-        let env = Envelope::sign(
-            pt::OPERATOR_REGISTRATION,
-            doc.encode_to_vec(),
-            &authority(&o.id[..2])?,
-        );
-        registry
-            .register_operator(submit(env))
-            .await
-            .map_err(|s| anyhow::anyhow!("register {}: {}", o.id, s.message()))?;
-    }
+    register_operators(t, clock).await?;
     for (id, aeo, _) in TRADERS {
         let Some(aeo) = aeo else { continue };
         let doc = v1::AeoCertificate {
@@ -454,38 +519,7 @@ pub(crate) async fn setup_registry(
                 .map_err(|s| anyhow::anyhow!("arrangement {a}-{b}: {}", s.message()))?;
         }
     }
-    let size = LedgerReaderClient::new(channel_to(t, &t.registry.listen).await?)
-        .get_checkpoint(v1::GetCheckpointRequest {})
-        .await?
-        .into_inner()
-        .size;
-    for cc in t.country_codes() {
-        let s = CustomsNodeClient::new(channel_to(t, &t.node_addr(&cc)?.to_string()).await?)
-            .get_node_status(v1::NodeStatusRequest {
-                min_registry_entries: size,
-            })
-            .await?
-            .into_inner();
-        if s.registry_entries < size {
-            bail!(
-                "the node of {cc} has {} of the registry's {size} entries",
-                s.registry_entries
-            );
-        }
-    }
-    let s = DeclarantClient::new(channel_to(t, &t.declarant.listen).await?)
-        .get_platform_status(v1::PlatformStatusRequest {
-            min_registry_entries: size,
-        })
-        .await?
-        .into_inner();
-    if s.registry_entries < size {
-        bail!(
-            "the declarant has {} of the registry's {size} entries",
-            s.registry_entries
-        );
-    }
-    Ok(size)
+    sync(t).await
 }
 
 /// Per-country counts for the progress display.

@@ -368,12 +368,21 @@ pub(crate) fn run(a: UpArgs) -> anyhow::Result<Outcome> {
             // Signals are handled from the start, so a ctrl-c during start-up stops cleanly.
             let stop = tokio::spawn(signal());
             let mut corridor = Corridor::start(t, &root).await?;
+            let clock = corridor.topology.clock.clock()?;
+            let registered =
+                crate::cmd::demo::register_operators(&corridor.topology, &clock).await?;
+            crate::cmd::demo::sync(&corridor.topology).await?;
             corridor.print_table();
             println!(
                 "corridor up: {} services; topology {}; Ctrl-C stops them",
                 corridor.services.len(),
                 corridor.topology_file().display()
             );
+            if registered > 0 {
+                println!(
+                    "registered {registered} operators of the topology with their development keys"
+                );
+            }
             if !std::io::stdout().is_terminal() {
                 use std::io::Write;
                 let _ = std::io::stdout().flush();

@@ -94,6 +94,16 @@ impl Service {
     }
 }
 
+impl Drop for Service {
+    fn drop(&mut self) {
+        // A test that failed half-way leaves no service running.
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 pub(crate) struct Corridor {
     pub(crate) root: PathBuf,
     pub(crate) topology: PathBuf,
