@@ -161,20 +161,22 @@ pub async fn serve_ready(
     let keys = corridor_aeo::TrustedKeys::new(t.authority_keys()?, t.other_keys()?)
         .with_operators(t.operator_keys()?);
     let replica = ReplicaStore::open(&config.data_dir.join(REPLICA_DIR), keys)?;
-    let tasks = tokio_util::task::TaskTracker::new();
-    if let Some(addr) = &config.registry {
-        let endpoint = config.transport.endpoint(addr)?;
-        tasks.spawn(replica.clone().follow(endpoint, shutdown.clone()));
-    }
     let platform = Platform::open(
         ledger.clone(),
-        replica,
+        replica.clone(),
         config.key.clone(),
         config.operators.clone(),
         t,
         &config.transport,
         shutdown.clone(),
     )?;
+    if let Some(addr) = &config.registry {
+        let endpoint = config.transport.endpoint(addr)?;
+        platform
+            .inner
+            .tasks
+            .spawn(replica.follow(endpoint, shutdown.clone()));
+    }
     platform.retry_pending();
     let reader = LedgerReaderService::new(ledger.clone(), config.key.clone());
 
@@ -221,10 +223,10 @@ pub async fn serve_ready(
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled())
         .await?;
 
-    // The follower stops on the same token: wait for it, so that the databases are closed
-    // when this returns.
-    tasks.close();
-    tasks.wait().await;
+    // The follower and the tracking streams stop on the same token, a pending retry after
+    // its one call: wait for them, so that the databases are closed when this returns.
+    platform.inner.tasks.close();
+    platform.inner.tasks.wait().await;
     drop(platform);
     ledger.flush().await?;
     let last = ledger.last_checkpoint()?.map_or(0, |c| c.size);

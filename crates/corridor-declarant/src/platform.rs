@@ -134,6 +134,9 @@ pub(crate) struct Inner {
     pub(crate) nodes: BTreeMap<CountryCode, CustomsNodeClient<Channel>>,
     failed: AtomicBool,
     pub(crate) shutdown: CancellationToken,
+    /// The registry follower, pending retries and tracking streams: joined before the
+    /// databases close.
+    pub(crate) tasks: tokio_util::task::TaskTracker,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -195,6 +198,7 @@ impl Platform {
             nodes,
             failed: AtomicBool::new(false),
             shutdown,
+            tasks: tokio_util::task::TaskTracker::new(),
         });
         let p = Self { inner };
         p.replay()?;
@@ -607,7 +611,7 @@ impl Platform {
             .collect();
         for (id, denv, declaration) in due {
             let p = self.clone();
-            tokio::spawn(async move {
+            self.inner.tasks.spawn(async move {
                 let (bill_env, chain) = {
                     let st = lock(&p.inner.state);
                     match st.bills.get(&declaration.bill_of_lading_id) {

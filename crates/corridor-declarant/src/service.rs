@@ -164,7 +164,9 @@ impl v1::declarant_server::Declarant for Platform {
         }
         let (tx, rx) = tokio::sync::mpsc::channel(64);
         let p = self.clone();
-        tokio::spawn(async move { p.track(route, id, resume, tx).await });
+        self.inner
+            .tasks
+            .spawn(async move { p.track(route, id, resume, tx).await });
         Ok(Response::new(Box::pin(
             tokio_stream::wrappers::ReceiverStream::new(rx),
         )))
