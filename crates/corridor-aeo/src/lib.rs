@@ -30,6 +30,7 @@ use corridor_topology::{Clock, Topology};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
+use tonic::server::NamedService;
 
 pub use error::Error;
 pub use follow::ReplicaStore;
@@ -134,34 +135,16 @@ pub async fn serve_ready(
     let registry = Registry::open(ledger.clone(), config.keys, config.clock, shutdown.clone())?;
     let reader = LedgerReaderService::new(ledger.clone(), config.key.clone());
 
-    let (health_reporter, health) = tonic_health::server::health_reporter();
-    health_reporter
-        .set_serving::<AeoRegistryServer<Registry>>()
-        .await;
-    health_reporter
-        .set_serving::<LedgerReaderServer<LedgerReaderService>>()
-        .await;
-    let reflection = || {
-        tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(corridor_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-    };
-    let reflection_v1 = reflection()
-        .build_v1()
-        .map_err(|e| Error::State(format!("reflection: {e}")))?;
-    let reflection_v1alpha = reflection()
-        .build_v1alpha()
-        .map_err(|e| Error::State(format!("reflection: {e}")))?;
-
     let addr = listener.local_addr().ok();
     tracing::info!(?addr, entries = ledger.len(), "AEO registry serving");
     ready(addr);
     config
         .transport
-        .server()?
-        .add_service(health)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
+        .router(&[
+            <AeoRegistryServer<Registry> as NamedService>::NAME,
+            <LedgerReaderServer<LedgerReaderService> as NamedService>::NAME,
+        ])
+        .await?
         .add_service(
             AeoRegistryServer::new(registry.clone())
                 .max_decoding_message_size(config.max_message_bytes),
@@ -172,11 +155,7 @@ pub async fn serve_ready(
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled())
         .await?;
 
-    ledger.flush().await?;
-    let last = ledger.last_checkpoint()?.map_or(0, |c| c.size);
-    if ledger.len() > last {
-        ledger.sign_checkpoint(&config.key).await?;
-    }
+    ledger.seal(&config.key).await?;
     tracing::info!(entries = ledger.len(), "AEO registry stopped");
     Ok(())
 }

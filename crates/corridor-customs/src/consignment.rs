@@ -1,5 +1,5 @@
 //! A consignment as one node sees it, and what each recorded step does to it. The same
-//! [`Consignment::apply`] runs when a step is recorded and when the node rebuilds its state
+//! `Consignment::apply` runs when a step is recorded and when the node rebuilds its state
 //! from its ledger on start, so the two cannot disagree.
 
 use std::collections::HashMap;

@@ -32,6 +32,7 @@ use corridor_topology::Topology;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
+use tonic::server::NamedService;
 
 pub use error::Error;
 pub use node::Node;
@@ -154,34 +155,16 @@ pub async fn serve_ready(
     node.resume_outbox();
     let reader = LedgerReaderService::new(ledger.clone(), config.key.clone());
 
-    let (health_reporter, health) = tonic_health::server::health_reporter();
-    health_reporter
-        .set_serving::<CustomsNodeServer<Node>>()
-        .await;
-    health_reporter
-        .set_serving::<LedgerReaderServer<LedgerReaderService>>()
-        .await;
-    let reflection = || {
-        tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(corridor_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-    };
-    let reflection_v1 = reflection()
-        .build_v1()
-        .map_err(|e| Error::State(format!("reflection: {e}")))?;
-    let reflection_v1alpha = reflection()
-        .build_v1alpha()
-        .map_err(|e| Error::State(format!("reflection: {e}")))?;
-
     let addr = listener.local_addr().ok();
     tracing::info!(?addr, country = %config.country, entries = ledger.len(), "customs node serving");
     ready(addr);
     config
         .transport
-        .server()?
-        .add_service(health)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
+        .router(&[
+            <CustomsNodeServer<Node> as NamedService>::NAME,
+            <LedgerReaderServer<LedgerReaderService> as NamedService>::NAME,
+        ])
+        .await?
         .add_service(
             CustomsNodeServer::new(node.clone())
                 .max_decoding_message_size(config.max_message_bytes),
@@ -197,11 +180,7 @@ pub async fn serve_ready(
     node.inner.tasks.close();
     node.inner.tasks.wait().await;
     drop(node);
-    ledger.flush().await?;
-    let last = ledger.last_checkpoint()?.map_or(0, |c| c.size);
-    if ledger.len() > last {
-        ledger.sign_checkpoint(&config.key).await?;
-    }
+    ledger.seal(&config.key).await?;
     tracing::info!(country = %config.country, entries = ledger.len(), "customs node stopped");
     Ok(())
 }

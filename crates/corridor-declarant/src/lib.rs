@@ -29,6 +29,7 @@ use corridor_topology::Topology;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
+use tonic::server::NamedService;
 
 pub use error::Error;
 pub use platform::Platform;
@@ -180,25 +181,6 @@ pub async fn serve_ready(
     platform.retry_pending();
     let reader = LedgerReaderService::new(ledger.clone(), config.key.clone());
 
-    let (health_reporter, health) = tonic_health::server::health_reporter();
-    health_reporter
-        .set_serving::<DeclarantServer<Platform>>()
-        .await;
-    health_reporter
-        .set_serving::<LedgerReaderServer<LedgerReaderService>>()
-        .await;
-    let reflection = || {
-        tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(corridor_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-    };
-    let reflection_v1 = reflection()
-        .build_v1()
-        .map_err(|e| Error::State(format!("reflection: {e}")))?;
-    let reflection_v1alpha = reflection()
-        .build_v1alpha()
-        .map_err(|e| Error::State(format!("reflection: {e}")))?;
-
     let addr = listener.local_addr().ok();
     tracing::info!(
         ?addr,
@@ -209,10 +191,11 @@ pub async fn serve_ready(
     ready(addr);
     config
         .transport
-        .server()?
-        .add_service(health)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
+        .router(&[
+            <DeclarantServer<Platform> as NamedService>::NAME,
+            <LedgerReaderServer<LedgerReaderService> as NamedService>::NAME,
+        ])
+        .await?
         .add_service(
             DeclarantServer::new(platform.clone())
                 .max_decoding_message_size(config.max_message_bytes),
@@ -228,11 +211,7 @@ pub async fn serve_ready(
     platform.inner.tasks.close();
     platform.inner.tasks.wait().await;
     drop(platform);
-    ledger.flush().await?;
-    let last = ledger.last_checkpoint()?.map_or(0, |c| c.size);
-    if ledger.len() > last {
-        ledger.sign_checkpoint(&config.key).await?;
-    }
+    ledger.seal(&config.key).await?;
     tracing::info!(entries = ledger.len(), "declarant stopped");
     Ok(())
 }

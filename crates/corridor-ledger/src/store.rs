@@ -486,6 +486,17 @@ impl Ledger {
         })
     }
 
+    /// Makes every append durable and, when the ledger has grown since its last signed
+    /// checkpoint, signs a new one with `key`: what a service does as it stops.
+    pub async fn seal(&self, key: &SigningKey) -> Result<(), Error> {
+        self.flush().await?;
+        let last = self.last_checkpoint()?.map_or(0, |c| c.size);
+        if self.len() > last {
+            self.sign_checkpoint(key).await?;
+        }
+        Ok(())
+    }
+
     /// The last signed checkpoint, if any.
     pub fn last_checkpoint(&self) -> Result<Option<Checkpoint>, Error> {
         read_checkpoint(&self.dir)

@@ -17,6 +17,7 @@
 use std::sync::Arc;
 
 use corridor_topology::{Error, ServiceRole, TlsMaterial, Topology};
+use tonic::transport::server::Router;
 use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity, Server, ServerTlsConfig};
 
 /// The transport of one role: plaintext, or TLS with the corridor CA and the role's own
@@ -111,6 +112,37 @@ impl Transport {
         let mut builder = builder;
         builder = builder.tls_config(config).map_err(|e| bad_tls(role, &e))?;
         Ok(builder)
+    }
+}
+
+impl Transport {
+    /// A server on this transport with what every corridor server offers beside its own
+    /// services: gRPC health, reporting each of `serving` (service names) SERVING, and
+    /// reflection over corridor's descriptor set, v1 and v1alpha (grpcurl 1.8 and Python's
+    /// grpcio-reflection speak only v1alpha). The caller adds its own services.
+    pub async fn router(&self, serving: &[&str]) -> Result<Router, Error> {
+        let (reporter, health) = tonic_health::server::health_reporter();
+        for name in serving {
+            reporter
+                .set_service_status(*name, tonic_health::ServingStatus::Serving)
+                .await;
+        }
+        let reflection = || {
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(corridor_proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        };
+        let bad = |e: tonic_reflection::server::Error| Error::Invalid {
+            field: "reflection".into(),
+            reason: e.to_string(),
+        };
+        let v1 = reflection().build_v1().map_err(bad)?;
+        let v1alpha = reflection().build_v1alpha().map_err(bad)?;
+        Ok(self
+            .server()?
+            .add_service(health)
+            .add_service(v1)
+            .add_service(v1alpha))
     }
 }
 

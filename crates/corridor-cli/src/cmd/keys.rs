@@ -30,7 +30,7 @@ pub(crate) enum KeysCommand {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
         /// Also a development CA and a TLS certificate per service and for the corridor
-        /// client under DIR/keys/tls/, and a [tls] section in DIR/topology.toml: the services
+        /// client under DIR/keys/tls/, and a `[tls]` section in DIR/topology.toml: the services
         /// then speak mutual TLS only.
         #[arg(long)]
         tls: bool,
