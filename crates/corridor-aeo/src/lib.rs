@@ -100,8 +100,7 @@ impl Config {
             data_dir,
             origin: origin(&topology.name),
             key,
-            keys: TrustedKeys::new(topology.authority_keys()?, topology.other_keys()?)
-                .with_operators(topology.operator_keys()?),
+            keys: TrustedKeys::from_topology(topology)?,
             clock: topology.clock.clock()?,
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             transport: corridor_net::Transport::for_role(

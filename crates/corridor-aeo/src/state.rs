@@ -132,6 +132,14 @@ impl TrustedKeys {
         self
     }
 
+    /// The keys a topology names: its customs authorities, every other role's key, and its
+    /// operators' keys (registrable for their own operator only).
+    pub fn from_topology(
+        t: &corridor_topology::Topology,
+    ) -> Result<Self, corridor_topology::Error> {
+        Ok(Self::new(t.authority_keys()?, t.other_keys()?).with_operators(t.operator_keys()?))
+    }
+
     /// The corridor's countries (those with a customs authority key).
     pub fn countries(&self) -> impl Iterator<Item = &CountryCode> {
         self.authorities.keys()

@@ -133,8 +133,7 @@ pub async fn serve_ready(
         &config.data_dir,
         &origin(&t.name, &config.country),
     )?);
-    let keys = corridor_aeo::TrustedKeys::new(t.authority_keys()?, t.other_keys()?)
-        .with_operators(t.operator_keys()?);
+    let keys = corridor_aeo::TrustedKeys::from_topology(t)?;
     let replica = ReplicaStore::open(&config.data_dir.join(REPLICA_DIR), keys)?;
     let node = Node::open(
         config.country.clone(),

@@ -159,8 +159,7 @@ pub async fn serve_ready(
 ) -> Result<(), Error> {
     let t = &config.topology;
     let ledger = Arc::new(Ledger::open(&config.data_dir, &origin(&t.name))?);
-    let keys = corridor_aeo::TrustedKeys::new(t.authority_keys()?, t.other_keys()?)
-        .with_operators(t.operator_keys()?);
+    let keys = corridor_aeo::TrustedKeys::from_topology(t)?;
     let replica = ReplicaStore::open(&config.data_dir.join(REPLICA_DIR), keys)?;
     let platform = Platform::open(
         ledger.clone(),

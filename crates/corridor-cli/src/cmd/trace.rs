@@ -344,8 +344,7 @@ impl Corpus {
         source: Source<'_>,
         subject: Option<&str>,
     ) -> anyhow::Result<Self> {
-        let keys = TrustedKeys::new(t.authority_keys()?, t.other_keys()?)
-            .with_operators(t.operator_keys()?);
+        let keys = TrustedKeys::from_topology(&t)?;
         let node_keys = t.node_keys()?;
         let registry_key = t
             .registry
