@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use corridor_core::document::examples::{
-    CARRIER_ID, CONSIGNEE_ID, FORWARDER_ID, SHIPPER_ID, bill_of_lading_at, declaration_at,
+    CARRIER_ID, FORWARDER_ID, SHIPPER_ID, bill_of_lading_at, declaration_at,
 };
 use corridor_core::document::{BillOfLading, BillOfLadingParts, DeclarationParts, TransferEntry};
 use corridor_core::{
@@ -602,17 +602,7 @@ impl Sandbox {
             &forwarder,
         );
         denv.add_signature(&shipper);
-        let seals = bill
-            .equipment
-            .iter()
-            .flat_map(|e| {
-                e.seals.iter().map(|s| v1::SealCheck {
-                    container_number: e.container_number.as_str().into(),
-                    seal_number: s.number.as_str().into(),
-                    intact: true,
-                })
-            })
-            .collect();
+        let seals = corridor_proto::seal_checks(&bill);
         Consignment {
             id: denv.document_id(),
             request: v1::SubmitDeclarationRequest {
@@ -846,29 +836,16 @@ pub fn signed(
     }
 }
 
-/// Who a plain consignment is between (operator ids the declarant holds keys of).
-#[derive(Clone, Copy, Debug)]
-pub struct Parties<'a> {
-    /// The shipper: the bill's first holder and the holder of the operation.
-    pub shipper: &'a str,
-    /// Who lodges the declaration (may be the shipper).
-    pub declarant: &'a str,
-    /// The carrier that issues the bill.
-    pub carrier: &'a str,
-    /// The consignee of a straight bill.
-    pub consignee: &'a str,
-}
+pub use corridor_proto::examples::Parties;
 
-impl Parties<'static> {
-    /// The topology's demonstration parties: [`TOPOLOGY_SHIPPER`], lodged for by
-    /// [`TOPOLOGY_FORWARDER`], carried by [`TOPOLOGY_CARRIER`] to [`TOPOLOGY_CONSIGNEE`].
-    pub fn topology() -> Self {
-        Self {
-            shipper: TOPOLOGY_SHIPPER,
-            declarant: TOPOLOGY_FORWARDER,
-            carrier: TOPOLOGY_CARRIER,
-            consignee: TOPOLOGY_CONSIGNEE,
-        }
+/// The topology's demonstration parties: [`TOPOLOGY_SHIPPER`], lodged for by
+/// [`TOPOLOGY_FORWARDER`], carried by [`TOPOLOGY_CARRIER`] to [`TOPOLOGY_CONSIGNEE`].
+pub fn topology_parties() -> Parties<'static> {
+    Parties {
+        shipper: TOPOLOGY_SHIPPER,
+        declarant: TOPOLOGY_FORWARDER,
+        carrier: TOPOLOGY_CARRIER,
+        consignee: TOPOLOGY_CONSIGNEE,
     }
 }
 
@@ -884,67 +861,24 @@ pub struct PlainConsignment {
 }
 
 /// Consignment `n` of the sample goods as plain data for the declarant, between `parties`,
-/// planned from now; the bill's issue and the declaration's times are left to the declarant
-/// (0: now). Built as `corridor declare --example` builds its sample (the CLI's
-/// `plain_consignment`): the sample's operator ids mapped to `parties`.
+/// planned from now (`corridor_proto::examples::plain_consignment`).
 pub fn plain_consignment(n: u32, parties: &Parties<'_>) -> PlainConsignment {
-    let map = |id: &mut String| {
-        let to = match id.as_str() {
-            SHIPPER_ID => parties.shipper,
-            CARRIER_ID => parties.carrier,
-            CONSIGNEE_ID => parties.consignee,
-            FORWARDER_ID => parties.declarant,
-            _ => return,
-        };
-        *id = to.to_string();
-    };
-    let planned_from = now();
-    let bill = bill_of_lading_at(&format!("KTZE-D-{n:06}"), planned_from);
-    let seals = bill
-        .equipment
+    let plain = corridor_proto::examples::plain_consignment(
+        &format!("KTZE-D-{n:06}"),
+        &format!("XSRE-D-{n:06}"),
+        now(),
+        parties,
+    );
+    let route = plain
+        .request
+        .declaration
         .iter()
-        .flat_map(|e| {
-            e.seals.iter().map(|s| v1::SealCheck {
-                container_number: e.container_number.as_str().into(),
-                seal_number: s.number.as_str().into(),
-                intact: true,
-            })
-        })
+        .flat_map(|d| &d.route)
+        .map(|s| s.country.clone())
         .collect();
-    let mut b = v1::BillOfLading::from(&bill);
-    b.issued_at_unix_micros = 0;
-    for p in [
-        &mut b.shipper,
-        &mut b.consignee,
-        &mut b.carrier,
-        &mut b.notify_party,
-    ]
-    .into_iter()
-    .flatten()
-    {
-        map(&mut p.operator_id);
-    }
-    for l in &mut b.transport_legs {
-        map(&mut l.carrier_operator_id);
-    }
-    let declaration = declaration_at(Digest::ZERO, &format!("XSRE-D-{n:06}"), planned_from);
-    let route = declaration
-        .route
-        .iter()
-        .map(|s| s.country.to_string())
-        .collect();
-    let mut d = v1::Declaration::from(&declaration);
-    d.bill_of_lading_id = Vec::new();
-    d.created_at_unix_micros = 0;
-    map(&mut d.declarant_operator_id);
-    map(&mut d.holder_operator_id);
     PlainConsignment {
-        request: v1::SubmitConsignmentRequest {
-            bill_of_lading: Some(b),
-            bill_of_lading_id: String::new(),
-            declaration: Some(d),
-        },
+        request: plain.request,
         route,
-        seals,
+        seals: plain.seals,
     }
 }

@@ -12,8 +12,8 @@ use corridor_customs::consignment::kind as node_kind;
 use corridor_declarant::platform::kind;
 use corridor_proto::v1::{self, ConsignmentState as S, Lane, Outcome, SubmissionState};
 use corridor_tests::sandbox::{
-    Parties, PlainConsignment, Sandbox, TOPOLOGY_AZ_FORWARDER, TOPOLOGY_CARRIER,
-    TOPOLOGY_CONSIGNEE, TOPOLOGY_FORWARDER, TOPOLOGY_SHIPPER, now, plain_consignment,
+    PlainConsignment, Sandbox, TOPOLOGY_AZ_FORWARDER, TOPOLOGY_CARRIER, TOPOLOGY_CONSIGNEE,
+    TOPOLOGY_FORWARDER, TOPOLOGY_SHIPPER, now, plain_consignment, topology_parties,
 };
 use tokio_stream::StreamExt;
 use tonic::{Code, Status};
@@ -203,7 +203,7 @@ fn kinds(entries: &[v1::LedgerEntry]) -> Vec<&str> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plain_data_clears_through_every_country_and_is_tracked_in_corridor_order() {
     let sb = started().await;
-    let c = plain_consignment(1, &Parties::topology());
+    let c = plain_consignment(1, &topology_parties());
     let r = submit(&sb, c.request.clone()).await.unwrap();
     let id = hex(&r.consignment_id);
     assert_eq!(r.first_country, "CN");
@@ -394,7 +394,7 @@ async fn plain_data_clears_through_every_country_and_is_tracked_in_corridor_orde
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_to_order_bill_is_transferred_endorsed_surrendered_and_spent_once() {
     let sb = started().await;
-    let mut c = plain_consignment(1, &Parties::topology());
+    let mut c = plain_consignment(1, &topology_parties());
     {
         let b = c.request.bill_of_lading.as_mut().unwrap();
         b.to_order = true;
@@ -407,7 +407,7 @@ async fn a_to_order_bill_is_transferred_endorsed_surrendered_and_spent_once() {
     // The rule of the bill itself: a to-order bill names no consignee.
     let mut with_consignee = c.request.clone();
     with_consignee.bill_of_lading.as_mut().unwrap().consignee =
-        plain_consignment(2, &Parties::topology())
+        plain_consignment(2, &topology_parties())
             .request
             .bill_of_lading
             .unwrap()
@@ -622,7 +622,7 @@ async fn a_to_order_bill_is_transferred_endorsed_surrendered_and_spent_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_declaration_for_a_party_that_no_longer_holds_the_bill_is_refused_at_the_first_node() {
     let sb = started().await;
-    let c = plain_consignment(1, &Parties::topology());
+    let c = plain_consignment(1, &topology_parties());
     let r = submit(&sb, c.request.clone()).await.unwrap();
     let id = hex(&r.consignment_id);
     // The first declaration is withdrawn, so that the bill is free to declare again.
@@ -724,7 +724,7 @@ async fn a_declaration_for_a_party_that_no_longer_holds_the_bill_is_refused_at_t
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_declaration_is_cancelled_before_arrival_at_the_first_border_and_not_after() {
     let sb = started().await;
-    let c = plain_consignment(1, &Parties::topology());
+    let c = plain_consignment(1, &topology_parties());
     let id = hex(&submit(&sb, c.request.clone()).await.unwrap().consignment_id);
     let size = sb.declarant_ledger_size().await;
 
@@ -768,7 +768,7 @@ async fn a_declaration_is_cancelled_before_arrival_at_the_first_border_and_not_a
     assert_eq!(sb.declarant_ledger_size().await, size + 1);
 
     // After arrival: refused by the node, nothing written anywhere.
-    let c2 = plain_consignment(2, &Parties::topology());
+    let c2 = plain_consignment(2, &topology_parties());
     let id2 = hex(&submit(&sb, c2.request.clone())
         .await
         .unwrap()
@@ -811,7 +811,7 @@ fn own(s: &v1::ConsignmentStatus) -> v1::ConsignmentStatus {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_declarant_answers_the_same_after_a_restart_and_retries_a_pending_submission_once() {
     let mut sb = started().await;
-    let c = plain_consignment(1, &Parties::topology());
+    let c = plain_consignment(1, &topology_parties());
     let r = submit(&sb, c.request.clone()).await.unwrap();
     let id = hex(&r.consignment_id);
     let issued = bill(&sb, &r.bill_of_lading_id).await;
@@ -908,7 +908,7 @@ async fn the_declarant_answers_the_same_after_a_restart_and_retries_a_pending_su
     // The first node is down: the submission is recorded, pending, and its id given. (Its
     // times are given, so that the same request can be sent again.)
     sb.stop_node("CN").await;
-    let mut c2 = plain_consignment(2, &Parties::topology());
+    let mut c2 = plain_consignment(2, &topology_parties());
     c2.request
         .bill_of_lading
         .as_mut()
@@ -1009,7 +1009,7 @@ async fn the_declarant_answers_the_same_after_a_restart_and_retries_a_pending_su
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_plain_data_is_refused_before_anything_is_recorded() {
     let sb = started().await;
-    let c = plain_consignment(1, &Parties::topology());
+    let c = plain_consignment(1, &topology_parties());
     let size = sb.declarant_ledger_size().await;
     let cn = sb.ledger_size("CN").await;
     let with = |f: &dyn Fn(&mut v1::SubmitConsignmentRequest)| {

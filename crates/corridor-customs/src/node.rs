@@ -284,7 +284,7 @@ impl Node {
         Ok(match kind {
             kind::BILL => {
                 let bill = corridor_proto::decode_bill_of_lading(env.payload())?;
-                let seals = bill_seals(&bill);
+                let seals = corridor_proto::seal_checks(&bill);
                 lock(&self.inner.bills).insert(env.document_id(), (*id, seals.clone()));
                 Effect::Bill(seals)
             }
@@ -837,7 +837,7 @@ impl Node {
         let aeo = self.aeo_status(&self.replica(), &declaration.holder_operator_id, now);
         let assessment = self.assessment(&id, &declaration, &aeo, now);
         let aenv = self.sign(payload_type::ASSESSMENT, &assessment);
-        let seals = bill_seals(&bill);
+        let seals = corridor_proto::seal_checks(&bill);
         lock(&self.inner.bills).insert(bill_id, (id, seals.clone()));
         let mut planned = vec![Planned::new(
             kind::DECLARED,
@@ -1552,19 +1552,6 @@ pub fn state_name(s: S) -> &'static str {
         S::Completed => "completed",
         S::Cancelled => "cancelled",
     }
-}
-
-fn bill_seals(bill: &corridor_core::document::BillOfLading) -> Vec<v1::SealCheck> {
-    bill.equipment
-        .iter()
-        .flat_map(|e| {
-            e.seals.iter().map(|s| v1::SealCheck {
-                container_number: e.container_number.as_str().to_string(),
-                seal_number: s.number.as_str().to_string(),
-                intact: true,
-            })
-        })
-        .collect()
 }
 
 /// What is wrong with the seals found at arrival against those expected: broken, missing

@@ -711,6 +711,21 @@ impl From<&Guarantee> for v1::Guarantee {
     }
 }
 
+/// Every seal on the bill's containers, as an officer reports it found intact: what a node
+/// expects at the first border, and what a client reports when nothing is amiss.
+pub fn seal_checks(bill: &BillOfLading) -> Vec<v1::SealCheck> {
+    bill.equipment
+        .iter()
+        .flat_map(|e| {
+            e.seals.iter().map(|s| v1::SealCheck {
+                container_number: e.container_number.as_str().to_string(),
+                seal_number: s.number.as_str().to_string(),
+                intact: true,
+            })
+        })
+        .collect()
+}
+
 impl TryFrom<v1::Declaration> for Declaration {
     type Error = ParseError;
     fn try_from(m: v1::Declaration) -> Result<Self, ParseError> {

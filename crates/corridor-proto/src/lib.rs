@@ -8,6 +8,7 @@
 
 pub mod convert;
 pub mod document;
+pub mod examples;
 
 /// Generated messages and services of package `corridor.v1`.
 #[allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic)]
@@ -23,5 +24,5 @@ pub use convert::{decode_envelope, encode_envelope};
 pub use document::{
     decode_bill_of_lading, decode_declaration, decode_declaration_cancellation,
     decode_transfer_entry, encode_bill_of_lading, encode_declaration,
-    encode_declaration_cancellation, encode_transfer_entry,
+    encode_declaration_cancellation, encode_transfer_entry, seal_checks,
 };

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::Args;
 use corridor_core::{CountryCode, Digest, Envelope, PublicKey, SigningKey, payload_type as pt};
+use corridor_proto::examples::{Parties, plain_consignment};
 use corridor_proto::v1::customs_node_client::CustomsNodeClient;
 use corridor_proto::v1::declarant_client::DeclarantClient;
 use corridor_proto::v1::ledger_reader_client::LedgerReaderClient;
@@ -24,7 +25,6 @@ use tonic::Code;
 use tonic::transport::Channel;
 
 use crate::Outcome;
-use crate::cmd::declarant::{Parties, plain_consignment};
 use crate::cmd::demo::{CARRIER, CONSIGNEE, TRADERS, channel, key_of, setup_registry};
 use crate::cmd::trace::{Corpus, Source, remote_ledger};
 use crate::cmd::up::{Corridor, prepare};
@@ -83,7 +83,8 @@ impl Driver {
                 carrier: CARRIER,
                 consignee: CONSIGNEE,
             },
-        );
+        )
+        .request;
         let r = self
             .declarant
             .clone()
@@ -309,7 +310,7 @@ async fn bench(corridor: &Corridor, a: &BenchCorridor) -> anyhow::Result<Outcome
         let client = CustomsNodeClient::new(channel(&t.node_addr(&cc)?.to_string()).await?);
         nodes.push((cc, client, officer));
     }
-    let sample = plain_consignment(
+    let seals = plain_consignment(
         "S",
         "S",
         clock.now_micros(),
@@ -319,19 +320,8 @@ async fn bench(corridor: &Corridor, a: &BenchCorridor) -> anyhow::Result<Outcome
             carrier: CARRIER,
             consignee: CONSIGNEE,
         },
-    );
-    let seals = sample
-        .bill_of_lading
-        .iter()
-        .flat_map(|b| &b.equipment)
-        .flat_map(|e| {
-            e.seals.iter().map(|s| v1::SealCheck {
-                container_number: e.container_number.clone(),
-                seal_number: s.number.clone(),
-                intact: true,
-            })
-        })
-        .collect();
+    )
+    .seals;
     let driver = Arc::new(Driver {
         declarant: DeclarantClient::new(channel(&t.declarant.listen).await?),
         nodes,

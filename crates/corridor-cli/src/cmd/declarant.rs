@@ -5,11 +5,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use corridor_core::document::examples::{
-    CARRIER_ID, CONSIGNEE_ID, FORWARDER_ID, SHIPPER_ID, bill_of_lading_at, declaration_at,
-};
 use corridor_core::document::{Text, TransferAction};
 use corridor_core::{Digest, Envelope, OperatorId, SigningKey, payload_type as pt};
+use corridor_proto::examples::{Parties, plain_consignment};
 use corridor_proto::v1;
 use corridor_proto::v1::declarant_client::DeclarantClient;
 use corridor_topology::Topology;
@@ -196,67 +194,7 @@ pub(crate) fn example_request() -> v1::SubmitConsignmentRequest {
             consignee: "TR3456789012",
         },
     )
-}
-
-/// Who a plain consignment is between.
-pub(crate) struct Parties<'a> {
-    /// The shipper: the bill's first holder and the holder of the operation.
-    pub(crate) shipper: &'a str,
-    /// Who lodges the declaration (may be the shipper).
-    pub(crate) declarant: &'a str,
-    /// The carrier that issues the bill.
-    pub(crate) carrier: &'a str,
-    /// The consignee.
-    pub(crate) consignee: &'a str,
-}
-
-/// The sample goods as plain data for the declarant, between `parties`, with the carriage
-/// planned from `planned_from`; the bill's issue and the declaration's times are left to the
-/// declarant (0: now).
-pub(crate) fn plain_consignment(
-    bill_reference: &str,
-    declaration_reference: &str,
-    planned_from: i64,
-    parties: &Parties<'_>,
-) -> v1::SubmitConsignmentRequest {
-    let map = |id: &mut String| {
-        let to = match id.as_str() {
-            SHIPPER_ID => parties.shipper,
-            CARRIER_ID => parties.carrier,
-            CONSIGNEE_ID => parties.consignee,
-            FORWARDER_ID => parties.declarant,
-            _ => return,
-        };
-        *id = to.to_string();
-    };
-    let bill = bill_of_lading_at(bill_reference, planned_from);
-    let mut b = v1::BillOfLading::from(&bill);
-    b.issued_at_unix_micros = 0;
-    for p in [
-        &mut b.shipper,
-        &mut b.consignee,
-        &mut b.carrier,
-        &mut b.notify_party,
-    ]
-    .into_iter()
-    .flatten()
-    {
-        map(&mut p.operator_id);
-    }
-    for l in &mut b.transport_legs {
-        map(&mut l.carrier_operator_id);
-    }
-    let declaration = declaration_at(Digest::ZERO, declaration_reference, planned_from);
-    let mut d = v1::Declaration::from(&declaration);
-    d.bill_of_lading_id = Vec::new();
-    d.created_at_unix_micros = 0;
-    map(&mut d.declarant_operator_id);
-    map(&mut d.holder_operator_id);
-    v1::SubmitConsignmentRequest {
-        bill_of_lading: Some(b),
-        bill_of_lading_id: String::new(),
-        declaration: Some(d),
-    }
+    .request
 }
 
 /// `r` as pretty proto3 JSON.

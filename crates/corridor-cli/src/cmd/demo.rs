@@ -24,9 +24,9 @@ use tokio_stream::StreamExt;
 use tonic::transport::Channel;
 
 use crate::Outcome;
-use crate::cmd::declarant::{Parties, plain_consignment};
 use crate::cmd::trace::{Corpus, Source, remote_ledger_in};
 use crate::cmd::up::{Corridor, prepare};
+use corridor_proto::examples::{Parties, plain_consignment};
 
 /// `corridor demo`.
 #[derive(Args)]
@@ -224,7 +224,7 @@ impl World {
         self.pace.hours(plan.start_hours).await;
         let (trader, _, origin) = TRADERS[plan.trader];
         let now = self.clock.now_micros();
-        let mut request = plain_consignment(
+        let plain = plain_consignment(
             &format!("KTZE-DEMO-{:06}", plan.n),
             &format!("DEMO-{:06}", plan.n),
             now + HOUR,
@@ -235,6 +235,7 @@ impl World {
                 consignee: CONSIGNEE,
             },
         );
+        let (mut request, seals) = (plain.request, plain.seals);
         if let Some(b) = request.bill_of_lading.as_mut() {
             b.place_of_loading = origin.into();
             if !b.place_of_receipt.is_empty() {
@@ -258,22 +259,6 @@ impl World {
             i.hs_code = RESTRICTED[r].0.into();
             i.description_of_goods = RESTRICTED[r].1.into();
         }
-        let seals = request
-            .bill_of_lading
-            .as_ref()
-            .map(|b| {
-                b.equipment
-                    .iter()
-                    .flat_map(|e| {
-                        e.seals.iter().map(|s| v1::SealCheck {
-                            container_number: e.container_number.clone(),
-                            seal_number: s.number.clone(),
-                            intact: true,
-                        })
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default();
         let r = self
             .declarant
             .clone()
