@@ -203,15 +203,62 @@ fn signed(payload_type: &str, doc: &impl Message, key: &SigningKey) -> v1::Signe
     }
 }
 
+/// An officer acting at one country's node: what every officer verb starts from.
+struct Officer {
+    t: Topology,
+    cc: CountryCode,
+    id: Digest,
+    key: SigningKey,
+}
+
+impl OfficerArgs {
+    fn open(&self) -> anyhow::Result<Officer> {
+        Ok(Officer {
+            t: self.topology.load()?,
+            cc: country(&self.country)?,
+            id: consignment_id(&self.id)?,
+            key: load_key(&self.key)?,
+        })
+    }
+}
+
+impl Officer {
+    /// A border event of this officer's country, now on the corridor clock.
+    fn border_event(
+        &self,
+        kind: v1::BorderEventKind,
+        post: &str,
+        seals: Vec<v1::SealCheck>,
+    ) -> anyhow::Result<v1::BorderEvent> {
+        Ok(v1::BorderEvent {
+            consignment_id: self.id.as_bytes().to_vec(),
+            country: self.cc.to_string(),
+            kind: kind as i32,
+            border_post: post.to_string(),
+            seals,
+            at_unix_micros: self.t.clock.clock()?.now_micros(),
+        })
+    }
+
+    /// Signs `e` and records it at the node; prints the receipt.
+    async fn record_border_event(
+        &self,
+        c: &mut CustomsNodeClient<Channel>,
+        e: &v1::BorderEvent,
+    ) -> anyhow::Result<Outcome> {
+        let r = c
+            .record_border_event(signed(pt::BORDER_EVENT, e, &self.key))
+            .await
+            .map_err(status)?
+            .into_inner();
+        print_receipt(&r);
+        Ok(Outcome::Ok)
+    }
+}
+
 /// `corridor arrive`: records arrival at the border, with the seals checked.
 pub(crate) fn arrive(a: ArriveArgs) -> anyhow::Result<Outcome> {
-    let o = &a.officer;
-    let t = o.topology.load()?;
-    let (cc, id, key) = (
-        country(&o.country)?,
-        consignment_id(&o.id)?,
-        load_key(&o.key)?,
-    );
+    let o = a.officer.open()?;
     let mut broken = Vec::new();
     for b in &a.broken {
         let Some((container, seal)) = b.split_once('/') else {
@@ -220,15 +267,15 @@ pub(crate) fn arrive(a: ArriveArgs) -> anyhow::Result<Outcome> {
         broken.push((container.to_string(), seal.to_string()));
     }
     runtime()?.block_on(async {
-        let mut c = node_client(&t, &cc).await?;
+        let mut c = node_client(&o.t, &o.cc).await?;
         let view = c
             .get_consignment(v1::ConsignmentRequest {
-                consignment_id: id.to_hex(),
+                consignment_id: o.id.to_hex(),
             })
             .await
             .map_err(status)?
             .into_inner();
-        let mut seals: Vec<v1::SealCheck> = view.seals.clone();
+        let mut seals: Vec<v1::SealCheck> = view.seals;
         for (container, seal) in &broken {
             match seals
                 .iter_mut()
@@ -242,62 +289,24 @@ pub(crate) fn arrive(a: ArriveArgs) -> anyhow::Result<Outcome> {
                 }),
             }
         }
-        let e = v1::BorderEvent {
-            consignment_id: id.as_bytes().to_vec(),
-            country: cc.to_string(),
-            kind: v1::BorderEventKind::Arrival as i32,
-            border_post: a.post.clone(),
-            seals,
-            at_unix_micros: t.clock.clock()?.now_micros(),
-        };
-        let r = c
-            .record_border_event(signed(pt::BORDER_EVENT, &e, &key))
-            .await
-            .map_err(status)?
-            .into_inner();
-        print_receipt(&r);
-        Ok(Outcome::Ok)
+        let e = o.border_event(v1::BorderEventKind::Arrival, &a.post, seals)?;
+        o.record_border_event(&mut c, &e).await
     })
 }
 
 /// `corridor exit`: records exit from the country; the node hands the consignment on.
 pub(crate) fn exit(a: ExitArgs) -> anyhow::Result<Outcome> {
-    let o = &a.officer;
-    let t = o.topology.load()?;
-    let (cc, id, key) = (
-        country(&o.country)?,
-        consignment_id(&o.id)?,
-        load_key(&o.key)?,
-    );
+    let o = a.officer.open()?;
     runtime()?.block_on(async {
-        let e = v1::BorderEvent {
-            consignment_id: id.as_bytes().to_vec(),
-            country: cc.to_string(),
-            kind: v1::BorderEventKind::Exit as i32,
-            border_post: a.post.clone(),
-            seals: Vec::new(),
-            at_unix_micros: t.clock.clock()?.now_micros(),
-        };
-        let r = node_client(&t, &cc)
-            .await?
-            .record_border_event(signed(pt::BORDER_EVENT, &e, &key))
-            .await
-            .map_err(status)?
-            .into_inner();
-        print_receipt(&r);
-        Ok(Outcome::Ok)
+        let e = o.border_event(v1::BorderEventKind::Exit, &a.post, Vec::new())?;
+        let mut c = node_client(&o.t, &o.cc).await?;
+        o.record_border_event(&mut c, &e).await
     })
 }
 
 /// `corridor decide`: an officer's release, hold or refusal.
 pub(crate) fn decide(a: DecideArgs) -> anyhow::Result<Outcome> {
-    let o = &a.officer;
-    let t = o.topology.load()?;
-    let (cc, id, key) = (
-        country(&o.country)?,
-        consignment_id(&o.id)?,
-        load_key(&o.key)?,
-    );
+    let o = a.officer.open()?;
     let outcome = match a.decision {
         Decision::Release => v1::Outcome::Release,
         Decision::Hold => v1::Outcome::Hold,
@@ -305,15 +314,15 @@ pub(crate) fn decide(a: DecideArgs) -> anyhow::Result<Outcome> {
     };
     runtime()?.block_on(async {
         let d = v1::OfficerDecision {
-            consignment_id: id.as_bytes().to_vec(),
-            country: cc.to_string(),
+            consignment_id: o.id.as_bytes().to_vec(),
+            country: o.cc.to_string(),
             outcome: outcome as i32,
             findings: a.findings.clone(),
-            at_unix_micros: t.clock.clock()?.now_micros(),
+            at_unix_micros: o.t.clock.clock()?.now_micros(),
         };
-        let r = node_client(&t, &cc)
+        let r = node_client(&o.t, &o.cc)
             .await?
-            .record_decision(signed(pt::OFFICER_DECISION, &d, &key))
+            .record_decision(signed(pt::OFFICER_DECISION, &d, &o.key))
             .await
             .map_err(status)?
             .into_inner();
