@@ -917,13 +917,17 @@ impl Node {
             .ok_or_else(|| Error::State("node key".into()))?;
         env.verify_by(signer_key)
             .map_err(|e| Error::Unauthenticated(format!("advance record: {e}")))?;
-        let record: v1::AdvanceRecord = decode("envelope", &env)?;
-        let opened = opened_from_record(record.clone())?;
-        let id = digest("envelope.payload.consignment_id", &record.consignment_id)?;
-        let denv: Envelope = record
-            .declaration
+        let mut record: v1::AdvanceRecord = decode("envelope", &env)?;
+        // What is checked below besides the consignment; the rest opens it.
+        let consignment_id = std::mem::take(&mut record.consignment_id);
+        let from_country = std::mem::take(&mut record.from_country);
+        let to_country = std::mem::take(&mut record.to_country);
+        let prev_entry_hash = std::mem::take(&mut record.prev_entry_hash);
+        let opened = opened_from_record(record)?;
+        let id = digest("envelope.payload.consignment_id", &consignment_id)?;
+        let denv: Envelope = opened
+            .declaration_envelope
             .clone()
-            .ok_or_else(|| ParseError::new("envelope.payload.declaration", "required"))?
             .try_into()
             .map_err(|e: ParseError| e.within("envelope.payload.declaration"))?;
         if denv.document_id() != id {
@@ -944,7 +948,7 @@ impl Node {
                 "declaration",
             )?;
         }
-        if record.to_country != self.inner.country.as_str() {
+        if to_country != self.inner.country.as_str() {
             return Err(invalid(
                 "envelope.payload.to_country",
                 format!("this is the node of {}", self.inner.country),
@@ -963,13 +967,13 @@ impl Node {
                     self.inner.country
                 ))
             })?;
-        if signer != prev || record.from_country != prev.as_str() {
+        if signer != prev || from_country != prev.as_str() {
             return Err(Error::PermissionDenied(format!(
                 "the advance record is signed by the node of {signer} for {}; only the node of {prev} hands this consignment to {}",
-                record.from_country, self.inner.country
+                from_country, self.inner.country
             )));
         }
-        digest("envelope.payload.prev_entry_hash", &record.prev_entry_hash)?;
+        digest("envelope.payload.prev_entry_hash", &prev_entry_hash)?;
 
         let env_id = Digest::of(&corridor_proto::encode_envelope(&env));
         let mut slot = self.slot(&id, true).await?;
