@@ -1,4 +1,6 @@
-//! Group commit: many writers, one flusher thread, waiters released together.
+//! Group commit for a sled database: many writers, one flusher thread, waiters released
+//! together. The ledger itself group-commits its log in its writer; this is what `corridor
+//! bench ledger` measures raw sled inserts with, for comparison.
 //!
 //! A writer applies its batch to sled, then takes a ticket with [`GroupCommit::request`]
 //! and awaits [`GroupCommit::durable`]. The flusher thread reads the highest ticket, calls

@@ -11,7 +11,7 @@ pub enum Error {
     )]
     Locked(PathBuf),
     /// No ledger exists at the directory.
-    #[error("no ledger at {0} (expected a database in {0}/db)")]
+    #[error("no ledger at {0} (expected {0}/entries.log)")]
     NotFound(PathBuf),
     /// The storage engine failed.
     #[error("ledger storage: {0}")]

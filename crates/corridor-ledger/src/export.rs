@@ -18,7 +18,9 @@ use serde::{Deserialize, Serialize};
 use crate::checkpoint::Checkpoint;
 use crate::entry::Entry;
 use crate::error::Error;
-use crate::store::{Ledger, check_checkpoint_signature, open_db, read_checkpoint, stored_entries};
+use crate::store::{
+    Files, Ledger, check_checkpoint_signature, open_files, read_checkpoint, stored_entries,
+};
 use crate::verify::{ChainVerifier, Damage, Verified};
 
 #[derive(Serialize, Deserialize)]
@@ -49,18 +51,18 @@ enum Line {
 /// Writes every entry of `ledger`, then its last checkpoint, to `out` as JSON Lines.
 /// Returns the number of entries written.
 pub fn export(ledger: &Ledger, out: &Path) -> Result<u64, Error> {
-    write_export(ledger.db(), ledger.dir(), out)
+    write_export(ledger.files(), ledger.dir(), out)
 }
 
 /// Exports the ledger stored in `dir` without opening it for writing, damaged or not (the
 /// database must not be held by a running service).
 pub fn export_dir(dir: &Path, out: &Path) -> Result<u64, Error> {
-    write_export(&open_db(dir, false)?, dir, out)
+    write_export(&open_files(dir, false)?, dir, out)
 }
 
-fn write_export(db: &sled::Db, dir: &Path, out: &Path) -> Result<u64, Error> {
+fn write_export(files: &Files, dir: &Path, out: &Path) -> Result<u64, Error> {
     let mut w = ExportWriter::create(out)?;
-    for r in stored_entries(db) {
+    for r in stored_entries(files) {
         let (e, hash) = r?;
         w.entry(&e, &hash)?;
     }

@@ -2,20 +2,21 @@
 //!
 //! Every step a corridor service takes is an entry here: sequence number, previous entry's
 //! hash, time, kind, subject and the exact bytes of the signed envelope it records. An entry
-//! and its indices (and whatever rows the calling service must change with it) are written in
-//! one atomic sled batch, and [`Ledger::append`] returns only once that batch is on disk;
-//! concurrent appenders share flushes ([`GroupCommit`]). Checkpoints in the C2SP signed-note
-//! form commit to the RFC 6962 Merkle root over the entry hashes and are kept outside the
-//! database, so a rolled-back database is caught.
+//! (with whatever rows the calling service must change with it) is written to the ledger's
+//! log file in one frame with the other appends in flight, and [`Ledger::append`] returns
+//! only once that frame is synced to disk; the indices are kept in memory and rebuilt from
+//! the log on open. Checkpoints in the C2SP signed-note form commit to the RFC 6962 Merkle
+//! root over the entry hashes and are kept outside the log, so a rolled-back log is caught.
 //!
 //! The pure parts ([`entry`], [`merkle`], [`checkpoint`], [`verify`]) do no I/O; [`store`]
-//! holds the one concrete store; [`export`] reads and writes JSON Lines. No gRPC here.
+//! holds the one concrete store (on [`log`]); [`export`] reads and writes JSON Lines. No gRPC here.
 
 pub mod checkpoint;
 pub mod commit;
 pub mod entry;
 pub mod error;
 pub mod export;
+pub mod log;
 pub mod merkle;
 pub mod store;
 pub mod verify;

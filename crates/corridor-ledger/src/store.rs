@@ -1,38 +1,35 @@
-//! The sled-backed ledger.
+//! The ledger on disk: one append-only log file, indices in memory.
 //!
-//! One sled tree, with key prefixes:
+//! A group of appends is one frame of `entries.log` (see [`crate::log`]): the entries'
+//! record bytes and the caller rows changed with them, written at the end of the file and
+//! synced once. That sync is what makes the group durable; the appenders are answered after
+//! it. The indices live in memory, rebuilt by reading the frames when the ledger is opened:
 //!
-//! | key | value |
-//! |---|---|
-//! | `e` u64be(seq) | entry record bytes, then its 32-byte hash |
-//! | `d` document id u64be(seq) | the envelope id (sha256 of the exact envelope bytes) the entry recorded: the document's entries, and the idempotence check |
-//! | `s` u16be(len) subject u64be(seq) | empty: the subject's entries |
-//! | `m` | u64be(size), head hash, Merkle frontier peaks (32 bytes each) |
-//! | `x` caller key | caller value: rows a service changes together with an entry |
+//! - by sequence number: where the entry's record lies in the log, its length and its hash;
+//! - by document id: the entries that recorded it, with each one's envelope id (sha256 of the
+//!   exact envelope bytes), which is also the idempotence check;
+//! - by subject: its entries, in order;
+//! - caller rows by key: where the current value lies in the log.
 //!
-//! The last signed checkpoint is kept outside the database, in `checkpoint.note` beside
-//! the `db` directory, written to a temporary file, fsynced and renamed.
+//! The last signed checkpoint is kept beside the log in `checkpoint.note`, written to a
+//! temporary file, fsynced and renamed, so a log restored from an older copy contradicts it
+//! and is refused on open and reported by verification.
 
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 
 use corridor_core::{Digest, PublicKey, SigningKey};
 
 use crate::checkpoint::Checkpoint;
-use crate::commit::GroupCommit;
 use crate::entry::Entry;
 use crate::error::Error;
+use crate::log::{FrameEntry, Log, Read, Row, RowAt};
 use crate::merkle::CompactTree;
 use crate::verify::{ChainVerifier, Damage, Verified};
 
-const ENTRY: u8 = b'e';
-const DOCUMENT: u8 = b'd';
-const SUBJECT: u8 = b's';
-const META: &[u8] = b"m";
-const EXTRA: u8 = b'x';
-
-/// File name of the last signed checkpoint, beside the database.
+/// File name of the last signed checkpoint, beside the entry log.
 pub const CHECKPOINT_FILE: &str = "checkpoint.note";
 
 /// One append: what to record, and the rows to change in the same atomic batch.
@@ -65,149 +62,138 @@ pub struct Appended {
     pub new: bool,
 }
 
-#[derive(Clone)]
-struct State {
+/// Where an entry's record lies in the log, its length and its hash.
+#[derive(Clone, Copy)]
+struct Located {
+    offset: u64,
+    len: u32,
+    hash: Digest,
+}
+
+/// A ledger's state and indices, all derived from its log.
+#[derive(Default)]
+pub(crate) struct Index {
+    /// Number of entries.
     size: u64,
+    /// Hash of the last entry.
     head: Digest,
     tree: CompactTree,
+    /// End of the last frame: where the next one goes.
+    log_end: u64,
+    entries: Vec<Located>,
+    /// Document id -> (seq, envelope id) of the entries that recorded it.
+    documents: HashMap<Digest, Vec<(u64, Digest)>>,
+    subjects: HashMap<String, Vec<u64>>,
+    /// Caller key -> where its value lies in the log (offset, length).
+    rows: BTreeMap<Vec<u8>, (u64, u32)>,
+}
+
+/// A new entry as the indices record it.
+struct Indexed {
+    at: Located,
+    document: Digest,
+    envelope_id: Digest,
+    subject: String,
+}
+
+impl Index {
+    /// The entry that recorded these exact envelope bytes of document `document`, if any.
+    fn recorded(&self, document: &Digest, envelope_id: &Digest) -> Option<Appended> {
+        let (seq, _) = self
+            .documents
+            .get(document)?
+            .iter()
+            .find(|(_, e)| e == envelope_id)?;
+        Some(Appended {
+            seq: *seq,
+            hash: self.entries.get(*seq as usize)?.hash,
+            new: false,
+        })
+    }
+
+    /// Adds one frame's entries (which continue the chain) and row changes.
+    fn apply(&mut self, entries: Vec<Indexed>, rows: Vec<RowAt>, log_end: u64) {
+        for e in entries {
+            let seq = self.size;
+            self.documents
+                .entry(e.document)
+                .or_default()
+                .push((seq, e.envelope_id));
+            if !e.subject.is_empty() {
+                self.subjects.entry(e.subject).or_default().push(seq);
+            }
+            self.size += 1;
+            self.head = e.at.hash;
+            self.tree.push(&e.at.hash);
+            self.entries.push(e.at);
+        }
+        for (k, v) in rows {
+            match v {
+                Some(at) => {
+                    self.rows.insert(k, at);
+                }
+                None => {
+                    self.rows.remove(&k);
+                }
+            }
+        }
+        self.log_end = log_end;
+    }
 }
 
 /// The appends of one call, waiting for the writer, and where their outcomes go. The writer
-/// never splits a request between batches.
+/// never splits a request between frames. A request without appends is answered once
+/// everything queued before it is written.
 struct Request {
     /// The appends in order, each with the sha256 of its envelope bytes (computed by the
     /// appending task).
     appends: Vec<(Append, Digest)>,
-    /// One outcome per append, in order, with the group-commit ticket whose flush makes
-    /// them durable.
-    reply: tokio::sync::oneshot::Sender<Result<(Vec<Appended>, u64), Error>>,
+    /// One outcome per append, in order, sent once they are durable.
+    reply: tokio::sync::oneshot::Sender<Result<Vec<Appended>, Error>>,
 }
 
-/// Most appends the writer puts into one sled batch (a single larger request is written
-/// whole, alone).
+/// Most appends the writer puts into one frame (a single larger request is written whole,
+/// alone).
 const MAX_GROUP: usize = 512;
+
+/// The log and its indices, shared by the ledger's handle and its writer thread.
+pub(crate) struct Files {
+    log: Log,
+    index: RwLock<Index>,
+}
+
+fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(|p| p.into_inner())
+}
 
 /// An open ledger. Shared between tasks by reference (or `Arc`).
 ///
 /// Appends go to one writer thread, which takes every append waiting (up to `MAX_GROUP`,
-/// never splitting one call's appends), writes them (entries, indices, caller rows, new head)
-/// as one atomic sled batch, and hands the batch to the group-commit flusher: under load one
-/// batch and one flush serve many appends.
+/// never splitting one call's appends), writes them and their caller rows as one frame of the
+/// log with one sync, then updates the indices: under load one frame and one sync serve many
+/// appends, and readers only ever see durable entries.
 pub struct Ledger {
     dir: PathBuf,
     origin: String,
-    db: sled::Db,
-    state: Arc<Mutex<State>>,
+    files: Arc<Files>,
     requests: std::sync::mpsc::Sender<Request>,
     writer: Option<JoinHandle<()>>,
-    commit: Arc<GroupCommit>,
     signing: tokio::sync::Mutex<()>,
 }
 
-/// The sled configuration every ledger uses (and the raw sled benchmark, to compare like
-/// with like): favour write throughput over space, as an append-only log wants.
+/// The sled configuration of the registry copies and the raw sled benchmark: favour write
+/// throughput over space.
 pub fn sled_config(path: &Path) -> sled::Config {
     sled::Config::new()
         .path(path)
         .mode(sled::Mode::HighThroughput)
 }
 
-/// How long opening waits for a database lock to be released: sled lets go of its files a
-/// moment after a database is closed (its I/O threads finish first), so a ledger closed and
-/// reopened in one process would otherwise find its own lock.
-const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// Opens sled at `dir/db`, naming a lock held by another process plainly.
-pub(crate) fn open_db(dir: &Path, create: bool) -> Result<sled::Db, Error> {
-    let path = dir.join("db");
-    if !create && !path.join("conf").exists() {
-        return Err(Error::NotFound(dir.to_owned()));
-    }
-    let started = std::time::Instant::now();
-    let mut pause = std::time::Duration::from_millis(1);
-    loop {
-        match sled_config(&path).open() {
-            Ok(db) => return Ok(db),
-            Err(sled::Error::Io(io)) if io.to_string().contains("lock") => {
-                if started.elapsed() >= LOCK_WAIT {
-                    return Err(Error::Locked(dir.to_owned()));
-                }
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(std::time::Duration::from_millis(100));
-            }
-            Err(e) => return Err(Error::Storage(e)),
-        }
-    }
-}
-
-fn seq_key(prefix: u8, seq: u64) -> [u8; 9] {
-    let mut k = [prefix; 9];
-    k[1..].copy_from_slice(&seq.to_be_bytes());
-    k
-}
-
-fn document_prefix(id: &Digest) -> Vec<u8> {
-    let mut k = Vec::with_capacity(41);
-    k.push(DOCUMENT);
-    k.extend_from_slice(id.as_bytes());
-    k
-}
-
-fn subject_prefix(subject: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(3 + subject.len() + 8);
-    k.push(SUBJECT);
-    k.extend_from_slice(&(subject.len() as u16).to_be_bytes());
-    k.extend_from_slice(subject.as_bytes());
-    k
-}
-
-fn extra_key(key: &[u8]) -> Vec<u8> {
-    let mut k = Vec::with_capacity(1 + key.len());
-    k.push(EXTRA);
-    k.extend_from_slice(key);
-    k
-}
-
-fn seq_suffix(key: &[u8]) -> Option<u64> {
-    let tail = key.get(key.len().checked_sub(8)?..)?;
-    Some(u64::from_be_bytes(tail.try_into().ok()?))
-}
-
-/// Splits a stored entry value into record bytes and stored hash.
-fn split_value(v: &[u8]) -> Option<(&[u8], Digest)> {
-    let at = v.len().checked_sub(32)?;
-    let (rec, h) = v.split_at(at);
-    Some((rec, Digest::from_slice("hash", h).ok()?))
-}
-
-fn encode_meta(s: &State) -> Vec<u8> {
-    let mut m = Vec::with_capacity(40 + 32 * s.tree.peaks().len());
-    m.extend_from_slice(&s.size.to_be_bytes());
-    m.extend_from_slice(s.head.as_bytes());
-    for p in s.tree.peaks() {
-        m.extend_from_slice(p.as_bytes());
-    }
-    m
-}
-
-fn decode_meta(m: &[u8]) -> Option<State> {
-    if m.len() < 40 || !(m.len() - 40).is_multiple_of(32) {
-        return None;
-    }
-    let size = u64::from_be_bytes(m[..8].try_into().ok()?);
-    let head = Digest::from_slice("head", &m[8..40]).ok()?;
-    let peaks = m[40..]
-        .chunks(32)
-        .map(|c| Digest::from_slice("peak", c).ok())
-        .collect::<Option<Vec<_>>>()?;
-    Some(State {
-        size,
-        head,
-        tree: CompactTree::from_parts(size, peaks)?,
-    })
-}
-
-/// Reads the last signed checkpoint kept beside the database in `dir`.
+/// Reads the last signed checkpoint kept beside the entry log in `dir`.
 pub fn read_checkpoint(dir: &Path) -> Result<Option<Checkpoint>, Error> {
     let path = dir.join(CHECKPOINT_FILE);
     match std::fs::read_to_string(&path) {
@@ -235,57 +221,109 @@ fn write_checkpoint(dir: &Path, cp: &Checkpoint) -> Result<(), Error> {
     Ok(())
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
+/// Opens and locks the log in `dir` (creating it when `create` is set) and rebuilds the
+/// indices from its frames, checking that each frame continues the chain. A torn last frame
+/// (a group whose sync never finished, so never acknowledged) is cut off when `create` is
+/// set (a writer's open) and left alone otherwise.
+pub(crate) fn open_files(dir: &Path, create: bool) -> Result<Files, Error> {
+    let log = Log::open(dir, create)?;
+    let file_len = log.len()?;
+    let mut index = Index::default();
+    loop {
+        let (frame, end, checksum_ok) = match log.read_frame(index.log_end, file_len)? {
+            Read::End => break,
+            Read::Torn => {
+                if create {
+                    tracing::warn!(
+                        at = index.log_end,
+                        "cutting off a torn last frame of the entry log (never acknowledged)"
+                    );
+                    log.truncate(index.log_end)?;
+                }
+                break;
+            }
+            Read::Damaged(what) => {
+                return Err(Damage {
+                    seq: index.size,
+                    what,
+                }
+                .into());
+            }
+            Read::Frame {
+                frame,
+                end,
+                checksum_ok,
+            } => (frame, end, checksum_ok),
+        };
+        if !checksum_ok {
+            return Err(Damage {
+                seq: index.size,
+                what: format!(
+                    "changed bytes: the {} frame at byte {} fails its checksum",
+                    crate::log::LOG_FILE,
+                    index.log_end
+                ),
+            }
+            .into());
+        }
+        let mut indexed = Vec::with_capacity(frame.entries.len());
+        let (mut seq, mut head) = (index.size, index.head);
+        for (offset, e) in frame.entries {
+            let entry = Entry::decode(&e.record).ok_or_else(|| Damage {
+                seq,
+                what: "malformed entry record".into(),
+            })?;
+            if entry.seq != seq || entry.prev_hash != head {
+                return Err(Damage {
+                    seq,
+                    what: format!(
+                        "the {} frame at byte {} does not continue the chain",
+                        crate::log::LOG_FILE,
+                        index.log_end
+                    ),
+                }
+                .into());
+            }
+            indexed.push(Indexed {
+                at: Located {
+                    offset,
+                    len: e.record.len() as u32,
+                    hash: e.hash,
+                },
+                document: e.document,
+                envelope_id: Digest::of(&entry.envelope),
+                subject: entry.subject,
+            });
+            seq += 1;
+            head = e.hash;
+        }
+        index.apply(indexed, frame.rows, end);
+    }
+    Ok(Files {
+        log,
+        index: RwLock::new(index),
+    })
 }
 
 impl Ledger {
     /// Opens (creating if needed) the ledger in `dir`; `origin` names it in checkpoints.
     ///
-    /// Refuses a database whose stored head does not match its last entry, or that does not
-    /// extend the last signed checkpoint (rolled back): run verification to locate damage.
+    /// Rebuilds the indices from the log and cuts off a torn last frame (a group never
+    /// acknowledged). Refuses a log that does not parse or does not chain (run verification
+    /// to locate the damage), one held by another opener, and one that does not extend the
+    /// last signed checkpoint (rolled back).
     pub fn open(dir: &Path, origin: &str) -> Result<Self, Error> {
         std::fs::create_dir_all(dir).map_err(|source| Error::Io {
             path: dir.to_owned(),
             source,
         })?;
-        let db = open_db(dir, true)?;
-        let state = match db.get(META)? {
-            None => State {
-                size: 0,
-                head: Digest::ZERO,
-                tree: CompactTree::new(),
-            },
-            Some(m) => decode_meta(&m).ok_or_else(|| Damage {
-                seq: 0,
-                what: "ledger metadata is malformed".into(),
-            })?,
-        };
-        let last = db.scan_prefix([ENTRY]).next_back().transpose()?;
-        let last_seq = last.as_ref().and_then(|(k, _)| seq_suffix(k));
-        let last_hash = last
-            .as_ref()
-            .and_then(|(_, v)| split_value(v).map(|(_, h)| h));
-        let consistent = match (state.size, last_seq) {
-            (0, None) => true,
-            (n, Some(s)) => s + 1 == n && last_hash == Some(state.head),
-            _ => false,
-        };
-        if !consistent {
-            return Err(Damage {
-                seq: state.size.min(last_seq.map_or(0, |s| s + 1)),
-                what: "the stored head does not match the last entry".into(),
-            }
-            .into());
-        }
-        let state = Arc::new(Mutex::new(state));
+        let files = Arc::new(open_files(dir, true)?);
         let (requests, rx) = std::sync::mpsc::channel();
-        let commit = Arc::new(GroupCommit::start(db.clone()));
         let writer = {
-            let (db, state, commit) = (db.clone(), state.clone(), commit.clone());
+            let files = files.clone();
             std::thread::Builder::new()
                 .name("ledger-writer".into())
-                .spawn(move || writer(&db, &state, &commit, &rx))
+                .spawn(move || writer(&files, &rx))
                 .map_err(|source| Error::Io {
                     path: dir.to_owned(),
                     source,
@@ -294,9 +332,7 @@ impl Ledger {
         let ledger = Self {
             dir: dir.to_owned(),
             origin: origin.to_owned(),
-            commit,
-            db,
-            state,
+            files,
             requests,
             writer: Some(writer),
             signing: tokio::sync::Mutex::new(()),
@@ -336,14 +372,14 @@ impl Ledger {
         &self.origin
     }
 
-    /// The directory holding the database and checkpoint.
+    /// The directory holding the log and checkpoint.
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
     /// Number of entries.
     pub fn len(&self) -> u64 {
-        lock(&self.state).size
+        read(&self.files.index).size
     }
 
     /// Whether the ledger has no entries.
@@ -353,16 +389,16 @@ impl Ledger {
 
     /// Hash of the last entry ([`Digest::ZERO`] when empty).
     pub fn head(&self) -> Digest {
-        lock(&self.state).head
+        read(&self.files.index).head
     }
 
     /// Current size, RFC 6962 root and head, taken together.
     pub fn tree_head(&self) -> (u64, Digest, Digest) {
-        let s = lock(&self.state);
+        let s = read(&self.files.index);
         (s.size, s.tree.root(), s.head)
     }
 
-    /// Appends an entry and returns once it (and its batch) is durable on disk.
+    /// Appends an entry and returns once it is durable on disk.
     ///
     /// Byte-identical envelope bytes already recorded yield the first entry. The append is
     /// queued for the writer when the future is first polled, before it first waits:
@@ -374,8 +410,8 @@ impl Ledger {
             .ok_or_else(|| Error::Write("the ledger writer returned no outcome".into()))
     }
 
-    /// Appends several entries in this order, all in the same atomic sled batch (never split
-    /// between batches), and returns once they are durable; one outcome per append, in order.
+    /// Appends several entries in this order, all in the same frame of the log (never split
+    /// between frames), and returns once they are durable; one outcome per append, in order.
     /// Byte-identical envelopes already recorded (or earlier in the same call) yield the first
     /// entry, as `append` does.
     ///
@@ -404,14 +440,7 @@ impl Ledger {
                 (a, id)
             })
             .collect();
-        let (reply, outcome) = tokio::sync::oneshot::channel();
-        self.requests
-            .send(Request { appends, reply })
-            .map_err(|_| Error::Flush("the ledger writer has stopped".into()))?;
-        let (appended, ticket) = outcome
-            .await
-            .map_err(|_| Error::Flush("the ledger writer has stopped".into()))??;
-        self.commit.durable(ticket).await?;
+        let appended = self.request(appends).await?;
         if appended.len() != n {
             return Err(Error::Write(format!(
                 "the ledger writer returned {} outcomes for {n} appends",
@@ -421,69 +450,92 @@ impl Ledger {
         Ok(appended)
     }
 
+    async fn request(&self, appends: Vec<(Append, Digest)>) -> Result<Vec<Appended>, Error> {
+        let (reply, outcome) = tokio::sync::oneshot::channel();
+        self.requests
+            .send(Request { appends, reply })
+            .map_err(|_| Error::Flush("the ledger writer has stopped".into()))?;
+        outcome
+            .await
+            .map_err(|_| Error::Flush("the ledger writer has stopped".into()))?
+    }
+
     /// The stored hash of entry `seq`.
     pub fn entry_hash(&self, seq: u64) -> Result<Option<Digest>, Error> {
-        Ok(self
-            .db
-            .get(seq_key(ENTRY, seq))?
-            .and_then(|v| split_value(&v).map(|(_, h)| h)))
+        Ok(self.located(seq).map(|l| l.hash))
+    }
+
+    fn located(&self, seq: u64) -> Option<Located> {
+        read(&self.files.index)
+            .entries
+            .get(usize::try_from(seq).ok()?)
+            .copied()
     }
 
     /// Entry `seq` and its stored hash.
     pub fn get(&self, seq: u64) -> Result<Option<(Entry, Digest)>, Error> {
-        self.db
-            .get(seq_key(ENTRY, seq))?
-            .map(|v| decode_value(seq, &v))
+        self.located(seq)
+            .map(|at| read_entry(&self.files.log, seq, at))
             .transpose()
     }
 
-    /// Entries from `from` onwards, in order, with their stored hashes.
+    /// Entries from `from` onwards (as many as the ledger holds now), in order, with their
+    /// stored hashes.
     pub fn entries(&self, from: u64) -> impl Iterator<Item = Result<(Entry, Digest), Error>> + '_ {
-        entries_in(
-            self.db
-                .range(seq_key(ENTRY, from)..=seq_key(ENTRY, u64::MAX)),
-        )
-    }
-
-    /// The sled database (for export).
-    pub(crate) fn db(&self) -> &sled::Db {
-        &self.db
+        (from..self.len()).filter_map(|seq| self.get(seq).transpose())
     }
 
     /// Sequence numbers of the entries that recorded document `id`.
     pub fn document_entries(&self, id: &Digest) -> Result<Vec<u64>, Error> {
-        self.index(&document_prefix(id))
+        Ok(read(&self.files.index)
+            .documents
+            .get(id)
+            .map(|v| v.iter().map(|(seq, _)| *seq).collect())
+            .unwrap_or_default())
     }
 
     /// Sequence numbers of the entries about `subject`.
     pub fn subject_entries(&self, subject: &str) -> Result<Vec<u64>, Error> {
-        self.index(&subject_prefix(subject))
-    }
-
-    fn index(&self, prefix: &[u8]) -> Result<Vec<u64>, Error> {
-        self.db
-            .scan_prefix(prefix)
-            .keys()
-            .filter(|k| k.as_ref().map_or(true, |k| k.len() == prefix.len() + 8))
-            .map(|k| Ok(seq_suffix(&k?).unwrap_or(0)))
-            .collect()
+        Ok(read(&self.files.index)
+            .subjects
+            .get(subject)
+            .cloned()
+            .unwrap_or_default())
     }
 
     /// A caller row written by an earlier append's `extra`.
     pub fn extra(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
-        Ok(self.db.get(extra_key(key))?.map(|v| v.to_vec()))
+        let at = read(&self.files.index).rows.get(key).copied();
+        at.map(|at| self.row_value(key, at)).transpose()
     }
 
-    /// Caller rows whose keys start with `prefix`, in key order (keys without the prefix
-    /// namespace byte).
+    /// A caller row's value, read from the log where the index says it lies.
+    fn row_value(&self, key: &[u8], (offset, len): (u64, u32)) -> Result<Vec<u8>, Error> {
+        self.files.log.read(offset, len as usize)?.ok_or_else(|| {
+            Error::from(Damage {
+                seq: self.len(),
+                what: format!(
+                    "the row {} lies past the end of {}",
+                    String::from_utf8_lossy(key),
+                    crate::log::LOG_FILE
+                ),
+            })
+        })
+    }
+
+    /// Caller rows whose keys start with `prefix`, in key order (as they are now).
     pub fn extra_prefix(
         &self,
         prefix: &[u8],
     ) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>), Error>> + '_ {
-        self.db.scan_prefix(extra_key(prefix)).map(|r| {
-            let (k, v) = r?;
-            Ok((k[1..].to_vec(), v.to_vec()))
-        })
+        let rows: Vec<(Vec<u8>, (u64, u32))> = read(&self.files.index)
+            .rows
+            .range(prefix.to_vec()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, at)| (k.clone(), *at))
+            .collect();
+        rows.into_iter()
+            .map(|(k, at)| Ok((k.clone(), self.row_value(&k, at)?)))
     }
 
     /// Makes every append durable and, when the ledger has grown since its last signed
@@ -506,8 +558,8 @@ impl Ledger {
     /// database. Refuses one that would not extend the last checkpoint signed.
     pub async fn sign_checkpoint(&self, key: &SigningKey) -> Result<Checkpoint, Error> {
         let _one_signer = self.signing.lock().await;
+        // Every entry in the tree head is durable: the state moves only after the sync.
         let (size, root, head) = self.tree_head();
-        self.commit.sync().await?;
         if let Some(last) = self.last_checkpoint()? {
             self.check_extends(&last)
                 .map_err(Error::CheckpointRegression)?;
@@ -524,19 +576,25 @@ impl Ledger {
     }
 
     /// Verifies the whole ledger from genesis against its last checkpoint (whose signature is
-    /// checked with `key` when given).
+    /// checked with `key` when given), reading the log as it is now.
     pub fn verify(&self, key: Option<&PublicKey>) -> Result<Result<Verified, Damage>, Error> {
-        verify_db(&self.db, &self.dir, key)
+        let end = read(&self.files.index).log_end;
+        verify_log(&self.files.log, end, &self.dir, key)
     }
 
-    /// Makes everything appended so far durable.
+    /// Waits until every append queued so far is durable.
     pub async fn flush(&self) -> Result<(), Error> {
-        self.commit.sync().await
+        self.request(Vec::new()).await.map(|_| ())
     }
 
     /// Flushes and closes the ledger (what a service does on SIGTERM).
     pub fn close(self) {
         drop(self);
+    }
+
+    /// The log and indices (for export).
+    pub(crate) fn files(&self) -> &Files {
+        &self.files
     }
 }
 
@@ -547,21 +605,15 @@ impl Drop for Ledger {
         if let Some(w) = self.writer.take() {
             let _ = w.join();
         }
-        self.commit.stop();
     }
 }
 
 /// The writer thread: takes every request waiting, up to `MAX_GROUP` appends in all, writes
-/// them as one batch, answers each.
+/// them as one frame with one sync, answers each.
 ///
 /// A request is never split: one that would take the group past `MAX_GROUP` waits for the
 /// next group, which it starts (alone, when it is larger than `MAX_GROUP` by itself).
-fn writer(
-    db: &sled::Db,
-    shared: &Mutex<State>,
-    commit: &GroupCommit,
-    rx: &std::sync::mpsc::Receiver<Request>,
-) {
+fn writer(files: &Files, rx: &std::sync::mpsc::Receiver<Request>) {
     let mut group: Vec<Request> = Vec::new();
     let mut held: Option<Request> = None;
     loop {
@@ -587,18 +639,14 @@ fn writer(
                 Err(_) => break,
             }
         }
-        let state = lock(shared).clone();
-        match write_group(db, state, &mut group) {
-            Ok((next, outcomes)) => {
-                *lock(shared) = next;
-                // The flush starts now, while the appenders are being woken.
-                let ticket = commit.request();
+        match write_group(files, &mut group) {
+            Ok(outcomes) => {
                 for (r, o) in group.drain(..).zip(outcomes) {
-                    let _ = r.reply.send(Ok((o, ticket)));
+                    let _ = r.reply.send(Ok(o));
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, "ledger batch failed; nothing of it was written");
+                tracing::error!(error = %e, "ledger write failed; nothing of it was acknowledged");
                 let msg = e.to_string();
                 for r in group.drain(..) {
                     let _ = r.reply.send(Err(Error::Write(msg.clone())));
@@ -608,31 +656,25 @@ fn writer(
     }
 }
 
-/// The entry that recorded envelope `envelope_id` of the document whose index prefix is
-/// `doc_prefix`, if any: a document has few envelopes, so this reads a handful of rows.
-fn recorded(db: &sled::Db, doc_prefix: &[u8], envelope_id: &Digest) -> Result<Option<u64>, Error> {
-    for row in db.scan_prefix(doc_prefix) {
-        let (k, v) = row?;
-        if k.len() == doc_prefix.len() + 8 && v.as_ref() == envelope_id.as_bytes() {
-            return Ok(seq_suffix(&k));
-        }
-    }
-    Ok(None)
-}
-
-/// Writes the appends of a group of requests, in order, as one atomic batch on top of
-/// `state`; the outcomes are returned per request.
-fn write_group(
-    db: &sled::Db,
-    mut state: State,
-    group: &mut [Request],
-) -> Result<(State, Vec<Vec<Appended>>), Error> {
-    let mut batch = sled::Batch::default();
+/// Writes the appends of a group of requests, in order, as one frame at the end of the log,
+/// syncs it, then adds them to the indices. The outcomes are returned per request.
+///
+/// A failed write or sync changes no index: the next frame goes where this one did, and a
+/// frame written but not acknowledged is replaced (or, after a crash, read again on open, or
+/// cut off as torn).
+fn write_group(files: &Files, group: &mut [Request]) -> Result<Vec<Vec<Appended>>, Error> {
     let mut outcomes: Vec<Vec<Appended>> = group
         .iter()
         .map(|r| Vec::with_capacity(r.appends.len()))
         .collect();
-    let mut in_group: std::collections::HashMap<Digest, Appended> = Default::default();
+    let mut in_group: HashMap<Digest, Appended> = HashMap::new();
+    let mut new: Vec<FrameEntry> = Vec::new();
+    let mut indexed: Vec<Indexed> = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
+    let (mut seq, mut head, start) = {
+        let i = read(&files.index);
+        (i.size, i.head, i.log_end)
+    };
     for (r, out) in group.iter_mut().zip(outcomes.iter_mut()) {
         for (a, envelope_id) in r.appends.iter_mut() {
             let envelope_id = *envelope_id;
@@ -643,111 +685,109 @@ fn write_group(
                 });
                 continue;
             }
-            let mut doc_key = document_prefix(&a.document);
-            if let Some(seq) = recorded(db, &doc_key, &envelope_id)? {
-                let (_, hash) = db
-                    .get(seq_key(ENTRY, seq))?
-                    .as_deref()
-                    .and_then(split_value)
-                    .ok_or_else(|| Damage {
-                        seq,
-                        what: "the document index names a missing entry".into(),
-                    })?;
-                out.push(Appended {
-                    seq,
-                    hash,
-                    new: false,
-                });
+            // Only this thread adds to the indices, so what it reads here stays true.
+            if let Some(first) = read(&files.index).recorded(&a.document, &envelope_id) {
+                out.push(first);
                 continue;
             }
             let entry = Entry {
-                seq: state.size,
-                prev_hash: state.head,
+                seq,
+                prev_hash: head,
                 time_unix_micros: a.time_unix_micros,
                 kind: std::mem::take(&mut a.kind),
                 subject: std::mem::take(&mut a.subject),
                 envelope: std::mem::take(&mut a.envelope),
             };
-            let mut value = entry.record();
-            let hash = crate::entry::hash_record(&value);
-            value.extend_from_slice(hash.as_bytes());
-            let seq_bytes = entry.seq.to_be_bytes();
-            batch.insert(&seq_key(ENTRY, entry.seq)[..], value);
-            doc_key.extend_from_slice(&seq_bytes);
-            batch.insert(doc_key, &envelope_id.as_bytes()[..]);
-            if !entry.subject.is_empty() {
-                let mut k = subject_prefix(&entry.subject);
-                k.extend_from_slice(&seq_bytes);
-                batch.insert(k, &[][..]);
-            }
-            for (k, v) in std::mem::take(&mut a.extra) {
-                match v {
-                    Some(v) => batch.insert(extra_key(&k), v),
-                    None => batch.remove(extra_key(&k)),
-                }
-            }
-            state.size += 1;
-            state.head = hash;
-            state.tree.push(&hash);
+            let record = entry.record();
+            let hash = crate::entry::hash_record(&record);
+            indexed.push(Indexed {
+                at: Located {
+                    offset: 0,
+                    len: record.len() as u32,
+                    hash,
+                },
+                document: a.document,
+                envelope_id,
+                subject: entry.subject,
+            });
+            new.push(FrameEntry {
+                record,
+                hash,
+                document: a.document,
+            });
+            rows.append(&mut a.extra);
             let appended = Appended {
-                seq: entry.seq,
+                seq,
                 hash,
                 new: true,
             };
+            seq += 1;
+            head = hash;
             in_group.insert(envelope_id, appended);
             out.push(appended);
         }
     }
-    if !in_group.is_empty() {
-        batch.insert(META, encode_meta(&state));
-        db.apply_batch(batch)?;
-    }
-    Ok((state, outcomes))
-}
-
-/// Every stored entry of `db`, in key order, decoded.
-pub(crate) fn stored_entries(
-    db: &sled::Db,
-) -> impl Iterator<Item = Result<(Entry, Digest), Error>> {
-    entries_in(db.scan_prefix([ENTRY]))
-}
-
-fn entries_in(iter: sled::Iter) -> impl Iterator<Item = Result<(Entry, Digest), Error>> {
-    iter.map(|r| {
-        let (k, v) = r?;
-        decode_value(seq_suffix(&k).unwrap_or(0), &v)
-    })
-}
-
-/// Decodes a stored entry value found at `seq`.
-fn decode_value(seq: u64, v: &[u8]) -> Result<(Entry, Digest), Error> {
-    split_value(v)
-        .and_then(|(rec, h)| Some((Entry::decode(rec)?, h)))
-        .ok_or_else(|| {
-            Error::from(Damage {
-                seq,
-                what: "malformed entry record".into(),
-            })
-        })
-}
-
-/// Verifies the ledger stored in `dir` without opening it for writing (the database must not
-/// be held by a running service).
-pub fn verify_dir(dir: &Path, key: Option<&PublicKey>) -> Result<Result<Verified, Damage>, Error> {
-    let db = match open_db(dir, false) {
-        Err(Error::Storage(sled::Error::Corruption { .. })) => {
-            return Ok(Err(Damage {
-                seq: 0,
-                what: "changed bytes on disk: the database fails its checksums when opened, so no entry can be read".into(),
-            }));
+    if !new.is_empty() {
+        let mut frame = crate::log::encode(&new, rows);
+        drop(new);
+        for (e, off) in indexed.iter_mut().zip(&frame.records) {
+            e.at.offset = start + off;
         }
-        other => other?,
-    };
-    verify_db(&db, dir, key)
+        for (off, _) in frame.rows.iter_mut().filter_map(|(_, v)| v.as_mut()) {
+            *off += start;
+        }
+        files.log.write_durable(start, &frame.bytes)?;
+        let end = start + frame.bytes.len() as u64;
+        write(&files.index).apply(indexed, frame.rows, end);
+    }
+    Ok(outcomes)
 }
 
-fn verify_db(
-    db: &sled::Db,
+/// Every entry of an open log, in order, with its stored hash.
+pub(crate) fn stored_entries(
+    files: &Files,
+) -> impl Iterator<Item = Result<(Entry, Digest), Error>> + '_ {
+    let located = read(&files.index).entries.clone();
+    located
+        .into_iter()
+        .enumerate()
+        .map(|(seq, at)| read_entry(&files.log, seq as u64, at))
+}
+
+/// Reads and decodes entry `seq`, found at `at`.
+fn read_entry(log: &Log, seq: u64, at: Located) -> Result<(Entry, Digest), Error> {
+    let record = log
+        .read(at.offset, at.len as usize)?
+        .ok_or_else(|| Damage {
+            seq,
+            what: format!("{} ends before this entry", crate::log::LOG_FILE),
+        })?;
+    let entry = Entry::decode(&record).ok_or_else(|| Damage {
+        seq,
+        what: "malformed entry record".into(),
+    })?;
+    Ok((entry, at.hash))
+}
+
+/// Verifies the ledger stored in `dir` (which must not be held by a running service), reading
+/// its log from the first byte; a torn last frame (never acknowledged) is not counted and is
+/// left as it is.
+pub fn verify_dir(dir: &Path, key: Option<&PublicKey>) -> Result<Result<Verified, Damage>, Error> {
+    let log = Log::open(dir, false)?;
+    let end = log.len()?;
+    verify_log(&log, end, dir, key)
+}
+
+/// Entries hashed per parallel round during verification.
+const VERIFY_CHUNK: usize = 4096;
+
+/// Every entry of `log` up to byte `end`, checked record by record against its stored hash,
+/// the chain, and the last checkpoint: the first damage is named at its entry. A frame whose
+/// records all check but whose checksum fails has changed bytes elsewhere (a stored hash,
+/// a document id, a caller row) and is named at its first entry.
+fn verify_log(
+    log: &Log,
+    end: u64,
     dir: &Path,
     key: Option<&PublicKey>,
 ) -> Result<Result<Verified, Damage>, Error> {
@@ -756,79 +796,63 @@ fn verify_db(
         return Ok(Err(d));
     }
     let mut v = ChainVerifier::new(checkpoint);
-    // Entries are read in chunks whose hashes are computed on every core; the chain checks
-    // then run in order.
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let mut rows = db.scan_prefix([ENTRY]);
-    let mut chunk: Vec<(u64, sled::IVec)> = Vec::with_capacity(VERIFY_CHUNK);
+    // Records are hashed in chunks on every core; the chain checks then run in order.
+    let mut chunk: Vec<FrameEntry> = Vec::with_capacity(VERIFY_CHUNK);
+    let push = |v: &mut ChainVerifier, chunk: &mut Vec<FrameEntry>| -> Result<(), Damage> {
+        let hashes = hash_chunk(chunk, threads);
+        for (e, hash) in chunk.drain(..).zip(hashes) {
+            v.push_hashed(v.position(), &e.record, &e.hash, hash)?;
+        }
+        Ok(())
+    };
+    let mut at = 0;
     loop {
-        chunk.clear();
-        let mut corruption = false;
-        for r in rows.by_ref() {
-            match r {
-                Ok((k, val)) => {
-                    if let (Some(s), 9) = (seq_suffix(&k), k.len()) {
-                        chunk.push((s, val));
+        match log.read_frame(at, end)? {
+            Read::End | Read::Torn => break,
+            Read::Damaged(what) => {
+                if let Err(d) = push(&mut v, &mut chunk) {
+                    return Ok(Err(d));
+                }
+                return Ok(Err(Damage {
+                    seq: v.position(),
+                    what,
+                }));
+            }
+            Read::Frame {
+                frame,
+                end: next,
+                checksum_ok,
+            } => {
+                chunk.extend(frame.entries.into_iter().map(|(_, e)| e));
+                if !checksum_ok || chunk.len() >= VERIFY_CHUNK {
+                    let first = v.position();
+                    if let Err(d) = push(&mut v, &mut chunk) {
+                        return Ok(Err(d));
+                    }
+                    if !checksum_ok {
+                        return Ok(Err(Damage {
+                            seq: first,
+                            what: format!(
+                                "changed bytes: the {} frame at byte {at} fails its checksum",
+                                crate::log::LOG_FILE
+                            ),
+                        }));
                     }
                 }
-                Err(sled::Error::Corruption { .. }) => {
-                    corruption = true;
-                    break;
-                }
-                Err(e) => return Err(e.into()),
+                at = next;
             }
-            if chunk.len() == VERIFY_CHUNK {
-                break;
-            }
-        }
-        let hashes = hash_chunk(&chunk, threads);
-        for ((at, val), hash) in chunk.iter().zip(hashes) {
-            let Some((rec, stored)) = split_value(val) else {
-                return Ok(Err(Damage {
-                    seq: *at,
-                    what: "malformed entry record".into(),
-                }));
-            };
-            if let Err(d) = v.push_hashed(*at, rec, &stored, hash) {
-                return Ok(Err(d));
-            }
-        }
-        if corruption {
-            return Ok(Err(corrupted(v.position())));
-        }
-        if chunk.len() < VERIFY_CHUNK {
-            break;
         }
     }
-    let verified = match v.finish() {
-        Ok(v) => v,
-        Err(d) => return Ok(Err(d)),
-    };
-    let meta = db.get(META)?.and_then(|m| decode_meta(&m));
-    let meta_ok = match meta {
-        None => verified.entries == 0,
-        Some(m) => {
-            m.size == verified.entries && m.head == verified.head && m.tree.root() == verified.root
-        }
-    };
-    if !meta_ok {
-        return Ok(Err(Damage {
-            seq: verified.entries,
-            what: "the stored head and Merkle state do not match the entries".into(),
-        }));
+    if let Err(d) = push(&mut v, &mut chunk) {
+        return Ok(Err(d));
     }
-    Ok(Ok(verified))
+    Ok(v.finish())
 }
 
-/// Entries read per parallel hashing round during verification.
-const VERIFY_CHUNK: usize = 4096;
-
-/// The record hash of each stored value, computed on `threads` threads (an all-zero digest
-/// for a value too short to hold a hash, which verification then reports).
-fn hash_chunk(chunk: &[(u64, sled::IVec)], threads: usize) -> Vec<Digest> {
-    let hash = |(_, v): &(u64, sled::IVec)| {
-        split_value(v).map_or(Digest::ZERO, |(rec, _)| crate::entry::hash_record(rec))
-    };
+/// The record hash of each entry, computed on `threads` threads.
+fn hash_chunk(chunk: &[FrameEntry], threads: usize) -> Vec<Digest> {
+    let hash = |e: &FrameEntry| crate::entry::hash_record(&e.record);
     if threads < 2 || chunk.len() < 256 {
         return chunk.iter().map(hash).collect();
     }
@@ -848,15 +872,6 @@ fn hash_chunk(chunk: &[(u64, sled::IVec)], threads: usize) -> Vec<Digest> {
             chunk.iter().map(hash).collect()
         }
     })
-}
-
-/// The damage sled reports as a failed checksum: bytes changed in the database files.
-fn corrupted(seq: u64) -> Damage {
-    Damage {
-        seq,
-        what: "changed bytes on disk: the database page holding this entry fails its checksum"
-            .into(),
-    }
 }
 
 /// Checks a checkpoint's signature when a key is given: `Some(damage)` when it fails, or

@@ -1,6 +1,6 @@
-//! Ledger behaviour on a real sled database in a temporary directory: appends, indices,
-//! idempotence, atomic extra rows, checkpoints, verification of damaged databases and
-//! exports, and the RFC 6962 known-answer vectors.
+//! Ledger behaviour on a real entry log and sled database in a temporary directory: appends,
+//! indices, idempotence, atomic extra rows, recovery on open, checkpoints, verification of
+//! damaged ledgers and exports, and the RFC 6962 known-answer vectors.
 
 #![allow(clippy::unwrap_used)]
 
@@ -489,4 +489,118 @@ async fn a_checkpoint_that_would_not_extend_the_last_is_refused() {
         Err(Error::CheckpointRegression(why)) => assert!(why.contains("differs"), "{why}"),
         other => panic!("expected a refusal, got {other:?}"),
     }
+}
+
+fn log_path(dir: &std::path::Path) -> std::path::PathBuf {
+    dir.join(corridor_ledger::log::LOG_FILE)
+}
+
+#[tokio::test]
+async fn indices_and_rows_are_rebuilt_from_the_log_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = filled(dir.path(), 3).await;
+    for i in 3..6u64 {
+        let env = format!("envelope {i}");
+        let mut a = append(env.as_bytes(), "later");
+        a.extra = vec![
+            (format!("row/{i}").into_bytes(), Some(vec![i as u8])),
+            (b"row/3".to_vec(), (i != 5).then(|| vec![3])),
+        ];
+        l.append(a).await.unwrap();
+    }
+    let head = l.head();
+    l.close();
+
+    let l = Ledger::open(dir.path(), "corridor/test").unwrap();
+    assert_eq!((l.len(), l.head()), (6, head));
+    assert_eq!(l.subject_entries("later").unwrap(), vec![3, 4, 5]);
+    assert_eq!(l.subject_entries("even").unwrap(), vec![0, 2]);
+    assert_eq!(
+        l.document_entries(&Digest::of(b"envelope 4")).unwrap(),
+        vec![4]
+    );
+    assert_eq!(l.extra(b"row/4").unwrap(), Some(vec![4]));
+    assert_eq!(
+        l.extra(b"row/3").unwrap(),
+        None,
+        "removed by the last append"
+    );
+    let rows: Vec<(Vec<u8>, Vec<u8>)> = l.extra_prefix(b"row/").map(Result::unwrap).collect();
+    assert_eq!(
+        rows,
+        vec![(b"row/4".to_vec(), vec![4]), (b"row/5".to_vec(), vec![5])]
+    );
+    assert_eq!(l.get(5).unwrap().unwrap().0.envelope, b"envelope 5");
+    // Appending the same envelope again finds the entry read back from the log.
+    let again = l.append(append(b"envelope 4", "later")).await.unwrap();
+    assert_eq!((again.seq, again.new), (4, false));
+    assert_eq!(l.verify(None).unwrap().unwrap().entries, 6);
+}
+
+#[tokio::test]
+async fn a_second_opener_is_refused_while_the_ledger_is_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = filled(dir.path(), 1).await;
+    let e = Ledger::open(dir.path(), "corridor/test").err().unwrap();
+    assert!(matches!(e, Error::Locked(_)), "{e}");
+    l.close();
+    assert_eq!(Ledger::open(dir.path(), "corridor/test").unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_torn_last_frame_is_cut_off_and_the_ledger_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = filled(dir.path(), 4).await;
+    let head = l.head();
+    l.close();
+    let len = std::fs::metadata(log_path(dir.path())).unwrap().len();
+    // A frame whose write stopped part-way: its header promises more than the file holds.
+    let mut torn = b"clf1".to_vec();
+    torn.extend_from_slice(&1000u32.to_be_bytes());
+    torn.extend_from_slice(&[0xAB; 40]);
+    let mut bytes = std::fs::read(log_path(dir.path())).unwrap();
+    bytes.extend_from_slice(&torn);
+    std::fs::write(log_path(dir.path()), &bytes).unwrap();
+
+    let l = Ledger::open(dir.path(), "corridor/test").unwrap();
+    assert_eq!((l.len(), l.head()), (4, head));
+    assert_eq!(std::fs::metadata(log_path(dir.path())).unwrap().len(), len);
+    assert_eq!(l.append(append(b"next", "")).await.unwrap().seq, 4);
+    l.close();
+    let v = verify_dir(dir.path(), None).unwrap().unwrap();
+    assert_eq!(v.entries, 5);
+}
+
+#[tokio::test]
+async fn a_changed_log_is_reported_at_the_entry_it_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = SigningKey::generate();
+    let l = filled(dir.path(), 6).await;
+    l.sign_checkpoint(&key).await.unwrap();
+    l.close();
+    let mut bytes = std::fs::read(log_path(dir.path())).unwrap();
+    let at = bytes.windows(10).position(|w| w == b"envelope 4").unwrap();
+    bytes[at + 9] = b'9';
+    std::fs::write(log_path(dir.path()), &bytes).unwrap();
+    let d = verify_dir(dir.path(), None).unwrap().unwrap_err();
+    assert_eq!(d.seq, 4);
+    assert!(d.what.contains("changed content"), "{}", d.what);
+
+    // A changed entry is refused on open (its frame no longer checks).
+    let e = Ledger::open(dir.path(), "corridor/test").err().unwrap();
+    assert!(
+        matches!(&e, Error::Damaged(d) if d.seq == 4 && d.what.contains("checksum")),
+        "{e}"
+    );
+
+    // A log cut short is found against the signed checkpoint, on open and by verification.
+    bytes[at + 9] = b'4';
+    std::fs::write(log_path(dir.path()), &bytes[..bytes.len() / 2]).unwrap();
+    let d = verify_dir(dir.path(), None).unwrap().unwrap_err();
+    assert!(d.what.contains("missing entries"), "{}", d.what);
+    let e = Ledger::open(dir.path(), "corridor/test").err().unwrap();
+    assert!(
+        matches!(&e, Error::Damaged(d) if d.what.contains("rolled back")),
+        "{e}"
+    );
 }
