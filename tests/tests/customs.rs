@@ -88,3 +88,159 @@ async fn a_recognised_aeo_clears_green_through_every_country() {
     }
     sb.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_train_of_border_events_is_one_call_each_event_answered_in_order() {
+    use corridor_core::{Digest, payload_type as pt};
+    use corridor_proto::v1::{self, BorderEventKind, step_outcome::Outcome};
+    use corridor_tests::sandbox::{border_event, signed};
+
+    let mut sb = Sandbox::start().await;
+    sb.register_parties().await;
+    sb.sync().await;
+    let cs: Vec<Consignment> = (0..3).map(|n| sb.consignment(n, |_| {})).collect();
+    for c in &cs {
+        sb.node("CN")
+            .await
+            .submit_declaration(c.request.clone())
+            .await
+            .unwrap();
+    }
+    let officer = sb.officer("CN");
+    let arrival = |id: &Digest, seals: Vec<v1::SealCheck>, key| {
+        signed(
+            pt::BORDER_EVENT,
+            &border_event("CN", id, BorderEventKind::Arrival, seals),
+            key,
+        )
+    };
+    let mut requests: Vec<v1::SignedRequest> = cs
+        .iter()
+        .map(|c| arrival(&c.id, c.seals.clone(), &officer))
+        .collect();
+    // A consignment CN does not know, and an arrival signed by another country's officer.
+    requests.insert(1, arrival(&Digest::of(b"unknown"), Vec::new(), &officer));
+    requests.push(arrival(&cs[0].id, cs[0].seals.clone(), &sb.officer("KZ")));
+    let batch = |requests: Vec<v1::SignedRequest>| v1::SignedRequests { requests };
+
+    let mut node = sb.node("CN").await;
+    let out = node
+        .record_border_events(batch(requests.clone()))
+        .await
+        .unwrap()
+        .into_inner()
+        .outcomes;
+    assert_eq!(out.len(), 5);
+    let receipt = |i: usize| match out[i].outcome.clone() {
+        Some(Outcome::Receipt(r)) => r,
+        other => panic!("event {i}: {other:?}"),
+    };
+    for (i, c) in [(0, &cs[0]), (2, &cs[1]), (3, &cs[2])] {
+        let r = receipt(i);
+        assert_eq!(r.consignment_id, c.id.to_hex(), "event {i}");
+        assert!(r.new, "event {i}");
+        assert_ne!(r.state(), S::AwaitingArrival, "event {i}");
+        assert_eq!(sb.view("CN", &c.id).await.state, r.state, "event {i}");
+    }
+    // Each refusal is what the single-event call answers for the same request.
+    for i in [1, 4] {
+        let Some(Outcome::Refusal(f)) = out[i].outcome.clone() else {
+            panic!("event {i}: {:?}", out[i]);
+        };
+        let single = node
+            .record_border_event(requests[i].clone())
+            .await
+            .unwrap_err();
+        assert_eq!(f.code, single.code() as i32, "event {i}");
+        assert_eq!(f.message, single.message(), "event {i}");
+        assert!(!f.message.is_empty());
+    }
+    assert!(
+        matches!(&out[1].outcome, Some(Outcome::Refusal(f)) if f.code == tonic::Code::NotFound as i32),
+        "{:?}",
+        out[1]
+    );
+
+    // The same train again: every event is the step already recorded, nothing new.
+    let again = node
+        .record_border_events(batch(requests.clone()))
+        .await
+        .unwrap()
+        .into_inner()
+        .outcomes;
+    for i in [0, 2, 3] {
+        let Some(Outcome::Receipt(r)) = again[i].outcome.clone() else {
+            panic!("event {i} again: {:?}", again[i]);
+        };
+        assert!(!r.new, "event {i} again");
+        assert_eq!(
+            (r.seq, &r.entry_hash),
+            (receipt(i).seq, &receipt(i).entry_hash)
+        );
+    }
+
+    // An empty train is answered with nothing; one past the limit is refused whole.
+    let empty = node.record_border_events(batch(Vec::new())).await.unwrap();
+    assert!(empty.into_inner().outcomes.is_empty());
+    let status = v1::NodeStatusRequest {
+        min_registry_entries: 0,
+    };
+    let size = node
+        .get_node_status(status)
+        .await
+        .unwrap()
+        .into_inner()
+        .ledger_size;
+    let too_many = vec![requests[0].clone(); corridor_customs::MAX_BATCH + 1];
+    let e = node
+        .record_border_events(batch(too_many))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument);
+    assert!(
+        e.message().starts_with("requests: at most 1024"),
+        "{}",
+        e.message()
+    );
+    let after = node.get_node_status(status).await.unwrap().into_inner();
+    assert_eq!(
+        after.ledger_size, size,
+        "nothing of a refused batch is written"
+    );
+
+    // Advance records in a batch are refused as the single call refuses them: here a border
+    // event, and an advance record KZ never sent (CN is the first country).
+    let kz = v1::AdvanceRecord {
+        consignment_id: cs[0].id.as_bytes().to_vec(),
+        from_country: "KZ".into(),
+        to_country: "CN".into(),
+        ..Default::default()
+    };
+    let records = vec![
+        requests[0].clone(),
+        signed(pt::ADVANCE_RECORD, &kz, &sb.node_key("KZ")),
+    ];
+    let out = node
+        .deliver_advance_records(batch(records.clone()))
+        .await
+        .unwrap()
+        .into_inner()
+        .outcomes;
+    assert_eq!(out.len(), 2);
+    for (i, o) in out.into_iter().enumerate() {
+        let Some(v1::deliver_outcome::Outcome::Refusal(f)) = o.outcome else {
+            panic!("record {i}: {o:?}");
+        };
+        let single = node
+            .deliver_advance_record(records[i].clone())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (f.code, f.message.as_str()),
+            (single.code() as i32, single.message())
+        );
+    }
+    let after = node.get_node_status(status).await.unwrap().into_inner();
+    assert_eq!(after.ledger_size, size);
+    sb.stop().await;
+}

@@ -36,6 +36,7 @@ use tonic::server::NamedService;
 
 pub use error::Error;
 pub use node::Node;
+pub use service::MAX_BATCH;
 
 /// Largest gRPC message a node accepts by default (bytes).
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 1024 * 1024;
@@ -151,7 +152,7 @@ pub async fn serve_ready(
             .tasks
             .spawn(replica.follow(endpoint, shutdown.clone()));
     }
-    node.resume_outbox();
+    node.start_deliveries();
     let reader = LedgerReaderService::new(ledger.clone(), config.key.clone());
 
     let addr = listener.local_addr().ok();

@@ -100,6 +100,10 @@ pub(crate) struct Inner {
     pub(crate) shutdown: CancellationToken,
     /// Deliveries and the registry follower: joined before the node's databases close.
     pub(crate) tasks: tokio_util::task::TaskTracker,
+    /// Consignments whose advance record is due, for the courier to deliver together.
+    courier: tokio::sync::mpsc::UnboundedSender<Digest>,
+    /// The courier's end of that queue, until `start_deliveries` takes it.
+    courier_queue: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Digest>>>,
 }
 
 /// One country's customs node; cheap to clone.
@@ -107,6 +111,15 @@ pub(crate) struct Inner {
 pub struct Node {
     pub(crate) inner: Arc<Inner>,
 }
+
+/// Most `DeliverAdvanceRecords` calls the courier has out at once: enough to keep the next
+/// node busy while one call waits for its ledger's sync, few enough that records queue up
+/// into batches under load.
+const COURIER_CALLS: usize = 4;
+
+/// Most bytes of advance records the courier puts into one call (the receiving node takes
+/// messages of up to 1 MiB by default).
+const BATCH_BYTES: usize = 512 * 1024;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -178,6 +191,7 @@ impl Node {
         shutdown: CancellationToken,
     ) -> Result<Self, Error> {
         let (_, c) = topology.country(&country)?;
+        let (courier, courier_queue) = tokio::sync::mpsc::unbounded_channel();
         let inner = Arc::new(Inner {
             country: country.clone(),
             peers: Peers::from_topology(topology, transport)?,
@@ -193,6 +207,8 @@ impl Node {
             failed: AtomicBool::new(false),
             shutdown,
             tasks: tokio_util::task::TaskTracker::new(),
+            courier,
+            courier_queue: Mutex::new(Some(courier_queue)),
         });
         let node = Self { inner };
         node.replay()?;
@@ -1332,57 +1348,187 @@ impl Node {
         }
     }
 
-    /// Starts delivering consignment `id`'s advance record to the next node.
+    /// Queues consignment `id`'s advance record for the courier.
     pub(crate) fn spawn_delivery(&self, id: Digest) {
-        let node = self.clone();
-        self.inner
-            .tasks
-            .spawn(async move { node.delivery(id).await });
+        // The courier stops only with the node; a record queued then is in the outbox and
+        // goes out after the restart.
+        let _ = self.inner.courier.send(id);
     }
 
-    /// Delivers until the next node acknowledges, with backoff; then records the receipt.
-    async fn delivery(&self, id: Digest) {
-        let mut backoff = Duration::from_millis(100);
-        loop {
-            let attempt = tokio::select! {
-                _ = self.inner.shutdown.cancelled() => return,
-                r = self.deliver_once(&id) => r,
-            };
-            match attempt {
-                Ok(true) => return,
-                Ok(false) => {}
-                Err(e) => {
-                    tracing::warn!(consignment = %id, error = %e, "advance record not delivered; retrying")
-                }
-            }
-            tokio::select! {
-                _ = self.inner.shutdown.cancelled() => return,
-                _ = tokio::time::sleep(backoff) => {}
-            }
-            backoff = (backoff * 2).min(Duration::from_secs(5));
+    /// Starts the courier and queues every advance record in the outbox (after a restart).
+    pub(crate) fn start_deliveries(&self) {
+        if let Some(queue) = lock(&self.inner.courier_queue).take() {
+            let node = self.clone();
+            self.inner
+                .tasks
+                .spawn(async move { node.courier(queue).await });
+        }
+        let due: Vec<Digest> = self
+            .inner
+            .ledger
+            .extra_prefix(OUTBOX)
+            .filter_map(|r| r.ok())
+            .filter_map(|(k, _)| Digest::from_slice("outbox", &k[OUTBOX.len()..]).ok())
+            .collect();
+        for id in due {
+            self.spawn_delivery(id);
         }
     }
 
-    /// One delivery attempt; true when done (acknowledged and recorded, or nothing due).
-    async fn deliver_once(&self, id: &Digest) -> Result<bool, Error> {
-        let (env, next) = {
-            let slot = self.slot(id, false).await?;
-            let Some(c) = slot.as_ref() else {
-                return Ok(true);
+    /// The courier: takes every advance record due (up to `MAX_BATCH`) and delivers them to
+    /// the next node in one `DeliverAdvanceRecords` call; while `COURIER_CALLS` calls are
+    /// out, the next ones queue up. Each receipt is recorded in its own task (their appends share ledger
+    /// frames); a record refused or not delivered goes on to `retry`, one at a time.
+    async fn courier(&self, mut queue: tokio::sync::mpsc::UnboundedReceiver<Digest>) {
+        let calls = Arc::new(tokio::sync::Semaphore::new(COURIER_CALLS));
+        let mut ids = Vec::new();
+        loop {
+            let Ok(permit) = calls.clone().acquire_owned().await else {
+                return;
             };
-            if c.state != S::Exited {
-                return Ok(true);
+            let n = tokio::select! {
+                _ = self.inner.shutdown.cancelled() => return,
+                n = queue.recv_many(&mut ids, crate::MAX_BATCH) => n,
+            };
+            if n == 0 {
+                return;
             }
-            let Some(next) = c.next.clone() else {
-                return Ok(true);
-            };
-            (
-                self.sign(
-                    payload_type::ADVANCE_RECORD,
-                    &self.advance_record(c, c.exit),
-                ),
-                next,
-            )
+            let mut due: Vec<(Digest, Envelope, CountryCode)> = Vec::with_capacity(n);
+            for id in ids.drain(..) {
+                match self.prepare_delivery(&id).await {
+                    Ok(Some((env, next))) => due.push((id, env, next)),
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(consignment = %id, error = %e, "advance record not prepared; retrying");
+                        self.retry(id);
+                    }
+                }
+            }
+            let node = self.clone();
+            self.inner.tasks.spawn(async move {
+                node.deliver_due(due).await;
+                drop(permit);
+            });
+        }
+    }
+
+    /// Delivers the records `due`: one call per next node, within its message size.
+    async fn deliver_due(&self, mut due: Vec<(Digest, Envelope, CountryCode)>) {
+        while let Some(next) = due.first().map(|d| d.2.clone()) {
+            let mut bytes = 0;
+            let (mut batch, mut rest) = (Vec::new(), Vec::new());
+            for d in due {
+                let size = d.1.payload().len() + 256;
+                if d.2 == next && (batch.is_empty() || bytes + size <= BATCH_BYTES) {
+                    bytes += size;
+                    batch.push(d);
+                } else {
+                    rest.push(d);
+                }
+            }
+            due = rest;
+            self.deliver_batch(next, batch).await;
+        }
+    }
+
+    /// One `DeliverAdvanceRecords` call; each record acknowledged is recorded in its own task,
+    /// each one not goes on to `retry`.
+    async fn deliver_batch(&self, next: CountryCode, batch: Vec<(Digest, Envelope, CountryCode)>) {
+        let Some(mut client) = self.inner.peers.clients.get(&next).cloned() else {
+            tracing::error!(country = %next, "no client for the next node");
+            return;
+        };
+        let requests = batch
+            .iter()
+            .map(|(_, env, _)| v1::SignedRequest {
+                envelope: Some(v1::Envelope::from(env)),
+            })
+            .collect();
+        let outcomes = match client
+            .deliver_advance_records(v1::SignedRequests { requests })
+            .await
+        {
+            Ok(r) => r.into_inner().outcomes,
+            Err(s) => {
+                tracing::warn!(country = %next, code = ?s.code(), error = s.message(), records = batch.len(), "advance records not delivered; retrying");
+                Vec::new()
+            }
+        };
+        let mut outcomes = outcomes.into_iter();
+        for (id, env, next) in batch {
+            match outcomes.next().and_then(|o| o.outcome) {
+                Some(v1::deliver_outcome::Outcome::Response(resp)) => {
+                    let node = self.clone();
+                    self.inner.tasks.spawn(async move {
+                        if let Err(e) = node.acknowledged(&id, &env, &next, resp).await {
+                            tracing::warn!(consignment = %id, error = %e, "advance receipt not recorded; retrying");
+                            node.retry(id);
+                        }
+                    });
+                }
+                Some(v1::deliver_outcome::Outcome::Refusal(r)) => {
+                    tracing::warn!(consignment = %id, code = r.code, error = r.message, "advance record refused; retrying");
+                    self.retry(id);
+                }
+                None => self.retry(id),
+            }
+        }
+    }
+
+    /// Delivers `id`'s advance record on its own, with backoff, until the next node
+    /// acknowledges: what a record the courier could not deliver goes on to.
+    fn retry(&self, id: Digest) {
+        let node = self.clone();
+        self.inner.tasks.spawn(async move {
+            let mut backoff = Duration::from_millis(100);
+            loop {
+                tokio::select! {
+                    _ = node.inner.shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                let attempt = tokio::select! {
+                    _ = node.inner.shutdown.cancelled() => return,
+                    r = node.deliver_once(&id) => r,
+                };
+                match attempt {
+                    Ok(()) => return,
+                    Err(e) => {
+                        tracing::warn!(consignment = %id, error = %e, "advance record not delivered; retrying")
+                    }
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        });
+    }
+
+    /// The signed advance record of consignment `id` and the node it goes to; `None` when
+    /// nothing is due (not exited, or already handed over).
+    async fn prepare_delivery(
+        &self,
+        id: &Digest,
+    ) -> Result<Option<(Envelope, CountryCode)>, Error> {
+        let slot = self.slot(id, false).await?;
+        let Some(c) = slot.as_ref() else {
+            return Ok(None);
+        };
+        if c.state != S::Exited {
+            return Ok(None);
+        }
+        let Some(next) = c.next.clone() else {
+            return Ok(None);
+        };
+        let env = self.sign(
+            payload_type::ADVANCE_RECORD,
+            &self.advance_record(c, c.exit),
+        );
+        Ok(Some((env, next)))
+    }
+
+    /// One delivery of `id`'s advance record alone (`DeliverAdvanceRecord`), its receipt
+    /// recorded; done when nothing is due.
+    async fn deliver_once(&self, id: &Digest) -> Result<(), Error> {
+        let Some((env, next)) = self.prepare_delivery(id).await? else {
+            return Ok(());
         };
         let mut client = self
             .inner
@@ -1400,12 +1546,24 @@ impl Node {
                 Error::Unavailable(format!("node of {next}: {}: {}", s.code(), s.message()))
             })?
             .into_inner();
+        self.acknowledged(id, &env, &next, resp).await
+    }
+
+    /// Checks the next node's receipt for the advance record `env` and records it, removing
+    /// the outbox row.
+    async fn acknowledged(
+        &self,
+        id: &Digest,
+        env: &Envelope,
+        next: &CountryCode,
+        resp: v1::DeliverAdvanceRecordResponse,
+    ) -> Result<(), Error> {
         let renv = open_envelope("receipt", resp.receipt, payload_type::ADVANCE_RECEIPT)?;
         let key = self
             .inner
             .peers
             .nodes
-            .get(&next)
+            .get(next)
             .ok_or_else(|| Error::State("node key".into()))?;
         renv.verify_by(key)
             .map_err(|e| Error::Unauthenticated(format!("receipt from {next}: {e}")))?;
@@ -1421,26 +1579,12 @@ impl Node {
         let now = self.inner.clock.now_micros();
         let mut slot = self.slot(id, false).await?;
         if slot.as_ref().is_none_or(|c| c.state != S::Exited) {
-            return Ok(true);
+            return Ok(());
         }
         let mut p = Planned::new(kind::HANDED_OVER, &renv, Effect::HandedOver(r));
         p.extra.push((outbox_key(id), None));
         self.record(&mut slot, *id, vec![p], now).await?;
-        Ok(true)
-    }
-
-    /// Starts delivering every advance record in the outbox (after a restart).
-    pub(crate) fn resume_outbox(&self) {
-        let due: Vec<Digest> = self
-            .inner
-            .ledger
-            .extra_prefix(OUTBOX)
-            .filter_map(|r| r.ok())
-            .filter_map(|(k, _)| Digest::from_slice("outbox", &k[OUTBOX.len()..]).ok())
-            .collect();
-        for id in due {
-            self.spawn_delivery(id);
-        }
+        Ok(())
     }
 
     /// A consignment's view, with its events when `events`.

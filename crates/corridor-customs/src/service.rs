@@ -48,6 +48,48 @@ impl v1::customs_node_server::CustomsNode for Node {
         ))
     }
 
+    async fn record_border_events(
+        &self,
+        request: Request<v1::SignedRequests>,
+    ) -> Result<Response<v1::StepOutcomes>, Status> {
+        use v1::step_outcome::Outcome;
+        let results = each(self, request.into_inner(), |node, r| async move {
+            node.border_event(r).await
+        })
+        .await?;
+        let outcomes = results
+            .into_iter()
+            .map(|r| v1::StepOutcome {
+                outcome: Some(match r {
+                    Ok(receipt) => Outcome::Receipt(receipt),
+                    Err(s) => Outcome::Refusal(refusal(&s)),
+                }),
+            })
+            .collect();
+        Ok(Response::new(v1::StepOutcomes { outcomes }))
+    }
+
+    async fn deliver_advance_records(
+        &self,
+        request: Request<v1::SignedRequests>,
+    ) -> Result<Response<v1::DeliverOutcomes>, Status> {
+        use v1::deliver_outcome::Outcome;
+        let results = each(self, request.into_inner(), |node, r| async move {
+            node.deliver(r).await
+        })
+        .await?;
+        let outcomes = results
+            .into_iter()
+            .map(|r| v1::DeliverOutcome {
+                outcome: Some(match r {
+                    Ok(response) => Outcome::Response(response),
+                    Err(s) => Outcome::Refusal(refusal(&s)),
+                }),
+            })
+            .collect();
+        Ok(Response::new(v1::DeliverOutcomes { outcomes }))
+    }
+
     async fn record_decision(
         &self,
         request: Request<v1::SignedRequest>,
@@ -157,6 +199,54 @@ impl v1::customs_node_server::CustomsNode for Node {
         .await;
         Ok(Response::new(self.status()))
     }
+}
+
+/// Most requests one batch call takes.
+pub const MAX_BATCH: usize = 1024;
+
+/// What a batch answers for a refused request: the status the single-request RPC would have
+/// returned.
+fn refusal(s: &Status) -> v1::Refusal {
+    v1::Refusal {
+        code: s.code() as i32,
+        message: s.message().to_owned(),
+    }
+}
+
+/// Runs `step` on every request of a batch concurrently (each consignment has its own lock,
+/// and their ledger appends share frames) and returns the results in request order.
+async fn each<T, F, Fut>(
+    node: &Node,
+    batch: v1::SignedRequests,
+    step: F,
+) -> Result<Vec<Result<T, Status>>, Status>
+where
+    T: Send + 'static,
+    F: Fn(Node, v1::SignedRequest) -> Fut,
+    Fut: std::future::Future<Output = Result<T, crate::Error>> + Send + 'static,
+{
+    let n = batch.requests.len();
+    if n > MAX_BATCH {
+        return Err(Status::invalid_argument(format!(
+            "requests: at most {MAX_BATCH} per call, got {n}"
+        )));
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, r) in batch.requests.into_iter().enumerate() {
+        let step = step(node.clone(), r);
+        tasks.spawn(async move { (i, step.await.map_err(Status::from)) });
+    }
+    let mut out: Vec<Option<Result<T, Status>>> = (0..n).map(|_| None).collect();
+    while let Some(done) = tasks.join_next().await {
+        match done {
+            Ok((i, r)) => out[i] = Some(r),
+            Err(e) => tracing::error!(error = %e, "a step of a batch failed to run"),
+        }
+    }
+    Ok(out
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(Status::internal("the step failed to run"))))
+        .collect())
 }
 
 /// A stream fed by a task through a bounded channel.

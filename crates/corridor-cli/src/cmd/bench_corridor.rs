@@ -41,6 +41,10 @@ pub(crate) struct BenchCorridor {
     /// Keep everything in DIR (default: a temporary directory, removed at the end).
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
+    /// Send the border events in batches (`RecordBorderEvents`, up to four calls out per
+    /// node, as border posts send a train's) instead of one call each.
+    #[arg(long)]
+    batch_events: bool,
     /// The corridor to run.
     #[arg(long, value_name = "FILE", default_value = "deploy/corridor.toml")]
     topology: PathBuf,
@@ -48,10 +52,98 @@ pub(crate) struct BenchCorridor {
 
 const HOUR: i64 = 3_600_000_000;
 
+/// A border event waiting for its node's next batch, and where its outcome goes.
+type Queued = (
+    v1::SignedRequest,
+    tokio::sync::oneshot::Sender<Result<v1::StepReceipt, tonic::Status>>,
+);
+
+/// Most `RecordBorderEvents` calls a post has out at once.
+const POST_CALLS: usize = 4;
+
+/// Sends the border events of one node in batches (`RecordBorderEvents`), as a border post
+/// sends a train's: while `POST_CALLS` calls are out, the next events queue up for the next
+/// call.
+#[derive(Clone)]
+enum Post {
+    Batched(tokio::sync::mpsc::UnboundedSender<Queued>),
+    Single(CustomsNodeClient<Channel>),
+}
+
+impl Post {
+    fn start(client: CustomsNodeClient<Channel>, batched: bool) -> Self {
+        if !batched {
+            return Self::Single(client);
+        }
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Queued>();
+        tokio::spawn(async move {
+            let calls = Arc::new(tokio::sync::Semaphore::new(POST_CALLS));
+            let mut queued = Vec::new();
+            loop {
+                let Ok(permit) = calls.clone().acquire_owned().await else {
+                    return;
+                };
+                if rx.recv_many(&mut queued, corridor_customs::MAX_BATCH).await == 0 {
+                    return;
+                }
+                let batch = std::mem::take(&mut queued);
+                tokio::spawn(Self::send(client.clone(), batch, permit));
+            }
+        });
+        Self::Batched(tx)
+    }
+
+    /// One `RecordBorderEvents` call; each event's outcome goes to its waiter.
+    async fn send(
+        mut client: CustomsNodeClient<Channel>,
+        batch: Vec<Queued>,
+        _permit: tokio::sync::OwnedSemaphorePermit,
+    ) {
+        use v1::step_outcome::Outcome;
+        let (requests, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+        let outcomes = client
+            .record_border_events(v1::SignedRequests { requests })
+            .await
+            .map(|r| r.into_inner().outcomes);
+        for (i, reply) in replies.into_iter().enumerate() {
+            let r = match &outcomes {
+                Err(s) => Err(s.clone()),
+                Ok(o) => match o.get(i).and_then(|o| o.outcome.clone()) {
+                    Some(Outcome::Receipt(r)) => Ok(r),
+                    Some(Outcome::Refusal(r)) => {
+                        Err(tonic::Status::new(Code::from_i32(r.code), r.message))
+                    }
+                    None => Err(tonic::Status::internal("no outcome for the event")),
+                },
+            };
+            let _ = reply.send(r);
+        }
+    }
+
+    async fn record(&self, request: v1::SignedRequest) -> Result<v1::StepReceipt, tonic::Status> {
+        let tx_batch = match self {
+            Self::Single(client) => {
+                return client
+                    .clone()
+                    .record_border_event(request)
+                    .await
+                    .map(|r| r.into_inner());
+            }
+            Self::Batched(tx) => tx,
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        tx_batch
+            .send((request, tx))
+            .map_err(|_| tonic::Status::unavailable("the batcher stopped"))?;
+        rx.await
+            .map_err(|_| tonic::Status::unavailable("the batcher stopped"))?
+    }
+}
+
 /// The benchmark's clients and keys.
 struct Driver {
     declarant: DeclarantClient<Channel>,
-    nodes: Vec<(CountryCode, CustomsNodeClient<Channel>, SigningKey)>,
+    nodes: Vec<(CountryCode, Post, SigningKey)>,
     seals: Vec<v1::SealCheck>,
     /// Border events sent again because the next node did not have the advance record yet.
     early: AtomicU32,
@@ -97,7 +189,6 @@ impl Driver {
             .to_vec();
         let last = self.nodes.len() - 1;
         for (i, (cc, node, officer)) in self.nodes.iter().enumerate() {
-            let mut node = node.clone();
             let arrival = v1::BorderEvent {
                 consignment_id: id.clone(),
                 country: cc.to_string(),
@@ -109,8 +200,8 @@ impl Driver {
             let request = signed(officer, pt::BORDER_EVENT, &arrival);
             let mut wait = Duration::from_micros(500);
             let r = loop {
-                match node.record_border_event(request.clone()).await {
-                    Ok(r) => break r.into_inner(),
+                match node.record(request.clone()).await {
+                    Ok(r) => break r,
                     // The advance record is on its way: the train has not arrived yet.
                     Err(s) if s.code() == Code::NotFound && i > 0 => {
                         self.early.fetch_add(1, Ordering::Relaxed);
@@ -130,7 +221,7 @@ impl Driver {
                     seals: Vec::new(),
                     ..arrival
                 };
-                node.record_border_event(signed(officer, pt::BORDER_EVENT, &exit))
+                node.record(signed(officer, pt::BORDER_EVENT, &exit))
                     .await
                     .map_err(|s| anyhow::anyhow!("exit {n} from {cc}: {}", s.message()))?;
             }
@@ -308,7 +399,7 @@ async fn bench(corridor: &Corridor, a: &BenchCorridor) -> anyhow::Result<Outcome
         let (_, c) = t.country(&cc)?;
         let officer = key_of(&t, &c.officers.first().context("no officer")?.key)?;
         let client = CustomsNodeClient::new(channel(&t.node_addr(&cc)?.to_string()).await?);
-        nodes.push((cc, client, officer));
+        nodes.push((cc, Post::start(client, a.batch_events), officer));
     }
     let seals = plain_consignment(
         "S",

@@ -1,0 +1,58 @@
+#![allow(clippy::unwrap_used)]
+//! `corridor bench corridor` as a user runs it, small: the services as processes, every
+//! consignment cleared through the four nodes, the figures' JSON on the last line, with the
+//! border events sent one call each and in batches.
+
+mod common;
+
+use common::{deploy, ok};
+
+fn bench(extra: &[&str]) -> serde_json::Value {
+    let topology = deploy("corridor.toml");
+    let mut args = vec![
+        "bench",
+        "corridor",
+        "--consignments",
+        "12",
+        "--concurrency",
+        "4",
+        "--topology",
+        topology.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let out = ok(&args);
+    serde_json::from_str(out.lines().last().unwrap()).unwrap()
+}
+
+fn check(v: &serde_json::Value) {
+    assert_eq!(v["consignments"], 12, "{v}");
+    assert_eq!(v["ledgers_verified"], true, "{v}");
+    // Made: the declarant's bill, ISSUE entry and declaration, the officers' seven border
+    // events, and the nodes' assessments, releases, advance records, receipts and
+    // completion; all counted by the processes that made them.
+    assert_eq!(v["signs_per_consignment"], 26.0, "{v}");
+    let verified = v["verifies_per_consignment"].as_f64().unwrap();
+    assert!((15.0..30.0).contains(&verified), "{v}");
+    let per_s = v["consignments_per_s"].as_f64().unwrap();
+    let ceiling = v["ceiling_per_s"].as_f64().unwrap();
+    assert!(per_s > 0.0 && ceiling > per_s, "{v}");
+    assert!(
+        (v["ratio"].as_f64().unwrap() - per_s / ceiling).abs() < 1e-9,
+        "{v}"
+    );
+    let (p50, p99) = (
+        v["hop_p50_us"].as_i64().unwrap(),
+        v["hop_p99_us"].as_i64().unwrap(),
+    );
+    assert!(0 < p50 && p50 <= p99, "{v}");
+}
+
+#[test]
+fn consignments_clear_with_border_events_one_call_each() {
+    check(&bench(&[]));
+}
+
+#[test]
+fn consignments_clear_with_border_events_in_batches() {
+    check(&bench(&["--batch-events"]));
+}
