@@ -35,19 +35,27 @@ pub(crate) struct BenchCorridor {
     /// Consignments to clear.
     #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..))]
     consignments: u32,
-    /// Consignments in flight at once.
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    /// Consignments in flight at once (a corridor has hundreds of trains under way).
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=4096))]
     concurrency: u32,
     /// Keep everything in DIR (default: a temporary directory, removed at the end).
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
-    /// Send the border events in batches (`RecordBorderEvents`, up to four calls out per
-    /// node, as border posts send a train's) instead of one call each.
-    #[arg(long)]
-    batch_events: bool,
+    /// How the border posts send their events: `batch` (`RecordBorderEvents`, every event
+    /// queued while up to four calls are out goes in the next call, as a train's events go
+    /// together) or `single` (`RecordBorderEvent`, one call each).
+    #[arg(long, value_enum, default_value_t = Events::Batch)]
+    events: Events,
     /// The corridor to run.
     #[arg(long, value_name = "FILE", default_value = "deploy/corridor.toml")]
     topology: PathBuf,
+}
+
+/// How the benchmark's border posts send border events.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Events {
+    Batch,
+    Single,
 }
 
 const HOUR: i64 = 3_600_000_000;
@@ -399,7 +407,7 @@ async fn bench(corridor: &Corridor, a: &BenchCorridor) -> anyhow::Result<Outcome
         let (_, c) = t.country(&cc)?;
         let officer = key_of(&t, &c.officers.first().context("no officer")?.key)?;
         let client = CustomsNodeClient::new(channel(&t.node_addr(&cc)?.to_string()).await?);
-        nodes.push((cc, Post::start(client, a.batch_events), officer));
+        nodes.push((cc, Post::start(client, a.events == Events::Batch), officer));
     }
     let seals = plain_consignment(
         "S",
@@ -510,6 +518,10 @@ async fn bench(corridor: &Corridor, a: &BenchCorridor) -> anyhow::Result<Outcome
         serde_json::json!({
             "consignments": a.consignments,
             "concurrency": a.concurrency,
+            "border_events": match a.events {
+                Events::Batch => "batch",
+                Events::Single => "single",
+            },
             "seconds": elapsed,
             "consignments_per_s": per_s,
             "signs_per_consignment": signs,
