@@ -19,7 +19,7 @@ use crate::checkpoint::Checkpoint;
 use crate::entry::Entry;
 use crate::error::Error;
 use crate::store::{
-    Files, Ledger, check_checkpoint_signature, open_files, read_checkpoint, stored_entries,
+    Files, Ledger, check_checkpoint_signature, for_each_stored, read_checkpoint, stored_entries,
 };
 use crate::verify::{ChainVerifier, Damage, Verified};
 
@@ -54,10 +54,14 @@ pub fn export(ledger: &Ledger, out: &Path) -> Result<u64, Error> {
     write_export(ledger.files(), ledger.dir(), out)
 }
 
-/// Exports the ledger stored in `dir` without opening it for writing, damaged or not (the
-/// database must not be held by a running service).
+/// Exports the ledger stored in `dir` as its log holds it, damaged or not: every entry of
+/// every frame up to the first bytes that are not a frame or a record, each with its stored
+/// hash (so `ledger verify --file` then locates the damage). Takes the ledger's lock: not
+/// while a running service holds it.
 pub fn export_dir(dir: &Path, out: &Path) -> Result<u64, Error> {
-    write_export(&open_files(dir, false)?, dir, out)
+    let mut w = ExportWriter::create(out)?;
+    for_each_stored(dir, |e, hash| w.entry(&e, &hash))?;
+    w.finish(read_checkpoint(dir)?.as_ref())
 }
 
 fn write_export(files: &Files, dir: &Path, out: &Path) -> Result<u64, Error> {

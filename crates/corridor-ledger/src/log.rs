@@ -12,9 +12,11 @@
 //!      || u32be(m) || m x ( u32be(len key) || key || u8(0: remove, 1: set) [|| u32be(len value) || value] )
 //! ```
 //!
-//! A frame that ends the file and is incomplete or fails its checksum is a group whose sync
-//! never finished (never acknowledged): opening cuts it off. Anything else that does not
-//! parse is damage.
+//! A frame that ends the file and is incomplete or fails its checksum, with no whole frame
+//! after it, is a group whose sync never finished (never acknowledged): a writer's open keeps
+//! its bytes in `entries.log.torn-<offset>` and cuts it off, unless the last signed
+//! checkpoint covers more entries than the frames before it (then it is damage). Anything
+//! else that does not parse is damage.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -24,7 +26,7 @@ use corridor_core::Digest;
 
 use crate::error::Error;
 
-/// File name of the entry log, beside the `db` directory.
+/// File name of the entry log, in the ledger directory.
 pub const LOG_FILE: &str = "entries.log";
 
 const MAGIC: &[u8; 4] = b"clf1";
@@ -199,6 +201,15 @@ impl Log {
     pub(crate) fn open(dir: &Path, create: bool) -> Result<Self, Error> {
         use fs2::FileExt;
         let path = dir.join(LOG_FILE);
+        let existed = path.exists();
+        if !existed && dir.join("db").join("conf").exists() {
+            return Err(Error::Io {
+                path: dir.join("db"),
+                source: std::io::Error::other(
+                    "a ledger in the earlier sled layout; this version keeps a ledger in entries.log (export it with the version that wrote it)",
+                ),
+            });
+        }
         let file = match std::fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -224,6 +235,15 @@ impl Log {
             std::thread::sleep(pause);
             pause = (pause * 2).min(std::time::Duration::from_millis(100));
         }
+        if !existed {
+            // The new file's name must be durable before anything in it is acknowledged.
+            std::fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|source| Error::Io {
+                    path: dir.to_owned(),
+                    source,
+                })?;
+        }
         Ok(Self { file, path })
     }
 
@@ -245,7 +265,18 @@ impl Log {
         self.file.sync_data().map_err(|e| self.io(e))
     }
 
-    /// Cuts the file at `len` (a torn last frame) and syncs it.
+    /// Keeps the bytes from `at` to the end in `entries.log.torn-<at>` beside the log (what a
+    /// torn last frame held), then cuts the file at `at` and syncs it.
+    pub(crate) fn cut_torn(&self, at: u64) -> Result<(), Error> {
+        let len = self.len()?;
+        if let Some(tail) = self.read(at, len.saturating_sub(at) as usize)? {
+            let keep = self.path.with_file_name(format!("{LOG_FILE}.torn-{at}"));
+            std::fs::write(&keep, tail).map_err(|source| Error::Io { path: keep, source })?;
+        }
+        self.truncate(at)
+    }
+
+    /// Cuts the file at `len` and syncs it.
     pub(crate) fn truncate(&self, len: u64) -> Result<(), Error> {
         self.file.set_len(len).map_err(|e| self.io(e))?;
         self.file.sync_all().map_err(|e| self.io(e))
@@ -259,6 +290,28 @@ impl Log {
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
             Err(e) => Err(self.io(e)),
         }
+    }
+
+    /// Where the first whole frame (magic, length within the file, checksum) at or after
+    /// byte `from` begins, if any: read only when deciding whether a frame is torn.
+    fn frame_after(&self, from: u64, file_len: u64) -> Result<Option<u64>, Error> {
+        let Some(rest) = self.read(from, file_len.saturating_sub(from) as usize)? else {
+            return Ok(None);
+        };
+        let mut i = 0;
+        while let Some(p) = rest[i..].windows(4).position(|w| w == MAGIC) {
+            let at = i + p;
+            if let Some(h) = rest.get(at..at + HEADER as usize) {
+                let len = u32::from_be_bytes([h[4], h[5], h[6], h[7]]) as usize;
+                let crc = u32::from_be_bytes([h[8], h[9], h[10], h[11]]);
+                let body = rest.get(at + HEADER as usize..at + HEADER as usize + len);
+                if body.is_some_and(|b| crc32fast::hash(b) == crc) {
+                    return Ok(Some(from + at as u64));
+                }
+            }
+            i = at + 1;
+        }
+        Ok(None)
     }
 
     /// The frame starting at `at`, in a file `file_len` bytes long.
@@ -281,7 +334,15 @@ impl Log {
         let crc = u32::from_be_bytes([header[8], header[9], header[10], header[11]]);
         let end = at + HEADER + body_len;
         if end > file_len {
-            return Ok(Read::Torn);
+            // A length past the end is a cut-short last frame, unless a whole frame follows
+            // (then the length itself was changed).
+            return Ok(match self.frame_after(at + 4, file_len)? {
+                None => Read::Torn,
+                Some(next) => Read::Damaged(format!(
+                    "{}: the frame at byte {at} claims {body_len} bytes, past the end of the file, but a whole frame follows at byte {next}",
+                    self.path.display()
+                )),
+            });
         }
         let Some(body) = self.read(at + HEADER, body_len as usize)? else {
             return Ok(Read::Torn);

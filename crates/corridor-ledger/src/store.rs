@@ -17,6 +17,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 
@@ -152,14 +153,41 @@ struct Request {
     reply: tokio::sync::oneshot::Sender<Result<Vec<Appended>, Error>>,
 }
 
+impl Request {
+    fn bytes(&self) -> u64 {
+        self.appends.iter().map(|(a, _)| a.frame_bytes()).sum()
+    }
+}
+
 /// Most appends the writer puts into one frame (a single larger request is written whole,
 /// alone).
 const MAX_GROUP: usize = 512;
+
+/// Most bytes one call's appends may take in the log, and most the writer puts into one
+/// frame (a frame's length is a u32).
+const MAX_FRAME_BYTES: u64 = 1 << 30;
+
+impl Append {
+    /// What this append takes in a frame: its record, hash and document id, and its rows.
+    fn frame_bytes(&self) -> u64 {
+        let record = 8 + 32 + 8 + 1 + 2 + 4 + self.kind.len() + self.subject.len();
+        let rows: usize = self
+            .extra
+            .iter()
+            .map(|(k, v)| 5 + k.len() + v.as_ref().map_or(0, |v| 4 + v.len()))
+            .sum();
+        (4 + record + self.envelope.len() + 64 + rows) as u64
+    }
+}
 
 /// The log and its indices, shared by the ledger's handle and its writer thread.
 pub(crate) struct Files {
     log: Log,
     index: RwLock<Index>,
+    /// Set when a write or sync failed: what the file holds after that is not known (a
+    /// failed sync may have dropped pages), so the ledger takes no more appends until it is
+    /// opened again and the log read back.
+    failed: std::sync::atomic::AtomicBool,
 }
 
 fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -224,7 +252,8 @@ fn write_checkpoint(dir: &Path, cp: &Checkpoint) -> Result<(), Error> {
 /// Opens and locks the log in `dir` (creating it when `create` is set) and rebuilds the
 /// indices from its frames, checking that each frame continues the chain. A torn last frame
 /// (a group whose sync never finished, so never acknowledged) is cut off when `create` is
-/// set (a writer's open) and left alone otherwise.
+/// set (a writer's open; its bytes are kept in `entries.log.torn-<offset>`) and left alone
+/// otherwise; one the last signed checkpoint counts on is damage.
 pub(crate) fn open_files(dir: &Path, create: bool) -> Result<Files, Error> {
     let log = Log::open(dir, create)?;
     let file_len = log.len()?;
@@ -233,12 +262,24 @@ pub(crate) fn open_files(dir: &Path, create: bool) -> Result<Files, Error> {
         let (frame, end, checksum_ok) = match log.read_frame(index.log_end, file_len)? {
             Read::End => break,
             Read::Torn => {
+                let covered = read_checkpoint(dir)?.map_or(0, |cp| cp.size);
+                if covered > index.size {
+                    return Err(Damage {
+                        seq: index.size,
+                        what: format!(
+                            "the {} frame at byte {} is cut short or fails its checksum, and the last signed checkpoint covers {covered} entries: not cutting it off",
+                            crate::log::LOG_FILE,
+                            index.log_end
+                        ),
+                    }
+                    .into());
+                }
                 if create {
                     tracing::warn!(
                         at = index.log_end,
-                        "cutting off a torn last frame of the entry log (never acknowledged)"
+                        "cutting off a torn last frame of the entry log (never acknowledged); its bytes are kept beside the log"
                     );
-                    log.truncate(index.log_end)?;
+                    log.cut_torn(index.log_end)?;
                 }
                 break;
             }
@@ -302,6 +343,7 @@ pub(crate) fn open_files(dir: &Path, create: bool) -> Result<Files, Error> {
     Ok(Files {
         log,
         index: RwLock::new(index),
+        failed: std::sync::atomic::AtomicBool::new(false),
     })
 }
 
@@ -351,7 +393,7 @@ impl Ledger {
         let size = self.len();
         if cp.size > size {
             return Err(format!(
-                "rolled back: the last signed checkpoint covers {} entries, the database has {size}",
+                "rolled back: the last signed checkpoint covers {} entries, the log has {size}",
                 cp.size
             ));
         }
@@ -432,6 +474,12 @@ impl Ledger {
                     format!("append {i} of {n}: {e}")
                 })
             })?;
+        }
+        let bytes: u64 = appends.iter().map(Append::frame_bytes).sum();
+        if bytes > MAX_FRAME_BYTES {
+            return Err(Error::InvalidAppend(format!(
+                "the appends of one call (with their rows) must take at most {MAX_FRAME_BYTES} bytes in the log, got {bytes}"
+            )));
         }
         let appends = appends
             .into_iter()
@@ -555,7 +603,7 @@ impl Ledger {
     }
 
     /// Signs a checkpoint of the current (durable) ledger with `key` and keeps it beside the
-    /// database. Refuses one that would not extend the last checkpoint signed.
+    /// log. Refuses one that would not extend the last checkpoint signed.
     pub async fn sign_checkpoint(&self, key: &SigningKey) -> Result<Checkpoint, Error> {
         let _one_signer = self.signing.lock().await;
         // Every entry in the tree head is durable: the state moves only after the sync.
@@ -579,7 +627,7 @@ impl Ledger {
     /// checked with `key` when given), reading the log as it is now.
     pub fn verify(&self, key: Option<&PublicKey>) -> Result<Result<Verified, Damage>, Error> {
         let end = read(&self.files.index).log_end;
-        verify_log(&self.files.log, end, &self.dir, key)
+        verify_log(&self.files.log, end, true, &self.dir, key)
     }
 
     /// Waits until every append queued so far is durable.
@@ -625,11 +673,16 @@ fn writer(files: &Files, rx: &std::sync::mpsc::Receiver<Request>) {
             },
         };
         let mut total = first.appends.len();
+        let mut bytes = first.bytes();
         group.push(first);
         while total < MAX_GROUP {
             match rx.try_recv() {
-                Ok(r) if total + r.appends.len() <= MAX_GROUP => {
+                Ok(r)
+                    if total + r.appends.len() <= MAX_GROUP
+                        && bytes + r.bytes() <= MAX_FRAME_BYTES =>
+                {
                     total += r.appends.len();
+                    bytes += r.bytes();
                     group.push(r);
                 }
                 Ok(r) => {
@@ -659,15 +712,21 @@ fn writer(files: &Files, rx: &std::sync::mpsc::Receiver<Request>) {
 /// Writes the appends of a group of requests, in order, as one frame at the end of the log,
 /// syncs it, then adds them to the indices. The outcomes are returned per request.
 ///
-/// A failed write or sync changes no index: the next frame goes where this one did, and a
-/// frame written but not acknowledged is replaced (or, after a crash, read again on open, or
-/// cut off as torn).
+/// A failed write or sync changes no index, cuts the file back where the frame began (best
+/// effort) and stops the ledger taking appends: after a failed sync the file's pages cannot
+/// be trusted until it is read back on the next open, which may find the unacknowledged
+/// frame whole (then its entries stand, as any unacknowledged append may) or torn (cut off).
 fn write_group(files: &Files, group: &mut [Request]) -> Result<Vec<Vec<Appended>>, Error> {
+    if files.failed.load(Ordering::SeqCst) {
+        return Err(Error::Write(
+            "an earlier write to the log failed; the ledger takes no appends until it is opened again".into(),
+        ));
+    }
     let mut outcomes: Vec<Vec<Appended>> = group
         .iter()
         .map(|r| Vec::with_capacity(r.appends.len()))
         .collect();
-    let mut in_group: HashMap<Digest, Appended> = HashMap::new();
+    let mut in_group: HashMap<(Digest, Digest), Appended> = HashMap::new();
     let mut new: Vec<FrameEntry> = Vec::new();
     let mut indexed: Vec<Indexed> = Vec::new();
     let mut rows: Vec<Row> = Vec::new();
@@ -678,7 +737,7 @@ fn write_group(files: &Files, group: &mut [Request]) -> Result<Vec<Vec<Appended>
     for (r, out) in group.iter_mut().zip(outcomes.iter_mut()) {
         for (a, envelope_id) in r.appends.iter_mut() {
             let envelope_id = *envelope_id;
-            if let Some(first) = in_group.get(&envelope_id) {
+            if let Some(first) = in_group.get(&(a.document, envelope_id)) {
                 out.push(Appended {
                     new: false,
                     ..*first
@@ -723,7 +782,7 @@ fn write_group(files: &Files, group: &mut [Request]) -> Result<Vec<Vec<Appended>
             };
             seq += 1;
             head = hash;
-            in_group.insert(envelope_id, appended);
+            in_group.insert((a.document, envelope_id), appended);
             out.push(appended);
         }
     }
@@ -736,7 +795,12 @@ fn write_group(files: &Files, group: &mut [Request]) -> Result<Vec<Vec<Appended>
         for (off, _) in frame.rows.iter_mut().filter_map(|(_, v)| v.as_mut()) {
             *off += start;
         }
-        files.log.write_durable(start, &frame.bytes)?;
+        if let Err(e) = files.log.write_durable(start, &frame.bytes) {
+            files.failed.store(true, Ordering::SeqCst);
+            // Best effort: leave no partial frame for the next open to find.
+            let _ = files.log.truncate(start);
+            return Err(e);
+        }
         let end = start + frame.bytes.len() as u64;
         write(&files.index).apply(indexed, frame.rows, end);
     }
@@ -752,6 +816,30 @@ pub(crate) fn stored_entries(
         .into_iter()
         .enumerate()
         .map(|(seq, at)| read_entry(&files.log, seq as u64, at))
+}
+
+/// Calls `f` with every entry the log in `dir` holds, frame by frame and as stored, whether
+/// it checks or not, up to the first bytes that are not a frame or a record.
+pub(crate) fn for_each_stored(
+    dir: &Path,
+    mut f: impl FnMut(Entry, Digest) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let log = Log::open(dir, false)?;
+    let end = log.len()?;
+    let mut at = 0;
+    while let Read::Frame {
+        frame, end: next, ..
+    } = log.read_frame(at, end)?
+    {
+        for (_, e) in frame.entries {
+            let Some(entry) = Entry::decode(&e.record) else {
+                return Ok(());
+            };
+            f(entry, e.hash)?;
+        }
+        at = next;
+    }
+    Ok(())
 }
 
 /// Reads and decodes entry `seq`, found at `at`.
@@ -771,11 +859,11 @@ fn read_entry(log: &Log, seq: u64, at: Located) -> Result<(Entry, Digest), Error
 
 /// Verifies the ledger stored in `dir` (which must not be held by a running service), reading
 /// its log from the first byte; a torn last frame (never acknowledged) is not counted and is
-/// left as it is.
+/// left as it is, and the signed checkpoint still says how many entries there must be.
 pub fn verify_dir(dir: &Path, key: Option<&PublicKey>) -> Result<Result<Verified, Damage>, Error> {
     let log = Log::open(dir, false)?;
     let end = log.len()?;
-    verify_log(&log, end, dir, key)
+    verify_log(&log, end, false, dir, key)
 }
 
 /// Entries hashed per parallel round during verification.
@@ -788,6 +876,7 @@ const VERIFY_CHUNK: usize = 4096;
 fn verify_log(
     log: &Log,
     end: u64,
+    acknowledged: bool,
     dir: &Path,
     key: Option<&PublicKey>,
 ) -> Result<Result<Verified, Damage>, Error> {
@@ -809,7 +898,21 @@ fn verify_log(
     let mut at = 0;
     loop {
         match log.read_frame(at, end)? {
-            Read::End | Read::Torn => break,
+            Read::End => break,
+            // Below the end of what was acknowledged, nothing is torn.
+            Read::Torn if acknowledged => {
+                if let Err(d) = push(&mut v, &mut chunk) {
+                    return Ok(Err(d));
+                }
+                return Ok(Err(Damage {
+                    seq: v.position(),
+                    what: format!(
+                        "changed bytes: the {} frame at byte {at} is cut short or fails its checksum",
+                        crate::log::LOG_FILE
+                    ),
+                }));
+            }
+            Read::Torn => break,
             Read::Damaged(what) => {
                 if let Err(d) = push(&mut v, &mut chunk) {
                     return Ok(Err(d));

@@ -1,4 +1,4 @@
-//! Ledger behaviour on a real entry log and sled database in a temporary directory: appends,
+//! Ledger behaviour on a real entry log in a temporary directory: appends,
 //! indices, idempotence, atomic extra rows, recovery on open, checkpoints, verification of
 //! damaged ledgers and exports, and the RFC 6962 known-answer vectors.
 
@@ -565,6 +565,12 @@ async fn a_torn_last_frame_is_cut_off_and_the_ledger_goes_on() {
     let l = Ledger::open(dir.path(), "corridor/test").unwrap();
     assert_eq!((l.len(), l.head()), (4, head));
     assert_eq!(std::fs::metadata(log_path(dir.path())).unwrap().len(), len);
+    let kept = dir.path().join(format!("entries.log.torn-{len}"));
+    assert_eq!(
+        std::fs::read(kept).unwrap(),
+        torn,
+        "the torn bytes are kept"
+    );
     assert_eq!(l.append(append(b"next", "")).await.unwrap().seq, 4);
     l.close();
     let v = verify_dir(dir.path(), None).unwrap().unwrap();
@@ -600,7 +606,74 @@ async fn a_changed_log_is_reported_at_the_entry_it_changed() {
     assert!(d.what.contains("missing entries"), "{}", d.what);
     let e = Ledger::open(dir.path(), "corridor/test").err().unwrap();
     assert!(
-        matches!(&e, Error::Damaged(d) if d.what.contains("rolled back")),
+        matches!(&e, Error::Damaged(d) if d.what.contains("checkpoint covers 6 entries: not cutting it off")),
         "{e}"
     );
+    assert_eq!(
+        std::fs::metadata(log_path(dir.path())).unwrap().len(),
+        (bytes.len() / 2) as u64,
+        "nothing was cut"
+    );
+}
+
+#[tokio::test]
+async fn a_changed_frame_length_is_damage_not_a_torn_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    filled(dir.path(), 5).await.close();
+    let mut bytes = std::fs::read(log_path(dir.path())).unwrap();
+    // Entry 1's frame (each append of `filled` is its own frame) claims far more bytes than
+    // the file holds; whole frames follow it.
+    let second = bytes[4..].windows(4).position(|w| w == b"clf1").unwrap() + 4;
+    bytes[second + 4..second + 8].copy_from_slice(&u32::MAX.to_be_bytes());
+    std::fs::write(log_path(dir.path()), &bytes).unwrap();
+    let e = Ledger::open(dir.path(), "corridor/test").err().unwrap();
+    assert!(
+        matches!(&e, Error::Damaged(d) if d.seq == 1 && d.what.contains("a whole frame follows")),
+        "{e}"
+    );
+    assert_eq!(
+        std::fs::read(log_path(dir.path())).unwrap(),
+        bytes,
+        "nothing was cut"
+    );
+    let d = verify_dir(dir.path(), None).unwrap().unwrap_err();
+    assert_eq!(d.seq, 1, "{}", d.what);
+
+    // Exported as stored, the entries before the damage are all there.
+    let out = dir.path().join("export.jsonl");
+    assert_eq!(
+        corridor_ledger::export::export_dir(dir.path(), &out).unwrap(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn an_open_ledger_whose_last_acknowledged_frame_changed_fails_verification() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = filled(dir.path(), 3).await;
+    assert!(l.verify(None).unwrap().is_ok());
+    let mut bytes = std::fs::read(log_path(dir.path())).unwrap();
+    let last = bytes.len() - 70;
+    bytes[last] ^= 0x01; // inside the last frame's stored hash or document id
+    std::fs::write(log_path(dir.path()), &bytes).unwrap();
+    let d = l.verify(None).unwrap().unwrap_err();
+    assert_eq!(d.seq, 2, "{}", d.what);
+}
+
+#[tokio::test]
+async fn an_export_of_a_damaged_ledger_holds_every_entry_as_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    filled(dir.path(), 6).await.close();
+    let mut bytes = std::fs::read(log_path(dir.path())).unwrap();
+    let at = bytes.windows(10).position(|w| w == b"envelope 2").unwrap();
+    bytes[at + 9] = b'7';
+    std::fs::write(log_path(dir.path()), &bytes).unwrap();
+    let out = dir.path().join("export.jsonl");
+    assert_eq!(
+        corridor_ledger::export::export_dir(dir.path(), &out).unwrap(),
+        6
+    );
+    let d = verify_export(&out, None).unwrap().unwrap_err();
+    assert_eq!(d.seq, 2);
+    assert!(d.what.contains("changed content"), "{}", d.what);
 }
