@@ -104,6 +104,8 @@ pub(crate) struct Inner {
     courier: tokio::sync::mpsc::UnboundedSender<Digest>,
     /// The courier's end of that queue, until `start_deliveries` takes it.
     courier_queue: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Digest>>>,
+    /// How long records the next node did not take wait before they are sent again.
+    courier_backoff: Mutex<Duration>,
 }
 
 /// One country's customs node; cheap to clone.
@@ -116,6 +118,9 @@ pub struct Node {
 /// node busy while one call waits for its ledger's sync, few enough that records queue up
 /// into batches under load.
 const COURIER_CALLS: usize = 4;
+
+/// The courier's first wait before sending again records the next node did not take.
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Most bytes of advance records the courier puts into one call (the receiving node takes
 /// messages of up to 1 MiB by default).
@@ -209,6 +214,7 @@ impl Node {
             tasks: tokio_util::task::TaskTracker::new(),
             courier,
             courier_queue: Mutex::new(Some(courier_queue)),
+            courier_backoff: Mutex::new(FIRST_BACKOFF),
         });
         let node = Self { inner };
         node.replay()?;
@@ -1377,8 +1383,9 @@ impl Node {
 
     /// The courier: takes every advance record due (up to `MAX_BATCH`) and delivers them to
     /// the next node in one `DeliverAdvanceRecords` call; while `COURIER_CALLS` calls are
-    /// out, the next ones queue up. Each receipt is recorded in its own task (their appends share ledger
-    /// frames); a record refused or not delivered goes on to `retry`, one at a time.
+    /// out, the next ones queue up. Each receipt is recorded in its own task (their appends
+    /// share ledger frames); a record refused or not delivered is queued again after a
+    /// backoff (`requeue`).
     async fn courier(&self, mut queue: tokio::sync::mpsc::UnboundedReceiver<Digest>) {
         let calls = Arc::new(tokio::sync::Semaphore::new(COURIER_CALLS));
         let mut ids = Vec::new();
@@ -1399,8 +1406,8 @@ impl Node {
                     Ok(Some((env, next))) => due.push((id, env, next)),
                     Ok(None) => {}
                     Err(e) => {
-                        tracing::warn!(consignment = %id, error = %e, "advance record not prepared; retrying");
-                        self.retry(id);
+                        tracing::warn!(consignment = %id, error = %e, "advance record not prepared; trying again");
+                        self.requeue(vec![id]);
                     }
                 }
             }
@@ -1432,10 +1439,12 @@ impl Node {
     }
 
     /// One `DeliverAdvanceRecords` call; each record acknowledged is recorded in its own task,
-    /// each one not goes on to `retry`.
+    /// the others are queued again (`requeue`). A call cut short by the node stopping leaves
+    /// its records in the outbox, sent again after the restart.
     async fn deliver_batch(&self, next: CountryCode, batch: Vec<(Digest, Envelope, CountryCode)>) {
         let Some(mut client) = self.inner.peers.clients.get(&next).cloned() else {
             tracing::error!(country = %next, "no client for the next node");
+            self.requeue(batch.into_iter().map(|(id, _, _)| id).collect());
             return;
         };
         let requests = batch
@@ -1444,59 +1453,65 @@ impl Node {
                 envelope: Some(v1::Envelope::from(env)),
             })
             .collect();
-        let outcomes = match client
-            .deliver_advance_records(v1::SignedRequests { requests })
-            .await
-        {
-            Ok(r) => r.into_inner().outcomes,
+        let answer = tokio::select! {
+            _ = self.inner.shutdown.cancelled() => return,
+            r = client.deliver_advance_records(v1::SignedRequests { requests }) => r,
+        };
+        let outcomes = match answer {
+            Ok(r) => {
+                *lock(&self.inner.courier_backoff) = FIRST_BACKOFF;
+                r.into_inner().outcomes
+            }
             Err(s) => {
-                tracing::warn!(country = %next, code = ?s.code(), error = s.message(), records = batch.len(), "advance records not delivered; retrying");
-                Vec::new()
+                tracing::warn!(country = %next, code = ?s.code(), error = s.message(), records = batch.len(), "advance records not delivered; sending them again");
+                self.requeue(batch.into_iter().map(|(id, _, _)| id).collect());
+                return;
             }
         };
         let mut outcomes = outcomes.into_iter();
+        let mut again = Vec::new();
         for (id, env, next) in batch {
             match outcomes.next().and_then(|o| o.outcome) {
                 Some(v1::deliver_outcome::Outcome::Response(resp)) => {
                     let node = self.clone();
                     self.inner.tasks.spawn(async move {
                         if let Err(e) = node.acknowledged(&id, &env, &next, resp).await {
-                            tracing::warn!(consignment = %id, error = %e, "advance receipt not recorded; retrying");
-                            node.retry(id);
+                            tracing::warn!(consignment = %id, error = %e, "advance receipt not recorded; sending the record again");
+                            node.requeue(vec![id]);
                         }
                     });
                 }
                 Some(v1::deliver_outcome::Outcome::Refusal(r)) => {
-                    tracing::warn!(consignment = %id, code = r.code, error = r.message, "advance record refused; retrying");
-                    self.retry(id);
+                    tracing::warn!(consignment = %id, code = r.code, error = r.message, "advance record refused; sending it again");
+                    again.push(id);
                 }
-                None => self.retry(id),
+                None => again.push(id),
             }
+        }
+        if !again.is_empty() {
+            self.requeue(again);
         }
     }
 
-    /// Delivers `id`'s advance record on its own, with backoff, until the next node
-    /// acknowledges: what a record the courier could not deliver goes on to.
-    fn retry(&self, id: Digest) {
+    /// Queues records for the courier again after the courier's backoff (100 ms, doubling to
+    /// 5 s while calls keep failing; back to 100 ms once a call is answered): one timer per
+    /// failed call, and the records go out together again.
+    fn requeue(&self, ids: Vec<Digest>) {
+        let delay = {
+            let mut b = lock(&self.inner.courier_backoff);
+            let d = *b;
+            *b = (*b * 2).min(Duration::from_secs(5));
+            d
+        };
         let node = self.clone();
         self.inner.tasks.spawn(async move {
-            let mut backoff = Duration::from_millis(100);
-            loop {
-                tokio::select! {
-                    _ = node.inner.shutdown.cancelled() => return,
-                    _ = tokio::time::sleep(backoff) => {}
-                }
-                let attempt = tokio::select! {
-                    _ = node.inner.shutdown.cancelled() => return,
-                    r = node.deliver_once(&id) => r,
-                };
-                match attempt {
-                    Ok(()) => return,
-                    Err(e) => {
-                        tracing::warn!(consignment = %id, error = %e, "advance record not delivered; retrying")
+            tokio::select! {
+                _ = node.inner.shutdown.cancelled() => {}
+                _ = tokio::time::sleep(delay) => {
+                    for id in ids {
+                        node.spawn_delivery(id);
                     }
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         });
     }
@@ -1522,31 +1537,6 @@ impl Node {
             &self.advance_record(c, c.exit),
         );
         Ok(Some((env, next)))
-    }
-
-    /// One delivery of `id`'s advance record alone (`DeliverAdvanceRecord`), its receipt
-    /// recorded; done when nothing is due.
-    async fn deliver_once(&self, id: &Digest) -> Result<(), Error> {
-        let Some((env, next)) = self.prepare_delivery(id).await? else {
-            return Ok(());
-        };
-        let mut client = self
-            .inner
-            .peers
-            .clients
-            .get(&next)
-            .cloned()
-            .ok_or_else(|| Error::State(format!("no client for {next}")))?;
-        let resp = client
-            .deliver_advance_record(v1::SignedRequest {
-                envelope: Some(v1::Envelope::from(&env)),
-            })
-            .await
-            .map_err(|s| {
-                Error::Unavailable(format!("node of {next}: {}: {}", s.code(), s.message()))
-            })?
-            .into_inner();
-        self.acknowledged(id, &env, &next, resp).await
     }
 
     /// Checks the next node's receipt for the advance record `env` and records it, removing

@@ -231,22 +231,24 @@ where
             "requests: at most {MAX_BATCH} per call, got {n}"
         )));
     }
-    let mut tasks = tokio::task::JoinSet::new();
-    for (i, r) in batch.requests.into_iter().enumerate() {
-        let step = step(node.clone(), r);
-        tasks.spawn(async move { (i, step.await.map_err(Status::from)) });
-    }
-    let mut out: Vec<Option<Result<T, Status>>> = (0..n).map(|_| None).collect();
-    while let Some(done) = tasks.join_next().await {
-        match done {
-            Ok((i, r)) => out[i] = Some(r),
-            Err(e) => tracing::error!(error = %e, "a step of a batch failed to run"),
-        }
-    }
-    Ok(out
+    // Each step runs in a task of its own that finishes even if the caller goes away: a step
+    // whose entries are being written is never cut off half-applied.
+    let steps: Vec<_> = batch
+        .requests
         .into_iter()
-        .map(|r| r.unwrap_or_else(|| Err(Status::internal("the step failed to run"))))
-        .collect())
+        .map(|r| node.inner.tasks.spawn(step(node.clone(), r)))
+        .collect();
+    let mut out = Vec::with_capacity(n);
+    for s in steps {
+        out.push(match s.await {
+            Ok(r) => r.map_err(Status::from),
+            Err(e) => {
+                tracing::error!(error = %e, "a step of a batch failed to run");
+                Err(Status::internal("the step failed to run"))
+            }
+        });
+    }
+    Ok(out)
 }
 
 /// A stream fed by a task through a bounded channel.
