@@ -5,7 +5,7 @@ use std::path::PathBuf;
 /// What can go wrong opening, appending to or reading a ledger.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// Another process (a running service) holds the database's lock.
+    /// Another opener (a running service) holds the log's lock.
     #[error(
         "ledger at {0} is in use by another process; read it through that service's ledger API or stop it first"
     )]
@@ -13,10 +13,7 @@ pub enum Error {
     /// No ledger exists at the directory.
     #[error("no ledger at {0} (expected {0}/entries.log)")]
     NotFound(PathBuf),
-    /// The storage engine failed.
-    #[error("ledger storage: {0}")]
-    Storage(#[from] sled::Error),
-    /// A file outside the database (checkpoint, export) failed.
+    /// A file (the log, the checkpoint, an export) failed.
     #[error("{path}: {source}")]
     Io {
         /// The file.
