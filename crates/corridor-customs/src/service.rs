@@ -29,23 +29,24 @@ impl v1::customs_node_server::CustomsNode for Node {
         &self,
         request: Request<v1::SubmitDeclarationRequest>,
     ) -> Result<Response<v1::StepReceipt>, Status> {
-        Ok(Response::new(self.submit(request.into_inner()).await?))
+        let r = request.into_inner();
+        whole(self, |node| async move { node.submit(r).await }).await
     }
 
     async fn deliver_advance_record(
         &self,
         request: Request<v1::SignedRequest>,
     ) -> Result<Response<v1::DeliverAdvanceRecordResponse>, Status> {
-        Ok(Response::new(self.deliver(request.into_inner()).await?))
+        let r = request.into_inner();
+        whole(self, |node| async move { node.deliver(r).await }).await
     }
 
     async fn record_border_event(
         &self,
         request: Request<v1::SignedRequest>,
     ) -> Result<Response<v1::StepReceipt>, Status> {
-        Ok(Response::new(
-            self.border_event(request.into_inner()).await?,
-        ))
+        let r = request.into_inner();
+        whole(self, |node| async move { node.border_event(r).await }).await
     }
 
     async fn record_border_events(
@@ -94,14 +95,16 @@ impl v1::customs_node_server::CustomsNode for Node {
         &self,
         request: Request<v1::SignedRequest>,
     ) -> Result<Response<v1::StepReceipt>, Status> {
-        Ok(Response::new(self.decide(request.into_inner()).await?))
+        let r = request.into_inner();
+        whole(self, |node| async move { node.decide(r).await }).await
     }
 
     async fn cancel_declaration(
         &self,
         request: Request<v1::SignedRequest>,
     ) -> Result<Response<v1::StepReceipt>, Status> {
-        Ok(Response::new(self.cancel(request.into_inner()).await?))
+        let r = request.into_inner();
+        whole(self, |node| async move { node.cancel(r).await }).await
     }
 
     async fn get_consignment(
@@ -201,6 +204,24 @@ impl v1::customs_node_server::CustomsNode for Node {
     }
 }
 
+/// Runs a step that records something in a task of its own, which finishes even if the
+/// caller goes away (tonic drops a handler whose client disconnects): a step whose entries
+/// are being written is never cut off before the node applies them.
+async fn whole<T, F, Fut>(node: &Node, step: F) -> Result<Response<T>, Status>
+where
+    T: Send + 'static,
+    F: FnOnce(Node) -> Fut,
+    Fut: std::future::Future<Output = Result<T, crate::Error>> + Send + 'static,
+{
+    match node.inner.tasks.spawn(step(node.clone())).await {
+        Ok(r) => Ok(Response::new(r?)),
+        Err(e) => {
+            tracing::error!(error = %e, "a step failed to run");
+            Err(Status::internal("the step failed to run"))
+        }
+    }
+}
+
 /// Most requests one batch call takes.
 pub const MAX_BATCH: usize = 1024;
 
@@ -231,8 +252,7 @@ where
             "requests: at most {MAX_BATCH} per call, got {n}"
         )));
     }
-    // Each step runs in a task of its own that finishes even if the caller goes away: a step
-    // whose entries are being written is never cut off half-applied.
+    // Each step runs in a task of its own, as `whole` runs a single one.
     let steps: Vec<_> = batch
         .requests
         .into_iter()
