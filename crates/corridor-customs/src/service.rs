@@ -30,7 +30,8 @@ impl v1::customs_node_server::CustomsNode for Node {
         request: Request<v1::SubmitDeclarationRequest>,
     ) -> Result<Response<v1::StepReceipt>, Status> {
         let r = request.into_inner();
-        whole(self, |node| async move { node.submit(r).await }).await
+        let node = self.clone();
+        corridor_net::to_completion(&self.inner.tasks, async move { node.submit(r).await }).await
     }
 
     async fn deliver_advance_record(
@@ -38,7 +39,8 @@ impl v1::customs_node_server::CustomsNode for Node {
         request: Request<v1::SignedRequest>,
     ) -> Result<Response<v1::DeliverAdvanceRecordResponse>, Status> {
         let r = request.into_inner();
-        whole(self, |node| async move { node.deliver(r).await }).await
+        let node = self.clone();
+        corridor_net::to_completion(&self.inner.tasks, async move { node.deliver(r).await }).await
     }
 
     async fn record_border_event(
@@ -46,7 +48,9 @@ impl v1::customs_node_server::CustomsNode for Node {
         request: Request<v1::SignedRequest>,
     ) -> Result<Response<v1::StepReceipt>, Status> {
         let r = request.into_inner();
-        whole(self, |node| async move { node.border_event(r).await }).await
+        let node = self.clone();
+        corridor_net::to_completion(&self.inner.tasks, async move { node.border_event(r).await })
+            .await
     }
 
     async fn record_border_events(
@@ -96,7 +100,8 @@ impl v1::customs_node_server::CustomsNode for Node {
         request: Request<v1::SignedRequest>,
     ) -> Result<Response<v1::StepReceipt>, Status> {
         let r = request.into_inner();
-        whole(self, |node| async move { node.decide(r).await }).await
+        let node = self.clone();
+        corridor_net::to_completion(&self.inner.tasks, async move { node.decide(r).await }).await
     }
 
     async fn cancel_declaration(
@@ -104,7 +109,8 @@ impl v1::customs_node_server::CustomsNode for Node {
         request: Request<v1::SignedRequest>,
     ) -> Result<Response<v1::StepReceipt>, Status> {
         let r = request.into_inner();
-        whole(self, |node| async move { node.cancel(r).await }).await
+        let node = self.clone();
+        corridor_net::to_completion(&self.inner.tasks, async move { node.cancel(r).await }).await
     }
 
     async fn get_consignment(
@@ -204,24 +210,6 @@ impl v1::customs_node_server::CustomsNode for Node {
     }
 }
 
-/// Runs a step that records something in a task of its own, which finishes even if the
-/// caller goes away (tonic drops a handler whose client disconnects): a step whose entries
-/// are being written is never cut off before the node applies them.
-async fn whole<T, F, Fut>(node: &Node, step: F) -> Result<Response<T>, Status>
-where
-    T: Send + 'static,
-    F: FnOnce(Node) -> Fut,
-    Fut: std::future::Future<Output = Result<T, crate::Error>> + Send + 'static,
-{
-    match node.inner.tasks.spawn(step(node.clone())).await {
-        Ok(r) => Ok(Response::new(r?)),
-        Err(e) => {
-            tracing::error!(error = %e, "a step failed to run");
-            Err(Status::internal("the step failed to run"))
-        }
-    }
-}
-
 /// Most requests one batch call takes.
 pub const MAX_BATCH: usize = 1024;
 
@@ -252,7 +240,7 @@ where
             "requests: at most {MAX_BATCH} per call, got {n}"
         )));
     }
-    // Each step runs in a task of its own, as `whole` runs a single one.
+    // Each step runs in a task of its own, as `corridor_net::to_completion` runs a single one.
     let steps: Vec<_> = batch
         .requests
         .into_iter()

@@ -134,7 +134,9 @@ impl v1::declarant_server::Declarant for Platform {
         &self,
         request: Request<v1::SubmitConsignmentRequest>,
     ) -> Result<Response<v1::SubmitConsignmentResponse>, Status> {
-        Ok(Response::new(self.submit(request.into_inner()).await?))
+        let r = request.into_inner();
+        let p = self.clone();
+        corridor_net::to_completion(&self.inner.tasks, async move { p.submit(r).await }).await
     }
 
     type TrackConsignmentStream = EventStream;
@@ -219,7 +221,9 @@ impl v1::declarant_server::Declarant for Platform {
         &self,
         request: Request<v1::TransferBillRequest>,
     ) -> Result<Response<v1::BillRecord>, Status> {
-        Ok(Response::new(self.transfer(request.into_inner()).await?))
+        let r = request.into_inner();
+        let p = self.clone();
+        corridor_net::to_completion(&self.inner.tasks, async move { p.transfer(r).await }).await
     }
 
     async fn get_bill(
@@ -244,6 +248,8 @@ impl v1::declarant_server::Declarant for Platform {
         &self,
         request: Request<v1::CancelConsignmentRequest>,
     ) -> Result<Response<v1::StepReceipt>, Status> {
-        Ok(Response::new(self.cancel(request.into_inner()).await?))
+        let r = request.into_inner();
+        let p = self.clone();
+        corridor_net::to_completion(&self.inner.tasks, async move { p.cancel(r).await }).await
     }
 }

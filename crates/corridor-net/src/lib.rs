@@ -11,6 +11,9 @@
 //! the same port, so `grpcurl -cacert ca.crt -cert client.crt -key client.key ADDR list`
 //! works under TLS as `grpcurl -plaintext ADDR list` does without it.
 //!
+//! [`to_completion`] is how every service runs a step that records something: in a task that
+//! outlives a caller who goes away.
+//!
 //! [`Transport::for_role`] reads a role's files once; [`Transport::endpoint`] and
 //! [`Transport::server`] build from them. [`endpoint`] and [`server`] do both at once.
 
@@ -163,6 +166,28 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
         next = s.source();
     }
     out
+}
+
+/// Runs a step that records something as a task of `tasks`, which finishes even if the
+/// caller goes away (tonic drops a handler whose client disconnects): a step whose entries
+/// are being written is never cut off before the service applies them. The services' stop
+/// paths wait for `tasks`.
+pub async fn to_completion<T, E, F>(
+    tasks: &tokio_util::task::TaskTracker,
+    step: F,
+) -> Result<tonic::Response<T>, tonic::Status>
+where
+    T: Send + 'static,
+    E: Into<tonic::Status> + Send + 'static,
+    F: std::future::Future<Output = Result<T, E>> + Send + 'static,
+{
+    match tasks.spawn(step).await {
+        Ok(r) => r.map(tonic::Response::new).map_err(Into::into),
+        Err(e) => {
+            tracing::error!(error = %e, "a step failed to run");
+            Err(tonic::Status::internal("the step failed to run"))
+        }
+    }
 }
 
 #[cfg(test)]
