@@ -74,8 +74,6 @@ struct Located {
 /// A ledger's state and indices, all derived from its log.
 #[derive(Default)]
 pub(crate) struct Index {
-    /// Number of entries.
-    size: u64,
     /// Hash of the last entry.
     head: Digest,
     tree: CompactTree,
@@ -98,6 +96,11 @@ struct Indexed {
 }
 
 impl Index {
+    /// Number of entries.
+    fn size(&self) -> u64 {
+        self.entries.len() as u64
+    }
+
     /// The entry that recorded these exact envelope bytes of document `document`, if any.
     fn recorded(&self, document: &Digest, envelope_id: &Digest) -> Option<Appended> {
         let (seq, _) = self
@@ -115,7 +118,7 @@ impl Index {
     /// Adds one frame's entries (which continue the chain) and row changes.
     fn apply(&mut self, entries: Vec<Indexed>, rows: Vec<RowAt>, log_end: u64) {
         for e in entries {
-            let seq = self.size;
+            let seq = self.size();
             self.documents
                 .entry(e.document)
                 .or_default()
@@ -123,7 +126,6 @@ impl Index {
             if !e.subject.is_empty() {
                 self.subjects.entry(e.subject).or_default().push(seq);
             }
-            self.size += 1;
             self.head = e.at.hash;
             self.tree.push(&e.at.hash);
             self.entries.push(e.at);
@@ -263,9 +265,9 @@ pub(crate) fn open_files(dir: &Path, create: bool) -> Result<Files, Error> {
             Read::End => break,
             Read::Torn => {
                 let covered = read_checkpoint(dir)?.map_or(0, |cp| cp.size);
-                if covered > index.size {
+                if covered > index.size() {
                     return Err(Damage {
-                        seq: index.size,
+                        seq: index.size(),
                         what: format!(
                             "the {} frame at byte {} is cut short or fails its checksum, and the last signed checkpoint covers {covered} entries: not cutting it off",
                             crate::log::LOG_FILE,
@@ -285,7 +287,7 @@ pub(crate) fn open_files(dir: &Path, create: bool) -> Result<Files, Error> {
             }
             Read::Damaged(what) => {
                 return Err(Damage {
-                    seq: index.size,
+                    seq: index.size(),
                     what,
                 }
                 .into());
@@ -298,7 +300,7 @@ pub(crate) fn open_files(dir: &Path, create: bool) -> Result<Files, Error> {
         };
         if !checksum_ok {
             return Err(Damage {
-                seq: index.size,
+                seq: index.size(),
                 what: format!(
                     "changed bytes: the {} frame at byte {} fails its checksum",
                     crate::log::LOG_FILE,
@@ -308,7 +310,7 @@ pub(crate) fn open_files(dir: &Path, create: bool) -> Result<Files, Error> {
             .into());
         }
         let mut indexed = Vec::with_capacity(frame.entries.len());
-        let (mut seq, mut head) = (index.size, index.head);
+        let (mut seq, mut head) = (index.size(), index.head);
         for (offset, e) in frame.entries {
             let entry = Entry::decode(&e.record).ok_or_else(|| Damage {
                 seq,
@@ -421,7 +423,7 @@ impl Ledger {
 
     /// Number of entries.
     pub fn len(&self) -> u64 {
-        read(&self.files.index).size
+        read(&self.files.index).size()
     }
 
     /// Whether the ledger has no entries.
@@ -437,7 +439,7 @@ impl Ledger {
     /// Current size, RFC 6962 root and head, taken together.
     pub fn tree_head(&self) -> (u64, Digest, Digest) {
         let s = read(&self.files.index);
-        (s.size, s.tree.root(), s.head)
+        (s.size(), s.tree.root(), s.head)
     }
 
     /// Appends an entry and returns once it is durable on disk.
@@ -732,7 +734,7 @@ fn write_group(files: &Files, group: &mut [Request]) -> Result<Vec<Vec<Appended>
     let mut rows: Vec<Row> = Vec::new();
     let (mut seq, mut head, start) = {
         let i = read(&files.index);
-        (i.size, i.head, i.log_end)
+        (i.size(), i.head, i.log_end)
     };
     for (r, out) in group.iter_mut().zip(outcomes.iter_mut()) {
         for (a, envelope_id) in r.appends.iter_mut() {
