@@ -1185,7 +1185,7 @@ impl Node {
         let appended = self.record(&mut slot, id, planned, now).await?;
         let c = slot.as_ref().ok_or_else(|| Error::State("slot".into()))?;
         if c.state == S::Exited {
-            self.spawn_delivery(id);
+            self.queue_delivery(id);
         }
         Ok(self.receipt(c, appended.last(), now))
     }
@@ -1355,7 +1355,7 @@ impl Node {
     }
 
     /// Queues consignment `id`'s advance record for the courier.
-    pub(crate) fn spawn_delivery(&self, id: Digest) {
+    pub(crate) fn queue_delivery(&self, id: Digest) {
         // The courier stops only with the node; a record queued then is in the outbox and
         // goes out after the restart.
         let _ = self.inner.courier.send(id);
@@ -1377,7 +1377,7 @@ impl Node {
             .filter_map(|(k, _)| Digest::from_slice("outbox", &k[OUTBOX.len()..]).ok())
             .collect();
         for id in due {
-            self.spawn_delivery(id);
+            self.queue_delivery(id);
         }
     }
 
@@ -1509,7 +1509,7 @@ impl Node {
                 _ = node.inner.shutdown.cancelled() => {}
                 _ = tokio::time::sleep(delay) => {
                     for id in ids {
-                        node.spawn_delivery(id);
+                        node.queue_delivery(id);
                     }
                 }
             }
