@@ -6,7 +6,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use corridor_core::Digest;
+use corridor_core::{Digest, SigningKey};
 use corridor_ledger::Ledger;
 
 #[test]
@@ -29,12 +29,20 @@ fn killed_mid_append_every_acknowledged_entry_survives() {
     child.kill().unwrap();
     child.wait().unwrap();
 
-    let ledger = Ledger::open(dir.path(), "corridor/crash-test").unwrap();
-    let verified = ledger.verify(None).unwrap().unwrap();
+    let key = SigningKey::from_seed(&[42; 32]);
+    // An auditor's look at the stopped ledger first (on a private copy), then the service's
+    // own open, which checks every entry again.
+    let audited = corridor_ledger::verify_dir(dir.path(), Some(&key.public()))
+        .unwrap()
+        .unwrap();
+    assert!(audited.entries >= acked.len() as u64);
+    let ledger = Ledger::open(dir.path(), "corridor/crash-test", &key).unwrap();
+    let verified = ledger.verify(Some(&key.public())).unwrap().unwrap();
+    assert_eq!(verified.entries, audited.entries);
     assert!(verified.entries >= acked.len() as u64);
     for (seq, hash) in acked {
         assert_eq!(
-            ledger.entry_hash(seq).unwrap(),
+            ledger.entry_hash(seq),
             Some(hash),
             "acknowledged entry {seq}"
         );

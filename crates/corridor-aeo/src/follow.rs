@@ -326,7 +326,7 @@ fn open_db(dir: &Path) -> Result<sled::Db, Error> {
     let started = Instant::now();
     let mut pause = Duration::from_millis(1);
     loop {
-        match corridor_ledger::store::sled_config(dir).open() {
+        match corridor_ledger::layout::sled_config(dir).open() {
             Ok(db) => return Ok(db),
             Err(sled::Error::Io(io))
                 if io.to_string().contains("lock") && started.elapsed() < LOCK_WAIT =>

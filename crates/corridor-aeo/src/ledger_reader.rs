@@ -59,7 +59,7 @@ fn ledger_status(e: corridor_ledger::Error) -> Status {
 /// Streams `entries` (already filtered) to the caller from a blocking task.
 fn stream_entries(
     ledger: Arc<Ledger>,
-    seqs: impl FnOnce(&Ledger) -> Result<Vec<u64>, corridor_ledger::Error> + Send + 'static,
+    seqs: impl FnOnce(&Ledger) -> Vec<u64> + Send + 'static,
     from: u64,
     to: u64,
 ) -> ReceiverStream<Result<v1::LedgerEntry, Status>> {
@@ -83,22 +83,15 @@ fn stream_entries(
             }
             return;
         }
-        match seqs(&ledger) {
-            Ok(seqs) => {
-                for s in seqs {
-                    let item = match ledger.get(s) {
-                        Ok(Some((e, h))) => Ok(wire_entry(e, h)),
-                        Ok(None) => Err(Status::internal(format!("ledger entry {s} is missing"))),
-                        Err(e) => Err(ledger_status(e)),
-                    };
-                    let failed = item.is_err();
-                    if !send(item) || failed {
-                        return;
-                    }
-                }
-            }
-            Err(e) => {
-                send(Err(ledger_status(e)));
+        for s in seqs(&ledger) {
+            let item = match ledger.get(s) {
+                Ok(Some((e, h))) => Ok(wire_entry(e, h)),
+                Ok(None) => Err(Status::internal(format!("ledger entry {s} is missing"))),
+                Err(e) => Err(ledger_status(e)),
+            };
+            let failed = item.is_err();
+            if !send(item) || failed {
+                return;
             }
         }
     });
@@ -137,7 +130,7 @@ impl v1::ledger_reader_server::LedgerReader for LedgerReaderService {
         };
         Ok(Response::new(stream_entries(
             self.ledger.clone(),
-            |_| Ok(Vec::new()),
+            |_| Vec::new(),
             r.from_sequence,
             to,
         )))

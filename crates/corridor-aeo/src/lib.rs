@@ -130,7 +130,7 @@ pub async fn serve_ready(
     shutdown: CancellationToken,
     ready: impl FnOnce(Option<std::net::SocketAddr>),
 ) -> Result<(), Error> {
-    let ledger = Arc::new(Ledger::open(&config.data_dir, &config.origin)?);
+    let ledger = Arc::new(Ledger::open(&config.data_dir, &config.origin, &config.key)?);
     let registry = Registry::open(ledger.clone(), config.keys, config.clock, shutdown.clone())?;
     let reader = LedgerReaderService::new(ledger.clone(), config.key.clone());
 

@@ -113,10 +113,7 @@ impl Registry {
         let expected = state.rows();
         let mut stored = BTreeMap::new();
         for prefix in ROW_PREFIXES {
-            for r in ledger.extra_prefix(prefix.as_bytes()) {
-                let (k, v) = r?;
-                stored.insert(k, v);
-            }
+            stored.extend(ledger.extra_prefix(prefix.as_bytes()));
         }
         if let Some((k, _)) = expected
             .iter()
@@ -248,7 +245,6 @@ async fn write_group(inner: &Inner, group: Vec<Submission>) {
                 subject: p.subject.clone(),
                 time_unix_micros: now,
                 envelope: s.bytes.clone(),
-                document: s.env.document_id(),
                 extra: p.rows(),
             }))
         })

@@ -1095,7 +1095,7 @@ async fn a_restarted_registry_answers_the_same_and_its_ledger_verifies() {
     assert!(before.recognised);
     r.stop().await;
 
-    let verified = corridor_ledger::store::verify_dir(dir.path(), Some(&keys.registry.public()))
+    let verified = corridor_ledger::verify_dir(dir.path(), Some(&keys.registry.public()))
         .unwrap()
         .unwrap();
     assert_eq!(verified.entries, 3);
@@ -1113,7 +1113,7 @@ async fn a_state_row_that_disagrees_with_the_ledger_stops_the_start() {
     r.stop().await;
     {
         // An entry recorded with a state row that says something else.
-        let ledger = Ledger::open(dir.path(), "test/aeo-registry").unwrap();
+        let ledger = Ledger::open(dir.path(), "test/aeo-registry", &keys.registry).unwrap();
         let env = sign(
             pt::OPERATOR_REGISTRATION,
             &registration("KZ2", &SigningKey::generate()),
@@ -1125,7 +1125,6 @@ async fn a_state_row_that_disagrees_with_the_ledger_stops_the_start() {
                 subject: "KZ2".into(),
                 time_unix_micros: now(),
                 envelope: corridor_proto::encode_envelope(&env),
-                document: env.document_id(),
                 extra: vec![(b"op/KZ2".to_vec(), Some(b"not the record".to_vec()))],
             })
             .await

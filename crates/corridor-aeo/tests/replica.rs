@@ -349,7 +349,7 @@ fn chained(replica: &Replica, kind: &str, subject: &str, env: &Envelope) -> v1::
 fn open_sled(dir: &Path) -> sled::Db {
     let deadline = std::time::Instant::now() + PATIENCE;
     loop {
-        match corridor_ledger::store::sled_config(dir).open() {
+        match corridor_ledger::layout::sled_config(dir).open() {
             Ok(db) => return db,
             Err(e) if std::time::Instant::now() < deadline => {
                 assert!(e.to_string().contains("lock"), "{e}");

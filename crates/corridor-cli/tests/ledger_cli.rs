@@ -173,24 +173,13 @@ fn bench_leaves_a_ledger_that_verifies_online_and_offline() {
     );
 }
 
-/// Where each entry lies in the entry log (ARCHITECTURE.md, storage layout): the byte range
-/// of its `u32be(len) || record || hash || document id`, in log order.
-fn entry_spans(log: &[u8]) -> Vec<std::ops::Range<usize>> {
-    let be32 = |at: usize| u32::from_be_bytes(log[at..at + 4].try_into().unwrap()) as usize;
-    let mut spans = Vec::new();
-    let mut at = 0;
-    while at < log.len() {
-        assert_eq!(&log[at..at + 4], b"clf1", "a frame at byte {at}");
-        let end = at + 12 + be32(at + 4);
-        let mut p = at + 16;
-        for _ in 0..be32(at + 12) {
-            let next = p + 4 + be32(p) + 64;
-            spans.push(p..next);
-            p = next;
-        }
-        at = end;
-    }
-    spans
+/// Rewrites the stored ledger through sled itself, as someone with the files might, in the
+/// layout ARCHITECTURE.md gives: the tree `entries` of the database in `db/`, one key per
+/// entry (its sequence number, big-endian), the value its record bytes and then its hash.
+fn tamper(data: &Path, f: impl FnOnce(&sled::Tree)) {
+    let db = sled::open(data.join("db")).unwrap();
+    f(&db.open_tree("entries").unwrap());
+    db.flush().unwrap();
 }
 
 /// `ledger verify` of the ledger at `data` with the node's key.
@@ -210,13 +199,13 @@ fn verify_names_the_first_damaged_entry() {
     let dir = tempfile::tempdir().unwrap();
     let (_key, pubkey, _) = bench(dir.path(), "300");
     let data = dir.path().join("ledger");
-    // A byte of the envelope changed in the entry log (stored hash kept): changed content
-    // at 77.
-    let log = data.join("entries.log");
-    let mut bytes = std::fs::read(&log).unwrap();
-    let span = entry_spans(&bytes)[77].clone();
-    bytes[span.end - 64 - 40] ^= 0x01;
-    std::fs::write(&log, bytes).unwrap();
+    // One byte in the middle of entry 77's stored value changed (its stored hash kept).
+    tamper(&data, |t| {
+        let mut v = t.get(77u64.to_be_bytes()).unwrap().unwrap().to_vec();
+        let mid = v.len() / 2;
+        v[mid] ^= 0x01;
+        t.insert(77u64.to_be_bytes(), v).unwrap();
+    });
     let o = verify(&data, &pubkey);
     assert_eq!(o.status.code(), Some(1));
     assert!(
@@ -227,20 +216,30 @@ fn verify_names_the_first_damaged_entry() {
 }
 
 #[test]
+fn verify_reports_a_deleted_entry_as_a_gap_at_its_seq() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_key, pubkey, _) = bench(dir.path(), "120");
+    let data = dir.path().join("ledger");
+    tamper(&data, |t| {
+        t.remove(42u64.to_be_bytes()).unwrap();
+    });
+    let o = verify(&data, &pubkey);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).starts_with("bad 42: gap"), "{}", stdout(&o));
+}
+
+#[test]
 fn verify_finds_reordered_entries() {
     let dir = tempfile::tempdir().unwrap();
     let (_key, pubkey, _) = bench(dir.path(), "100");
     let data = dir.path().join("ledger");
-    // Entries 10 and 11 swapped in the log, each with its own hash.
-    let log = data.join("entries.log");
-    let mut bytes = std::fs::read(&log).unwrap();
-    let spans = entry_spans(&bytes);
-    let (a, b) = (spans[10].clone(), spans[11].clone());
-    assert_eq!(a.len(), b.len());
-    let (ea, eb) = (bytes[a.clone()].to_vec(), bytes[b.clone()].to_vec());
-    bytes[a].copy_from_slice(&eb);
-    bytes[b].copy_from_slice(&ea);
-    std::fs::write(&log, bytes).unwrap();
+    // Entries 10 and 11 swapped, each with its own hash.
+    tamper(&data, |t| {
+        let a = t.get(10u64.to_be_bytes()).unwrap().unwrap();
+        let b = t.get(11u64.to_be_bytes()).unwrap().unwrap();
+        t.insert(10u64.to_be_bytes(), b).unwrap();
+        t.insert(11u64.to_be_bytes(), a).unwrap();
+    });
     let o = verify(&data, &pubkey);
     assert_eq!(o.status.code(), Some(1));
     assert!(
@@ -251,21 +250,65 @@ fn verify_finds_reordered_entries() {
 }
 
 #[test]
-fn a_log_cut_short_is_caught_against_the_checkpoint() {
+fn a_ledger_cut_short_is_caught_against_the_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
     let (_key, pubkey, _) = bench(dir.path(), "200");
     let data = dir.path().join("ledger");
-    // The log cut in the middle of entry 150: what remains before it still checks, and the
-    // signed checkpoint says 200 entries were there.
-    let log = data.join("entries.log");
-    let bytes = std::fs::read(&log).unwrap();
-    let cut = entry_spans(&bytes)[150].start + 10;
-    std::fs::write(&log, &bytes[..cut]).unwrap();
+    // Entries 150 onwards removed: what remains still checks, and the signed checkpoint
+    // says 200 entries were there.
+    tamper(&data, |t| {
+        for seq in 150..200u64 {
+            t.remove(seq.to_be_bytes()).unwrap();
+        }
+    });
     let o = verify(&data, &pubkey);
     assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
     let out = stdout(&o);
-    assert!(out.starts_with("bad "), "{out}");
+    assert!(out.starts_with("bad 150: "), "{out}");
     assert!(out.contains("missing entries"), "{out}");
+
+    // Without its checkpoint as well, the shorter ledger is still refused.
+    std::fs::remove_file(data.join("checkpoint.note")).unwrap();
+    let o = verify(&data, &pubkey);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("no signed checkpoint"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn a_directory_that_is_not_a_ledger_is_one_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("entries.log"), b"clf1").unwrap();
+    let o = corridor(&["ledger", "verify", "--data", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("log-file layout"), "{}", stderr(&o));
+
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = sled::open(dir.path().join("db")).unwrap();
+        db.insert(b"k", b"v").unwrap();
+        db.flush().unwrap();
+    }
+    let o = corridor(&[
+        "ledger",
+        "export",
+        "--data",
+        dir.path().to_str().unwrap(),
+        "--out",
+        dir.path().join("x").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("no `entries` tree"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(dir.path().to_str().unwrap()),
+        "names the directory: {}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -321,11 +364,12 @@ fn bad_input_is_one_line_and_exit_2() {
 fn a_database_held_by_a_running_process_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("ledger");
-    let held = corridor_ledger::Ledger::open(&data, "corridor/test").unwrap();
+    let key = corridor_core::SigningKey::from_seed(&[7; 32]);
+    let held = corridor_ledger::Ledger::open(&data, "corridor/test", &key).unwrap();
     let o = corridor(&["ledger", "verify", "--data", data.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("in use by another process"),
+        stderr(&o).contains("in use by another process (a running service)"),
         "{}",
         stderr(&o)
     );

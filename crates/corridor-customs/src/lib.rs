@@ -133,6 +133,7 @@ pub async fn serve_ready(
     let ledger = Arc::new(Ledger::open(
         &config.data_dir,
         &origin(&t.name, &config.country),
+        &config.key,
     )?);
     let keys = corridor_aeo::TrustedKeys::from_topology(t)?;
     let replica = ReplicaStore::open(&config.data_dir.join(REPLICA_DIR), keys)?;

@@ -134,7 +134,6 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 struct Planned {
     kind: &'static str,
     envelope: Vec<u8>,
-    document: Digest,
     extra: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     effect: Effect,
 }
@@ -144,7 +143,6 @@ impl Planned {
         Self {
             kind,
             envelope: corridor_proto::encode_envelope(env),
-            document: env.document_id(),
             extra: Vec::new(),
             effect,
         }
@@ -224,6 +222,8 @@ impl Node {
     fn replay(&self) -> Result<(), Error> {
         let inner = &self.inner;
         let mut map: HashMap<Digest, Consignment> = HashMap::new();
+        // Outbox key -> the row each exit entry wrote, rebuilt from the entries.
+        let mut outbox: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
         let mut n = 0;
         for r in inner.ledger.entries(0) {
             let (entry, hash) = r?;
@@ -242,6 +242,13 @@ impl Node {
                 kind: entry.kind.clone(),
                 envelope_id: Digest::of(&entry.envelope),
             };
+            if let (Effect::Exited, Some(c)) = (&effect, map.get(&id)) {
+                // The outbox row the exit wrote: the advance record as it stood then.
+                outbox.insert(
+                    outbox_key(&id),
+                    self.advance_record(c, None).encode_to_vec(),
+                );
+            }
             self.apply_to(&mut map, id, effect, &at)
                 .map_err(|e| bad(e.to_string()))?;
             n = entry.seq + 1;
@@ -253,22 +260,27 @@ impl Node {
             )));
         }
         // The outbox rows are exactly the consignments that exited and were not yet
-        // acknowledged.
-        let mut rows = std::collections::BTreeSet::new();
-        for r in inner.ledger.extra_prefix(OUTBOX) {
-            let (k, _) = r?;
-            rows.insert(k);
-        }
+        // acknowledged, each holding the record its exit entry wrote: a row is not covered by
+        // any hash, so what the courier will sign is checked against the hashed entries.
+        let rows = inner.ledger.extra_prefix(OUTBOX);
         let due: std::collections::BTreeSet<Vec<u8>> = map
             .values()
             .filter(|c| c.state == S::Exited)
             .map(|c| outbox_key(&c.id))
             .collect();
-        if rows != due {
+        if rows.len() != due.len() || rows.iter().any(|(k, _)| !due.contains(k)) {
             return Err(Error::State(format!(
                 "{} outbox rows, but {} consignments exited without acknowledgement",
                 rows.len(),
                 due.len()
+            )));
+        }
+        if let Some((k, _)) = rows.iter().find(|(k, v)| outbox.get(k) != Some(v)) {
+            return Err(Error::State(format!(
+                "the outbox row of consignment {} differs from the advance record its exit entry wrote",
+                Digest::from_slice("outbox", &k[OUTBOX.len()..])
+                    .map(|d| d.to_hex())
+                    .unwrap_or_default()
             )));
         }
         let mut slots = lock(&inner.slots);
@@ -402,7 +414,6 @@ impl Node {
                 subject: subject.clone(),
                 time_unix_micros: now,
                 envelope: p.envelope,
-                document: p.document,
                 extra: p.extra,
             });
         }
@@ -1373,7 +1384,7 @@ impl Node {
             .inner
             .ledger
             .extra_prefix(OUTBOX)
-            .filter_map(|r| r.ok())
+            .into_iter()
             .filter_map(|(k, _)| Digest::from_slice("outbox", &k[OUTBOX.len()..]).ok())
             .collect();
         for id in due {
@@ -1660,7 +1671,7 @@ impl Node {
             ledger_size: self.inner.ledger.len(),
             registry_entries: self.inner.replica.len(),
             consignments: lock(&self.inner.slots).len() as u64,
-            outbox: self.inner.ledger.extra_prefix(OUTBOX).count() as u64,
+            outbox: self.inner.ledger.extra_prefix(OUTBOX).len() as u64,
             signatures_made: corridor_core::signature_counts().0,
             signatures_verified: corridor_core::signature_counts().1,
         }

@@ -158,7 +158,11 @@ pub async fn serve_ready(
     ready: impl FnOnce(Option<SocketAddr>),
 ) -> Result<(), Error> {
     let t = &config.topology;
-    let ledger = Arc::new(Ledger::open(&config.data_dir, &origin(&t.name))?);
+    let ledger = Arc::new(Ledger::open(
+        &config.data_dir,
+        &origin(&t.name),
+        &config.key,
+    )?);
     let keys = corridor_aeo::TrustedKeys::from_topology(t)?;
     let replica = ReplicaStore::open(&config.data_dir.join(REPLICA_DIR), keys)?;
     let platform = Platform::open(

@@ -325,7 +325,6 @@ impl Platform {
                 subject: p.subject.clone(),
                 time_unix_micros: now,
                 envelope: corridor_proto::encode_envelope(&p.envelope),
-                document: p.envelope.document_id(),
                 extra: p.extra.clone(),
             })
             .collect();

@@ -75,9 +75,9 @@ impl GroupCommit {
         let state = rx
             .wait_for(|f| f.upto >= ticket || f.failed.is_some())
             .await
-            .map_err(|_| Error::Flush("flusher stopped".into()))?;
+            .map_err(|_| Error::Write("flusher stopped".into()))?;
         match &state.failed {
-            Some(e) => Err(Error::Flush(e.to_string())),
+            Some(e) => Err(Error::Write(e.to_string())),
             None => Ok(()),
         }
     }

@@ -71,20 +71,50 @@ impl Entry {
 
     /// Decodes record bytes; `None` when they are malformed.
     pub fn decode(record: &[u8]) -> Option<Entry> {
+        let p = RecordParts::parse(record)?;
+        Some(Entry {
+            seq: p.seq,
+            prev_hash: p.prev_hash,
+            time_unix_micros: p.time_unix_micros,
+            kind: p.kind.to_owned(),
+            subject: p.subject.to_owned(),
+            envelope: p.envelope.to_vec(),
+        })
+    }
+}
+
+/// An entry's fields as they lie in its record bytes, read without copying.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordParts<'a> {
+    /// The entry's sequence number.
+    pub seq: u64,
+    /// Hash of the entry before.
+    pub prev_hash: Digest,
+    /// Microseconds since the Unix epoch.
+    pub time_unix_micros: i64,
+    /// What the entry records.
+    pub kind: &'a str,
+    /// What it is about.
+    pub subject: &'a str,
+    /// The exact signed envelope bytes.
+    pub envelope: &'a [u8],
+}
+
+impl<'a> RecordParts<'a> {
+    /// Reads record bytes; `None` when they are malformed (short, trailing bytes, or a kind
+    /// or subject that is not UTF-8).
+    pub fn parse(record: &'a [u8]) -> Option<Self> {
         let mut r = Reader(record);
         let seq = u64::from_be_bytes(r.take(8)?.try_into().ok()?);
         let prev_hash = Digest::from_slice("prev_hash", r.take(32)?).ok()?;
         let time_unix_micros = i64::from_be_bytes(r.take(8)?.try_into().ok()?);
         let kind_len = usize::from(r.take(1)?[0]);
-        let kind = std::str::from_utf8(r.take(kind_len)?).ok()?.to_owned();
+        let kind = std::str::from_utf8(r.take(kind_len)?).ok()?;
         let subject_len = usize::from(u16::from_be_bytes(r.take(2)?.try_into().ok()?));
-        let subject = std::str::from_utf8(r.take(subject_len)?).ok()?.to_owned();
+        let subject = std::str::from_utf8(r.take(subject_len)?).ok()?;
         let env_len = u32::from_be_bytes(r.take(4)?.try_into().ok()?) as usize;
-        let envelope = r.take(env_len)?.to_vec();
-        if !r.0.is_empty() {
-            return None;
-        }
-        Some(Entry {
+        let envelope = r.take(env_len)?;
+        r.0.is_empty().then_some(Self {
             seq,
             prev_hash,
             time_unix_micros,
@@ -98,17 +128,7 @@ impl Entry {
 /// The fields a chain check needs, read from record bytes without copying the rest:
 /// `(seq, prev_hash)`, or `None` when the record is malformed.
 pub fn record_header(record: &[u8]) -> Option<(u64, Digest)> {
-    let mut r = Reader(record);
-    let seq = u64::from_be_bytes(r.take(8)?.try_into().ok()?);
-    let prev_hash = Digest::from_slice("prev_hash", r.take(32)?).ok()?;
-    r.take(8)?;
-    let kind_len = usize::from(r.take(1)?[0]);
-    std::str::from_utf8(r.take(kind_len)?).ok()?;
-    let subject_len = usize::from(u16::from_be_bytes(r.take(2)?.try_into().ok()?));
-    std::str::from_utf8(r.take(subject_len)?).ok()?;
-    let env_len = u32::from_be_bytes(r.take(4)?.try_into().ok()?) as usize;
-    r.take(env_len)?;
-    r.0.is_empty().then_some((seq, prev_hash))
+    RecordParts::parse(record).map(|p| (p.seq, p.prev_hash))
 }
 
 /// Hash of record bytes.

@@ -5,15 +5,23 @@ use std::path::PathBuf;
 /// What can go wrong opening, appending to or reading a ledger.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// Another opener (a running service) holds the log's lock.
+    /// Another opener (a running service) holds the ledger's database.
     #[error(
-        "ledger at {0} is in use by another process; read it through that service's ledger API or stop it first"
+        "ledger at {0} is in use by another process (a running service); read it through that service's ledger API or stop it first"
     )]
     Locked(PathBuf),
     /// No ledger exists at the directory.
-    #[error("no ledger at {0} (expected {0}/entries.log)")]
+    #[error("no ledger at {0} (expected a sled database in {0}/db)")]
     NotFound(PathBuf),
-    /// A file (the log, the checkpoint, an export) failed.
+    /// The directory holds something other than a corridor ledger.
+    #[error("{dir} is not a corridor ledger: {why}")]
+    NotALedger {
+        /// The ledger directory.
+        dir: PathBuf,
+        /// What it holds instead.
+        why: String,
+    },
+    /// A file (the checkpoint, an export, a copy for auditing) failed.
     #[error("{path}: {source}")]
     Io {
         /// The file.
@@ -21,9 +29,22 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
-    /// The stored state contradicts itself or the last signed checkpoint.
-    #[error("ledger damaged: {0}")]
-    Damaged(#[from] crate::verify::Damage),
+    /// The storage engine failed.
+    #[error("ledger database at {dir}: {source}")]
+    Storage {
+        /// The ledger directory.
+        dir: PathBuf,
+        /// sled's error.
+        source: sled::Error,
+    },
+    /// The stored entries contradict their hashes, each other or the last signed checkpoint.
+    #[error("ledger at {dir} is damaged: {damage}")]
+    Damaged {
+        /// The ledger directory.
+        dir: PathBuf,
+        /// The first damage found.
+        damage: crate::verify::Damage,
+    },
     /// An append was refused before anything was written.
     #[error("invalid append: {0}")]
     InvalidAppend(String),
@@ -33,12 +54,10 @@ pub enum Error {
     /// A checkpoint note could not be parsed or verified.
     #[error("checkpoint: {0}")]
     Checkpoint(String),
-    /// A batch of appends could not be written; none of it was.
+    /// A group of appends could not be written or made durable; none of it was acknowledged,
+    /// and the ledger takes no more appends until it is opened again.
     #[error("ledger write failed: {0}")]
     Write(String),
-    /// Durable flush failed; nothing appended since the last successful flush is acknowledged.
-    #[error("flush to disk failed: {0}")]
-    Flush(String),
     /// An export file is malformed.
     #[error("export line {line}: {reason}")]
     Export {

@@ -18,9 +18,9 @@ use serde::{Deserialize, Serialize};
 use crate::checkpoint::Checkpoint;
 use crate::entry::Entry;
 use crate::error::Error;
-use crate::store::{
-    Files, Ledger, check_checkpoint_signature, for_each_stored, read_checkpoint, stored_entries,
-};
+use crate::layout::check_checkpoint_signature;
+use crate::snapshot::Snapshot;
+use crate::store::Ledger;
 use crate::verify::{ChainVerifier, Damage, Verified};
 
 #[derive(Serialize, Deserialize)]
@@ -51,26 +51,26 @@ enum Line {
 /// Writes every entry of `ledger`, then its last checkpoint, to `out` as JSON Lines.
 /// Returns the number of entries written.
 pub fn export(ledger: &Ledger, out: &Path) -> Result<u64, Error> {
-    write_export(ledger.files(), ledger.dir(), out)
-}
-
-/// Exports the ledger stored in `dir` as its log holds it, damaged or not: every entry of
-/// every frame up to the first bytes that are not a frame or a record, each with its stored
-/// hash (so `ledger verify --file` then locates the damage). Takes the ledger's lock: not
-/// while a running service holds it.
-pub fn export_dir(dir: &Path, out: &Path) -> Result<u64, Error> {
     let mut w = ExportWriter::create(out)?;
-    for_each_stored(dir, |e, hash| w.entry(&e, &hash))?;
-    w.finish(read_checkpoint(dir)?.as_ref())
-}
-
-fn write_export(files: &Files, dir: &Path, out: &Path) -> Result<u64, Error> {
-    let mut w = ExportWriter::create(out)?;
-    for r in stored_entries(files) {
+    for r in ledger.entries(0) {
         let (e, hash) = r?;
         w.entry(&e, &hash)?;
     }
-    w.finish(read_checkpoint(dir)?.as_ref())
+    w.finish(ledger.last_checkpoint()?.as_ref())
+}
+
+/// Exports the stopped ledger in `dir` as its database holds it, damaged or not: every entry
+/// in key order, each with its stored hash (so `ledger verify --file` then locates the
+/// damage). Reads a private copy (see [`Snapshot`]): changes nothing in `dir`, and refuses a
+/// ledger a running service holds.
+pub fn export_dir(dir: &Path, out: &Path) -> Result<u64, Error> {
+    let snapshot = Snapshot::open(dir)?;
+    let mut w = ExportWriter::create(out)?;
+    for r in snapshot.entries() {
+        let (e, hash) = r?;
+        w.entry(&e, &hash)?;
+    }
+    w.finish(snapshot.checkpoint())
 }
 
 /// Writes an export file line by line: for exports from a source other than a local database

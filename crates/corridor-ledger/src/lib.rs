@@ -2,22 +2,26 @@
 //!
 //! Every step a corridor service takes is an entry here: sequence number, previous entry's
 //! hash, time, kind, subject and the exact bytes of the signed envelope it records. An entry
-//! (with whatever rows the calling service must change with it) is written to the ledger's
-//! log file in one frame with the other appends in flight, and [`Ledger::append`] returns
-//! only once that frame is synced to disk; the indices are kept in memory and rebuilt from
-//! the log on open. Checkpoints in the C2SP signed-note form commit to the RFC 6962 Merkle
-//! root over the entry hashes and are kept outside the log, so a rolled-back log is caught.
+//! (with whatever rows the calling service must change with it) is one key of a sled tree,
+//! written in one atomic batch with the other appends in flight, and [`Ledger::append`]
+//! returns only once that batch is flushed; the indices are kept in memory and rebuilt on
+//! open, when every record is hashed again and checked. Checkpoints in the C2SP signed-note
+//! form commit to the RFC 6962 Merkle root over the entry hashes and are kept outside the
+//! database, so a rolled-back database is caught.
 //!
-//! The pure parts ([`entry`], [`merkle`], [`checkpoint`], [`verify`]) do no I/O; [`store`]
-//! holds the one concrete store (on [`log`]); [`export`] reads and writes JSON Lines. No gRPC here.
+//! The pure parts ([`entry`], [`merkle`], [`checkpoint`], [`verify`]) do no I/O; [`layout`]
+//! says how a ledger lies in sled and reads it back; [`store`] is the open ledger;
+//! [`snapshot`] reads a stopped one for an audit without changing it; [`export`] reads and
+//! writes JSON Lines. No gRPC here.
 
 pub mod checkpoint;
 pub mod commit;
 pub mod entry;
 pub mod error;
 pub mod export;
-pub mod log;
+pub mod layout;
 pub mod merkle;
+pub mod snapshot;
 pub mod store;
 pub mod verify;
 
@@ -25,5 +29,6 @@ pub use checkpoint::Checkpoint;
 pub use commit::GroupCommit;
 pub use entry::Entry;
 pub use error::Error;
+pub use snapshot::{Snapshot, verify_dir};
 pub use store::{Append, Appended, Ledger};
 pub use verify::{Damage, Verified};

@@ -153,8 +153,19 @@ impl ChainVerifier {
         Ok(())
     }
 
-    /// Ends the pass: checks the ledger is not shorter than the checkpoint.
+    /// Ends the pass: checks the ledger is not shorter than the checkpoint, and that a
+    /// ledger with entries has a checkpoint at all (every ledger signs one of size 0 when it
+    /// is created, so a missing one was removed).
     pub fn finish(self) -> Result<Verified, Damage> {
+        if self.checkpoint.is_none() && self.next > 0 {
+            return Err(Self::damage(
+                0,
+                format!(
+                    "no signed checkpoint: the ledger has {} entries but its checkpoint is missing (removed, or the ledger was replaced)",
+                    self.next
+                ),
+            ));
+        }
         if let Some(cp) = &self.checkpoint {
             if cp.size > self.next {
                 return Err(Self::damage(

@@ -1,6 +1,6 @@
-//! Ledger behaviour on a real entry log in a temporary directory: appends,
-//! indices, idempotence, atomic extra rows, recovery on open, checkpoints, verification of
-//! damaged ledgers and exports, and the RFC 6962 known-answer vectors.
+//! Ledger behaviour on a real sled database in a temporary directory: appends, indices,
+//! idempotence, atomic extra rows, rebuilding on open, checkpoints, verification of damaged
+//! ledgers and exports, and the RFC 6962 known-answer vectors.
 
 #![allow(clippy::unwrap_used)]
 
@@ -9,8 +9,23 @@ use std::sync::Arc;
 use corridor_core::{Digest, SigningKey};
 use corridor_ledger::export::{export, verify_export};
 use corridor_ledger::merkle::root_of;
-use corridor_ledger::store::verify_dir;
-use corridor_ledger::{Append, Error, Ledger};
+use corridor_ledger::{Append, Error, Ledger, verify_dir};
+
+/// The key every test ledger signs its checkpoints with.
+fn key() -> SigningKey {
+    SigningKey::from_seed(&[5; 32])
+}
+
+fn open(dir: &std::path::Path) -> Ledger {
+    Ledger::open(dir, "corridor/test", &key()).unwrap()
+}
+
+fn open_err(dir: &std::path::Path) -> Error {
+    match Ledger::open(dir, "corridor/test", &key()) {
+        Ok(l) => panic!("opened a ledger of {} entries", l.len()),
+        Err(e) => e,
+    }
+}
 
 fn append(env: &[u8], subject: &str) -> Append {
     Append {
@@ -18,13 +33,12 @@ fn append(env: &[u8], subject: &str) -> Append {
         subject: subject.into(),
         time_unix_micros: 1_700_000_000_000_000,
         envelope: env.to_vec(),
-        document: Digest::of(env),
         extra: vec![],
     }
 }
 
 async fn filled(dir: &std::path::Path, n: u64) -> Ledger {
-    let l = Ledger::open(dir, "corridor/test").unwrap();
+    let l = open(dir);
     for i in 0..n {
         let env = format!("envelope {i}");
         l.append(append(
@@ -62,16 +76,14 @@ async fn appends_chain_index_and_survive_reopen() {
     assert_eq!(e0.prev_hash, Digest::ZERO);
     let (e1, _) = l.get(1).unwrap().unwrap();
     assert_eq!(e1.prev_hash, h0);
-    assert_eq!(l.subject_entries("even").unwrap(), vec![0, 2, 4]);
-    assert_eq!(l.subject_entries("odd").unwrap(), vec![1, 3]);
-    assert!(l.subject_entries("ev").unwrap().is_empty());
-    assert_eq!(
-        l.document_entries(&Digest::of(b"envelope 3")).unwrap(),
-        vec![3]
-    );
+    assert_eq!(l.subject_entries("even"), vec![0, 2, 4]);
+    assert_eq!(l.subject_entries("odd"), vec![1, 3]);
+    assert!(l.subject_entries("ev").is_empty());
+    assert_eq!(l.get(3).unwrap().unwrap().0.envelope, b"envelope 3");
+    assert!(l.get(5).unwrap().is_none());
     let head = l.head();
     l.close();
-    let l = Ledger::open(dir.path(), "corridor/test").unwrap();
+    let l = open(dir.path());
     assert_eq!((l.len(), l.head()), (5, head));
     let v = l.verify(None).unwrap().unwrap();
     assert_eq!((v.entries, v.head), (5, head));
@@ -80,32 +92,28 @@ async fn appends_chain_index_and_survive_reopen() {
 #[tokio::test]
 async fn identical_envelope_is_one_entry_but_a_new_signature_is_new() {
     let dir = tempfile::tempdir().unwrap();
-    let l = Ledger::open(dir.path(), "corridor/test").unwrap();
+    let l = open(dir.path());
     let a = l.append(append(b"same", "c")).await.unwrap();
     let mut again = append(b"same", "c");
     again.extra = vec![(b"row".to_vec(), Some(b"second".to_vec()))];
     let b = l.append(again).await.unwrap();
     assert!(a.new && !b.new);
     assert_eq!((a.seq, a.hash), (b.seq, b.hash));
-    assert_eq!(
-        l.extra(b"row").unwrap(),
-        None,
-        "a duplicate applies no extra rows"
-    );
-    // Same document (payload), different envelope bytes: a new entry on the same document.
-    let mut co_signed = append(b"same+second signature", "c");
-    co_signed.document = Digest::of(b"same");
-    assert!(l.append(co_signed).await.unwrap().new);
-    assert_eq!(
-        l.document_entries(&Digest::of(b"same")).unwrap(),
-        vec![0, 1]
-    );
+    assert_eq!(l.extra(b"row"), None, "a duplicate applies no extra rows");
+    // Different envelope bytes (the same document co-signed, say): a new entry.
+    let co_signed = l
+        .append(append(b"same+second signature", "c"))
+        .await
+        .unwrap();
+    assert!(co_signed.new);
+    assert_eq!(co_signed.seq, 1);
+    assert_eq!(l.subject_entries("c"), vec![0, 1]);
 }
 
 #[tokio::test]
 async fn the_same_envelope_appended_concurrently_is_one_entry() {
     let dir = tempfile::tempdir().unwrap();
-    let l = Arc::new(Ledger::open(dir.path(), "corridor/test").unwrap());
+    let l = Arc::new(open(dir.path()));
     let mut tasks = Vec::new();
     for t in 0..32 {
         let l = l.clone();
@@ -128,18 +136,18 @@ async fn the_same_envelope_appended_concurrently_is_one_entry() {
             .iter()
             .all(|a| (a.seq, a.hash) == (outcomes[0].seq, outcomes[0].hash))
     );
-    assert_eq!(
-        l.document_entries(&Digest::of(b"the same bytes"))
-            .unwrap()
-            .len(),
-        1
-    );
+    let copies = l
+        .entries(0)
+        .map(Result::unwrap)
+        .filter(|(e, _)| e.envelope == b"the same bytes")
+        .count();
+    assert_eq!(copies, 1);
 }
 
 #[tokio::test]
 async fn extra_rows_are_written_with_the_entry() {
     let dir = tempfile::tempdir().unwrap();
-    let l = Ledger::open(dir.path(), "corridor/test").unwrap();
+    let l = open(dir.path());
     let mut a = append(b"x", "c");
     a.extra = vec![(b"outbox/1".to_vec(), Some(b"to KZ".to_vec()))];
     l.append(a).await.unwrap();
@@ -149,15 +157,15 @@ async fn extra_rows_are_written_with_the_entry() {
         (b"state/c".to_vec(), Some(b"released".to_vec())),
     ];
     l.append(b).await.unwrap();
-    assert_eq!(l.extra(b"outbox/1").unwrap(), None);
-    let rows: Vec<_> = l.extra_prefix(b"state/").map(Result::unwrap).collect();
+    assert_eq!(l.extra(b"outbox/1"), None);
+    let rows: Vec<_> = l.extra_prefix(b"state/");
     assert_eq!(rows, vec![(b"state/c".to_vec(), b"released".to_vec())]);
 }
 
 #[tokio::test]
 async fn oversize_fields_are_refused_before_anything_is_written() {
     let dir = tempfile::tempdir().unwrap();
-    let l = Ledger::open(dir.path(), "corridor/test").unwrap();
+    let l = open(dir.path());
     let mut a = append(b"x", "c");
     a.kind = "k".repeat(256);
     assert!(matches!(l.append(a).await, Err(Error::InvalidAppend(_))));
@@ -181,14 +189,14 @@ async fn append_all_records_in_order_with_consecutive_seqs_and_survives_reopen()
     assert_eq!(l.len(), 5);
     assert_eq!(l.head(), out[2].hash);
     assert_eq!(
-        l.extra(b"state/c").unwrap(),
+        l.extra(b"state/c"),
         Some(b"last".to_vec()),
         "caller rows are applied in append order"
     );
     let head = l.head();
     l.close();
 
-    let l = Ledger::open(dir.path(), "corridor/test").unwrap();
+    let l = open(dir.path());
     assert_eq!((l.len(), l.head()), (5, head));
     let mut prev = l.get(1).unwrap().unwrap().1;
     for (i, a) in out.iter().enumerate() {
@@ -197,8 +205,8 @@ async fn append_all_records_in_order_with_consecutive_seqs_and_survives_reopen()
         assert_eq!((e.prev_hash, hash), (prev, a.hash));
         prev = hash;
     }
-    assert_eq!(l.subject_entries("d").unwrap(), vec![4]);
-    assert_eq!(l.document_entries(&Digest::of(b"all 1")).unwrap(), vec![3]);
+    assert_eq!(l.subject_entries("d"), vec![4]);
+    assert_eq!(l.get(3).unwrap().unwrap().0.envelope, b"all 1");
     assert_eq!(l.verify(None).unwrap().unwrap().entries, 5);
 }
 
@@ -213,7 +221,7 @@ async fn append_all_of_nothing_returns_at_once() {
 #[tokio::test]
 async fn a_duplicate_within_one_append_all_yields_the_first_entry() {
     let dir = tempfile::tempdir().unwrap();
-    let l = Ledger::open(dir.path(), "corridor/test").unwrap();
+    let l = open(dir.path());
     let before = l.append(append(b"recorded before", "c")).await.unwrap();
     let mut again = append(b"twice", "c");
     again.extra = vec![(b"row".to_vec(), Some(b"from the copy".to_vec()))];
@@ -233,12 +241,8 @@ async fn a_duplicate_within_one_append_all_yields_the_first_entry() {
     assert_eq!(out[1].hash, before.hash);
     assert_eq!(out[3].hash, out[0].hash);
     assert_eq!(l.len(), 3);
-    assert_eq!(l.document_entries(&Digest::of(b"twice")).unwrap(), vec![1]);
-    assert_eq!(
-        l.extra(b"row").unwrap(),
-        None,
-        "a duplicate applies no extra rows"
-    );
+    assert_eq!(l.get(1).unwrap().unwrap().0.envelope, b"twice");
+    assert_eq!(l.extra(b"row"), None, "a duplicate applies no extra rows");
     assert_eq!(l.verify(None).unwrap().unwrap().entries, 3);
 }
 
@@ -255,12 +259,8 @@ async fn one_invalid_append_fails_the_whole_append_all_and_writes_nothing() {
         let got = l.append_all(vec![valid, bad, append(b"after", "c")]).await;
         assert!(matches!(got, Err(Error::InvalidAppend(_))), "{got:?}");
         assert_eq!((l.len(), l.head()), (2, head));
-        assert!(
-            l.document_entries(&Digest::of(b"valid"))
-                .unwrap()
-                .is_empty()
-        );
-        assert_eq!(l.extra(b"row").unwrap(), None);
+        assert!(l.subject_entries("c").is_empty());
+        assert_eq!(l.extra(b"row"), None);
     }
     // The ledger goes on from where it was.
     let next = l.append(append(b"valid", "c")).await.unwrap();
@@ -271,7 +271,7 @@ async fn one_invalid_append_fails_the_whole_append_all_and_writes_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_append_all_calls_keep_each_calls_entries_contiguous() {
     let dir = tempfile::tempdir().unwrap();
-    let l = Arc::new(Ledger::open(dir.path(), "corridor/test").unwrap());
+    let l = Arc::new(open(dir.path()));
     let mut tasks = Vec::new();
     for t in 0..12usize {
         let l = l.clone();
@@ -327,7 +327,7 @@ async fn concurrent_append_all_calls_keep_each_calls_entries_contiguous() {
 #[tokio::test]
 async fn concurrent_appenders_share_flushes_and_keep_the_chain() {
     let dir = tempfile::tempdir().unwrap();
-    let l = Arc::new(Ledger::open(dir.path(), "corridor/test").unwrap());
+    let l = Arc::new(open(dir.path()));
     let mut tasks = Vec::new();
     for t in 0..16 {
         let l = l.clone();
@@ -376,9 +376,9 @@ async fn checkpoints_sign_extend_and_catch_rollback() {
         dir2.path().join("checkpoint.note"),
     )
     .unwrap();
-    match Ledger::open(dir2.path(), "corridor/test") {
-        Err(Error::Damaged(d)) => assert!(d.what.contains("rolled back"), "{d}"),
-        other => panic!("expected rollback damage, got {:?}", other.map(|l| l.len())),
+    match open_err(dir2.path()) {
+        Error::Damaged { damage: d, .. } => assert!(d.what.contains("missing entries"), "{d}"),
+        other => panic!("expected rollback damage, got {other}"),
     }
     let d = verify_dir(dir2.path(), Some(&key.public()))
         .unwrap()
@@ -474,7 +474,7 @@ async fn a_checkpoint_that_would_not_extend_the_last_is_refused() {
     }
     // The same size but a different history is refused too.
     let c = tempfile::tempdir().unwrap();
-    let lc = Ledger::open(c.path(), "corridor/test").unwrap();
+    let lc = open(c.path());
     for i in 0..5 {
         lc.append(append(format!("another history {i}").as_bytes(), "c"))
             .await
@@ -491,12 +491,8 @@ async fn a_checkpoint_that_would_not_extend_the_last_is_refused() {
     }
 }
 
-fn log_path(dir: &std::path::Path) -> std::path::PathBuf {
-    dir.join(corridor_ledger::log::LOG_FILE)
-}
-
 #[tokio::test]
-async fn indices_and_rows_are_rebuilt_from_the_log_on_open() {
+async fn indices_and_rows_are_rebuilt_from_the_database_on_open() {
     let dir = tempfile::tempdir().unwrap();
     let l = filled(dir.path(), 3).await;
     for i in 3..6u64 {
@@ -511,27 +507,19 @@ async fn indices_and_rows_are_rebuilt_from_the_log_on_open() {
     let head = l.head();
     l.close();
 
-    let l = Ledger::open(dir.path(), "corridor/test").unwrap();
+    let l = open(dir.path());
     assert_eq!((l.len(), l.head()), (6, head));
-    assert_eq!(l.subject_entries("later").unwrap(), vec![3, 4, 5]);
-    assert_eq!(l.subject_entries("even").unwrap(), vec![0, 2]);
+    assert_eq!(l.subject_entries("later"), vec![3, 4, 5]);
+    assert_eq!(l.subject_entries("even"), vec![0, 2]);
+    assert_eq!(l.get(4).unwrap().unwrap().0.envelope, b"envelope 4");
+    assert_eq!(l.extra(b"row/4"), Some(vec![4]));
+    assert_eq!(l.extra(b"row/3"), None, "removed by the last append");
     assert_eq!(
-        l.document_entries(&Digest::of(b"envelope 4")).unwrap(),
-        vec![4]
-    );
-    assert_eq!(l.extra(b"row/4").unwrap(), Some(vec![4]));
-    assert_eq!(
-        l.extra(b"row/3").unwrap(),
-        None,
-        "removed by the last append"
-    );
-    let rows: Vec<(Vec<u8>, Vec<u8>)> = l.extra_prefix(b"row/").map(Result::unwrap).collect();
-    assert_eq!(
-        rows,
+        l.extra_prefix(b"row/"),
         vec![(b"row/4".to_vec(), vec![4]), (b"row/5".to_vec(), vec![5])]
     );
     assert_eq!(l.get(5).unwrap().unwrap().0.envelope, b"envelope 5");
-    // Appending the same envelope again finds the entry read back from the log.
+    // Appending the same envelope again finds the entry read back from the database.
     let again = l.append(append(b"envelope 4", "later")).await.unwrap();
     assert_eq!((again.seq, again.new), (4, false));
     assert_eq!(l.verify(None).unwrap().unwrap().entries, 6);
@@ -541,121 +529,258 @@ async fn indices_and_rows_are_rebuilt_from_the_log_on_open() {
 async fn a_second_opener_is_refused_while_the_ledger_is_open() {
     let dir = tempfile::tempdir().unwrap();
     let l = filled(dir.path(), 1).await;
-    let e = Ledger::open(dir.path(), "corridor/test").err().unwrap();
+    let e = open_err(dir.path());
+    assert!(matches!(e, Error::Locked(_)), "{e}");
+    assert!(e.to_string().contains("in use by a"), "{e}");
+    let e = verify_dir(dir.path(), None).unwrap_err();
     assert!(matches!(e, Error::Locked(_)), "{e}");
     l.close();
-    assert_eq!(Ledger::open(dir.path(), "corridor/test").unwrap().len(), 1);
+    assert_eq!(open(dir.path()).len(), 1);
+}
+
+/// Changes the stored ledger through sled itself, as someone with the files might: the tree
+/// and keys of ARCHITECTURE.md's storage layout.
+fn tamper(dir: &std::path::Path, f: impl FnOnce(&sled::Tree)) {
+    let db = sled::open(dir.join("db")).unwrap();
+    let tree = db.open_tree("entries").unwrap();
+    f(&tree);
+    db.flush().unwrap();
+}
+
+/// Flips one byte in the middle of the value stored for entry `seq`.
+fn flip_byte_of_entry(dir: &std::path::Path, seq: u64) {
+    tamper(dir, |t| {
+        let mut v = t.get(seq.to_be_bytes()).unwrap().unwrap().to_vec();
+        let mid = v.len() / 2;
+        v[mid] ^= 0x01;
+        t.insert(seq.to_be_bytes(), v).unwrap();
+    });
+}
+
+fn damage(e: Error) -> corridor_ledger::Damage {
+    match e {
+        Error::Damaged { damage, .. } => damage,
+        other => panic!("expected damage, got {other}"),
+    }
 }
 
 #[tokio::test]
-async fn a_torn_last_frame_is_cut_off_and_the_ledger_goes_on() {
+async fn a_changed_entry_is_refused_on_open_and_named_by_verification() {
     let dir = tempfile::tempdir().unwrap();
-    let l = filled(dir.path(), 4).await;
-    let head = l.head();
-    l.close();
-    let len = std::fs::metadata(log_path(dir.path())).unwrap().len();
-    // A frame whose write stopped part-way: its header promises more than the file holds.
-    let mut torn = b"clf1".to_vec();
-    torn.extend_from_slice(&1000u32.to_be_bytes());
-    torn.extend_from_slice(&[0xAB; 40]);
-    let mut bytes = std::fs::read(log_path(dir.path())).unwrap();
-    bytes.extend_from_slice(&torn);
-    std::fs::write(log_path(dir.path()), &bytes).unwrap();
-
-    let l = Ledger::open(dir.path(), "corridor/test").unwrap();
-    assert_eq!((l.len(), l.head()), (4, head));
-    assert_eq!(std::fs::metadata(log_path(dir.path())).unwrap().len(), len);
-    let kept = dir.path().join(format!("entries.log.torn-{len}"));
-    assert_eq!(
-        std::fs::read(kept).unwrap(),
-        torn,
-        "the torn bytes are kept"
-    );
-    assert_eq!(l.append(append(b"next", "")).await.unwrap().seq, 4);
-    l.close();
-    let v = verify_dir(dir.path(), None).unwrap().unwrap();
-    assert_eq!(v.entries, 5);
-}
-
-#[tokio::test]
-async fn a_changed_log_is_reported_at_the_entry_it_changed() {
-    let dir = tempfile::tempdir().unwrap();
-    let key = SigningKey::generate();
     let l = filled(dir.path(), 6).await;
-    l.sign_checkpoint(&key).await.unwrap();
+    l.seal(&key()).await.unwrap();
     l.close();
-    let mut bytes = std::fs::read(log_path(dir.path())).unwrap();
-    let at = bytes.windows(10).position(|w| w == b"envelope 4").unwrap();
-    bytes[at + 9] = b'9';
-    std::fs::write(log_path(dir.path()), &bytes).unwrap();
-    let d = verify_dir(dir.path(), None).unwrap().unwrap_err();
+    flip_byte_of_entry(dir.path(), 4);
+    let d = verify_dir(dir.path(), Some(&key().public()))
+        .unwrap()
+        .unwrap_err();
     assert_eq!(d.seq, 4);
     assert!(d.what.contains("changed content"), "{}", d.what);
-
-    // A changed entry is refused on open (its frame no longer checks).
-    let e = Ledger::open(dir.path(), "corridor/test").err().unwrap();
-    assert!(
-        matches!(&e, Error::Damaged(d) if d.seq == 4 && d.what.contains("checksum")),
-        "{e}"
-    );
-
-    // A log cut short is found against the signed checkpoint, on open and by verification.
-    bytes[at + 9] = b'4';
-    std::fs::write(log_path(dir.path()), &bytes[..bytes.len() / 2]).unwrap();
-    let d = verify_dir(dir.path(), None).unwrap().unwrap_err();
-    assert!(d.what.contains("missing entries"), "{}", d.what);
-    let e = Ledger::open(dir.path(), "corridor/test").err().unwrap();
-    assert!(
-        matches!(&e, Error::Damaged(d) if d.what.contains("checkpoint covers 6 entries: not cutting it off")),
-        "{e}"
-    );
-    assert_eq!(
-        std::fs::metadata(log_path(dir.path())).unwrap().len(),
-        (bytes.len() / 2) as u64,
-        "nothing was cut"
-    );
+    let d = damage(open_err(dir.path()));
+    assert_eq!(d.seq, 4, "{d}");
+    assert!(d.what.contains("changed content"), "{d}");
 }
 
 #[tokio::test]
-async fn a_changed_frame_length_is_damage_not_a_torn_tail() {
+async fn a_changed_entry_beyond_the_last_checkpoint_is_refused_too() {
+    // The checkpoint covers nothing (size 0): the record's own hash still catches it.
     let dir = tempfile::tempdir().unwrap();
     filled(dir.path(), 5).await.close();
-    let mut bytes = std::fs::read(log_path(dir.path())).unwrap();
-    // Entry 1's frame (each append of `filled` is its own frame) claims far more bytes than
-    // the file holds; whole frames follow it.
-    let second = bytes[4..].windows(4).position(|w| w == b"clf1").unwrap() + 4;
-    bytes[second + 4..second + 8].copy_from_slice(&u32::MAX.to_be_bytes());
-    std::fs::write(log_path(dir.path()), &bytes).unwrap();
-    let e = Ledger::open(dir.path(), "corridor/test").err().unwrap();
+    flip_byte_of_entry(dir.path(), 2);
+    let d = damage(open_err(dir.path()));
+    assert_eq!(d.seq, 2, "{d}");
+    let e = open_err(dir.path()).to_string();
     assert!(
-        matches!(&e, Error::Damaged(d) if d.seq == 1 && d.what.contains("a whole frame follows")),
+        e.starts_with(&format!(
+            "ledger at {} is damaged: bad 2: ",
+            dir.path().display()
+        )),
         "{e}"
-    );
-    assert_eq!(
-        std::fs::read(log_path(dir.path())).unwrap(),
-        bytes,
-        "nothing was cut"
-    );
-    let d = verify_dir(dir.path(), None).unwrap().unwrap_err();
-    assert_eq!(d.seq, 1, "{}", d.what);
-
-    // Exported as stored, the entries before the damage are all there.
-    let out = dir.path().join("export.jsonl");
-    assert_eq!(
-        corridor_ledger::export::export_dir(dir.path(), &out).unwrap(),
-        1
     );
 }
 
 #[tokio::test]
-async fn an_open_ledger_whose_last_acknowledged_frame_changed_fails_verification() {
+async fn a_deleted_entry_is_a_gap_at_its_seq() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = filled(dir.path(), 6).await;
+    l.seal(&key()).await.unwrap();
+    l.close();
+    tamper(dir.path(), |t| {
+        t.remove(3u64.to_be_bytes()).unwrap();
+    });
+    let d = verify_dir(dir.path(), None).unwrap().unwrap_err();
+    assert_eq!(d.seq, 3, "{d}");
+    assert!(d.what.contains("gap"), "{d}");
+    let d = damage(open_err(dir.path()));
+    assert_eq!((d.seq, d.what.contains("gap")), (3, true), "{d}");
+}
+
+#[tokio::test]
+async fn a_removed_checkpoint_is_refused_on_open_and_reported_by_verification() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = filled(dir.path(), 4).await;
+    l.seal(&key()).await.unwrap();
+    l.close();
+    // Cut the ledger back to two entries and remove the checkpoint that would show it.
+    tamper(dir.path(), |t| {
+        t.remove(3u64.to_be_bytes()).unwrap();
+        t.remove(2u64.to_be_bytes()).unwrap();
+    });
+    std::fs::remove_file(dir.path().join("checkpoint.note")).unwrap();
+    let d = verify_dir(dir.path(), None).unwrap().unwrap_err();
+    assert!(d.what.contains("no signed checkpoint"), "{d}");
+    let d = damage(open_err(dir.path()));
+    assert!(d.what.contains("no signed checkpoint"), "{d}");
+}
+
+#[tokio::test]
+async fn a_new_ledger_signs_a_checkpoint_of_size_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = open(dir.path());
+    let cp = l.last_checkpoint().unwrap().unwrap();
+    assert_eq!((cp.size, cp.origin.as_str()), (0, "corridor/test"));
+    cp.verify(&key().public()).unwrap();
+}
+
+#[tokio::test]
+async fn a_checkpoint_of_another_key_or_ledger_is_refused_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    filled(dir.path(), 2).await.close();
+    let other = SigningKey::from_seed(&[9; 32]);
+    let e = match Ledger::open(dir.path(), "corridor/test", &other) {
+        Ok(_) => panic!("opened with another key"),
+        Err(e) => e,
+    };
+    assert!(damage(e).what.contains("signature"));
+    let e = match Ledger::open(dir.path(), "corridor/elsewhere", &key()) {
+        Ok(_) => panic!("opened as another ledger"),
+        Err(e) => e,
+    };
+    assert!(damage(e).what.contains("corridor/test"));
+}
+
+#[tokio::test]
+async fn a_directory_that_is_not_a_ledger_is_refused_with_what_it_holds() {
+    // The earlier log-file layout.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("entries.log"), b"clf1").unwrap();
+    let e = open_err(dir.path());
+    assert!(matches!(e, Error::NotALedger { .. }), "{e}");
+    assert!(e.to_string().contains("log-file layout"), "{e}");
+    assert!(matches!(
+        verify_dir(dir.path(), None),
+        Err(Error::NotALedger { .. })
+    ));
+    assert_eq!(
+        std::fs::read(dir.path().join("entries.log")).unwrap(),
+        b"clf1",
+        "nothing changed"
+    );
+
+    // A db directory that is not a sled database.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("db")).unwrap();
+    std::fs::write(dir.path().join("db").join("notes.txt"), b"hello").unwrap();
+    let e = open_err(dir.path());
+    assert!(e.to_string().contains("no sled database"), "{e}");
+    let e = verify_dir(dir.path(), None).unwrap_err();
+    assert!(e.to_string().contains("no sled database"), "{e}");
+
+    // A sled database without the entries tree.
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = sled::open(dir.path().join("db")).unwrap();
+        db.insert(b"something", b"else").unwrap();
+        db.flush().unwrap();
+    }
+    let e = open_err(dir.path());
+    assert!(e.to_string().contains("no `entries` tree"), "{e}");
+    let e = verify_dir(dir.path(), None).unwrap_err();
+    assert!(e.to_string().contains("no `entries` tree"), "{e}");
+
+    // A key in the entries tree that is neither an entry nor a row.
+    let dir = tempfile::tempdir().unwrap();
+    filled(dir.path(), 2).await.close();
+    tamper(dir.path(), |t| {
+        t.insert(b"odd key", b"x").unwrap();
+    });
+    let d = damage(open_err(dir.path()));
+    assert!(d.what.contains("neither an entry"), "{d}");
+
+    // Garbage where sled's files should be.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("db")).unwrap();
+    std::fs::write(dir.path().join("db").join("conf"), [0xAB; 64]).unwrap();
+    std::fs::write(dir.path().join("db").join("db"), [0xCD; 4096]).unwrap();
+    let e = open_err(dir.path());
+    assert!(matches!(e, Error::NotALedger { .. }), "{e}");
+    let e = verify_dir(dir.path(), None).unwrap_err();
+    assert!(matches!(e, Error::NotALedger { .. }), "{e}");
+}
+
+/// Every file under `dir` with its bytes.
+fn contents(dir: &std::path::Path) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.insert(p.clone(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn auditing_a_stopped_ledger_changes_nothing_in_its_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = filled(dir.path(), 40).await;
+    l.seal(&key()).await.unwrap();
+    for i in 0..10 {
+        l.append(append(format!("after the checkpoint {i}").as_bytes(), "c"))
+            .await
+            .unwrap();
+    }
+    // Stopped without a flush or a checkpoint at the end, as a killed service leaves it.
+    l.close();
+    let before = contents(dir.path());
+    let v = verify_dir(dir.path(), Some(&key().public()))
+        .unwrap()
+        .unwrap();
+    assert_eq!((v.entries, v.checkpoint_size), (50, Some(40)));
+    let out = tempfile::tempdir().unwrap();
+    let n = corridor_ledger::export::export_dir(dir.path(), &out.path().join("x.jsonl")).unwrap();
+    assert_eq!(n, 50);
+    let s = corridor_ledger::Snapshot::open(dir.path()).unwrap();
+    assert_eq!(s.entries().count(), 50);
+    drop(s);
+    assert_eq!(contents(dir.path()), before, "the audit wrote nothing");
+}
+
+#[tokio::test]
+async fn an_open_ledger_verifies_what_is_stored_now() {
     let dir = tempfile::tempdir().unwrap();
     let l = filled(dir.path(), 3).await;
     assert!(l.verify(None).unwrap().is_ok());
-    let mut bytes = std::fs::read(log_path(dir.path())).unwrap();
-    let last = bytes.len() - 70;
-    bytes[last] ^= 0x01; // inside the last frame's stored hash or document id
-    std::fs::write(log_path(dir.path()), &bytes).unwrap();
+    // A second handle on the same tree (in this process) changes entry 2 under the ledger.
+    let mut v = l
+        .db()
+        .open_tree("entries")
+        .unwrap()
+        .get(2u64.to_be_bytes())
+        .unwrap()
+        .unwrap()
+        .to_vec();
+    v[20] ^= 0x01;
+    l.db()
+        .open_tree("entries")
+        .unwrap()
+        .insert(2u64.to_be_bytes(), v)
+        .unwrap();
     let d = l.verify(None).unwrap().unwrap_err();
     assert_eq!(d.seq, 2, "{}", d.what);
 }
@@ -664,14 +789,14 @@ async fn an_open_ledger_whose_last_acknowledged_frame_changed_fails_verification
 async fn an_export_of_a_damaged_ledger_holds_every_entry_as_stored() {
     let dir = tempfile::tempdir().unwrap();
     filled(dir.path(), 6).await.close();
-    let mut bytes = std::fs::read(log_path(dir.path())).unwrap();
-    let at = bytes.windows(10).position(|w| w == b"envelope 2").unwrap();
-    bytes[at + 9] = b'7';
-    std::fs::write(log_path(dir.path()), &bytes).unwrap();
+    flip_byte_of_entry(dir.path(), 2);
+    tamper(dir.path(), |t| {
+        t.remove(4u64.to_be_bytes()).unwrap();
+    });
     let out = dir.path().join("export.jsonl");
     assert_eq!(
         corridor_ledger::export::export_dir(dir.path(), &out).unwrap(),
-        6
+        5
     );
     let d = verify_export(&out, None).unwrap().unwrap_err();
     assert_eq!(d.seq, 2);

@@ -11,8 +11,9 @@ use corridor_ledger::{Append, Ledger};
 #[tokio::main]
 async fn main() {
     let dir = std::env::args().nth(1).expect("usage: ledger-writer DIR");
-    let ledger = Arc::new(Ledger::open(dir.as_ref(), "corridor/crash-test").expect("open ledger"));
     let key = SigningKey::from_seed(&[42; 32]);
+    let ledger =
+        Arc::new(Ledger::open(dir.as_ref(), "corridor/crash-test", &key).expect("open ledger"));
     let stdout = Arc::new(std::sync::Mutex::new(std::io::stdout()));
     let mut tasks = Vec::new();
     for t in 0..8u64 {
@@ -31,7 +32,6 @@ async fn main() {
                         subject: "crash".into(),
                         time_unix_micros: 0,
                         envelope: bytes,
-                        document: env.document_id(),
                         extra: vec![],
                     })
                     .await

@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::{ArgGroup, Subcommand};
 use corridor_core::PublicKey;
 use corridor_ledger::export::{export_dir, verify_export};
-use corridor_ledger::store::verify_dir;
+use corridor_ledger::verify_dir;
 use corridor_ledger::{Damage, Verified};
 
 use crate::Outcome;

@@ -15,7 +15,7 @@ use corridor_aeo::replica::Replica;
 use corridor_core::{CountryCode, Digest, Envelope, OperatorId, PublicKey};
 use corridor_customs::consignment::kind;
 use corridor_ledger::verify::ChainVerifier;
-use corridor_ledger::{Checkpoint, Damage, Entry, Ledger, Verified};
+use corridor_ledger::{Checkpoint, Damage, Entry, Verified};
 use corridor_proto::v1;
 use corridor_proto::v1::ledger_reader_client::LedgerReaderClient;
 use corridor_topology::Topology;
@@ -155,37 +155,50 @@ async fn read_remote(
     Ok((verifier.finish(), kept))
 }
 
-/// Reads a stopped service's ledger from `dir`, verified against its last checkpoint
-/// signed by `key`; keeps the entries about `subject` (all when `None`).
+/// Reads a stopped service's ledger from `dir` (a private copy: nothing in `dir` changes),
+/// verified against its last checkpoint, which must name `origin` and be signed by `key`; keeps the entries about `subject`
+/// (all when `None`).
 fn local_ledger(
     dir: &Path,
     origin: &str,
     key: &PublicKey,
     subject: Option<&str>,
 ) -> anyhow::Result<ReadLedger> {
-    if !dir.is_dir() {
-        anyhow::bail!("no ledger at {}", dir.display());
-    }
-    let verified = corridor_ledger::store::verify_dir(dir, Some(key))
+    let snapshot = corridor_ledger::Snapshot::open(dir)
         .with_context(|| format!("cannot read the ledger in {}", dir.display()))?;
-    let ledger = Ledger::open(dir, origin)
-        .with_context(|| format!("cannot open the ledger in {}", dir.display()))?;
+    let verified = match snapshot.checkpoint() {
+        Some(cp) if cp.origin != origin => Err(Damage {
+            seq: 0,
+            what: format!(
+                "the signed checkpoint is of ledger {:?}, not {origin:?}",
+                cp.origin
+            ),
+        }),
+        _ => snapshot.verify(Some(key))?,
+    };
     let mut kept = Vec::new();
-    match subject {
-        Some(s) => {
-            for seq in ledger.subject_entries(s)? {
-                if let Some(e) = ledger.get(seq)? {
-                    kept.push(e);
-                }
-            }
-        }
-        None => {
-            for e in ledger.entries(0) {
-                kept.push(e?);
-            }
+    for e in snapshot.entries() {
+        let (entry, hash) = e?;
+        if subject.is_none_or(|s| s == entry.subject) {
+            kept.push((entry, hash));
         }
     }
     Ok((verified, kept))
+}
+
+/// What a verification checked, as a trace says it.
+fn checked(v: &Verified) -> String {
+    match v.checkpoint_size {
+        Some(n) if n == v.entries => format!(
+            "{} entries, all under the checkpoint signed by the node",
+            v.entries
+        ),
+        Some(n) => format!(
+            "{} entries: the first {n} under the checkpoint signed by the node, the rest by their hash links",
+            v.entries
+        ),
+        None => format!("{} entries, no signed checkpoint", v.entries),
+    }
 }
 
 /// The keys a trace checks against: the topology's, and the operators' from the
@@ -438,7 +451,7 @@ impl Corpus {
         };
         out.say(format!("consignment {id}"));
         match &self.registry {
-            Ok(v) => out.say(format!("registry ledger verified: {} entries", v.entries)),
+            Ok(v) => out.say(format!("registry ledger verified: {}", checked(v))),
             Err(d) => out.fail(format!("registry ledger: entry {}: {}", d.seq, d.what)),
         }
         for (i, l) in ledgers.iter().enumerate() {
@@ -456,10 +469,7 @@ impl Corpus {
             }
             out.countries += 1;
             match &l.verified {
-                Ok(v) => out.say(format!(
-                    "{}: ledger verified ({} entries, checkpoint signed by the node)",
-                    l.cc, v.entries
-                )),
+                Ok(v) => out.say(format!("{}: ledger verified ({})", l.cc, checked(v))),
                 Err(d) => out.fail(format!("{} ledger: entry {}: {}", l.cc, d.seq, d.what)),
             }
             for (e, h) in &l.entries {

@@ -1,0 +1,346 @@
+//! How a ledger lies on disk, and the one pass that reads it back.
+//!
+//! A ledger directory holds a sled database in `db/` and the last signed checkpoint in
+//! `checkpoint.note`. Everything is in the database's tree `entries`:
+//!
+//! | key | value |
+//! |---|---|
+//! | `u64be(seq)`: 8 bytes, `seq` < 2^63 | the entry's record bytes, then its 32-byte hash |
+//! | `0xFF` \|\| caller key | a caller row's value |
+//!
+//! Entry keys are consecutive from 0, so they sort before every caller row. Nothing else is
+//! stored: the chain head, the Merkle tree and the indices (entries by subject, entries by
+//! the sha256 of their envelope bytes) are rebuilt from the records by [`scan`], which
+//! re-hashes every record, checks each link and compares the ledger with its signed
+//! checkpoint before anything is believed.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use corridor_core::Digest;
+
+use crate::checkpoint::Checkpoint;
+use crate::entry::{RecordParts, hash_record};
+use crate::error::Error;
+use crate::merkle::CompactTree;
+use crate::verify::{ChainVerifier, Damage, Verified};
+
+/// The sled database's directory, inside the ledger directory.
+pub const DB_DIR: &str = "db";
+
+/// The sled tree that holds the entries and the caller rows.
+pub const ENTRIES_TREE: &str = "entries";
+
+/// First byte of every caller row's key in [`ENTRIES_TREE`].
+pub const ROW_PREFIX: u8 = 0xFF;
+
+/// File name of the last signed checkpoint, in the ledger directory.
+pub const CHECKPOINT_FILE: &str = "checkpoint.note";
+
+/// The file of the earlier log-file layout, which this version refuses to open.
+const LOG_FILE: &str = "entries.log";
+
+/// Sequence numbers stay below this, so entry keys sort before caller rows.
+pub(crate) const SEQ_LIMIT: u64 = 1 << 63;
+
+/// The key of entry `seq`.
+pub(crate) fn entry_key(seq: u64) -> [u8; 8] {
+    seq.to_be_bytes()
+}
+
+/// The key of caller row `key`.
+pub(crate) fn row_key(key: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + key.len());
+    k.push(ROW_PREFIX);
+    k.extend_from_slice(key);
+    k
+}
+
+/// The stored value of an entry: its record, then its hash.
+pub(crate) fn entry_value(mut record: Vec<u8>, hash: &Digest) -> Vec<u8> {
+    record.extend_from_slice(hash.as_bytes());
+    record
+}
+
+/// Splits a stored entry value into record bytes and stored hash.
+pub(crate) fn split_value(v: &[u8]) -> Option<(&[u8], Digest)> {
+    let at = v.len().checked_sub(32)?;
+    let (rec, h) = v.split_at(at);
+    Some((rec, Digest::from_slice("hash", h).ok()?))
+}
+
+/// The sled configuration of every ledger, the registry copies and the raw sled benchmark:
+/// favour write throughput over space, as append-mostly data wants.
+pub fn sled_config(path: &Path) -> sled::Config {
+    sled::Config::new()
+        .path(path)
+        .mode(sled::Mode::HighThroughput)
+}
+
+/// Refuses a directory in the earlier log-file layout.
+pub(crate) fn refuse_log_layout(dir: &Path) -> Result<(), Error> {
+    if dir.join(LOG_FILE).exists() {
+        return Err(Error::NotALedger {
+            dir: dir.to_owned(),
+            why: format!(
+                "it holds a ledger in the earlier log-file layout ({LOG_FILE}), which this version does not read; export it with the version that wrote it"
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Reads the last signed checkpoint kept in `dir` (not its signature: see
+/// [`Checkpoint::verify`]).
+pub fn read_checkpoint(dir: &Path) -> Result<Option<Checkpoint>, Error> {
+    let path = dir.join(CHECKPOINT_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Checkpoint::parse(&text).map(Some),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(Error::Io { path, source }),
+    }
+}
+
+/// The last signed checkpoint in `dir`, or the damage a malformed one is.
+pub(crate) fn checkpoint_or_damage(
+    dir: &Path,
+) -> Result<Result<Option<Checkpoint>, Damage>, Error> {
+    match read_checkpoint(dir) {
+        Ok(cp) => Ok(Ok(cp)),
+        Err(Error::Checkpoint(why)) => Ok(Err(Damage {
+            seq: 0,
+            what: format!("{CHECKPOINT_FILE} is not a checkpoint: {why}"),
+        })),
+        Err(e) => Err(e),
+    }
+}
+
+/// Writes the checkpoint durably: a temporary file, fsynced, renamed, the directory fsynced.
+pub(crate) fn write_checkpoint(dir: &Path, cp: &Checkpoint) -> Result<(), Error> {
+    use std::io::Write;
+    let path = dir.join(CHECKPOINT_FILE);
+    let tmp = dir.join(format!("{CHECKPOINT_FILE}.tmp"));
+    let io = |source| Error::Io {
+        path: path.clone(),
+        source,
+    };
+    let mut f = std::fs::File::create(&tmp).map_err(io)?;
+    f.write_all(cp.note.as_bytes()).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    std::fs::rename(&tmp, &path).map_err(io)?;
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io)?;
+    Ok(())
+}
+
+/// How long opening waits for a database lock to be released: sled lets go of its files a
+/// moment after a database is closed (its I/O threads finish first), so a ledger closed and
+/// reopened in one process would otherwise find its own lock.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Calls `attempt` until it returns `Some` (the lock was had) or [`LOCK_WAIT`] has passed
+/// (then the ledger is [`Error::Locked`]).
+pub(crate) fn while_locked<T>(
+    dir: &Path,
+    mut attempt: impl FnMut() -> Result<Option<T>, Error>,
+) -> Result<T, Error> {
+    let started = std::time::Instant::now();
+    let mut pause = std::time::Duration::from_millis(1);
+    loop {
+        if let Some(t) = attempt()? {
+            return Ok(t);
+        }
+        if started.elapsed() >= LOCK_WAIT {
+            return Err(Error::Locked(dir.to_owned()));
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(std::time::Duration::from_millis(100));
+    }
+}
+
+/// A sled error as the ledger reports it.
+pub(crate) fn storage(dir: &Path) -> impl Fn(sled::Error) -> Error + '_ {
+    move |source| Error::Storage {
+        dir: dir.to_owned(),
+        source,
+    }
+}
+
+/// Opens the entries tree of an existing database, refusing one without it.
+pub(crate) fn entries_tree(db: &sled::Db, dir: &Path) -> Result<sled::Tree, Error> {
+    if !db
+        .tree_names()
+        .iter()
+        .any(|n| n.as_ref() == ENTRIES_TREE.as_bytes())
+    {
+        return Err(Error::NotALedger {
+            dir: dir.to_owned(),
+            why: format!("its sled database has no `{ENTRIES_TREE}` tree"),
+        });
+    }
+    db.open_tree(ENTRIES_TREE).map_err(storage(dir))
+}
+
+/// What [`scan`] rebuilds besides the verification: the state an open ledger serves from.
+#[derive(Default)]
+pub(crate) struct Rebuilt {
+    /// Every entry's hash, by sequence number.
+    pub(crate) hashes: Vec<Digest>,
+    /// The Merkle tree over them.
+    pub(crate) tree: CompactTree,
+    /// Subject -> its entries in order.
+    pub(crate) subjects: HashMap<String, Vec<u64>>,
+    /// sha256 of the exact envelope bytes -> the entry that recorded them.
+    pub(crate) envelopes: HashMap<Digest, u64>,
+}
+
+impl Rebuilt {
+    /// Adds the next entry.
+    pub(crate) fn push(&mut self, hash: Digest, subject: &str) {
+        let seq = self.hashes.len() as u64;
+        if !subject.is_empty() {
+            match self.subjects.get_mut(subject) {
+                Some(v) => v.push(seq),
+                None => {
+                    self.subjects.insert(subject.to_owned(), vec![seq]);
+                }
+            }
+        }
+        self.tree.push(&hash);
+        self.hashes.push(hash);
+    }
+}
+
+/// Entries read and hashed per round of a scan (hashed on every core).
+const CHUNK: usize = 4096;
+
+/// Reads the entries of `tree` below `upto` (all when `None`) in key order and checks each:
+/// its key (consecutive sequence numbers), its record against its stored hash, its link,
+/// and the ledger against `checkpoint` (already signature-checked by the caller). With
+/// `rebuild`, also rebuilds the indices an open ledger serves from. Caller rows are not
+/// read here.
+pub(crate) fn scan(
+    dir: &Path,
+    tree: &sled::Tree,
+    upto: Option<u64>,
+    checkpoint: Option<Checkpoint>,
+    mut rebuild: Option<&mut Rebuilt>,
+) -> Result<Result<Verified, Damage>, Error> {
+    let mut v = ChainVerifier::new(checkpoint);
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let want_envelopes = rebuild.is_some();
+    let end = upto.map_or_else(|| vec![ROW_PREFIX], |n| entry_key(n).to_vec());
+    let mut rows = tree.range(..end);
+    let mut chunk: Vec<(u64, sled::IVec)> = Vec::with_capacity(CHUNK);
+    loop {
+        chunk.clear();
+        let mut stop: Option<Damage> = None;
+        for r in rows.by_ref() {
+            match r {
+                Ok((k, val)) if k.len() == 8 && k[0] < 0x80 => {
+                    let seq = u64::from_be_bytes(k.as_ref().try_into().unwrap_or_default());
+                    chunk.push((seq, val));
+                }
+                Ok((k, _)) => {
+                    stop = Some(Damage {
+                        seq: v.position() + chunk.len() as u64,
+                        what: format!(
+                            "the {ENTRIES_TREE} tree holds a key ({}) that is neither an entry's sequence number nor a caller row's",
+                            hex::encode(&k[..k.len().min(16)])
+                        ),
+                    });
+                    break;
+                }
+                Err(sled::Error::Corruption { .. }) => {
+                    stop = Some(Damage {
+                        seq: v.position() + chunk.len() as u64,
+                        what: "changed bytes on disk: sled finds a failed checksum where this entry is stored".into(),
+                    });
+                    break;
+                }
+                Err(e) => return Err(storage(dir)(e)),
+            }
+            if chunk.len() == CHUNK {
+                break;
+            }
+        }
+        let hashes = hash_chunk(&chunk, threads, want_envelopes);
+        for ((at, val), (hash, envelope)) in chunk.iter().zip(hashes) {
+            let Some((rec, stored)) = split_value(val) else {
+                return Ok(Err(Damage {
+                    seq: *at,
+                    what: "malformed entry value: shorter than a hash".into(),
+                }));
+            };
+            if let Err(d) = v.push_hashed(*at, rec, &stored, hash) {
+                return Ok(Err(d));
+            }
+            if let Some(r) = rebuild.as_deref_mut() {
+                // The verifier has parsed the record already; it cannot fail here.
+                let subject = RecordParts::parse(rec).map_or("", |p| p.subject);
+                r.envelopes.insert(envelope, *at);
+                r.push(hash, subject);
+            }
+        }
+        if let Some(d) = stop {
+            return Ok(Err(d));
+        }
+        if chunk.len() < CHUNK {
+            break;
+        }
+    }
+    Ok(v.finish())
+}
+
+/// Each stored value's record hash (and with `envelopes`, the sha256 of its envelope
+/// bytes), computed on `threads` threads. A value too short to hold a record gets zero
+/// digests, which the chain check then reports.
+fn hash_chunk(
+    chunk: &[(u64, sled::IVec)],
+    threads: usize,
+    envelopes: bool,
+) -> Vec<(Digest, Digest)> {
+    let hash = |(_, v): &(u64, sled::IVec)| match split_value(v) {
+        None => (Digest::ZERO, Digest::ZERO),
+        Some((rec, _)) => {
+            let envelope = match RecordParts::parse(rec) {
+                Some(p) if envelopes => Digest::of(p.envelope),
+                _ => Digest::ZERO,
+            };
+            (hash_record(rec), envelope)
+        }
+    };
+    if threads < 2 || chunk.len() < 256 {
+        return chunk.iter().map(hash).collect();
+    }
+    let per = chunk.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let parts: Vec<_> = chunk
+            .chunks(per)
+            .map(|part| s.spawn(move || part.iter().map(hash).collect::<Vec<_>>()))
+            .collect();
+        let hashes: Vec<(Digest, Digest)> = parts
+            .into_iter()
+            .flat_map(|p| p.join().unwrap_or_default())
+            .collect();
+        if hashes.len() == chunk.len() {
+            hashes
+        } else {
+            chunk.iter().map(hash).collect()
+        }
+    })
+}
+
+/// Checks a checkpoint's signature when a key is given: `Some(damage)` when it fails.
+pub(crate) fn check_checkpoint_signature(
+    cp: Option<&Checkpoint>,
+    key: Option<&corridor_core::PublicKey>,
+) -> Option<Damage> {
+    let key = key?;
+    let cp = cp?;
+    cp.verify(key).err().map(|e| Damage {
+        seq: cp.size,
+        what: e.to_string(),
+    })
+}
