@@ -192,6 +192,29 @@ impl Sandbox {
         self.dir.path().join("customs").join(code)
     }
 
+    /// Starts country `code`'s node on a fresh port from its data directory, and returns
+    /// its error when it refuses to start (a node that starts is stopped again; then `Ok`).
+    pub async fn try_start_node(&self, code: &str) -> Result<(), String> {
+        let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let cc = CountryCode::parse("country", code).expect("country");
+        let config =
+            corridor_customs::Config::from_topology(&self.topology, cc, self.node_dir(code), None)
+                .expect("node config");
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let shutdown = CancellationToken::new();
+        let serving = corridor_customs::serve_ready(l, config, shutdown.clone(), move |_| {
+            let _ = tx.send(());
+        });
+        tokio::pin!(serving);
+        tokio::select! {
+            r = &mut serving => r.map_err(|e| e.to_string()),
+            _ = rx => {
+                shutdown.cancel();
+                serving.await.map_err(|e| e.to_string())
+            }
+        }
+    }
+
     /// Stops country `code`'s node (its ledger flushed, a final checkpoint signed).
     pub async fn stop_node(&mut self, code: &str) {
         if let Some(n) = self.nodes.remove(code) {

@@ -1018,3 +1018,106 @@ async fn each_advance_record_links_the_previous_nodes_exit_entry() {
     check_links(&sb, &c).await;
     sb.stop().await;
 }
+
+/// Opens country `code`'s stopped ledger through sled itself, as someone with the files might
+/// (ARCHITECTURE.md, storage layout), and hands `f` its entries tree.
+fn tamper_node_ledger(sb: &Sandbox, code: &str, f: impl FnOnce(&sled::Tree)) {
+    let db = sled::open(sb.node_dir(code).join("db")).unwrap();
+    f(&db.open_tree("entries").unwrap());
+    db.flush().unwrap();
+}
+
+/// The sequence number and stored value of the first entry of `kind` in `tree`.
+fn first_of_kind(tree: &sled::Tree, kind: &str) -> (u64, Vec<u8>) {
+    tree.range(..[0xFFu8])
+        .map(Result::unwrap)
+        .find_map(|(k, v)| {
+            let e = Entry::decode(&v[..v.len() - 32])?;
+            (e.kind == kind).then(|| {
+                (
+                    u64::from_be_bytes(k.as_ref().try_into().unwrap()),
+                    v.to_vec(),
+                )
+            })
+        })
+        .unwrap_or_else(|| panic!("an entry of kind {kind}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_refuses_to_start_on_a_ledger_changed_at_rest() {
+    let mut sb = Sandbox::start().await;
+    sb.register_parties().await;
+    sb.sync().await;
+    let c = sb.consignment(0, |_| {});
+    submit(&sb, &c).await.unwrap();
+    sb.stop_node("CN").await;
+
+    // One byte of the risk assessment's envelope changed, its stored hash left as it was.
+    let mut changed = 0;
+    tamper_node_ledger(&sb, "CN", |t| {
+        let (seq, mut v) = first_of_kind(t, "risk.assessed");
+        let at = v.len() - 32 - 20;
+        v[at] ^= 0x01;
+        t.insert(seq.to_be_bytes(), v).unwrap();
+        changed = seq;
+    });
+    let err = sb.try_start_node("CN").await.unwrap_err();
+    assert!(
+        err.contains(&format!("bad {changed}: changed content")),
+        "{err}"
+    );
+
+    // The same change with the stored hash recomputed breaks the next entry's link instead.
+    tamper_node_ledger(&sb, "CN", |t| {
+        let mut v = t.get(changed.to_be_bytes()).unwrap().unwrap().to_vec();
+        let record = v[..v.len() - 32].to_vec();
+        let hash = corridor_ledger::entry::hash_record(&record);
+        let n = v.len();
+        v[n - 32..].copy_from_slice(hash.as_bytes());
+        t.insert(changed.to_be_bytes(), v).unwrap();
+    });
+    let err = sb.try_start_node("CN").await.unwrap_err();
+    assert!(err.contains("bad "), "{err}");
+    assert!(
+        err.contains("broken link") || err.contains("signed checkpoint"),
+        "{err}"
+    );
+    sb.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_refuses_to_start_on_an_outbox_row_its_ledger_did_not_write() {
+    let mut sb = Sandbox::start().await;
+    sb.register_parties().await;
+    sb.sync().await;
+    let c = sb.consignment(0, |_| {});
+    submit(&sb, &c).await.unwrap();
+    sb.stop_node("KZ").await;
+    let r = sb.arrive("CN", &c.id, c.seals.clone()).await.unwrap();
+    if r.state() == S::AwaitingOfficer {
+        sb.decide("CN", &c.id, Outcome::Release, "").await.unwrap();
+    }
+    sb.exit("CN", &c.id).await.unwrap();
+    assert_eq!(sb.node_status("CN").await.outbox, 1);
+    sb.stop_node("CN").await;
+
+    // The advance record waiting in the outbox, its lane changed to green: a row no hash
+    // covers, which the courier would sign and send.
+    let mut key = vec![0xFF];
+    key.extend_from_slice(b"outbox/");
+    key.extend_from_slice(c.id.as_bytes());
+    tamper_node_ledger(&sb, "CN", |t| {
+        let v = t.get(&key).unwrap().expect("the outbox row");
+        let mut record = v1::AdvanceRecord::decode(v.as_ref()).unwrap();
+        record.lane = if record.lane == Lane::Green as i32 {
+            Lane::Red as i32
+        } else {
+            Lane::Green as i32
+        };
+        t.insert(&key, record.encode_to_vec()).unwrap();
+    });
+    let err = sb.try_start_node("CN").await.unwrap_err();
+    assert!(err.contains("outbox row"), "{err}");
+    assert!(err.contains(&c.id.to_hex()), "{err}");
+    sb.stop().await;
+}

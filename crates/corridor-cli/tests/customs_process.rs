@@ -198,10 +198,20 @@ async fn a_consignment_clears_through_node_processes_one_killed_mid_flow() {
         n.terminate();
     }
     registry.terminate();
+    let before = ledger_files(&c.root);
     let out = ok(&["trace", "--data", c.root.to_str().unwrap(), &id]);
     assert!(
         out.contains("every ledger, link and signature verified"),
         "{out}"
+    );
+    assert!(
+        out.contains("under the checkpoint signed by the node"),
+        "{out}"
+    );
+    assert_eq!(
+        ledger_files(&c.root),
+        before,
+        "an audit changes nothing it audits"
     );
 
     // A node key that is not the one KZ's ledger was signed with: the trace breaks (exit
@@ -227,4 +237,29 @@ async fn a_consignment_clears_through_node_processes_one_killed_mid_flow() {
     ]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("is not known at CN"), "{err}");
+}
+
+/// Every file of the ledgers under a corridor's data root (`registry/`, `customs/`,
+/// `declarant/`), with its bytes.
+fn ledger_files(root: &std::path::Path) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack: Vec<std::path::PathBuf> = ["registry", "customs", "declarant"]
+        .iter()
+        .map(|d| root.join(d))
+        .collect();
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.insert(p.clone(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    assert!(!out.is_empty(), "ledgers under {}", root.display());
+    out
 }

@@ -90,7 +90,7 @@ impl Snapshot {
         drop(lock);
         let db = sled_config(&copied)
             .open()
-            .map_err(|e| not_a_ledger(format!("its sled database does not open: {e}")))?;
+            .map_err(|e| crate::store::open_error(dir, e))?;
         let tree = entries_tree(&db, dir)?;
         Ok(Self {
             dir: dir.to_owned(),

@@ -188,11 +188,23 @@ fn open_db(dir: &Path) -> Result<sled::Db, Error> {
     while_locked(dir, || match sled_config(&path).open() {
         Ok(db) => Ok(Some(db)),
         Err(sled::Error::Io(io)) if io.to_string().contains("could not acquire lock") => Ok(None),
-        Err(e) => Err(Error::NotALedger {
+        Err(e) => Err(open_error(dir, e)),
+    })
+}
+
+/// Why sled would not open a ledger's database: the file system (read-only, full, not
+/// permitted) or files that are not a sled database's.
+pub(crate) fn open_error(dir: &Path, e: sled::Error) -> Error {
+    use std::io::ErrorKind as K;
+    match e {
+        sled::Error::Io(io) if !matches!(io.kind(), K::UnexpectedEof | K::InvalidData) => {
+            storage(dir)(sled::Error::Io(io))
+        }
+        e => Error::NotALedger {
             dir: dir.to_owned(),
             why: format!("its sled database in {DB_DIR}/ does not open: {e}"),
-        }),
-    })
+        },
+    }
 }
 
 impl Ledger {
@@ -639,11 +651,10 @@ impl Writer {
                         replies,
                     });
                 }
-                Err(e) => {
-                    tracing::error!(error = %e, "ledger batch failed; nothing of it was acknowledged");
-                    let msg = e.to_string();
+                Err(why) => {
+                    tracing::error!(error = %why, "ledger batch failed; nothing of it was acknowledged");
                     for r in group {
-                        let _ = r.reply.send(Err(Error::Write(msg.clone())));
+                        let _ = r.reply.send(Err(Error::Write(why.clone())));
                     }
                 }
             }
@@ -652,6 +663,7 @@ impl Writer {
 
     /// Applies the appends of a group of requests, in order, as one atomic sled batch. Returns
     /// the new entries (hash and subject), the row changes and the outcomes per request.
+    /// A refused group gets the reason, for every appender of it.
     #[allow(clippy::type_complexity)]
     fn apply(
         &mut self,
@@ -662,12 +674,12 @@ impl Writer {
             Vec<(Vec<u8>, Option<Vec<u8>>)>,
             Vec<Vec<Appended>>,
         ),
-        Error,
+        String,
     > {
         if self.shared.failed.load(Ordering::SeqCst) {
-            return Err(Error::Write(
+            return Err(
                 "an earlier write to the ledger failed; it takes no appends until it is opened again".into(),
-            ));
+            );
         }
         let (start, start_head) = (self.next, self.head);
         let mut batch = sled::Batch::default();
@@ -687,9 +699,7 @@ impl Writer {
                     continue;
                 }
                 if self.next >= SEQ_LIMIT {
-                    return Err(Error::Write(format!(
-                        "the ledger is full ({SEQ_LIMIT} entries)"
-                    )));
+                    return Err(format!("the ledger is full ({SEQ_LIMIT} entries)"));
                 }
                 let entry = Entry {
                     seq: self.next,
@@ -733,7 +743,7 @@ impl Writer {
                 self.recorded.remove(&id);
             }
             (self.next, self.head) = (start, start_head);
-            return Err(Error::Write(e.to_string()));
+            return Err(e.to_string());
         }
         Ok((entries, rows, outcomes))
     }

@@ -1,0 +1,145 @@
+//! The ledger on file systems that fail: full, and read-only. Each test mounts a small tmpfs
+//! of its own (which needs root, as CI runs; elsewhere the test says so and returns).
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use corridor_core::{Digest, SigningKey};
+use corridor_ledger::{Append, Error, Ledger, verify_dir};
+
+fn key() -> SigningKey {
+    SigningKey::from_seed(&[11; 32])
+}
+
+fn append(i: u64, bytes: usize) -> Append {
+    let mut envelope = format!("envelope {i} ").into_bytes();
+    envelope.resize(bytes, b'.');
+    Append {
+        kind: "test.recorded".into(),
+        subject: format!("c{}", i % 3),
+        time_unix_micros: 1_700_000_000_000_000,
+        envelope,
+        extra: vec![(format!("row/{i}").into_bytes(), Some(vec![1; 16]))],
+    }
+}
+
+/// A tmpfs mounted for one test, unmounted when dropped.
+struct Tmpfs {
+    _dir: tempfile::TempDir,
+    at: PathBuf,
+}
+
+impl Tmpfs {
+    /// Mounts a tmpfs of `size` (as `mount -o size=` takes it); `None` when this process may
+    /// not mount.
+    fn mount(size: &str) -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        let at = dir.path().join("fs");
+        std::fs::create_dir(&at).unwrap();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&at)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            eprintln!("skipped: mounting a tmpfs needs root");
+            return None;
+        }
+        Some(Self { _dir: dir, at })
+    }
+
+    fn remount(&self, options: &str) {
+        let s = Command::new("mount")
+            .args(["-o", &format!("remount,{options}")])
+            .arg(&self.at)
+            .status()
+            .unwrap();
+        assert!(s.success(), "remount {options}");
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.at).status();
+    }
+}
+
+/// Appends until one fails (at most `limit`); returns what was acknowledged and the error.
+async fn fill(l: &Ledger, limit: u64, bytes: usize) -> (Vec<(u64, Digest)>, Error) {
+    let mut acked = Vec::new();
+    for i in 0..limit {
+        match l.append(append(i, bytes)).await {
+            Ok(a) => acked.push((a.seq, a.hash)),
+            Err(e) => return (acked, e),
+        }
+    }
+    panic!("{limit} appends of {bytes} bytes all fitted");
+}
+
+fn check_all_there(dir: &Path, acked: &[(u64, Digest)]) {
+    let v = verify_dir(dir, Some(&key().public())).unwrap().unwrap();
+    assert!(v.entries >= acked.len() as u64, "{v:?}");
+    let l = Ledger::open(dir, "corridor/faults", &key()).unwrap();
+    for (seq, hash) in acked {
+        assert_eq!(l.entry_hash(*seq), Some(*hash), "acknowledged entry {seq}");
+        assert!(l.extra(format!("row/{seq}").as_bytes()).is_some());
+    }
+    assert!(l.verify(Some(&key().public())).unwrap().is_ok());
+}
+
+#[tokio::test]
+async fn a_full_disk_fails_the_appends_of_that_group_and_loses_nothing_acknowledged() {
+    let Some(fs) = Tmpfs::mount("16m") else {
+        return;
+    };
+    let dir = fs.at.join("ledger");
+    let l = Ledger::open(&dir, "corridor/faults", &key()).unwrap();
+    let (acked, e) = fill(&l, 10_000, 32 * 1024).await;
+    assert!(matches!(e, Error::Write(_)), "{e}");
+    assert!(!acked.is_empty());
+    // The ledger stops: no append is taken until it is opened again.
+    let again = l.append(append(99_999, 10)).await.unwrap_err();
+    assert!(again.to_string().contains("ledger write failed"), "{again}");
+    assert_eq!(l.len(), acked.len() as u64);
+    drop(l);
+
+    // Space returns: a restart verifies and holds every acknowledged entry.
+    fs.remount("size=256m");
+    check_all_there(&dir, &acked);
+}
+
+#[tokio::test]
+async fn a_read_only_file_system_refuses_a_writer_but_is_audited_as_it_is() {
+    let Some(fs) = Tmpfs::mount("64m") else {
+        return;
+    };
+    let dir = fs.at.join("ledger");
+    let l = Ledger::open(&dir, "corridor/faults", &key()).unwrap();
+    let mut acked = Vec::new();
+    for i in 0..200 {
+        let a = l.append(append(i, 512)).await.unwrap();
+        acked.push((a.seq, a.hash));
+    }
+    l.seal(&key()).await.unwrap();
+    drop(l);
+    fs.remount("ro");
+
+    // An auditor reads it where it is.
+    let v = verify_dir(&dir, Some(&key().public())).unwrap().unwrap();
+    assert_eq!((v.entries, v.checkpoint_size), (200, Some(200)));
+    let out = tempfile::tempdir().unwrap();
+    let n = corridor_ledger::export::export_dir(&dir, &out.path().join("x.jsonl")).unwrap();
+    assert_eq!(n, 200);
+
+    // A service cannot take appends there: it says so, and nothing is lost.
+    let e = match Ledger::open(&dir, "corridor/faults", &key()) {
+        Ok(_) => panic!("a writer opened a ledger on a read-only file system"),
+        Err(e) => e,
+    };
+    assert!(e.to_string().to_lowercase().contains("read-only"), "{e}");
+
+    fs.remount("rw");
+    check_all_there(&dir, &acked);
+}
