@@ -32,8 +32,22 @@ pub struct Entry {
 impl Entry {
     /// The canonical record bytes (see the module docs).
     pub fn record(&self) -> Vec<u8> {
+        self.record_with_room(0)
+    }
+
+    /// The record bytes in a vector with room for `spare` more bytes (a stored value appends
+    /// the hash to them).
+    pub(crate) fn record_with_room(&self, spare: usize) -> Vec<u8> {
         let mut out = Vec::with_capacity(
-            8 + 32 + 8 + 1 + self.kind.len() + 2 + self.subject.len() + 4 + self.envelope.len(),
+            8 + 32
+                + 8
+                + 1
+                + self.kind.len()
+                + 2
+                + self.subject.len()
+                + 4
+                + self.envelope.len()
+                + spare,
         );
         out.extend_from_slice(&self.seq.to_be_bytes());
         out.extend_from_slice(self.prev_hash.as_bytes());

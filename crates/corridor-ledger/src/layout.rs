@@ -56,12 +56,6 @@ pub(crate) fn row_key(key: &[u8]) -> Vec<u8> {
     k
 }
 
-/// The stored value of an entry: its record, then its hash.
-pub(crate) fn entry_value(mut record: Vec<u8>, hash: &Digest) -> Vec<u8> {
-    record.extend_from_slice(hash.as_bytes());
-    record
-}
-
 /// Splits a stored entry value into record bytes and stored hash.
 pub(crate) fn split_value(v: &[u8]) -> Option<(&[u8], Digest)> {
     let at = v.len().checked_sub(32)?;
@@ -70,11 +64,13 @@ pub(crate) fn split_value(v: &[u8]) -> Option<(&[u8], Digest)> {
 }
 
 /// The sled configuration of every ledger, the registry copies and the raw sled benchmark:
-/// favour write throughput over space, as append-mostly data wants.
+/// favour write throughput over space, as append-mostly data wants, and no periodic flush of
+/// sled's own (every writer of these databases flushes before it answers).
 pub fn sled_config(path: &Path) -> sled::Config {
     sled::Config::new()
         .path(path)
         .mode(sled::Mode::HighThroughput)
+        .flush_every_ms(None)
 }
 
 /// Refuses a directory in the earlier log-file layout.

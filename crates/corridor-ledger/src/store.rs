@@ -29,8 +29,8 @@ use crate::entry::Entry;
 use crate::error::Error;
 use crate::layout::{
     DB_DIR, ENTRIES_TREE, ROW_PREFIX, Rebuilt, SEQ_LIMIT, check_checkpoint_signature,
-    checkpoint_or_damage, entries_tree, entry_key, entry_value, read_checkpoint, refuse_log_layout,
-    row_key, scan, sled_config, split_value, storage, while_locked, write_checkpoint,
+    checkpoint_or_damage, entries_tree, entry_key, read_checkpoint, refuse_log_layout, row_key,
+    scan, sled_config, split_value, storage, while_locked, write_checkpoint,
 };
 use crate::verify::{Damage, Verified};
 
@@ -278,7 +278,11 @@ impl Ledger {
             failed: AtomicBool::new(false),
         });
         let (requests, rx) = std::sync::mpsc::channel();
-        let (to_flusher, written) = std::sync::mpsc::channel();
+        // A rendezvous: the writer hands a group over only when the flusher starts its next
+        // flush, and gathers every append that arrives meanwhile into one batch, applied
+        // while that flush runs. So one batch per flush: each sled batch costs a synced
+        // write of its own (it seals sled's I/O buffer around its manifest).
+        let (to_flusher, written) = std::sync::mpsc::sync_channel(0);
         let spawn_err = |source| Error::Io {
             path: dir.to_owned(),
             source,
@@ -603,7 +607,7 @@ struct Writer {
     head: Digest,
     /// sha256 of the exact envelope bytes -> (seq, hash) of the entry that recorded them.
     recorded: HashMap<Digest, (u64, Digest)>,
-    to_flusher: std::sync::mpsc::Sender<Written>,
+    to_flusher: std::sync::mpsc::SyncSender<Written>,
 }
 
 impl Writer {
@@ -709,9 +713,11 @@ impl Writer {
                     subject: std::mem::take(&mut a.subject),
                     envelope: std::mem::take(&mut a.envelope),
                 };
-                let record = entry.record();
-                let hash = crate::entry::hash_record(&record);
-                batch.insert(&entry_key(entry.seq)[..], entry_value(record, &hash));
+                // The stored value: the record, then its hash.
+                let mut value = entry.record_with_room(32);
+                let hash = crate::entry::hash_record(&value);
+                value.extend_from_slice(hash.as_bytes());
+                batch.insert(&entry_key(entry.seq)[..], value);
                 for (k, v) in std::mem::take(&mut a.extra) {
                     match &v {
                         Some(v) => batch.insert(row_key(&k), v.as_slice()),
