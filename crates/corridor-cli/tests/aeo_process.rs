@@ -276,7 +276,7 @@ async fn a_killed_registry_restarts_with_every_acknowledged_change() {
     // The data directory is locked while the service runs.
     let (code, _, err) = run(&["ledger", "verify", "--data", data.to_str().unwrap()]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("in use by another process"), "{err}");
+    assert!(err.contains("in use by a running service"), "{err}");
 
     reg.kill_9();
     let reg = Registry::start(&topo, &data);

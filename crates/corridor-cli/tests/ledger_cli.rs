@@ -369,7 +369,7 @@ fn a_database_held_by_a_running_process_is_named() {
     let o = corridor(&["ledger", "verify", "--data", data.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("in use by another process (a running service)"),
+        stderr(&o).contains("in use by a running service"),
         "{}",
         stderr(&o)
     );

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 pub enum Error {
     /// Another opener (a running service) holds the ledger's database.
     #[error(
-        "ledger at {0} is in use by another process (a running service); read it through that service's ledger API or stop it first"
+        "ledger at {0} is in use by a running service (another process holds its database); read it through that service's ledger API or stop it first"
     )]
     Locked(PathBuf),
     /// No ledger exists at the directory.

@@ -531,7 +531,7 @@ async fn a_second_opener_is_refused_while_the_ledger_is_open() {
     let l = filled(dir.path(), 1).await;
     let e = open_err(dir.path());
     assert!(matches!(e, Error::Locked(_)), "{e}");
-    assert!(e.to_string().contains("in use by a"), "{e}");
+    assert!(e.to_string().contains("in use by a running service"), "{e}");
     let e = verify_dir(dir.path(), None).unwrap_err();
     assert!(matches!(e, Error::Locked(_)), "{e}");
     l.close();

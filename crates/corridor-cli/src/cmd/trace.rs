@@ -186,15 +186,15 @@ fn local_ledger(
     Ok((verified, kept))
 }
 
-/// What a verification checked, as a trace says it.
-fn checked(v: &Verified) -> String {
+/// What a verification checked, as a trace says it; `signer` signed the checkpoint.
+fn checked(v: &Verified, signer: &str) -> String {
     match v.checkpoint_size {
         Some(n) if n == v.entries => format!(
-            "{} entries, all under the checkpoint signed by the node",
+            "{} entries, all under the checkpoint signed by {signer}",
             v.entries
         ),
         Some(n) => format!(
-            "{} entries: the first {n} under the checkpoint signed by the node, the rest by their hash links",
+            "{} entries: the first {n} under the checkpoint signed by {signer}, the rest by their hash links",
             v.entries
         ),
         None => format!("{} entries, no signed checkpoint", v.entries),
@@ -451,7 +451,10 @@ impl Corpus {
         };
         out.say(format!("consignment {id}"));
         match &self.registry {
-            Ok(v) => out.say(format!("registry ledger verified: {}", checked(v))),
+            Ok(v) => out.say(format!(
+                "registry ledger verified: {}",
+                checked(v, "the registry")
+            )),
             Err(d) => out.fail(format!("registry ledger: entry {}: {}", d.seq, d.what)),
         }
         for (i, l) in ledgers.iter().enumerate() {
@@ -469,7 +472,11 @@ impl Corpus {
             }
             out.countries += 1;
             match &l.verified {
-                Ok(v) => out.say(format!("{}: ledger verified ({})", l.cc, checked(v))),
+                Ok(v) => out.say(format!(
+                    "{}: ledger verified ({})",
+                    l.cc,
+                    checked(v, "the node")
+                )),
                 Err(d) => out.fail(format!("{} ledger: entry {}: {}", l.cc, d.seq, d.what)),
             }
             for (e, h) in &l.entries {
