@@ -77,10 +77,12 @@ pub(crate) fn prepare(
         corridor_topology::init_keys(t, root, &header)?.0
     };
     if auto_ports {
-        t.registry.listen = free_addr()?;
-        t.declarant.listen = free_addr()?;
+        let mut addrs = free_addrs(2 + t.countries.len())?.into_iter();
+        let mut next = || addrs.next().context("cannot pick a free port");
+        t.registry.listen = next()?;
+        t.declarant.listen = next()?;
         for c in &mut t.countries {
-            c.node.listen = free_addr()?;
+            c.node.listen = next()?;
         }
     }
     adjust(&mut t);
@@ -91,9 +93,16 @@ pub(crate) fn prepare(
     Ok(Topology::load(&file)?)
 }
 
-fn free_addr() -> anyhow::Result<String> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").context("cannot pick a free port")?;
-    Ok(l.local_addr()?.to_string())
+/// `n` distinct free ports on 127.0.0.1: all bound at once (so the system hands out no port
+/// twice), then released for the services to bind.
+fn free_addrs(n: usize) -> anyhow::Result<Vec<String>> {
+    let held = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").context("cannot pick a free port"))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(held
+        .iter()
+        .map(|l| l.local_addr().map(|a| a.to_string()))
+        .collect::<std::io::Result<_>>()?)
 }
 
 /// One service to run.

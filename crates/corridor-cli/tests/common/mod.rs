@@ -48,12 +48,6 @@ pub(crate) fn now() -> i64 {
         .as_micros() as i64
 }
 
-/// A free port on 127.0.0.1 (bound, then released for the child to bind).
-pub(crate) fn free_addr() -> String {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().to_string()
-}
-
 /// A `corridor serve` child, once it said it listens.
 pub(crate) struct Service {
     pub(crate) child: Child,
@@ -202,11 +196,17 @@ pub(crate) fn corridor_root(dir: &Path) -> Corridor {
     ]);
     let file = root.join("topology.toml");
     let mut t = Topology::load(&file).unwrap();
-    t.registry.listen = free_addr();
-    t.declarant.listen = free_addr();
+    // Every port bound at once, so that no two services are given the same one.
+    let held: Vec<TcpListener> = (0..2 + t.countries.len())
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let mut addrs = held.iter().map(|l| l.local_addr().unwrap().to_string());
+    t.registry.listen = addrs.next().unwrap();
+    t.declarant.listen = addrs.next().unwrap();
     for c in &mut t.countries {
-        c.node.listen = free_addr();
+        c.node.listen = addrs.next().unwrap();
     }
+    drop(held);
     std::fs::write(&file, t.to_toml()).unwrap();
     Corridor {
         root,
