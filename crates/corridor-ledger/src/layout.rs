@@ -10,7 +10,7 @@
 //!
 //! Entry keys are consecutive from 0, so they sort before every caller row. Nothing else is
 //! stored: the chain head, the Merkle tree and the indices (entries by subject, entries by
-//! the sha256 of their envelope bytes) are rebuilt from the records by [`scan`], which
+//! the sha256 of their envelope bytes) are rebuilt from the records by `scan`, which
 //! re-hashes every record, checks each link and compares the ledger with its signed
 //! checkpoint before anything is believed.
 
@@ -130,15 +130,20 @@ pub(crate) fn write_checkpoint(dir: &Path, cp: &Checkpoint) -> Result<(), Error>
     Ok(())
 }
 
-/// How long opening waits for a database lock to be released: sled lets go of its files a
+/// How long an audit waits for a database lock to be released: sled lets go of its files a
 /// moment after a database is closed (its I/O threads finish first), so a ledger closed and
-/// reopened in one process would otherwise find its own lock.
-const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+/// audited at once would otherwise find the lock still held.
+pub(crate) const AUDIT_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Calls `attempt` until it returns `Some` (the lock was had) or [`LOCK_WAIT`] has passed
-/// (then the ledger is [`Error::Locked`]).
+/// How long a service's open waits: longer, so that one starting while an audit copies the
+/// database (under a shared lock) waits for the copy.
+pub(crate) const OPEN_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Calls `attempt` until it returns `Some` (the lock was had) or `wait` has passed (then the
+/// ledger is [`Error::Locked`]).
 pub(crate) fn while_locked<T>(
     dir: &Path,
+    wait: std::time::Duration,
     mut attempt: impl FnMut() -> Result<Option<T>, Error>,
 ) -> Result<T, Error> {
     let started = std::time::Instant::now();
@@ -147,7 +152,7 @@ pub(crate) fn while_locked<T>(
         if let Some(t) = attempt()? {
             return Ok(t);
         }
-        if started.elapsed() >= LOCK_WAIT {
+        if started.elapsed() >= wait {
             return Err(Error::Locked(dir.to_owned()));
         }
         std::thread::sleep(pause);

@@ -15,8 +15,8 @@ use crate::checkpoint::Checkpoint;
 use crate::entry::Entry;
 use crate::error::Error;
 use crate::layout::{
-    DB_DIR, ROW_PREFIX, check_checkpoint_signature, checkpoint_or_damage, entries_tree,
-    refuse_log_layout, scan, sled_config, split_value, storage, while_locked,
+    AUDIT_LOCK_WAIT, DB_DIR, ROW_PREFIX, check_checkpoint_signature, checkpoint_or_damage,
+    entries_tree, refuse_log_layout, scan, sled_config, split_value, storage, while_locked,
 };
 use crate::verify::{Damage, Verified};
 
@@ -46,7 +46,13 @@ fn copy_dir(from: &Path, to: &Path) -> Result<(), Error> {
         if e.file_type().map_err(io(&src))?.is_dir() {
             copy_dir(&src, &dst)?;
         } else {
-            std::fs::copy(&src, &dst).map_err(io(&src))?;
+            std::fs::copy(&src, &dst).map_err(|e| Error::Io {
+                path: dst.clone(),
+                source: std::io::Error::new(
+                    e.kind(),
+                    format!("copying {} for the audit: {e}", src.display()),
+                ),
+            })?;
         }
     }
     Ok(())
@@ -76,7 +82,7 @@ impl Snapshot {
             )));
         }
         let lock = std::fs::File::open(&db_file).map_err(io(&db_file))?;
-        while_locked(dir, || match lock.try_lock_shared() {
+        while_locked(dir, AUDIT_LOCK_WAIT, || match lock.try_lock_shared() {
             Ok(()) => Ok(Some(())),
             Err(std::fs::TryLockError::WouldBlock) => Ok(None),
             Err(std::fs::TryLockError::Error(e)) => Err(io(&db_file)(e)),
@@ -87,6 +93,8 @@ impl Snapshot {
             .map_err(io(&std::env::temp_dir()))?;
         let copied = copy.path().join(DB_DIR);
         copy_dir(&db_dir, &copied)?;
+        // Read under the lock too, so that the checkpoint and the copy are of one moment.
+        let checkpoint = checkpoint_or_damage(dir)?;
         drop(lock);
         let db = sled_config(&copied)
             .open()
@@ -96,7 +104,7 @@ impl Snapshot {
             dir: dir.to_owned(),
             tree,
             _db: db,
-            checkpoint: checkpoint_or_damage(dir)?,
+            checkpoint,
             _copy: copy,
         })
     }

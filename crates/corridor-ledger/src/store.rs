@@ -6,7 +6,7 @@
 //! appenders are answered after that flush. While the flusher syncs, the writer applies the
 //! next group, so under load one flush serves several groups.
 //!
-//! The indices live in memory, rebuilt by [`crate::layout::scan`] when the ledger is opened
+//! The indices live in memory, rebuilt by `layout::scan` when the ledger is opened
 //! (which also re-hashes every record and checks every link and the signed checkpoint before
 //! the ledger serves anything): each entry's hash and the Merkle tree over them, entries by
 //! subject, entries by the sha256 of their exact envelope bytes (the idempotence check), and
@@ -28,9 +28,10 @@ use crate::checkpoint::Checkpoint;
 use crate::entry::Entry;
 use crate::error::Error;
 use crate::layout::{
-    DB_DIR, ENTRIES_TREE, ROW_PREFIX, Rebuilt, SEQ_LIMIT, check_checkpoint_signature,
-    checkpoint_or_damage, entries_tree, entry_key, read_checkpoint, refuse_log_layout, row_key,
-    scan, sled_config, split_value, storage, while_locked, write_checkpoint,
+    DB_DIR, ENTRIES_TREE, OPEN_LOCK_WAIT, ROW_PREFIX, Rebuilt, SEQ_LIMIT,
+    check_checkpoint_signature, checkpoint_or_damage, entries_tree, entry_key, read_checkpoint,
+    refuse_log_layout, row_key, scan, sled_config, split_value, storage, while_locked,
+    write_checkpoint,
 };
 use crate::verify::{Damage, Verified};
 
@@ -148,6 +149,8 @@ impl Append {
 
 /// What the handle, the writer and the flusher share.
 struct Shared {
+    /// The ledger directory, for messages.
+    dir: PathBuf,
     index: RwLock<Index>,
     /// Set when a batch or a flush failed: what sled holds after that is not known, so the
     /// ledger takes no more appends until it is opened again (and read back, and verified).
@@ -185,7 +188,7 @@ pub struct Ledger {
 /// by another process plainly.
 fn open_db(dir: &Path) -> Result<sled::Db, Error> {
     let path = dir.join(DB_DIR);
-    while_locked(dir, || match sled_config(&path).open() {
+    while_locked(dir, OPEN_LOCK_WAIT, || match sled_config(&path).open() {
         Ok(db) => Ok(Some(db)),
         Err(sled::Error::Io(io)) if io.to_string().contains("could not acquire lock") => Ok(None),
         Err(e) => Err(open_error(dir, e)),
@@ -234,7 +237,10 @@ impl Ledger {
         let tree = if existed {
             entries_tree(&db, dir)?
         } else {
-            db.open_tree(ENTRIES_TREE).map_err(storage(dir))?
+            let tree = db.open_tree(ENTRIES_TREE).map_err(storage(dir))?;
+            // The new tree must be durable before the checkpoint that says the ledger exists.
+            db.flush().map_err(storage(dir))?;
+            tree
         };
         let damaged = |damage| Error::Damaged {
             dir: dir.to_owned(),
@@ -271,6 +277,7 @@ impl Ledger {
             .filter_map(|(id, seq)| Some((id, (seq, hashes(seq)?))))
             .collect();
         let shared = Arc::new(Shared {
+            dir: dir.to_owned(),
             index: RwLock::new(Index {
                 entries: rebuilt,
                 rows,
@@ -435,7 +442,12 @@ impl Ledger {
     }
 
     async fn request(&self, appends: Vec<(Append, Digest)>) -> Result<Vec<Appended>, Error> {
-        let stopped = || Error::Write("the ledger writer has stopped".into());
+        let stopped = || {
+            Error::Write(format!(
+                "{}: the ledger writer has stopped",
+                self.dir.display()
+            ))
+        };
         let (reply, outcome) = tokio::sync::oneshot::channel();
         self.requests
             .send(Request { appends, reply })
@@ -595,6 +607,13 @@ impl Drop for Ledger {
         if let Some(f) = self.flusher.take() {
             let _ = f.join();
         }
+        if self.shared.failed.load(Ordering::SeqCst) {
+            // sled flushes when its last handle is dropped, and after a failed write that
+            // flush can wait forever for a buffer that will never be written (seen on a full
+            // disk). A failed ledger is not used again in this process, so its database is
+            // left to the process's exit, which closes its files.
+            std::mem::forget(self.db.clone());
+        }
     }
 }
 
@@ -657,6 +676,7 @@ impl Writer {
                 }
                 Err(why) => {
                     tracing::error!(error = %why, "ledger batch failed; nothing of it was acknowledged");
+                    let why = format!("{}: {why}", self.shared.dir.display());
                     for r in group {
                         let _ = r.reply.send(Err(Error::Write(why.clone())));
                     }
@@ -703,6 +723,7 @@ impl Writer {
                     continue;
                 }
                 if self.next >= SEQ_LIMIT {
+                    self.roll_back(start, start_head, added);
                     return Err(format!("the ledger is full ({SEQ_LIMIT} entries)"));
                 }
                 let entry = Entry {
@@ -742,16 +763,20 @@ impl Writer {
         if !entries.is_empty()
             && let Err(e) = self.tree.apply_batch(batch)
         {
-            // Nothing of the batch was applied: the writer's view goes back to where it was,
-            // and the ledger stops (sled failed, so what it holds is in doubt).
-            self.shared.failed.store(true, Ordering::SeqCst);
-            for id in added {
-                self.recorded.remove(&id);
-            }
-            (self.next, self.head) = (start, start_head);
+            self.roll_back(start, start_head, added);
             return Err(e.to_string());
         }
         Ok((entries, rows, outcomes))
+    }
+
+    /// Nothing of a group was applied: the writer's view goes back to where it was before it,
+    /// and the ledger stops (what sled holds is in doubt until it is opened again).
+    fn roll_back(&mut self, next: u64, head: Digest, added: Vec<Digest>) {
+        self.shared.failed.store(true, Ordering::SeqCst);
+        for id in added {
+            self.recorded.remove(&id);
+        }
+        (self.next, self.head) = (next, head);
     }
 }
 
@@ -764,7 +789,14 @@ fn flusher(db: &sled::Db, shared: &Shared, rx: &std::sync::mpsc::Receiver<Writte
         while let Ok(w) = rx.try_recv() {
             groups.push(w);
         }
-        match db.flush() {
+        // After a failed flush nothing more is made durable or shown: a group applied before
+        // the failure was noticed would otherwise extend a chain missing the failed group.
+        let flushed = if shared.failed.load(Ordering::SeqCst) {
+            Err("an earlier write to the ledger failed; it takes no appends until it is opened again".to_string())
+        } else {
+            db.flush().map_err(|e| format!("flush to disk failed: {e}"))
+        };
+        match flushed {
             Ok(_) => {
                 let mut replies = Vec::new();
                 {
@@ -778,10 +810,10 @@ fn flusher(db: &sled::Db, shared: &Shared, rx: &std::sync::mpsc::Receiver<Writte
                     let _ = reply.send(Ok(outcome));
                 }
             }
-            Err(e) => {
+            Err(why) => {
                 shared.failed.store(true, Ordering::SeqCst);
-                tracing::error!(error = %e, "ledger flush failed; nothing it covered was acknowledged, and the ledger takes no more appends");
-                let msg = format!("flush to disk failed: {e}");
+                tracing::error!(error = %why, "ledger flush failed; nothing it covered was acknowledged, and the ledger takes no more appends");
+                let msg = format!("{}: {why}", shared.dir.display());
                 for w in groups {
                     for (reply, _) in w.replies {
                         let _ = reply.send(Err(Error::Write(msg.clone())));

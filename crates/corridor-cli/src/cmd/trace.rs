@@ -176,9 +176,17 @@ fn local_ledger(
         }),
         _ => snapshot.verify(Some(key))?,
     };
+    // Only the entries that verified, as a remote read stops at the first damage.
+    let verified_len = match &verified {
+        Ok(v) => v.entries,
+        Err(d) => d.seq,
+    };
     let mut kept = Vec::new();
-    for e in snapshot.entries() {
+    for (expected, e) in (0..verified_len).zip(snapshot.entries()) {
         let (entry, hash) = e?;
+        if entry.seq != expected {
+            break;
+        }
         if subject.is_none_or(|s| s == entry.subject) {
             kept.push((entry, hash));
         }

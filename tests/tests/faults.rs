@@ -1,0 +1,104 @@
+//! A ledger writer on a full disk: the appends of the failing group get a clear error, the
+//! ledger takes no more, the process ends by itself, and once space returns a restart
+//! verifies and holds every acknowledged entry. The test mounts a small tmpfs of its own
+//! (which needs root, as CI runs; elsewhere the test says so and returns).
+
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use corridor_core::{Digest, SigningKey};
+use corridor_ledger::{Ledger, verify_dir};
+
+/// A tmpfs mounted for one test, unmounted when dropped.
+struct Tmpfs {
+    _dir: tempfile::TempDir,
+    at: PathBuf,
+}
+
+impl Tmpfs {
+    /// Mounts a tmpfs of `size`; `None` when this process may not mount.
+    fn mount(size: &str) -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        let at = dir.path().join("fs");
+        std::fs::create_dir(&at).unwrap();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&at)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            eprintln!("skipped: mounting a tmpfs needs root");
+            return None;
+        }
+        Some(Self { _dir: dir, at })
+    }
+
+    fn remount(&self, options: &str) {
+        let s = Command::new("mount")
+            .args(["-o", &format!("remount,{options}")])
+            .arg(&self.at)
+            .status()
+            .unwrap();
+        assert!(s.success(), "remount {options}");
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.at).status();
+    }
+}
+
+#[test]
+fn a_full_disk_fails_the_appends_of_that_group_and_loses_nothing_acknowledged() {
+    let Some(fs) = Tmpfs::mount("16m") else {
+        return;
+    };
+    let dir = fs.at.join("ledger");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ledger-writer"))
+        .arg(&dir)
+        .arg("--until-full")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut acked: Vec<(u64, Digest)> = Vec::new();
+    let (mut failed, mut again) = (None, None);
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some(rest) = line.strip_prefix("ack ") {
+            let (seq, hash) = rest.split_once(' ').unwrap();
+            acked.push((seq.parse().unwrap(), hash.parse().unwrap()));
+        } else if let Some(e) = line.strip_prefix("failed ") {
+            failed = Some(e.to_owned());
+        } else if let Some(e) = line.strip_prefix("again ") {
+            again = Some(e.to_owned());
+        }
+    }
+    // The writer ends by itself once its ledger has failed.
+    assert!(child.wait().unwrap().success());
+    let failed = failed.expect("an append failed");
+    assert!(failed.contains("ledger write failed"), "{failed}");
+    assert!(
+        failed.contains(dir.to_str().unwrap()),
+        "names the ledger: {failed}"
+    );
+    assert!(!acked.is_empty());
+    // No append is taken after the failure, until the ledger is opened again.
+    let again = again.unwrap();
+    assert!(again.contains("ledger write failed"), "{again}");
+
+    // Space returns: a restart verifies and holds every acknowledged entry and its row.
+    fs.remount("size=256m");
+    let key = SigningKey::from_seed(&[42; 32]);
+    let v = verify_dir(&dir, Some(&key.public())).unwrap().unwrap();
+    assert!(v.entries >= acked.len() as u64, "{v:?}");
+    let l = Ledger::open(&dir, "corridor/crash-test", &key).unwrap();
+    for (seq, hash) in &acked {
+        assert_eq!(l.entry_hash(*seq), Some(*hash), "acknowledged entry {seq}");
+        assert!(l.extra(format!("row/{seq}").as_bytes()).is_some());
+    }
+    assert!(l.verify(Some(&key.public())).unwrap().is_ok());
+}
