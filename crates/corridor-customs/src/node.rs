@@ -1395,7 +1395,7 @@ impl Node {
     /// The courier: takes every advance record due (up to `MAX_BATCH`) and delivers them to
     /// the next node in one `DeliverAdvanceRecords` call; while `COURIER_CALLS` calls are
     /// out, the next ones queue up. Each receipt is recorded in its own task (their appends
-    /// share ledger frames); a record refused or not delivered is queued again after a
+    /// share ledger batches); a record refused or not delivered is queued again after a
     /// backoff (`requeue`).
     async fn courier(&self, mut queue: tokio::sync::mpsc::UnboundedReceiver<Digest>) {
         let calls = Arc::new(tokio::sync::Semaphore::new(COURIER_CALLS));

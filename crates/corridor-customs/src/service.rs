@@ -223,7 +223,7 @@ fn refusal(s: &Status) -> v1::Refusal {
 }
 
 /// Runs `step` on every request of a batch concurrently (each consignment has its own lock,
-/// and their ledger appends share frames) and returns the results in request order.
+/// and their ledger appends share batches) and returns the results in request order.
 async fn each<T, F, Fut>(
     node: &Node,
     batch: v1::SignedRequests,
