@@ -1022,7 +1022,18 @@ async fn each_advance_record_links_the_previous_nodes_exit_entry() {
 /// Opens country `code`'s stopped ledger through sled itself, as someone with the files might
 /// (ARCHITECTURE.md, storage layout), and hands `f` its entries tree.
 fn tamper_node_ledger(sb: &Sandbox, code: &str, f: impl FnOnce(&sled::Tree)) {
-    let db = sled::open(sb.node_dir(code).join("db")).unwrap();
+    // sled's threads let go of a stopped node's lock a moment after it stops.
+    let started = std::time::Instant::now();
+    let db = loop {
+        match sled::open(sb.node_dir(code).join("db")) {
+            Ok(db) => break db,
+            Err(e) if started.elapsed() < std::time::Duration::from_secs(2) => {
+                assert!(e.to_string().contains("could not acquire lock"), "{e}");
+                std::thread::yield_now();
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
     f(&db.open_tree("entries").unwrap());
     db.flush().unwrap();
 }

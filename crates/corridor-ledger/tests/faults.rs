@@ -52,13 +52,26 @@ impl Tmpfs {
         Some(Self { _dir: dir, at })
     }
 
+    /// Remounts with `options`; a read-only remount is retried for up to 2 s, while sled's
+    /// threads still hold the files of a ledger closed a moment ago (the kernel refuses it
+    /// while a file is open for writing).
     fn remount(&self, options: &str) {
-        let s = Command::new("mount")
-            .args(["-o", &format!("remount,{options}")])
-            .arg(&self.at)
-            .status()
-            .unwrap();
-        assert!(s.success(), "remount {options}");
+        let started = std::time::Instant::now();
+        loop {
+            let s = Command::new("mount")
+                .args(["-o", &format!("remount,{options}")])
+                .arg(&self.at)
+                .status()
+                .unwrap();
+            if s.success() {
+                return;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(2),
+                "remount {options}"
+            );
+            std::thread::yield_now();
+        }
     }
 }
 

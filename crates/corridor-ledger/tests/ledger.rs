@@ -538,10 +538,26 @@ async fn a_second_opener_is_refused_while_the_ledger_is_open() {
     assert_eq!(open(dir.path()).len(), 1);
 }
 
+/// Opens a sled database directly, waiting (up to 2 s) for sled's threads to let go of the
+/// lock of a ledger closed a moment ago in this process.
+fn open_sled(path: &std::path::Path) -> sled::Db {
+    let started = std::time::Instant::now();
+    loop {
+        match sled::open(path) {
+            Ok(db) => return db,
+            Err(e) if started.elapsed() < std::time::Duration::from_secs(2) => {
+                assert!(e.to_string().contains("could not acquire lock"), "{e}");
+                std::thread::yield_now();
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
 /// Changes the stored ledger through sled itself, as someone with the files might: the tree
 /// and keys of ARCHITECTURE.md's storage layout.
 fn tamper(dir: &std::path::Path, f: impl FnOnce(&sled::Tree)) {
-    let db = sled::open(dir.join("db")).unwrap();
+    let db = open_sled(&dir.join("db"));
     let tree = db.open_tree("entries").unwrap();
     f(&tree);
     db.flush().unwrap();
