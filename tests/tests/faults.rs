@@ -1,7 +1,10 @@
-//! A ledger writer on a full disk: the appends of the failing group get a clear error, the
-//! ledger takes no more, the process ends by itself, and once space returns a restart
-//! verifies and holds every acknowledged entry. The test mounts a small tmpfs of its own
-//! (which needs root, as CI runs; elsewhere the test says so and returns).
+//! The ledger on file systems that fail. On a full disk (a writer process, since a ledger
+//! whose write failed is not reopened in the process that held it): the appends of the
+//! failing group get a clear error, the ledger takes no more, the process ends by itself, and
+//! once space returns a restart verifies and holds every acknowledged entry. On a read-only
+//! file system: a writer is refused, an audit reads the ledger where it is. Each test mounts
+//! a small tmpfs of its own (which needs root, as CI runs; elsewhere the test says so and
+//! returns).
 
 #![allow(clippy::unwrap_used)]
 
@@ -36,13 +39,26 @@ impl Tmpfs {
         Some(Self { _dir: dir, at })
     }
 
+    /// Remounts with `options`; a read-only remount is retried for up to 2 s, while sled's
+    /// threads still hold the files of a ledger closed a moment ago (the kernel refuses it
+    /// while a file is open for writing).
     fn remount(&self, options: &str) {
-        let s = Command::new("mount")
-            .args(["-o", &format!("remount,{options}")])
-            .arg(&self.at)
-            .status()
-            .unwrap();
-        assert!(s.success(), "remount {options}");
+        let started = std::time::Instant::now();
+        loop {
+            let s = Command::new("mount")
+                .args(["-o", &format!("remount,{options}")])
+                .arg(&self.at)
+                .status()
+                .unwrap();
+            if s.success() {
+                return;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(2),
+                "remount {options}"
+            );
+            std::thread::yield_now();
+        }
     }
 }
 
@@ -98,6 +114,55 @@ fn a_full_disk_fails_the_appends_of_that_group_and_loses_nothing_acknowledged() 
     let l = Ledger::open(&dir, "corridor/crash-test", &key).unwrap();
     for (seq, hash) in &acked {
         assert_eq!(l.entry_hash(*seq), Some(*hash), "acknowledged entry {seq}");
+        assert!(l.extra(format!("row/{seq}").as_bytes()).is_some());
+    }
+    assert!(l.verify(Some(&key.public())).unwrap().is_ok());
+}
+
+#[tokio::test]
+async fn a_read_only_file_system_refuses_a_writer_but_is_audited_as_it_is() {
+    let Some(fs) = Tmpfs::mount("64m") else {
+        return;
+    };
+    let key = SigningKey::from_seed(&[11; 32]);
+    let dir = fs.at.join("ledger");
+    let l = Ledger::open(&dir, "corridor/faults", &key).unwrap();
+    let mut acked = Vec::new();
+    for i in 0..200u64 {
+        let a = l
+            .append(corridor_ledger::Append {
+                kind: "test.recorded".into(),
+                subject: format!("c{}", i % 3),
+                time_unix_micros: 1_700_000_000_000_000,
+                envelope: format!("envelope {i}").into_bytes(),
+                extra: vec![(format!("row/{i}").into_bytes(), Some(vec![1; 16]))],
+            })
+            .await
+            .unwrap();
+        acked.push((a.seq, a.hash));
+    }
+    l.seal(&key).await.unwrap();
+    drop(l);
+    fs.remount("ro");
+
+    // An auditor reads it where it is.
+    let v = verify_dir(&dir, Some(&key.public())).unwrap().unwrap();
+    assert_eq!((v.entries, v.checkpoint_size), (200, Some(200)));
+    let out = tempfile::tempdir().unwrap();
+    let n = corridor_ledger::export::export_dir(&dir, &out.path().join("x.jsonl")).unwrap();
+    assert_eq!(n, 200);
+
+    // A service cannot take appends there: it says so, and nothing is lost.
+    let e = match Ledger::open(&dir, "corridor/faults", &key) {
+        Ok(_) => panic!("a writer opened a ledger on a read-only file system"),
+        Err(e) => e,
+    };
+    assert!(e.to_string().to_lowercase().contains("read-only"), "{e}");
+
+    fs.remount("rw");
+    let l = Ledger::open(&dir, "corridor/faults", &key).unwrap();
+    for (seq, hash) in &acked {
+        assert_eq!(l.entry_hash(*seq), Some(*hash), "entry {seq}");
         assert!(l.extra(format!("row/{seq}").as_bytes()).is_some());
     }
     assert!(l.verify(Some(&key.public())).unwrap().is_ok());
