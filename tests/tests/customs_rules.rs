@@ -817,8 +817,9 @@ async fn a_bill_is_declared_once_while_its_consignment_is_open_even_after_a_rest
     sb.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_restarted_node_resumes_delivering_its_outbox() {
+/// A corridor whose first consignment has exited CN while KZ's node is down, so that its
+/// advance record waits in CN's outbox.
+async fn exited_at_cn_while_kz_is_down() -> (Sandbox, Consignment) {
     let mut sb = Sandbox::start().await;
     sb.register_parties().await;
     sb.sync().await;
@@ -829,7 +830,14 @@ async fn a_restarted_node_resumes_delivering_its_outbox() {
     if r.state() == S::AwaitingOfficer {
         sb.decide("CN", &c.id, Outcome::Release, "").await.unwrap();
     }
-    assert_eq!(sb.exit("CN", &c.id).await.unwrap().state(), S::Exited);
+    let r = sb.exit("CN", &c.id).await.unwrap();
+    assert_eq!(r.state(), S::Exited);
+    (sb, c)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_node_resumes_delivering_its_outbox() {
+    let (mut sb, c) = exited_at_cn_while_kz_is_down().await;
 
     sb.stop_node("CN").await;
     sb.restart_node("CN").await;
@@ -846,19 +854,7 @@ async fn a_restarted_node_resumes_delivering_its_outbox() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_advance_record_waits_in_the_outbox_until_the_next_node_is_back() {
-    let mut sb = Sandbox::start().await;
-    sb.register_parties().await;
-    sb.sync().await;
-    let c = sb.consignment(0, |_| {});
-    submit(&sb, &c).await.unwrap();
-    sb.stop_node("KZ").await;
-
-    let r = sb.arrive("CN", &c.id, c.seals.clone()).await.unwrap();
-    if r.state() == S::AwaitingOfficer {
-        sb.decide("CN", &c.id, Outcome::Release, "").await.unwrap();
-    }
-    let r = sb.exit("CN", &c.id).await.unwrap();
-    assert_eq!(r.state(), S::Exited);
+    let (mut sb, c) = exited_at_cn_while_kz_is_down().await;
     let v = sb.view("CN", &c.id).await;
     assert_eq!(v.state(), S::Exited);
     let status = sb.node_status("CN").await;
@@ -1098,17 +1094,7 @@ async fn a_node_refuses_to_start_on_a_ledger_changed_at_rest() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_refuses_to_start_on_an_outbox_row_its_ledger_did_not_write() {
-    let mut sb = Sandbox::start().await;
-    sb.register_parties().await;
-    sb.sync().await;
-    let c = sb.consignment(0, |_| {});
-    submit(&sb, &c).await.unwrap();
-    sb.stop_node("KZ").await;
-    let r = sb.arrive("CN", &c.id, c.seals.clone()).await.unwrap();
-    if r.state() == S::AwaitingOfficer {
-        sb.decide("CN", &c.id, Outcome::Release, "").await.unwrap();
-    }
-    sb.exit("CN", &c.id).await.unwrap();
+    let (mut sb, c) = exited_at_cn_while_kz_is_down().await;
     assert_eq!(sb.node_status("CN").await.outbox, 1);
     sb.stop_node("CN").await;
 
