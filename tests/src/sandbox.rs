@@ -16,13 +16,14 @@ use corridor_core::document::examples::{
 };
 use corridor_core::document::{BillOfLading, BillOfLadingParts, DeclarationParts, TransferEntry};
 use corridor_core::{
-    CountryCode, Digest, Envelope, OperatorId, PublicKey, SigningKey, payload_type as pt,
+    AeoId, CountryCode, Digest, Envelope, OperatorId, SigningKey, payload_type as pt,
 };
 use corridor_proto::v1;
 use corridor_proto::v1::aeo_registry_client::AeoRegistryClient;
 use corridor_proto::v1::customs_node_client::CustomsNodeClient;
 use corridor_proto::v1::declarant_client::DeclarantClient;
 use corridor_proto::v1::ledger_reader_client::LedgerReaderClient;
+use corridor_run::bootstrap::{self, Registrar};
 use corridor_topology::Topology;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -31,7 +32,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
 /// A day in microseconds.
-pub const DAY: i64 = 86_400_000_000;
+pub use corridor_run::bootstrap::DAY;
 
 /// The benefits every arrangement of [`Sandbox::arrange`] grants: half the document checks,
 /// a quarter of the inspections, priority.
@@ -390,23 +391,28 @@ impl Sandbox {
     /// Registers operator `id` with a fresh key, signed by its country's authority.
     pub async fn register(&mut self, id: &str) -> SigningKey {
         let key = SigningKey::generate();
-        let doc = v1::OperatorRegistration {
-            operator_id: id.into(),
-            legal_name: format!("Operator {id}"),
-            address: "1 Station Road".into(),
-            country: id[..2].into(),
-            public_keys: vec![key.public().as_bytes().to_vec()],
-            issued_at_unix_micros: now(),
-        };
-        let env =
-            corridor_aeo::sign::sign(pt::OPERATOR_REGISTRATION, &doc, &self.authority(&id[..2]));
-        self.registry()
+        let op = OperatorId::parse("operator", id).expect("operator id");
+        let doc = bootstrap::operator_registration(
+            &op,
+            &format!("Operator {id}"),
+            "1 Station Road",
+            &[key.public()],
+            now(),
+        );
+        self.registrar()
             .await
-            .register_operator(corridor_aeo::sign::submit(&env))
+            .register_operator(&doc, &self.authority(op.country().as_str()))
             .await
             .expect("register operator");
         self.operators.insert(id.to_string(), key.clone());
         key
+    }
+
+    /// The registry's client that signs with the authorities' keys.
+    pub async fn registrar(&self) -> Registrar {
+        Registrar::connect(&self.topology)
+            .await
+            .expect("connect to the registry")
     }
 
     /// The development key of the topology's operator `id` (`keys/operators/<ID>.key`, the
@@ -425,29 +431,11 @@ impl Sandbox {
     /// public key, each signed by its country's authority: the operators the declarant acts
     /// for.
     pub async fn register_topology_operators(&mut self) {
-        let operators = self.topology.operators.clone();
-        for o in &operators {
-            let paths = o.key.as_ref().expect("operator key");
-            let public =
-                PublicKey::load(&self.topology.resolve(&paths.public)).expect("operator key");
-            let doc = v1::OperatorRegistration {
-                operator_id: o.id.clone(),
-                legal_name: o.name.clone(),
-                address: o.address.clone(),
-                country: o.id[..2].into(),
-                public_keys: vec![public.as_bytes().to_vec()],
-                issued_at_unix_micros: now(),
-            };
-            let env = corridor_aeo::sign::sign(
-                pt::OPERATOR_REGISTRATION,
-                &doc,
-                &self.authority(&o.id[..2]),
-            );
-            self.registry()
-                .await
-                .register_operator(corridor_aeo::sign::submit(&env))
-                .await
-                .expect("register a topology operator");
+        let n = bootstrap::register_topology_operators(&self.topology, now())
+            .await
+            .expect("register a topology operator");
+        assert_eq!(n, self.topology.operators.len(), "every operator is new");
+        for o in self.topology.operators.clone() {
             let key = self.operator_key(&o.id);
             self.operators.insert(o.id.clone(), key);
         }
@@ -463,19 +451,17 @@ impl Sandbox {
     /// Issues AEO certificate `aeo_id` (full tier, valid a year) to `operator`, signed by the
     /// authority of the certificate's country.
     pub async fn certify(&self, aeo_id: &str, operator: &str) {
-        let doc = v1::AeoCertificate {
-            aeo_id: aeo_id.into(),
-            operator_id: operator.into(),
-            tier: v1::AeoTier::Full as i32,
-            valid_from_unix_micros: now() - DAY,
-            valid_to_unix_micros: now() + 365 * DAY,
-            issued_at_unix_micros: now(),
-        };
-        let env =
-            corridor_aeo::sign::sign(pt::AEO_CERTIFICATE, &doc, &self.authority(&aeo_id[3..5]));
-        self.registry()
+        let aeo = AeoId::parse("aeo_id", aeo_id).expect("aeo id");
+        let doc = bootstrap::certificate(
+            &aeo,
+            &OperatorId::parse("operator_id", operator).expect("operator id"),
+            v1::AeoTier::Full,
+            (now() - DAY, now() + 365 * DAY),
+            now(),
+        );
+        self.registrar()
             .await
-            .issue_certificate(corridor_aeo::sign::submit(&env))
+            .issue_certificate(&doc, &self.authority(aeo.country().as_str()))
             .await
             .expect("issue certificate");
     }
@@ -489,14 +475,10 @@ impl Sandbox {
             effective_at_unix_micros: now(),
             issued_at_unix_micros: now(),
         };
-        let env = corridor_aeo::sign::sign(
-            pt::CERTIFICATE_STATUS_CHANGE,
-            &doc,
-            &self.authority(&aeo_id[3..5]),
-        );
-        self.registry()
+        let country = AeoId::parse("aeo_id", aeo_id).expect("aeo id").country();
+        self.registrar()
             .await
-            .change_certificate_status(corridor_aeo::sign::submit(&env))
+            .change_certificate_status(&doc, &self.authority(country.as_str()))
             .await
             .expect("suspend certificate");
     }
@@ -517,62 +499,26 @@ impl Sandbox {
             effective_to_unix_micros: 0,
             issued_at_unix_micros: now(),
         };
-        let mut env = corridor_aeo::sign::sign(pt::MUTUAL_RECOGNITION, &doc, &self.authority(a));
-        env.add_signature(&self.authority(b));
         let r = self
-            .registry()
+            .registrar()
             .await
-            .propose_arrangement(corridor_aeo::sign::submit(&env))
+            .propose_arrangement(&doc, &[&self.authority(a), &self.authority(b)])
             .await
-            .expect("arrangement")
-            .into_inner();
+            .expect("arrangement");
         assert!(r.in_force, "an arrangement signed by both is in force");
     }
 
     /// Waits until every running node's and the declarant's copy of the registry has every
     /// registry entry.
     pub async fn sync(&self) {
-        let size =
-            LedgerReaderClient::connect(endpoint(self.topology.registry_addr().expect("addr")))
-                .await
-                .expect("connect")
-                .get_checkpoint(v1::GetCheckpointRequest {})
-                .await
-                .expect("registry checkpoint")
-                .into_inner()
-                .size;
-        for code in self.nodes.keys() {
-            let s = self
-                .node(code)
-                .await
-                .get_node_status(v1::NodeStatusRequest {
-                    min_registry_entries: size,
-                })
-                .await
-                .expect("node status")
-                .into_inner();
-            assert!(
-                s.registry_entries >= size,
-                "node {code} has {} of {size} registry entries",
-                s.registry_entries
-            );
-        }
-        if self.declarant.is_some() {
-            let s = self
-                .declarant()
-                .await
-                .get_platform_status(v1::PlatformStatusRequest {
-                    min_registry_entries: size,
-                })
-                .await
-                .expect("platform status")
-                .into_inner();
-            assert!(
-                s.registry_entries >= size,
-                "the declarant has {} of {size} registry entries",
-                s.registry_entries
-            );
-        }
+        let running: Vec<CountryCode> = self
+            .nodes
+            .keys()
+            .map(|c| CountryCode::parse("country", c).expect("country"))
+            .collect();
+        bootstrap::sync_services(&self.topology, &running, self.declarant.is_some())
+            .await
+            .expect("every running service has the whole registry");
     }
 
     /// A fresh consignment `n` of the sample goods (Xi'an to Istanbul), declared by the

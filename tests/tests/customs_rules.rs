@@ -4,6 +4,7 @@
 //! refusals that write nothing, handovers across restarts, a fifth country, and the hash
 //! links between the ledgers.
 
+use corridor_audit::{Corpus, Source};
 use corridor_core::document::examples::{FORWARDER_ID, SHIPPER_ID};
 use corridor_core::document::{DeclarationRole, DeclaredItem, RouteStep, RouteStepParts, Text};
 use corridor_core::payload_type as pt;
@@ -178,31 +179,24 @@ async fn controlled(sb: &Sandbox, n: &mut u32) -> (Consignment, v1::StepReceipt)
     panic!("no yellow or red consignment among 60");
 }
 
-/// Checks the links between the ledgers of consignment `c`, cleared through its whole
-/// route: each next node's `advance.received` entry holds the advance record, signed by the
-/// previous node, whose `prev_entry_hash` and `prev_entry_seq` are those of the previous
-/// node's `border.exit` entry (its hash recomputed from its fields); the previous node's
-/// `advance.acknowledged` entry holds the next node's receipt naming that entry.
+/// Checks every handoff of `c` as the auditor does (each advance record links the previous
+/// node's exit entry and is acknowledged by a receipt naming the entry it made), and that
+/// each node opens the consignment with the advance record carrying the declaration as
+/// submitted.
 async fn check_links(sb: &Sandbox, c: &Consignment) {
+    let corpus = Corpus::load(sb.topology.clone(), Source::Remote, Some(&c.id.to_hex()))
+        .await
+        .expect("every ledger read");
+    let traced = corpus.trace(&c.id);
+    assert_eq!(
+        traced.problems,
+        Vec::<String>::new(),
+        "{}",
+        traced.lines.join("\n")
+    );
+    assert_eq!(traced.countries, c.route.len());
     for pair in c.route.windows(2) {
         let (from, to) = (pair[0].as_str(), pair[1].as_str());
-        let sent = sb.subject_entries(from, &c.id).await;
-        let exit = only(&sent, "border.exit");
-        let recomputed = Entry {
-            seq: exit.seq,
-            prev_hash: Digest::from_slice("prev_hash", &exit.prev_hash).unwrap(),
-            time_unix_micros: exit.time_unix_micros,
-            kind: exit.kind.clone(),
-            subject: exit.subject.clone(),
-            envelope: exit.envelope.clone(),
-        }
-        .hash();
-        assert_eq!(
-            recomputed.as_bytes().as_slice(),
-            exit.hash.as_slice(),
-            "{from}"
-        );
-
         let got = sb.subject_entries(to, &c.id).await;
         assert_eq!(
             got[0].kind, "advance.received",
@@ -211,31 +205,8 @@ async fn check_links(sb: &Sandbox, c: &Consignment) {
         let received = only(&got, "advance.received");
         let env = corridor_proto::decode_envelope(&received.envelope).unwrap();
         assert_eq!(env.payload_type(), pt::ADVANCE_RECORD);
-        env.verify_by(&sb.node_key(from).public()).unwrap();
         let record = v1::AdvanceRecord::decode(env.payload()).unwrap();
-        assert_eq!(record.consignment_id, c.id.as_bytes().to_vec());
-        assert_eq!(
-            (record.from_country.as_str(), record.to_country.as_str()),
-            (from, to)
-        );
-        assert_eq!(record.prev_entry_hash, exit.hash, "{from} -> {to}");
-        assert_eq!(record.prev_entry_seq, exit.seq, "{from} -> {to}");
-        assert_eq!(record.exited_at_unix_micros, exit.time_unix_micros);
-        assert_eq!(record.declaration, c.request.declaration);
-
-        let ack = only(&sent, "advance.acknowledged");
-        assert!(ack.seq > exit.seq);
-        let renv = corridor_proto::decode_envelope(&ack.envelope).unwrap();
-        assert_eq!(renv.payload_type(), pt::ADVANCE_RECEIPT);
-        renv.verify_by(&sb.node_key(to).public()).unwrap();
-        let receipt = v1::AdvanceReceipt::decode(renv.payload()).unwrap();
-        assert_eq!(receipt.country, to);
-        assert_eq!(receipt.entry_seq, received.seq);
-        assert_eq!(receipt.entry_hash, received.hash);
-        assert_eq!(
-            receipt.advance_record_id,
-            env.document_id().as_bytes().to_vec()
-        );
+        assert_eq!(record.declaration, c.request.declaration, "{from} -> {to}");
     }
 }
 

@@ -279,17 +279,14 @@ fn print_receipt(what: &str, r: &v1::ChangeReceipt) {
 
 pub(crate) fn run(args: AeoArgs) -> anyhow::Result<Outcome> {
     let (addr, endpoint) = args.at.endpoint()?;
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?
-        .block_on(async move {
-            let channel = endpoint
-                .connect()
-                .await
-                .with_context(|| format!("cannot reach the registry at {addr}"))?;
-            let mut c = AeoRegistryClient::new(channel);
-            run_command(&mut c, args.command).await
-        })
+    crate::cmd::runtime()?.block_on(async move {
+        let channel = endpoint
+            .connect()
+            .await
+            .with_context(|| format!("cannot reach the registry at {addr}"))?;
+        let mut c = AeoRegistryClient::new(channel);
+        run_command(&mut c, args.command).await
+    })
 }
 
 async fn run_command(

@@ -15,6 +15,7 @@ use prost::Message;
 use tonic::transport::Channel;
 
 use crate::Outcome;
+use crate::cmd::runtime;
 
 /// Where the corridor's services are: the default is where `corridor up` writes it.
 pub(crate) const DEFAULT_TOPOLOGY: &str = "corridor-data/topology.toml";
@@ -129,12 +130,6 @@ pub(crate) enum Show {
     Open,
     /// Every consignment the node knows.
     All,
-}
-
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?)
 }
 
 pub(crate) fn country(s: &str) -> anyhow::Result<CountryCode> {

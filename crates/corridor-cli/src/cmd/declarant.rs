@@ -19,6 +19,7 @@ use tonic::transport::Channel;
 
 use crate::Outcome;
 use crate::cmd::customs::{TopologyArg, consignment_id};
+use crate::cmd::runtime;
 
 /// `corridor declare`.
 #[derive(Args)]
@@ -119,12 +120,6 @@ struct MoveArgs {
     /// The current holder's private key.
     #[arg(long, value_name = "PATH")]
     key: PathBuf,
-}
-
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?)
 }
 
 async fn client(t: &Topology) -> anyhow::Result<DeclarantClient<Channel>> {

@@ -20,9 +20,8 @@ fn export_remote(
     topology: Option<&std::path::Path>,
     out: &std::path::Path,
 ) -> anyhow::Result<u64> {
-    use corridor_core::Digest;
+    use corridor_ledger::Checkpoint;
     use corridor_ledger::export::ExportWriter;
-    use corridor_ledger::{Checkpoint, Entry};
     use corridor_proto::v1;
     use corridor_proto::v1::ledger_reader_client::LedgerReaderClient;
     use tokio_stream::StreamExt;
@@ -35,56 +34,45 @@ fn export_remote(
         )?,
         None => corridor_net::Transport::plaintext().endpoint(addr)?,
     };
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?
-        .block_on(async {
-            let channel = endpoint
-                .connect()
+    crate::cmd::runtime()?.block_on(async {
+        let channel = endpoint
+            .connect()
+            .await
+            .with_context(|| format!("cannot reach {addr}"))?;
+        let mut c = LedgerReaderClient::new(channel);
+        let cp = c
+            .get_checkpoint(v1::GetCheckpointRequest {})
+            .await
+            .map_err(crate::cmd::aeo::status)?
+            .into_inner();
+        let checkpoint = Checkpoint::parse(&cp.note)?;
+        let mut w = ExportWriter::create(out)?;
+        let mut n = 0;
+        if cp.size > 0 {
+            let mut entries = c
+                .list_entries(v1::ListEntriesRequest {
+                    from_sequence: 0,
+                    to_sequence: cp.size,
+                })
                 .await
-                .with_context(|| format!("cannot reach {addr}"))?;
-            let mut c = LedgerReaderClient::new(channel);
-            let cp = c
-                .get_checkpoint(v1::GetCheckpointRequest {})
-                .await
-                .map_err(crate::cmd::aeo::status)?
+                .map_err(|e| anyhow::anyhow!("{:?}: {}", e.code(), e.message()))?
                 .into_inner();
-            let checkpoint = Checkpoint::parse(&cp.note)?;
-            let mut w = ExportWriter::create(out)?;
-            let mut n = 0;
-            if cp.size > 0 {
-                let mut entries = c
-                    .list_entries(v1::ListEntriesRequest {
-                        from_sequence: 0,
-                        to_sequence: cp.size,
-                    })
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{:?}: {}", e.code(), e.message()))?
-                    .into_inner();
-                while let Some(e) = entries.next().await {
-                    let e = e.map_err(|e| anyhow::anyhow!("{:?}: {}", e.code(), e.message()))?;
-                    let hash = Digest::from_slice("hash", &e.hash)?;
-                    let entry = Entry {
-                        seq: e.seq,
-                        prev_hash: Digest::from_slice("prev_hash", &e.prev_hash)?,
-                        time_unix_micros: e.time_unix_micros,
-                        kind: e.kind,
-                        subject: e.subject,
-                        envelope: e.envelope,
-                    };
-                    w.entry(&entry, &hash)?;
-                    n += 1;
-                }
+            while let Some(e) = entries.next().await {
+                let e = e.map_err(|e| anyhow::anyhow!("{:?}: {}", e.code(), e.message()))?;
+                let (entry, hash) = corridor_proto::ledger::entry_from_wire(e)?;
+                w.entry(&entry, &hash)?;
+                n += 1;
             }
-            if n != cp.size {
-                anyhow::bail!(
-                    "the service sent {n} entries for a checkpoint of {}",
-                    cp.size
-                );
-            }
-            w.finish(Some(&checkpoint))?;
-            Ok(n)
-        })
+        }
+        if n != cp.size {
+            anyhow::bail!(
+                "the service sent {n} entries for a checkpoint of {}",
+                cp.size
+            );
+        }
+        w.finish(Some(&checkpoint))?;
+        Ok(n)
+    })
 }
 
 #[derive(Subcommand)]

@@ -107,36 +107,33 @@ where
     Fut: std::future::Future<Output = Result<(), E>>,
     E: Into<anyhow::Error>,
 {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?
-        .block_on(async move {
-            let shutdown = CancellationToken::new();
-            on_signal(shutdown.clone())?;
-            if stop_on_stdin_eof {
-                let token = shutdown.clone();
-                std::thread::spawn(move || {
-                    use std::io::Read;
-                    let mut buf = [0u8; 64];
-                    let mut stdin = std::io::stdin();
-                    while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
-                    tracing::info!("standard input closed: shutting down");
-                    token.cancel();
-                });
-            }
-            let listener = tokio::net::TcpListener::bind(listen)
-                .await
-                .with_context(|| format!("cannot listen on {listen}"))?;
-            let local = listener.local_addr()?;
-            serve(
-                listener,
-                shutdown,
-                Box::new(move |_| println!("listening on {local}")),
-            )
+    crate::cmd::runtime_all_cores()?.block_on(async move {
+        let shutdown = CancellationToken::new();
+        on_signal(shutdown.clone())?;
+        if stop_on_stdin_eof {
+            let token = shutdown.clone();
+            std::thread::spawn(move || {
+                use std::io::Read;
+                let mut buf = [0u8; 64];
+                let mut stdin = std::io::stdin();
+                while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
+                tracing::info!("standard input closed: shutting down");
+                token.cancel();
+            });
+        }
+        let listener = tokio::net::TcpListener::bind(listen)
             .await
-            .map_err(Into::into)?;
-            anyhow::Ok(())
-        })?;
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let local = listener.local_addr()?;
+        serve(
+            listener,
+            shutdown,
+            Box::new(move |_| println!("listening on {local}")),
+        )
+        .await
+        .map_err(Into::into)?;
+        anyhow::Ok(())
+    })?;
     Ok(Outcome::Ok)
 }
 

@@ -1,23 +1,16 @@
 //! `corridor up`: the whole corridor on this machine, each service a separate `corridor
-//! serve` process with its own data directory and port, until Ctrl-C or SIGTERM.
-//!
-//! Each child's standard input is a pipe that only this process holds: when `up` exits, by
-//! any means (SIGKILL included), the kernel closes it and every child stops as on SIGTERM
-//! (`serve --stop-on-stdin-eof`), flushing its ledger. Children's logs go to
-//! `DATA/logs/<service>.log`.
+//! serve` process ([`corridor_run::launch`]), its operators registered, until Ctrl-C or
+//! SIGTERM.
 
-use std::io::{BufRead, BufReader, IsTerminal};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::time::Duration;
+use std::io::IsTerminal;
+use std::path::PathBuf;
 
-use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
-use corridor_topology::Topology;
-use tokio::sync::mpsc;
+use corridor_run::bootstrap::{register_topology_operators, sync};
+use corridor_run::launch::{Corridor, prepare, signal};
 
 use crate::Outcome;
-use crate::cmd::trace::{node_dir, registry_dir};
+use crate::cmd::{block_on_all_cores, this_program};
 
 /// `corridor up`.
 #[derive(Args, Clone)]
@@ -41,376 +34,52 @@ pub(crate) enum Ports {
     Auto,
 }
 
-/// Where a service's data lives under a corridor's data root.
-pub(crate) fn declarant_dir(root: &Path) -> PathBuf {
-    root.join("declarant")
-}
-
-/// The data root's topology: made (keys and all) from `src` on the first run, read back on
-/// later ones; `adjust` may change it (ports, clock, risk) before it is written again.
-pub(crate) fn prepare(
-    src: &Path,
-    root: &Path,
-    auto_ports: bool,
-    adjust: impl FnOnce(&mut Topology),
-) -> anyhow::Result<Topology> {
-    std::fs::create_dir_all(root)
-        .with_context(|| format!("cannot create the data directory {}", root.display()))?;
-    let probe = root.join(".corridor-write-test");
-    std::fs::write(&probe, b"")
-        .with_context(|| format!("the data directory {} is not writable", root.display()))?;
-    let _ = std::fs::remove_file(&probe);
-    let file = root.join("topology.toml");
-    let mut t = if file.exists() {
-        Topology::load(&file)?
-    } else {
-        let t = Topology::load(src).with_context(|| {
-            format!(
-                "cannot load the topology {} (run from the repository, or pass --topology FILE)",
-                src.display()
-            )
-        })?;
-        let header = format!(
-            "Written by `corridor up` from {}: development keys, never to be committed.",
-            src.display()
-        );
-        corridor_topology::init_keys(t, root, &header)?.0
-    };
-    if auto_ports {
-        let mut addrs = free_addrs(2 + t.countries.len())?.into_iter();
-        let mut next = || addrs.next().context("cannot pick a free port");
-        t.registry.listen = next()?;
-        t.declarant.listen = next()?;
-        for c in &mut t.countries {
-            c.node.listen = next()?;
-        }
-    }
-    adjust(&mut t);
-    t.write(
-        &file,
-        "Written by `corridor up`: the corridor as its services run it. Development keys.",
-    )?;
-    Ok(Topology::load(&file)?)
-}
-
-/// `n` distinct free ports on 127.0.0.1: all bound at once (so the system hands out no port
-/// twice), then released for the services to bind.
-fn free_addrs(n: usize) -> anyhow::Result<Vec<String>> {
-    let held = (0..n)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").context("cannot pick a free port"))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok(held
-        .iter()
-        .map(|l| l.local_addr().map(|a| a.to_string()))
-        .collect::<std::io::Result<_>>()?)
-}
-
-/// One service to run.
-struct Spec {
-    name: String,
-    args: Vec<String>,
-    listen: String,
-    data: PathBuf,
-    health: &'static str,
-}
-
-fn specs(t: &Topology, root: &Path) -> Vec<Spec> {
-    let topo = root.join("topology.toml").display().to_string();
-    let mut out = vec![Spec {
-        name: "registry".into(),
-        args: vec!["aeo".into()],
-        listen: t.registry.listen.clone(),
-        data: registry_dir(root),
-        health: "corridor.v1.AeoRegistry",
-    }];
-    for cc in t.country_codes() {
-        let listen = t
-            .country(&cc)
-            .map(|(_, c)| c.node.listen.clone())
-            .unwrap_or_default();
-        out.push(Spec {
-            name: format!("customs {cc}"),
-            args: vec!["customs".into(), "--country".into(), cc.to_string()],
-            listen,
-            data: node_dir(root, &cc),
-            health: "corridor.v1.CustomsNode",
-        });
-    }
-    out.push(Spec {
-        name: "declarant".into(),
-        args: vec!["declarant".into()],
-        listen: t.declarant.listen.clone(),
-        data: declarant_dir(root),
-        health: "corridor.v1.Declarant",
-    });
-    for s in &mut out {
-        s.args.extend([
-            "--topology".into(),
-            topo.clone(),
-            "--data".into(),
-            s.data.display().to_string(),
-            "--listen".into(),
-            s.listen.clone(),
-        ]);
-    }
-    out
-}
-
-/// A running child.
-pub(crate) struct Running {
-    /// The service's name (`registry`, `customs KZ`, `declarant`).
-    pub(crate) name: String,
-    /// Where it listens.
-    pub(crate) addr: String,
-    /// Its data directory.
-    pub(crate) data: PathBuf,
-    /// Its process id.
-    pub(crate) pid: u32,
-    stdin: Option<ChildStdin>,
-}
-
-/// A corridor of child processes.
-pub(crate) struct Corridor {
-    /// The data root.
-    pub(crate) root: PathBuf,
-    /// The topology the services run with.
-    pub(crate) topology: Topology,
-    /// The services, in start order.
-    pub(crate) services: Vec<Running>,
-    /// Children that exited: (name, status).
-    exits: mpsc::UnboundedReceiver<(String, ExitStatus)>,
-}
-
-impl Corridor {
-    /// Starts every service of `t` (already prepared under `root`), each once the one before
-    /// it is listening, then waits for each to report SERVING on gRPC health.
-    pub(crate) async fn start(t: Topology, root: &Path) -> anyhow::Result<Self> {
-        let specs = specs(&t, root);
-        for s in &specs {
-            if let Err(e) = std::net::TcpListener::bind(&s.listen) {
-                bail!("{}: cannot listen on {}: {e}", s.name, s.listen);
-            }
-        }
-        let logs = root.join("logs");
-        std::fs::create_dir_all(&logs)
-            .with_context(|| format!("cannot create {}", logs.display()))?;
-        let exe = std::env::current_exe().context("cannot find the corridor binary")?;
-        let (tx, exits) = mpsc::unbounded_channel();
-        let mut corridor = Self {
-            root: root.to_owned(),
-            topology: t,
-            services: Vec::new(),
-            exits,
-        };
-        for s in specs {
-            let log_path = logs.join(format!("{}.log", s.name.replace(' ', "-")));
-            let log = std::fs::File::create(&log_path)
-                .with_context(|| format!("cannot create {}", log_path.display()))?;
-            let mut child = Command::new(&exe)
-                .arg("serve")
-                .arg("--stop-on-stdin-eof")
-                .args(&s.args)
-                .env(
-                    "CORRIDOR_LOG",
-                    std::env::var("CORRIDOR_LOG").unwrap_or_else(|_| "info".into()),
-                )
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::from(log))
-                .spawn()
-                .with_context(|| format!("cannot start {}", s.name))?;
-            let stdin = child.stdin.take();
-            let stdout = child.stdout.take().context("child stdout")?;
-            let pid = child.id();
-            let mut lines = BufReader::new(stdout);
-            let mut first = String::new();
-            let _ = lines.read_line(&mut first);
-            if !first.starts_with("listening on ") {
-                let status = child.wait().ok();
-                let last = std::fs::read_to_string(&log_path)
-                    .ok()
-                    .and_then(|l| {
-                        l.lines()
-                            .rev()
-                            .find(|x| !x.trim().is_empty())
-                            .map(str::to_owned)
-                    })
-                    .unwrap_or_default();
-                corridor.stop().await;
-                bail!(
-                    "{} did not start ({}): {last} (log: {})",
-                    s.name,
-                    status.map_or("unknown status".into(), |s| s.to_string()),
-                    log_path.display()
-                );
-            }
-            let name = s.name.clone();
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                // Drain stdout, then report the exit.
-                for _ in lines.lines() {}
-                if let Ok(status) = wait(child) {
-                    let _ = tx.send((name, status));
-                }
-            });
-            corridor.services.push(Running {
-                name: s.name.clone(),
-                addr: s.listen,
-                data: s.data,
-                pid,
-                stdin,
-            });
-            wait_serving(
-                &corridor.topology,
-                &corridor.services[corridor.services.len() - 1].addr,
-                s.health,
-            )
-            .await
-            .with_context(|| format!("{} did not report SERVING", s.name))?;
-        }
-        Ok(corridor)
-    }
-
-    /// The corridor's topology file.
-    pub(crate) fn topology_file(&self) -> PathBuf {
-        self.root.join("topology.toml")
-    }
-
-    /// Prints the table of services.
-    pub(crate) fn print_table(&self) {
-        println!("{:<12} {:<22} {:<8} DATA", "SERVICE", "ADDRESS", "PID");
-        for s in &self.services {
-            println!(
-                "{:<12} {:<22} {:<8} {}",
-                s.name,
-                s.addr,
-                s.pid,
-                s.data.display()
-            );
-        }
-    }
-
-    /// The next child to exit on its own: (name, status).
-    pub(crate) async fn next_exit(&mut self) -> Option<(String, ExitStatus)> {
-        self.exits.recv().await
-    }
-
-    /// Stops every child (as on SIGTERM: it finishes its calls, flushes its ledger and signs
-    /// a checkpoint) and waits for each; a child still running after 30 s is killed.
-    pub(crate) async fn stop(&mut self) {
-        let n = self.services.len();
-        for s in &mut self.services {
-            drop(s.stdin.take());
-        }
-        let mut exited = 0;
-        let deadline = tokio::time::sleep(Duration::from_secs(30));
-        tokio::pin!(deadline);
-        while exited < n {
-            tokio::select! {
-                e = self.exits.recv() => match e {
-                    Some(_) => exited += 1,
-                    None => break,
-                },
-                _ = &mut deadline => {
-                    for s in &self.services {
-                        let _ = Command::new("kill").args(["-KILL", &s.pid.to_string()]).status();
-                    }
-                    break;
-                }
-            }
-        }
-    }
-}
-
-fn wait(mut child: Child) -> std::io::Result<ExitStatus> {
-    child.wait()
-}
-
-/// Waits until the service at `addr` reports SERVING for `service` on gRPC health (as the
-/// topology's client: over TLS when `t` has `[tls]`).
-async fn wait_serving(t: &Topology, addr: &str, service: &str) -> anyhow::Result<()> {
-    use tonic_health::pb::health_check_response::ServingStatus;
-    use tonic_health::pb::health_client::HealthClient;
-    let channel = corridor_net::endpoint(t, &corridor_topology::ServiceRole::Client, addr)?
-        .connect()
-        .await
-        .with_context(|| format!("cannot reach {addr}"))?;
-    let mut c = HealthClient::new(channel);
-    let r = c
-        .check(tonic_health::pb::HealthCheckRequest {
-            service: service.into(),
-        })
-        .await?
-        .into_inner();
-    if r.status() != ServingStatus::Serving {
-        bail!("{service} at {addr} is {:?}", r.status());
-    }
-    Ok(())
-}
-
-/// Cancels on SIGTERM or ctrl-c.
-pub(crate) async fn signal() -> anyhow::Result<()> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
-        let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
-        tokio::select! {
-            _ = term.recv() => {},
-            _ = int.recv() => {},
-        }
-    }
-    #[cfg(not(unix))]
-    tokio::signal::ctrl_c().await?;
-    Ok(())
-}
-
 /// `corridor up`.
 pub(crate) fn run(a: UpArgs) -> anyhow::Result<Outcome> {
     let auto = a.ports == Some(Ports::Auto);
     let t = prepare(&a.topology, &a.data, auto, |_| {})?;
     let root = a.data.clone();
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?
-        .block_on(async move {
-            // Signals are handled from the start, so a ctrl-c during start-up stops cleanly.
-            let stop = tokio::spawn(signal());
-            let mut corridor = Corridor::start(t, &root).await?;
-            let clock = corridor.topology.clock.clock()?;
-            let registered =
-                crate::cmd::demo::register_operators(&corridor.topology, &clock).await?;
-            crate::cmd::demo::sync(&corridor.topology).await?;
-            corridor.print_table();
+    let program = this_program()?;
+    block_on_all_cores(async move {
+        // Signals are handled from the start, so a ctrl-c during start-up stops cleanly.
+        let stop = tokio::spawn(signal());
+        let mut corridor = Corridor::start(&program, t, &root).await?;
+        let clock = corridor.topology.clock.clock()?;
+        let registered =
+            register_topology_operators(&corridor.topology, clock.now_micros()).await?;
+        sync(&corridor.topology).await?;
+        for line in corridor.table() {
+            println!("{line}");
+        }
+        println!(
+            "corridor up: {} services; topology {}; Ctrl-C stops them",
+            corridor.services.len(),
+            corridor.topology_file().display()
+        );
+        if registered > 0 {
             println!(
-                "corridor up: {} services; topology {}; Ctrl-C stops them",
-                corridor.services.len(),
-                corridor.topology_file().display()
+                "registered {registered} operators of the topology with their development keys"
             );
-            if registered > 0 {
-                println!(
-                    "registered {registered} operators of the topology with their development keys"
-                );
+        }
+        if !std::io::stdout().is_terminal() {
+            use std::io::Write;
+            let _ = std::io::stdout().flush();
+        }
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                _ = &mut stop => break,
+                e = corridor.next_exit() => match e {
+                    Some((name, status)) => {
+                        eprintln!("{name} exited ({status}); the others keep running (see {})", corridor_audit::layout::logs_dir(&root).display());
+                    }
+                    None => break,
+                },
             }
-            if !std::io::stdout().is_terminal() {
-                use std::io::Write;
-                let _ = std::io::stdout().flush();
-            }
-            tokio::pin!(stop);
-            loop {
-                tokio::select! {
-                    _ = &mut stop => break,
-                    e = corridor.next_exit() => match e {
-                        Some((name, status)) => {
-                            eprintln!("{name} exited ({status}); the others keep running (see {})", root.join("logs").display());
-                        }
-                        None => break,
-                    },
-                }
-            }
-            println!("stopping");
-            corridor.stop().await;
-            println!("stopped");
-            anyhow::Ok(Outcome::Ok)
-        })
+        }
+        println!("stopping");
+        corridor.stop().await;
+        println!("stopped");
+        anyhow::Ok(Outcome::Ok)
+    })?
 }

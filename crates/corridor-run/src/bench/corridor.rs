@@ -11,7 +11,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use clap::Args;
 use corridor_core::{CountryCode, Digest, Envelope, PublicKey, SigningKey, payload_type as pt};
 use corridor_proto::examples::{Parties, plain_consignment};
 use corridor_proto::v1::customs_node_client::CustomsNodeClient;
@@ -24,37 +23,43 @@ use tokio_stream::StreamExt;
 use tonic::Code;
 use tonic::transport::Channel;
 
-use crate::Outcome;
-use crate::cmd::demo::{CARRIER, CONSIGNEE, TRADERS, channel, key_of, setup_registry};
-use crate::cmd::trace::{Corpus, Source, remote_ledger};
-use crate::cmd::up::{Corridor, prepare};
+use corridor_audit::source::remote_ledger;
+use corridor_audit::{Corpus, Source, connect_plain as channel};
 
-/// `corridor bench corridor`.
-#[derive(Args)]
-pub(crate) struct BenchCorridor {
+use crate::bootstrap::dev_key;
+use crate::demo::{CARRIER, CONSIGNEE, TRADERS, setup_registry};
+use crate::launch::{Corridor, prepare};
+
+/// Writes one line of the benchmark's output.
+macro_rules! say {
+    ($out:expr, $($t:tt)*) => {
+        $out(format!($($t)*))
+    };
+}
+
+/// Options of `bench corridor`.
+#[derive(Clone, Debug)]
+pub struct CorridorConfig {
     /// Consignments to clear.
-    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..))]
-    consignments: u32,
+    pub consignments: u32,
     /// Consignments in flight at once (a corridor has hundreds of trains under way).
-    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=4096))]
-    concurrency: u32,
+    pub concurrency: u32,
     /// Keep everything in DIR (default: a temporary directory, removed at the end).
-    #[arg(long, value_name = "DIR")]
-    data: Option<PathBuf>,
+    pub data: Option<PathBuf>,
     /// How the border posts send their events: `batch` (`RecordBorderEvents`, every event
     /// queued while up to four calls are out goes in the next call, as a train's events go
     /// together) or `single` (`RecordBorderEvent`, one call each).
-    #[arg(long, value_enum, default_value_t = Events::Batch)]
-    events: Events,
+    pub events: Events,
     /// The corridor to run.
-    #[arg(long, value_name = "FILE", default_value = "deploy/corridor.toml")]
-    topology: PathBuf,
+    pub topology: PathBuf,
 }
 
 /// How the benchmark's border posts send border events.
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Events {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Events {
+    /// `RecordBorderEvents`: every event queued while calls are out goes in the next call.
     Batch,
+    /// `RecordBorderEvent`: one call each.
     Single,
 }
 
@@ -172,7 +177,7 @@ impl Driver {
     /// border (green: each arrival releases), the next arrival sent once the next node has the
     /// advance record.
     async fn clear(&self, n: u32, now: i64) -> anyhow::Result<()> {
-        let (trader, _, _) = TRADERS[0];
+        let trader = TRADERS[0].operator;
         let request = plain_consignment(
             &format!("KTZE-BENCH-{n:07}"),
             &format!("BENCH-{n:07}"),
@@ -372,7 +377,13 @@ fn percentile(sorted: &[i64], p: f64) -> i64 {
     sorted[i]
 }
 
-pub(crate) fn run(a: BenchCorridor) -> anyhow::Result<Outcome> {
+/// Runs `bench corridor` with `a`, the services started from `program` (the `corridor`
+/// binary).
+pub async fn run(
+    program: &std::path::Path,
+    a: &CorridorConfig,
+    mut out: impl FnMut(String),
+) -> anyhow::Result<bool> {
     let tmp;
     let root = match &a.data {
         Some(d) => d.clone(),
@@ -387,25 +398,24 @@ pub(crate) fn run(a: BenchCorridor) -> anyhow::Result<Outcome> {
             c.risk = RiskProfile::all_green();
         }
     })?;
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?
-        .block_on(async move {
-            let mut corridor = Corridor::start(t, &root).await?;
-            let r = bench(&corridor, &a).await;
-            corridor.stop().await;
-            r
-        })
+    let mut corridor = Corridor::start(program, t, &root).await?;
+    let r = bench(&corridor, a, &mut out).await;
+    corridor.stop().await;
+    r
 }
 
-async fn bench(corridor: &Corridor, a: &BenchCorridor) -> anyhow::Result<Outcome> {
+async fn bench(
+    corridor: &Corridor,
+    a: &CorridorConfig,
+    out: &mut impl FnMut(String),
+) -> anyhow::Result<bool> {
     let t = corridor.topology.clone();
     let clock = t.clock.clock()?;
-    setup_registry(&t, &clock).await?;
+    setup_registry(&t, clock.now_micros()).await?;
     let mut nodes = Vec::new();
     for cc in t.country_codes() {
         let (_, c) = t.country(&cc)?;
-        let officer = key_of(&t, &c.officers.first().context("no officer")?.key)?;
+        let officer = dev_key(&t, &c.officers.first().context("no officer")?.key)?;
         let client = CustomsNodeClient::new(channel(&t.node_addr(&cc)?.to_string()).await?);
         nodes.push((cc, Post::start(client, a.events == Events::Batch), officer));
     }
@@ -414,8 +424,8 @@ async fn bench(corridor: &Corridor, a: &BenchCorridor) -> anyhow::Result<Outcome
         "S",
         clock.now_micros(),
         &Parties {
-            shipper: TRADERS[0].0,
-            declarant: TRADERS[0].0,
+            shipper: TRADERS[0].operator,
+            declarant: TRADERS[0].operator,
             carrier: CARRIER,
             consignee: CONSIGNEE,
         },
@@ -475,25 +485,31 @@ async fn bench(corridor: &Corridor, a: &BenchCorridor) -> anyhow::Result<Outcome
     let corpus = Corpus::load(t.clone(), Source::Remote, None).await?;
     let declarant_key =
         PublicKey::load(&t.resolve(&t.declarant.key.as_ref().context("declarant key")?.public))?;
-    let (declarant_ok, _) = remote_ledger(&t.declarant.listen, &declarant_key, Some("")).await?;
+    let declarant_ok = remote_ledger(&t, &t.declarant.listen, &declarant_key, Some(""))
+        .await?
+        .verified;
     let verified = corpus.registry.is_ok()
         && declarant_ok.is_ok()
         && corpus.node_ledgers().all(|(_, v)| v.is_ok());
 
-    println!(
+    say!(
+        out,
         "{} consignments cleared through {} nodes in {elapsed:.2} s at concurrency {}: {per_s:.0}/s",
         a.consignments,
         t.countries.len(),
         a.concurrency
     );
-    println!(
+    say!(
+        out,
         "per consignment: {signs:.1} signatures made, {verifies:.1} verified (counted by the services)"
     );
-    println!(
+    say!(
+        out,
         "ed25519 here: {sign_rate:.0} signs/s and {verify_rate:.0} batch-verified/s per core, {cores} cores: ceiling {ceiling:.0}/s; ratio {:.2}",
         per_s / ceiling
     );
-    println!(
+    say!(
+        out,
         "consignment latency through every node: p50 {:.1} ms, p99 {:.1} ms; hop (release to the next node's advance record) p50 {:.2} ms, p99 {:.2} ms; {} early arrivals retried",
         percentile(&latencies, 0.5) as f64 / 1000.0,
         percentile(&latencies, 0.99) as f64 / 1000.0,
@@ -506,14 +522,16 @@ async fn bench(corridor: &Corridor, a: &BenchCorridor) -> anyhow::Result<Outcome
         .iter()
         .map(|(name, c)| format!("{name} {:.0}", c * 1e6 / n))
         .collect();
-    println!(
+    say!(
+        out,
         "CPU per consignment: {:.0} us in all ({}), {:.0} us of it ed25519",
         total_cpu * 1e6 / n,
         parts.join(", "),
         (signs / sign_rate + verifies / verify_rate) * 1e6
     );
-    println!("ledgers verified: {verified}");
-    println!(
+    say!(out, "ledgers verified: {verified}");
+    say!(
+        out,
         "{}",
         serde_json::json!({
             "consignments": a.consignments,
@@ -539,9 +557,5 @@ async fn bench(corridor: &Corridor, a: &BenchCorridor) -> anyhow::Result<Outcome
             "cpu_us_per_consignment": total_cpu * 1e6 / n,
         })
     );
-    Ok(if verified {
-        Outcome::Ok
-    } else {
-        Outcome::Damaged
-    })
+    Ok(verified)
 }

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use clap::Args;
 use corridor_aeo::sign::{request, submit};
 use corridor_core::{CountryCode, SigningKey, payload_type as pt};
 use corridor_proto::v1;
@@ -15,31 +14,32 @@ use corridor_topology::{Clock, Topology};
 use tokio_util::sync::CancellationToken;
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::Outcome;
-use crate::cmd::bench::{drive, percentile};
+use super::{drive, percentile};
+use crate::bootstrap::DAY;
 
-/// Options of `corridor bench aeo`.
-#[derive(Args)]
-pub(crate) struct BenchAeo {
+/// Writes one line of the benchmark's output.
+macro_rules! say {
+    ($out:expr, $($t:tt)*) => {
+        $out(format!($($t)*))
+    };
+}
+
+/// Options of `bench aeo`.
+#[derive(Clone, Debug)]
+pub struct AeoConfig {
     /// The topology whose countries the operators are spread over (its keys are not used);
     /// default: the Middle Corridor of `deploy/corridor.toml`, built in.
-    #[arg(long, value_name = "FILE", env = "CORRIDOR_TOPOLOGY")]
-    topology: Option<PathBuf>,
+    pub topology: Option<PathBuf>,
     /// Operators, each with one certificate, spread over the topology's countries.
-    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(4..))]
-    operators: u64,
+    pub operators: u64,
     /// Calls measured, for the checks and for the trivial call each.
-    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
-    requests: u64,
+    pub requests: u64,
     /// Concurrent callers.
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
-    concurrency: u64,
+    pub concurrency: u64,
     /// HTTP/2 connections the callers share.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]
-    connections: u64,
+    pub connections: u64,
     /// The registry's ledger directory (default: a temporary directory, removed after).
-    #[arg(long, value_name = "DIR")]
-    data: Option<PathBuf>,
+    pub data: Option<PathBuf>,
 }
 
 /// The default topology, built in so the benchmark runs from any directory.
@@ -49,16 +49,9 @@ const TIERS: [v1::AeoTier; 3] = [
     v1::AeoTier::SecuritySafety,
     v1::AeoTier::CustomsSimplifications,
 ];
-const DAY: i64 = 86_400_000_000;
 
-pub(crate) fn run(args: BenchAeo) -> anyhow::Result<Outcome> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?
-        .block_on(bench(args))
-}
-
-async fn bench(args: BenchAeo) -> anyhow::Result<Outcome> {
+/// Runs `bench aeo` with `args`.
+pub async fn run(args: &AeoConfig, mut out: impl FnMut(String)) -> anyhow::Result<bool> {
     let topology = match &args.topology {
         Some(p) => Topology::load(p)?,
         None => Topology::parse(DEFAULT_TOPOLOGY, std::path::Path::new("."))?,
@@ -207,7 +200,8 @@ async fn bench(args: BenchAeo) -> anyhow::Result<Outcome> {
     }
     let seed_s = start.elapsed().as_secs_f64();
     let changes = 2 * n_ops + mras.len();
-    println!(
+    say!(
+        out,
         "seeded {n_ops} operators, {n_ops} certificates, {} arrangements: {changes} durable changes in {seed_s:.2} s ({:.0}/s)",
         mras.len(),
         changes as f64 / seed_s
@@ -251,15 +245,16 @@ async fn bench(args: BenchAeo) -> anyhow::Result<Outcome> {
             })
             .await?;
             let per_s = n as f64 / start.elapsed().as_secs_f64();
-            println!(
+            let line = format!(
                 "{label}: {n} calls at concurrency {concurrency}: {per_s:.0}/s, p50 {:.0} us, p99 {:.0} us",
                 percentile(&lat, 0.5),
                 percentile(&lat, 0.99)
             );
-            anyhow::Ok((per_s, lat))
+            anyhow::Ok((per_s, lat, line))
         }
     };
-    let (echo_per_s, echo_lat) = echo("echo (grpc.health.v1.Health/Check)").await?;
+    let (echo_per_s, echo_lat, line) = echo("echo (grpc.health.v1.Health/Check)").await?;
+    out(line);
     let start = Instant::now();
     let lat = {
         let channels = channels.clone();
@@ -275,7 +270,8 @@ async fn bench(args: BenchAeo) -> anyhow::Result<Outcome> {
     };
     let checks_per_s = n as f64 / start.elapsed().as_secs_f64();
     let (p50_us, p99_us) = (percentile(&lat, 0.5), percentile(&lat, 0.99));
-    println!(
+    say!(
+        out,
         "CheckRecognition: {n} calls at concurrency {concurrency}: {checks_per_s:.0}/s, p50 {p50_us:.0} us, p99 {p99_us:.0} us ({:.0}% recognised)",
         recognised * 100.0
     );
@@ -284,7 +280,8 @@ async fn bench(args: BenchAeo) -> anyhow::Result<Outcome> {
     drop(channels);
     shutdown.cancel();
     server.await??;
-    println!(
+    say!(
+        out,
         "{}",
         serde_json::json!({
             "operators": n_ops,
@@ -304,7 +301,7 @@ async fn bench(args: BenchAeo) -> anyhow::Result<Outcome> {
             "seed_changes_per_s": (changes as f64 / seed_s).round(),
         })
     );
-    Ok(Outcome::Ok)
+    Ok(true)
 }
 
 /// A distinct key seed per operator.

@@ -1,0 +1,32 @@
+//! Where each service's data lies under a corridor's data root, as `corridor up` lays it
+//! out: `ROOT/topology.toml`, `ROOT/registry`, `ROOT/customs/<CC>`, `ROOT/declarant`,
+//! `ROOT/logs`.
+
+use std::path::{Path, PathBuf};
+
+use corridor_core::CountryCode;
+
+/// The corridor's topology as its services run it.
+pub fn topology_file(root: &Path) -> PathBuf {
+    root.join("topology.toml")
+}
+
+/// The registry's data directory.
+pub fn registry_dir(root: &Path) -> PathBuf {
+    root.join("registry")
+}
+
+/// The data directory of the customs node of `cc`.
+pub fn node_dir(root: &Path, cc: &CountryCode) -> PathBuf {
+    root.join("customs").join(cc.as_str())
+}
+
+/// The declarant's data directory.
+pub fn declarant_dir(root: &Path) -> PathBuf {
+    root.join("declarant")
+}
+
+/// Where the services' logs go.
+pub fn logs_dir(root: &Path) -> PathBuf {
+    root.join("logs")
+}
