@@ -13,7 +13,6 @@
 pub mod doc;
 pub mod error;
 pub mod follow;
-pub mod ledger_reader;
 pub mod registry;
 pub mod replica;
 pub mod sign;
@@ -32,9 +31,9 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tonic::server::NamedService;
 
+use corridor_service::LedgerReaderService;
 pub use error::Error;
 pub use follow::ReplicaStore;
-pub use ledger_reader::LedgerReaderService;
 pub use registry::Registry;
 pub use replica::{Recognition, Replica};
 pub use state::TrustedKeys;

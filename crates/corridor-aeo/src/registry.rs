@@ -16,8 +16,8 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
 use crate::error::Error;
-use crate::ledger_reader::wire_entry;
 use crate::state::{Op, Prepared, ROW_PREFIXES, Receipt, State, TrustedKeys};
+use corridor_proto::ledger::entry_to_wire;
 
 /// Most changes checked and sent to the ledger together (one group commit).
 const MAX_GROUP: usize = 256;
@@ -470,7 +470,7 @@ impl v1::aeo_registry_server::AeoRegistry for Registry {
                 while next < size {
                     let item = match inner.ledger.get(next) {
                         Ok(Some((e, hash))) => Ok(v1::Change {
-                            entry: Some(wire_entry(e, hash)),
+                            entry: Some(entry_to_wire(&e, &hash)),
                         }),
                         Ok(None) => {
                             Err(Status::internal(format!("ledger entry {next} is missing")))

@@ -22,12 +22,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use corridor_aeo::LedgerReaderService;
 use corridor_aeo::follow::ReplicaStore;
 use corridor_core::{CountryCode, SigningKey};
 use corridor_ledger::Ledger;
 use corridor_proto::v1::customs_node_server::CustomsNodeServer;
 use corridor_proto::v1::ledger_reader_server::LedgerReaderServer;
+use corridor_service::LedgerReaderService;
 use corridor_topology::Topology;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;

@@ -3,36 +3,13 @@
 
 use std::sync::Arc;
 
-use corridor_core::{Digest, SigningKey};
-use corridor_ledger::{Checkpoint, Entry, Ledger};
+use corridor_core::SigningKey;
+use corridor_ledger::Ledger;
+use corridor_proto::ledger::{checkpoint_to_wire, entry_to_wire};
 use corridor_proto::v1;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
-
-/// A ledger entry on the wire.
-pub fn wire_entry(e: Entry, hash: Digest) -> v1::LedgerEntry {
-    v1::LedgerEntry {
-        seq: e.seq,
-        prev_hash: e.prev_hash.as_bytes().to_vec(),
-        time_unix_micros: e.time_unix_micros,
-        kind: e.kind,
-        subject: e.subject,
-        envelope: e.envelope,
-        hash: hash.as_bytes().to_vec(),
-    }
-}
-
-/// A checkpoint on the wire.
-pub fn wire_checkpoint(cp: Checkpoint) -> v1::Checkpoint {
-    v1::Checkpoint {
-        origin: cp.origin,
-        size: cp.size,
-        root_hash: cp.root.as_bytes().to_vec(),
-        head_hash: cp.head.as_bytes().to_vec(),
-        note: cp.note,
-    }
-}
 
 /// Serves a ledger for reading; signs checkpoints with the service's key.
 #[derive(Clone)]
@@ -71,7 +48,7 @@ fn stream_entries(
                 match r {
                     Ok((e, _)) if e.seq >= to => return,
                     Ok((e, h)) => {
-                        if !send(Ok(wire_entry(e, h))) {
+                        if !send(Ok(entry_to_wire(&e, &h))) {
                             return;
                         }
                     }
@@ -85,7 +62,7 @@ fn stream_entries(
         }
         for s in seqs(&ledger) {
             let item = match ledger.get(s) {
-                Ok(Some((e, h))) => Ok(wire_entry(e, h)),
+                Ok(Some((e, h))) => Ok(entry_to_wire(&e, &h)),
                 Ok(None) => Err(Status::internal(format!("ledger entry {s} is missing"))),
                 Err(e) => Err(ledger_status(e)),
             };
@@ -113,7 +90,7 @@ impl v1::ledger_reader_server::LedgerReader for LedgerReaderService {
                 .await
                 .map_err(ledger_status)?,
         };
-        Ok(Response::new(wire_checkpoint(cp)))
+        Ok(Response::new(checkpoint_to_wire(&cp)))
     }
 
     type ListEntriesStream = ReceiverStream<Result<v1::LedgerEntry, Status>>;

@@ -1,0 +1,6 @@
+//! What every corridor service shares beyond its transport ([`corridor_net`]): the
+//! `LedgerReader` service over its ledger.
+
+pub mod ledger_reader;
+
+pub use ledger_reader::LedgerReaderService;
