@@ -1033,10 +1033,7 @@ async fn health_reflection_and_the_ledger_reader_are_served() {
         .unwrap()
         .into_inner();
     assert_eq!(cp.size, 2);
-    corridor_ledger::Checkpoint::parse(&cp.note)
-        .unwrap()
-        .verify(&keys.registry.public())
-        .unwrap();
+    corridor_ledger::Checkpoint::open(&cp.note, &keys.registry.public()).unwrap();
     let entries: Vec<_> = reader
         .list_entries(v1::ListEntriesRequest {
             from_sequence: 0,

@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::Context;
 use corridor_core::{Digest, PublicKey};
 use corridor_ledger::verify::ChainVerifier;
-use corridor_ledger::{Checkpoint, Damage, Entry, Verified};
+use corridor_ledger::{Damage, Entry, Note, Verified};
 use corridor_proto::v1;
 use corridor_proto::v1::ledger_reader_client::LedgerReaderClient;
 use corridor_topology::{ServiceRole, Topology};
@@ -68,19 +68,22 @@ pub async fn read_remote(
         .await
         .with_context(|| format!("checkpoint of {addr}"))?
         .into_inner();
-    let checkpoint = Checkpoint::parse(&cp.note)?;
-    if let Err(e) = checkpoint.verify(key) {
-        let damage = Damage {
-            seq: 0,
-            what: format!("the checkpoint is not signed by the key the topology lists: {e}"),
-        };
-        return Ok(LedgerRead {
-            verified: Err(damage),
-            entries: Vec::new(),
-        });
-    }
-    let size = checkpoint.size;
-    let mut verifier = ChainVerifier::new(Some(checkpoint));
+    let note = Note::parse(&cp.note).map_err(corridor_ledger::Error::from)?;
+    let checkpoint = match note.verify(key) {
+        Ok(cp) => cp,
+        Err(e) => {
+            let damage = Damage {
+                seq: 0,
+                what: format!("the checkpoint is not signed by the key the topology lists: {e}"),
+            };
+            return Ok(LedgerRead {
+                verified: Err(damage),
+                entries: Vec::new(),
+            });
+        }
+    };
+    let size = checkpoint.size();
+    let mut verifier = ChainVerifier::new(Some(checkpoint.tree()));
     let mut stream = c
         .list_entries(v1::ListEntriesRequest {
             from_sequence: 0,
@@ -121,12 +124,12 @@ pub fn local_ledger(
 ) -> anyhow::Result<LedgerRead> {
     let snapshot = corridor_ledger::Snapshot::open(dir)
         .with_context(|| format!("cannot read the ledger in {}", dir.display()))?;
-    let verified = match snapshot.checkpoint() {
-        Some(cp) if cp.origin != origin => Err(Damage {
+    let verified = match snapshot.checkpoint_note() {
+        Some(note) if note.origin() != origin => Err(Damage {
             seq: 0,
             what: format!(
                 "the signed checkpoint is of ledger {:?}, not {origin:?}",
-                cp.origin
+                note.origin()
             ),
         }),
         _ => snapshot.verify(Some(key))?,

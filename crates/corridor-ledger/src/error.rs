@@ -53,7 +53,7 @@ pub enum Error {
     CheckpointRegression(String),
     /// A checkpoint note could not be parsed or verified.
     #[error("checkpoint: {0}")]
-    Checkpoint(String),
+    Checkpoint(#[from] crate::checkpoint::CheckpointError),
     /// A group of appends could not be written or made durable; none of it was acknowledged,
     /// and the ledger takes no more appends until it is opened again.
     #[error("ledger write failed: {0}")]

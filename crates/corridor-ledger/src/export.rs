@@ -15,10 +15,10 @@ use base64::engine::general_purpose::STANDARD as B64;
 use corridor_core::{Digest, PublicKey};
 use serde::{Deserialize, Serialize};
 
-use crate::checkpoint::Checkpoint;
+use crate::checkpoint::{Checkpoint, Note};
 use crate::entry::Entry;
 use crate::error::Error;
-use crate::layout::check_checkpoint_signature;
+use crate::layout::claimed;
 use crate::snapshot::Snapshot;
 use crate::store::Ledger;
 use crate::verify::{ChainVerifier, Damage, Verified};
@@ -51,12 +51,14 @@ enum Line {
 /// Writes every entry of `ledger`, then its last checkpoint, to `out` as JSON Lines.
 /// Returns the number of entries written.
 pub fn export(ledger: &Ledger, out: &Path) -> Result<u64, Error> {
+    // The checkpoint first: the entries read after it cover it, whatever is appended meanwhile.
+    let checkpoint = ledger.last_checkpoint()?;
     let mut w = ExportWriter::create(out)?;
     for r in ledger.entries(0) {
         let (e, hash) = r?;
         w.entry(&e, &hash)?;
     }
-    w.finish(ledger.last_checkpoint()?.as_ref())
+    w.finish(checkpoint.as_ref().map(Checkpoint::note))
 }
 
 /// Exports the stopped ledger in `dir` as its database holds it, damaged or not: every entry
@@ -70,7 +72,7 @@ pub fn export_dir(dir: &Path, out: &Path) -> Result<u64, Error> {
         let (e, hash) = r?;
         w.entry(&e, &hash)?;
     }
-    w.finish(snapshot.checkpoint())
+    w.finish(snapshot.checkpoint_note().map(Note::text))
 }
 
 /// Writes an export file line by line: for exports from a source other than a local database
@@ -124,12 +126,12 @@ impl ExportWriter {
         Ok(())
     }
 
-    /// Writes the checkpoint line (if any), flushes and fsyncs the file; returns the number
-    /// of entries written.
-    pub fn finish(mut self, checkpoint: Option<&Checkpoint>) -> Result<u64, Error> {
-        if let Some(cp) = checkpoint {
+    /// Writes the checkpoint line (the signed note's text, if any), flushes and fsyncs the
+    /// file; returns the number of entries written.
+    pub fn finish(mut self, checkpoint: Option<&str>) -> Result<u64, Error> {
+        if let Some(note) = checkpoint {
             self.line(&CheckpointLine {
-                checkpoint: cp.note.clone(),
+                checkpoint: note.to_owned(),
             })?;
         }
         let entries = self.entries;
@@ -171,7 +173,8 @@ pub fn verify_export(
         };
         match serde_json::from_str::<Line>(&line).map_err(|e| bad(e.to_string()))? {
             Line::Checkpoint(c) => {
-                checkpoint = Some(Checkpoint::parse(&c.checkpoint).map_err(|e| bad(e.to_string()))?)
+                checkpoint =
+                    Some(Note::parse(&c.checkpoint).map_err(|e| bad(format!("checkpoint: {e}")))?)
             }
             Line::Entry(l) => {
                 let hex =
@@ -191,9 +194,10 @@ pub fn verify_export(
             }
         }
     }
-    if let Some(d) = check_checkpoint_signature(checkpoint.as_ref(), key) {
-        return Ok(Err(d));
-    }
+    let checkpoint = match claimed(checkpoint.as_ref(), key) {
+        Ok(tree) => tree,
+        Err(d) => return Ok(Err(d)),
+    };
     let present: std::collections::HashSet<u64> = entries.iter().map(|(e, _)| e.seq).collect();
     let mut v = ChainVerifier::new(checkpoint);
     for (expected, (e, hash)) in (0u64..).zip(&entries) {

@@ -19,7 +19,7 @@ use std::path::Path;
 
 use corridor_core::Digest;
 
-use crate::checkpoint::Checkpoint;
+use crate::checkpoint::{Checkpoint, Note, TreeHead};
 use crate::entry::{RecordParts, hash_record};
 use crate::error::Error;
 use crate::merkle::CompactTree;
@@ -86,22 +86,20 @@ pub(crate) fn refuse_log_layout(dir: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-/// Reads the last signed checkpoint kept in `dir` (not its signature: see
-/// [`Checkpoint::verify`]).
-pub fn read_checkpoint(dir: &Path) -> Result<Option<Checkpoint>, Error> {
+/// Reads the last signed checkpoint's note kept in `dir`, its signature not yet checked
+/// (see [`Note::verify`]).
+pub fn read_note(dir: &Path) -> Result<Option<Note>, Error> {
     let path = dir.join(CHECKPOINT_FILE);
     match std::fs::read_to_string(&path) {
-        Ok(text) => Checkpoint::parse(&text).map(Some),
+        Ok(text) => Ok(Some(Note::parse(&text)?)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(Error::Io { path, source }),
     }
 }
 
-/// The last signed checkpoint in `dir`, or the damage a malformed one is.
-pub(crate) fn checkpoint_or_damage(
-    dir: &Path,
-) -> Result<Result<Option<Checkpoint>, Damage>, Error> {
-    match read_checkpoint(dir) {
+/// The last signed checkpoint's note in `dir`, or the damage a malformed one is.
+pub(crate) fn note_or_damage(dir: &Path) -> Result<Result<Option<Note>, Damage>, Error> {
+    match read_note(dir) {
         Ok(cp) => Ok(Ok(cp)),
         Err(Error::Checkpoint(why)) => Ok(Err(Damage {
             seq: 0,
@@ -121,7 +119,7 @@ pub(crate) fn write_checkpoint(dir: &Path, cp: &Checkpoint) -> Result<(), Error>
         source,
     };
     let mut f = std::fs::File::create(&tmp).map_err(io)?;
-    f.write_all(cp.note.as_bytes()).map_err(io)?;
+    f.write_all(cp.note().as_bytes()).map_err(io)?;
     f.sync_all().map_err(io)?;
     std::fs::rename(&tmp, &path).map_err(io)?;
     std::fs::File::open(dir)
@@ -218,14 +216,15 @@ const CHUNK: usize = 4096;
 
 /// Reads the entries of `tree` below `upto` (all when `None`) in key order and checks each:
 /// its key (consecutive sequence numbers), its record against its stored hash, its link,
-/// and the ledger against `checkpoint` (already signature-checked by the caller). With
+/// and the ledger against `checkpoint` (a signed checkpoint's claim, its signature checked
+/// by the caller or audited without a key). With
 /// `rebuild`, also rebuilds the indices an open ledger serves from. Caller rows are not
 /// read here.
 pub(crate) fn scan(
     dir: &Path,
     tree: &sled::Tree,
     upto: Option<u64>,
-    checkpoint: Option<Checkpoint>,
+    checkpoint: Option<TreeHead>,
     mut rebuild: Option<&mut Rebuilt>,
 ) -> Result<Result<Verified, Damage>, Error> {
     let mut v = ChainVerifier::new(checkpoint);
@@ -333,15 +332,19 @@ fn hash_chunk(
     })
 }
 
-/// Checks a checkpoint's signature when a key is given: `Some(damage)` when it fails.
-pub(crate) fn check_checkpoint_signature(
-    cp: Option<&Checkpoint>,
+/// What a note claims, once its signature is checked with `key` when one is given (an
+/// audit without a key compares the ledger with the claim alone): the damage when the
+/// signature fails.
+pub(crate) fn claimed(
+    note: Option<&Note>,
     key: Option<&corridor_core::PublicKey>,
-) -> Option<Damage> {
-    let key = key?;
-    let cp = cp?;
-    cp.verify(key).err().map(|e| Damage {
-        seq: cp.size,
-        what: e.to_string(),
-    })
+) -> Result<Option<TreeHead>, Damage> {
+    let Some(note) = note else { return Ok(None) };
+    if let Some(key) = key {
+        note.clone().verify(key).map_err(|e| Damage {
+            seq: note.tree().size,
+            what: format!("checkpoint: {e}"),
+        })?;
+    }
+    Ok(Some(note.tree()))
 }

@@ -25,7 +25,7 @@ pub mod snapshot;
 pub mod store;
 pub mod verify;
 
-pub use checkpoint::Checkpoint;
+pub use checkpoint::{Checkpoint, CheckpointError, Note, TreeHead};
 pub use commit::GroupCommit;
 pub use entry::Entry;
 pub use error::Error;

@@ -11,12 +11,12 @@ use std::path::{Path, PathBuf};
 
 use corridor_core::{Digest, PublicKey};
 
-use crate::checkpoint::Checkpoint;
+use crate::checkpoint::Note;
 use crate::entry::Entry;
 use crate::error::Error;
 use crate::layout::{
-    AUDIT_LOCK_WAIT, DB_DIR, ROW_PREFIX, check_checkpoint_signature, checkpoint_or_damage,
-    entries_tree, refuse_log_layout, scan, sled_config, split_value, storage, while_locked,
+    AUDIT_LOCK_WAIT, DB_DIR, ROW_PREFIX, claimed, entries_tree, note_or_damage, refuse_log_layout,
+    scan, sled_config, split_value, storage, while_locked,
 };
 use crate::verify::{Damage, Verified};
 
@@ -25,7 +25,7 @@ pub struct Snapshot {
     dir: PathBuf,
     tree: sled::Tree,
     _db: sled::Db,
-    checkpoint: Result<Option<Checkpoint>, Damage>,
+    checkpoint: Result<Option<Note>, Damage>,
     /// Dropped last: the copy's directory.
     _copy: tempfile::TempDir,
 }
@@ -94,7 +94,7 @@ impl Snapshot {
         let copied = copy.path().join(DB_DIR);
         copy_dir(&db_dir, &copied)?;
         // Read under the lock too, so that the checkpoint and the copy are of one moment.
-        let checkpoint = checkpoint_or_damage(dir)?;
+        let checkpoint = note_or_damage(dir)?;
         drop(lock);
         let db = sled_config(&copied)
             .open()
@@ -114,8 +114,9 @@ impl Snapshot {
         &self.dir
     }
 
-    /// The ledger's last signed checkpoint (its signature unchecked), if it has a readable one.
-    pub fn checkpoint(&self) -> Option<&Checkpoint> {
+    /// The note of the ledger's last signed checkpoint (its signature unchecked: see
+    /// [`Snapshot::verify`]), if it has a readable one.
+    pub fn checkpoint_note(&self) -> Option<&Note> {
         self.checkpoint.as_ref().ok().and_then(Option::as_ref)
     }
 
@@ -123,13 +124,14 @@ impl Snapshot {
     /// consecutive keys, the Merkle root and head against the last signed checkpoint (whose
     /// signature is checked with `key` when given), and that a ledger with entries has one.
     pub fn verify(&self, key: Option<&PublicKey>) -> Result<Result<Verified, Damage>, Error> {
-        let checkpoint = match &self.checkpoint {
-            Ok(cp) => cp.clone(),
+        let note = match &self.checkpoint {
+            Ok(note) => note.as_ref(),
             Err(d) => return Ok(Err(d.clone())),
         };
-        if let Some(d) = check_checkpoint_signature(checkpoint.as_ref(), key) {
-            return Ok(Err(d));
-        }
+        let checkpoint = match claimed(note, key) {
+            Ok(tree) => tree,
+            Err(d) => return Ok(Err(d)),
+        };
         scan(&self.dir, &self.tree, None, checkpoint, None)
     }
 

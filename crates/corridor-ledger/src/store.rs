@@ -24,14 +24,13 @@ use std::thread::JoinHandle;
 
 use corridor_core::{Digest, PublicKey, SigningKey};
 
-use crate::checkpoint::Checkpoint;
+use crate::checkpoint::{Checkpoint, TreeHead};
 use crate::entry::Entry;
 use crate::error::Error;
 use crate::layout::{
-    DB_DIR, ENTRIES_TREE, OPEN_LOCK_WAIT, ROW_PREFIX, Rebuilt, SEQ_LIMIT,
-    check_checkpoint_signature, checkpoint_or_damage, entries_tree, entry_key, read_checkpoint,
-    refuse_log_layout, row_key, scan, sled_config, split_value, storage, while_locked,
-    write_checkpoint,
+    DB_DIR, ENTRIES_TREE, OPEN_LOCK_WAIT, ROW_PREFIX, Rebuilt, SEQ_LIMIT, claimed, entries_tree,
+    entry_key, note_or_damage, read_note, refuse_log_layout, row_key, scan, sled_config,
+    split_value, storage, while_locked, write_checkpoint,
 };
 use crate::verify::{Damage, Verified};
 
@@ -77,6 +76,14 @@ impl Index {
 
     fn head(&self) -> Digest {
         self.entries.hashes.last().copied().unwrap_or(Digest::ZERO)
+    }
+
+    fn tree_head(&self) -> TreeHead {
+        TreeHead {
+            size: self.size(),
+            root: self.entries.tree.root(),
+            head: self.head(),
+        }
     }
 
     /// Adds a durable group: its new entries (which continue the chain) and row changes.
@@ -181,6 +188,10 @@ pub struct Ledger {
     requests: std::sync::mpsc::Sender<Request>,
     writer: Option<JoinHandle<()>>,
     flusher: Option<JoinHandle<()>>,
+    /// The key the ledger's checkpoints are signed with, which each one read back must verify
+    /// under.
+    public: PublicKey,
+    /// Held by whoever signs the next checkpoint.
     signing: tokio::sync::Mutex<()>,
 }
 
@@ -246,23 +257,37 @@ impl Ledger {
             dir: dir.to_owned(),
             damage,
         };
-        let checkpoint = checkpoint_or_damage(dir)?.map_err(damaged)?;
-        if let Some(cp) = &checkpoint {
-            if cp.origin != origin {
+        let note = note_or_damage(dir)?.map_err(damaged)?;
+        let checkpoint = match note {
+            Some(note) if note.origin() != origin => {
                 return Err(damaged(Damage {
                     seq: 0,
                     what: format!(
                         "the signed checkpoint is of ledger {:?}, this ledger is {origin:?}",
-                        cp.origin
+                        note.origin()
                     ),
                 }));
             }
-            if let Some(d) = check_checkpoint_signature(Some(cp), Some(&key.public())) {
-                return Err(damaged(d));
+            Some(note) => {
+                let seq = note.tree().size;
+                Some(note.verify(&key.public()).map_err(|e| {
+                    damaged(Damage {
+                        seq,
+                        what: format!("checkpoint: {e}"),
+                    })
+                })?)
             }
-        }
+            None => None,
+        };
         let mut rebuilt = Rebuilt::default();
-        scan(dir, &tree, None, checkpoint.clone(), Some(&mut rebuilt))?.map_err(damaged)?;
+        scan(
+            dir,
+            &tree,
+            None,
+            checkpoint.as_ref().map(Checkpoint::tree),
+            Some(&mut rebuilt),
+        )?
+        .map_err(damaged)?;
         let mut rows = BTreeMap::new();
         for r in tree.scan_prefix([ROW_PREFIX]) {
             let (k, v) = r.map_err(storage(dir))?;
@@ -315,7 +340,12 @@ impl Ledger {
                 .spawn(move || w.run(&rx))
                 .map_err(spawn_err)?
         };
-        let ledger = Self {
+        if checkpoint.is_none() {
+            // Only an empty ledger gets here (the scan refuses entries without a checkpoint).
+            let cp = Checkpoint::sign(origin, read(&shared.index).tree_head(), key);
+            write_checkpoint(dir, &cp)?;
+        }
+        Ok(Self {
             dir: dir.to_owned(),
             origin: origin.to_owned(),
             db,
@@ -324,29 +354,24 @@ impl Ledger {
             requests,
             writer: Some(writer),
             flusher: Some(flusher),
+            public: key.public(),
             signing: tokio::sync::Mutex::new(()),
-        };
-        if checkpoint.is_none() {
-            // Only an empty ledger gets here (the scan refuses entries without a checkpoint).
-            let (size, root, head) = ledger.tree_head();
-            write_checkpoint(dir, &Checkpoint::sign(origin, size, root, head, key))?;
-        }
-        Ok(ledger)
+        })
     }
 
     /// Whether this ledger's entries extend `cp` (same entries up to its size).
     fn check_extends(&self, cp: &Checkpoint) -> Result<(), String> {
         let size = self.len();
-        if cp.size > size {
+        if cp.size() > size {
             return Err(format!(
                 "rolled back: the last signed checkpoint covers {} entries, the ledger has {size}",
-                cp.size
+                cp.size()
             ));
         }
-        if cp.size > 0 && self.entry_hash(cp.size - 1) != Some(cp.head) {
+        if cp.size() > 0 && self.entry_hash(cp.size() - 1) != Some(cp.head()) {
             return Err(format!(
                 "entry {} differs from the head of the last signed checkpoint",
-                cp.size - 1
+                cp.size() - 1
             ));
         }
         Ok(())
@@ -378,9 +403,8 @@ impl Ledger {
     }
 
     /// Current size, RFC 6962 root and head, taken together.
-    pub fn tree_head(&self) -> (u64, Digest, Digest) {
-        let i = read(&self.shared.index);
-        (i.size(), i.entries.tree.root(), i.head())
+    pub fn tree_head(&self) -> TreeHead {
+        read(&self.shared.index).tree_head()
     }
 
     /// Appends an entry and returns once it is durable on disk.
@@ -540,16 +564,21 @@ impl Ledger {
     /// checkpoint, signs a new one with `key`: what a service does as it stops.
     pub async fn seal(&self, key: &SigningKey) -> Result<(), Error> {
         self.flush().await?;
-        let last = self.last_checkpoint()?.map_or(0, |c| c.size);
+        let last = self.last_checkpoint()?.map_or(0, |c| c.size());
         if self.len() > last {
             self.sign_checkpoint(key).await?;
         }
         Ok(())
     }
 
-    /// The last signed checkpoint, if any.
+    /// The last signed checkpoint kept beside the database (a new ledger signs one of size 0
+    /// as it is created), read back and verified under the ledger's key: a note someone
+    /// changed or put there is an error, not a checkpoint.
     pub fn last_checkpoint(&self) -> Result<Option<Checkpoint>, Error> {
-        read_checkpoint(&self.dir)
+        match read_note(&self.dir)? {
+            Some(note) => Ok(Some(note.verify(&self.public)?)),
+            None => Ok(None),
+        }
     }
 
     /// Signs a checkpoint of the current (durable) ledger with `key` and keeps it beside the
@@ -557,12 +586,12 @@ impl Ledger {
     pub async fn sign_checkpoint(&self, key: &SigningKey) -> Result<Checkpoint, Error> {
         let _one_signer = self.signing.lock().await;
         // Every entry in the tree head is durable: the indices move only after the flush.
-        let (size, root, head) = self.tree_head();
+        let tree = self.tree_head();
         if let Some(last) = self.last_checkpoint()? {
             self.check_extends(&last)
                 .map_err(Error::CheckpointRegression)?;
         }
-        let cp = Checkpoint::sign(&self.origin, size, root, head, key);
+        let cp = Checkpoint::sign(&self.origin, tree, key);
         write_checkpoint(&self.dir, &cp)?;
         Ok(cp)
     }
@@ -570,13 +599,14 @@ impl Ledger {
     /// Verifies the whole ledger from genesis against its last checkpoint (whose signature is
     /// checked with `key` when given), reading every durable entry back from the database.
     pub fn verify(&self, key: Option<&PublicKey>) -> Result<Result<Verified, Damage>, Error> {
-        let checkpoint = match checkpoint_or_damage(&self.dir)? {
-            Ok(cp) => cp,
+        let note = match note_or_damage(&self.dir)? {
+            Ok(note) => note,
             Err(d) => return Ok(Err(d)),
         };
-        if let Some(d) = check_checkpoint_signature(checkpoint.as_ref(), key) {
-            return Ok(Err(d));
-        }
+        let checkpoint = match claimed(note.as_ref(), key) {
+            Ok(tree) => tree,
+            Err(d) => return Ok(Err(d)),
+        };
         scan(&self.dir, &self.tree, Some(self.len()), checkpoint, None)
     }
 

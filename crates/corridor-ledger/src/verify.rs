@@ -10,7 +10,7 @@ use std::fmt;
 
 use corridor_core::Digest;
 
-use crate::checkpoint::Checkpoint;
+use crate::checkpoint::TreeHead;
 use crate::entry::{hash_record, record_header};
 use crate::merkle::CompactTree;
 
@@ -47,13 +47,14 @@ pub struct ChainVerifier {
     next: u64,
     prev: Digest,
     tree: CompactTree,
-    checkpoint: Option<Checkpoint>,
+    checkpoint: Option<TreeHead>,
 }
 
 impl ChainVerifier {
-    /// A verifier from genesis; `checkpoint` (already signature-checked by the caller, or
-    /// trusted) is compared with the ledger at its size.
-    pub fn new(checkpoint: Option<Checkpoint>) -> Self {
+    /// A verifier from genesis; `checkpoint` (what a signed checkpoint claims: the caller
+    /// has checked its signature, or is auditing without a key) is compared with the ledger
+    /// at its size.
+    pub fn new(checkpoint: Option<TreeHead>) -> Self {
         Self {
             next: 0,
             prev: Digest::ZERO,
@@ -184,7 +185,7 @@ impl ChainVerifier {
             entries: self.next,
             head: self.prev,
             root: self.tree.root(),
-            checkpoint_size: self.checkpoint.as_ref().map(|c| c.size),
+            checkpoint_size: self.checkpoint.map(|c| c.size),
         })
     }
 }

@@ -351,11 +351,11 @@ async fn checkpoints_sign_extend_and_catch_rollback() {
     let key = SigningKey::from_seed(&[5; 32]);
     let l = filled(dir.path(), 3).await;
     let cp = l.sign_checkpoint(&key).await.unwrap();
-    assert_eq!(cp.size, 3);
+    assert_eq!(cp.size(), 3);
     cp.verify(&key.public()).unwrap();
     l.append(append(b"four", "c")).await.unwrap();
     let cp2 = l.sign_checkpoint(&key).await.unwrap();
-    assert_eq!(cp2.size, 4);
+    assert_eq!(cp2.size(), 4);
     assert_eq!(
         l.verify(Some(&key.public()))
             .unwrap()
@@ -654,7 +654,7 @@ async fn a_new_ledger_signs_a_checkpoint_of_size_zero() {
     let dir = tempfile::tempdir().unwrap();
     let l = open(dir.path());
     let cp = l.last_checkpoint().unwrap().unwrap();
-    assert_eq!((cp.size, cp.origin.as_str()), (0, "corridor/test"));
+    assert_eq!((cp.size(), cp.origin()), (0, "corridor/test"));
     cp.verify(&key().public()).unwrap();
 }
 

@@ -38,11 +38,11 @@ pub fn entry_from_wire(e: v1::LedgerEntry) -> Result<(Entry, Digest), ParseError
 /// A signed checkpoint on the wire.
 pub fn checkpoint_to_wire(cp: &Checkpoint) -> v1::Checkpoint {
     v1::Checkpoint {
-        origin: cp.origin.clone(),
-        size: cp.size,
-        root_hash: cp.root.as_bytes().to_vec(),
-        head_hash: cp.head.as_bytes().to_vec(),
-        note: cp.note.clone(),
+        origin: cp.origin().to_owned(),
+        size: cp.size(),
+        root_hash: cp.root().as_bytes().to_vec(),
+        head_hash: cp.head().as_bytes().to_vec(),
+        note: cp.note().to_owned(),
     }
 }
 

@@ -83,7 +83,7 @@ impl v1::ledger_reader_server::LedgerReader for LedgerReaderService {
     ) -> Result<Response<v1::Checkpoint>, Status> {
         let last = self.ledger.last_checkpoint().map_err(ledger_status)?;
         let cp = match last {
-            Some(cp) if cp.size == self.ledger.len() => cp,
+            Some(cp) if cp.size() == self.ledger.len() => cp,
             _ => self
                 .ledger
                 .sign_checkpoint(&self.key)

@@ -1,4 +1,4 @@
-//! What every corridor service shares beyond its transport ([`corridor_net`]): the
+//! What every corridor service shares beyond its transport (`corridor-net`): the
 //! `LedgerReader` service over its ledger.
 
 pub mod ledger_reader;

@@ -20,7 +20,7 @@ fn export_remote(
     topology: Option<&std::path::Path>,
     out: &std::path::Path,
 ) -> anyhow::Result<u64> {
-    use corridor_ledger::Checkpoint;
+    use corridor_ledger::Note;
     use corridor_ledger::export::ExportWriter;
     use corridor_proto::v1;
     use corridor_proto::v1::ledger_reader_client::LedgerReaderClient;
@@ -45,7 +45,8 @@ fn export_remote(
             .await
             .map_err(crate::cmd::aeo::status)?
             .into_inner();
-        let checkpoint = Checkpoint::parse(&cp.note)?;
+        // Checked by whoever verifies the export, with the service's key.
+        let note = Note::parse(&cp.note).map_err(corridor_ledger::Error::from)?;
         let mut w = ExportWriter::create(out)?;
         let mut n = 0;
         if cp.size > 0 {
@@ -70,7 +71,7 @@ fn export_remote(
                 cp.size
             );
         }
-        w.finish(Some(&checkpoint))?;
+        w.finish(Some(note.text()))?;
         Ok(n)
     })
 }

@@ -176,7 +176,7 @@ pub async fn run(
         out,
         "verify: {} entries in {secs:.3} s: {verify_per_s:.0}/s; checkpoint size {} signed",
         ledger.len(),
-        cp.size
+        cp.size()
     );
     drop(envelopes);
     Arc::try_unwrap(ledger)
