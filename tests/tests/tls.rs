@@ -20,6 +20,7 @@ use corridor_proto::v1::aeo_registry_client::AeoRegistryClient;
 use corridor_proto::v1::customs_node_client::CustomsNodeClient;
 use corridor_proto::v1::declarant_client::DeclarantClient;
 use corridor_proto::v1::ledger_reader_client::LedgerReaderClient;
+use corridor_run::bootstrap::{Registrar, operator_registration};
 use corridor_tests::sandbox::{border_event, deploy_dir, now, signed};
 use corridor_topology::{InitOptions, ServiceRole, Topology};
 use tokio::net::TcpListener;
@@ -137,18 +138,17 @@ impl Corridor {
     /// Registers operator `id` with a fresh key, signed by its country's authority.
     async fn register(&self, registry: &mut AeoRegistryClient<Channel>, id: &str) -> SigningKey {
         let key = SigningKey::generate();
-        let doc = v1::OperatorRegistration {
-            operator_id: id.into(),
-            legal_name: format!("Operator {id}"),
-            address: "1 Station Road".into(),
-            country: id[..2].into(),
-            public_keys: vec![key.public().as_bytes().to_vec()],
-            issued_at_unix_micros: now(),
-        };
-        let authority = self.private_key(&self.country(&id[..2]).authority_key);
-        let env = corridor_aeo::sign::sign(pt::OPERATOR_REGISTRATION, &doc, &authority);
-        registry
-            .register_operator(corridor_aeo::sign::submit(&env))
+        let op = OperatorId::parse("operator", id).unwrap();
+        let doc = operator_registration(
+            &op,
+            &format!("Operator {id}"),
+            "1 Station Road",
+            &[key.public()],
+            now(),
+        );
+        let authority = self.private_key(&self.country(op.country().as_str()).authority_key);
+        Registrar::with_client(registry.clone())
+            .register_operator(&doc, &authority)
             .await
             .unwrap();
         key

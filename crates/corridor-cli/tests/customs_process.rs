@@ -9,7 +9,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{ROUTE, Service, corridor_root, now, ok, run};
+use common::{ROUTE, Service, corridor_root, country_of, now, ok, run};
 
 use corridor_core::document::TransferEntry;
 use corridor_core::document::examples::{
@@ -49,7 +49,7 @@ async fn a_consignment_clears_through_node_processes_one_killed_mid_flow() {
             "--operator-key",
             &format!("{path}.pub"),
             "--key",
-            &c.path(&format!("keys/{}/authority.key", &id[..2])),
+            &c.path(&format!("keys/{}/authority.key", country_of(id))),
         ]);
         keys.insert(id, SigningKey::load(Path::new(&path)).unwrap());
     }

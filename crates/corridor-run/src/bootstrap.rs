@@ -87,6 +87,11 @@ impl Registrar {
         }
     }
 
+    /// A registrar over a registry client already connected (over TLS, say).
+    pub fn with_client(client: AeoRegistryClient<Channel>) -> Self {
+        Self { client }
+    }
+
     /// A registrar of the registry of `t`.
     pub async fn connect(t: &Topology) -> anyhow::Result<Self> {
         Ok(Self::new(connect(t, &t.registry.listen).await?))

@@ -150,7 +150,7 @@ impl Corridor {
                 "--operator-key",
                 &self.path(&format!("keys/operators/{}.key.pub", o.id)),
                 "--key",
-                &self.path(&format!("keys/{}/authority.key", &o.id[..2])),
+                &self.path(&format!("keys/{}/authority.key", country_of(&o.id))),
             ]);
         }
     }
@@ -275,4 +275,11 @@ impl Drop for Up {
             let _ = self.child.wait();
         }
     }
+}
+
+/// The country of operator `id`.
+pub(crate) fn country_of(id: &str) -> corridor_core::CountryCode {
+    corridor_core::OperatorId::parse("operator", id)
+        .expect("an operator id")
+        .country()
 }
