@@ -10,14 +10,20 @@
 //!
 //! [`serve`] runs it on a listener the caller has bound.
 
+pub mod authority;
 pub mod doc;
 pub mod error;
 pub mod follow;
 pub mod ledger_reader;
+mod recognition;
+mod records;
 pub mod registry;
 pub mod replica;
+mod rules;
 pub mod sign;
-pub mod state;
+mod state;
+#[cfg(test)]
+mod testing;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -32,12 +38,12 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tonic::server::NamedService;
 
+pub use authority::TrustedKeys;
 pub use error::Error;
 pub use follow::ReplicaStore;
 pub use ledger_reader::LedgerReaderService;
 pub use registry::Registry;
 pub use replica::{Recognition, Replica};
-pub use state::TrustedKeys;
 
 /// Largest gRPC message the registry accepts by default (bytes).
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 256 * 1024;

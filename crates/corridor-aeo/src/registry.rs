@@ -15,9 +15,13 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
+use crate::authority::TrustedKeys;
 use crate::error::Error;
 use crate::ledger_reader::wire_entry;
-use crate::state::{Op, Prepared, ROW_PREFIXES, Receipt, State, TrustedKeys};
+use crate::recognition;
+use crate::records::ROW_PREFIXES;
+use crate::rules::{Change, Op};
+use crate::state::{Receipt, Recorded, State};
 
 /// Most changes checked and sent to the ledger together (one group commit).
 const MAX_GROUP: usize = 256;
@@ -206,7 +210,7 @@ async fn write_group(inner: &Inner, group: Vec<Submission>) {
     }
     let now = inner.clock.now_micros();
     let base = inner.ledger.len();
-    let mut accepted: Vec<(Submission, Prepared)> = Vec::with_capacity(group.len());
+    let mut accepted: Vec<(Submission, Change)> = Vec::with_capacity(group.len());
     // Repeats, within this group, of an envelope accepted earlier in it.
     let mut repeats: Vec<(Submission, usize)> = Vec::new();
     {
@@ -240,12 +244,13 @@ async fn write_group(inner: &Inner, group: Vec<Submission>) {
     let appends: Vec<_> = accepted
         .iter()
         .map(|(s, p)| {
+            let row = p.row();
             Box::pin(inner.ledger.append(Append {
                 kind: s.op.kind().into(),
-                subject: p.subject.clone(),
+                subject: p.subject().to_owned(),
                 time_unix_micros: now,
                 envelope: s.bytes.clone(),
-                extra: p.rows(),
+                extra: vec![(row.key, Some(row.value))],
             }))
         })
         .collect();
@@ -260,15 +265,15 @@ async fn write_group(inner: &Inner, group: Vec<Submission>) {
             let ok = !inner.failed.load(Ordering::SeqCst);
             match r {
                 Ok(a) if ok && a.seq == seq && a.new => {
-                    let receipt = Receipt {
-                        seq,
-                        hash: a.hash,
-                        document: s.env.document_id(),
-                        recorded_at: now,
-                        effective_at: p.effective_at,
-                        in_force: p.in_force,
-                    };
-                    state.apply(p, s.envelope_id, receipt);
+                    let receipt = state.apply(
+                        p,
+                        Recorded {
+                            seq,
+                            hash: a.hash,
+                            at: now,
+                            envelope_id: s.envelope_id,
+                        },
+                    );
                     applied = seq + 1;
                     receipts.push(Some(receipt));
                     tracing::info!(seq, kind = s.op.kind(), "recorded");
@@ -396,7 +401,7 @@ impl v1::aeo_registry_server::AeoRegistry for Registry {
             r.at_unix_micros
         };
         let size = *self.inner.applied.borrow();
-        let finding = read(&self.inner.state).check(&op, &c, at);
+        let finding = recognition::check(&read(&self.inner.state), &op, &c, at);
         Ok(Response::new(finding.wire(at, size)))
     }
 

@@ -13,8 +13,10 @@ use corridor_core::{AeoId, AeoTier, CountryCode, Digest, KeyId, OperatorId, Publ
 use corridor_ledger::Entry;
 use corridor_proto::v1;
 
+use crate::authority::TrustedKeys;
 use crate::error::Error;
-use crate::state::{Finding, State, TrustedKeys};
+use crate::recognition;
+use crate::state::State;
 
 /// The registry's state as of a prefix of its ledger.
 pub struct Replica {
@@ -46,21 +48,6 @@ pub struct Recognition {
     pub benefits: Option<v1::ArrangementBenefits>,
     /// The answer in words.
     pub detail: String,
-}
-
-impl From<Finding> for Recognition {
-    fn from(f: Finding) -> Self {
-        Self {
-            recognised: f.recognised(),
-            reason: f.reason,
-            aeo_id: f.aeo_id,
-            arrangement: f.arrangement,
-            tier: f.tier,
-            since: f.since,
-            benefits: f.benefits,
-            detail: f.detail,
-        }
-    }
 }
 
 impl Replica {
@@ -143,7 +130,7 @@ impl Replica {
         country: &CountryCode,
         at: i64,
     ) -> Recognition {
-        self.state.check(operator, country, at).into()
+        recognition::check(&self.state, operator, country, at).into()
     }
 
     /// The registry's `CheckRecognition` response at time `at` (not 0), exactly as the
@@ -154,7 +141,7 @@ impl Replica {
         country: &CountryCode,
         at: i64,
     ) -> v1::CheckRecognitionResponse {
-        self.state.check(operator, country, at).wire(at, self.len)
+        recognition::check(&self.state, operator, country, at).wire(at, self.len)
     }
 
     /// The public key with id `key` if it is registered for `operator` and valid at `at`
