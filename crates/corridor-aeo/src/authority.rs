@@ -6,9 +6,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use corridor_core::aeo::document::MutualRecognitionArrangement;
 use corridor_core::{CountryCode, Envelope, KeyId, OperatorId, ParseError, PublicKey};
 
-use crate::doc::Arrangement;
 use crate::error::Error;
 use crate::state::Latest;
 
@@ -130,7 +130,9 @@ impl Signers {
         for (i, s) in env.signatures().iter().enumerate() {
             let (role, key) = if let Some((op, o)) = latest.key_owner(&s.key_id) {
                 match o.key(&s.key_id) {
-                    Some(k) if k.revoked_at.is_none() => (Role::Operator(op.clone()), k.key),
+                    Some(k) if k.revoked_at_unix_micros.is_none() => {
+                        (Role::Operator(op.clone()), k.key)
+                    }
                     _ => {
                         return Err(Error::Unauthenticated(format!(
                             "envelope.signatures[{i}]: key {} of operator {op} is revoked",
@@ -174,7 +176,10 @@ impl Signers {
 
     /// Which of the arrangement's two parties signed; refuses a signer who is not one of
     /// them.
-    pub(crate) fn parties(&self, m: &Arrangement) -> Result<BTreeSet<CountryCode>, Error> {
+    pub(crate) fn parties(
+        &self,
+        m: &MutualRecognitionArrangement,
+    ) -> Result<BTreeSet<CountryCode>, Error> {
         let mut signed = BTreeSet::new();
         for r in &self.roles {
             match r {
@@ -184,7 +189,7 @@ impl Signers {
                 other => {
                     return Err(Error::PermissionDenied(format!(
                         "arrangement {} between {} and {} is signed by their customs authorities only; signed by {other}",
-                        m.id, m.countries[0], m.countries[1]
+                        m.arrangement_id, m.countries[0], m.countries[1]
                     )));
                 }
             }

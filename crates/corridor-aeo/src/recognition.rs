@@ -6,12 +6,12 @@
 //! covers the certificate's tier. Certificates of the country itself are looked at first;
 //! when none counts, the answer is the first reason one did not.
 
+use corridor_core::aeo::document::{AeoCertificate, ArrangementBenefits, ArrangementId};
+use corridor_core::aeo::record::{
+    ArrangementRecord, CertificateRecord, CertificateStatus, RecognitionAnswer, RecognitionReason,
+};
 use corridor_core::{AeoId, AeoTier, CountryCode, OperatorId};
-use corridor_proto::v1;
 
-use crate::doc::tier_wire;
-use crate::records::{CertState, MraState};
-use crate::replica::Recognition;
 use crate::state::State;
 
 #[cfg(test)]
@@ -20,17 +20,17 @@ mod tests;
 /// Why an operator is or is not recognised. Made only by [`check`].
 #[derive(Clone, Debug)]
 pub(crate) struct Finding {
-    reason: v1::RecognitionReason,
+    reason: RecognitionReason,
     aeo_id: Option<AeoId>,
-    arrangement: Option<String>,
+    arrangement: Option<ArrangementId>,
     tier: Option<AeoTier>,
     since: i64,
-    benefits: Option<v1::ArrangementBenefits>,
+    benefits: Option<ArrangementBenefits>,
     detail: String,
 }
 
 impl Finding {
-    fn no(reason: v1::RecognitionReason, detail: String) -> Self {
+    fn no(reason: RecognitionReason, detail: String) -> Self {
         Self {
             reason,
             aeo_id: None,
@@ -42,44 +42,31 @@ impl Finding {
         }
     }
 
-    pub(crate) fn recognised(&self) -> bool {
-        matches!(
-            self.reason,
-            v1::RecognitionReason::OwnCertificate | v1::RecognitionReason::MutualRecognition
-        )
+    /// A finding about certificate `c`, for `reason`.
+    fn about(c: &AeoCertificate, reason: RecognitionReason, detail: String) -> Self {
+        Self {
+            reason,
+            aeo_id: Some(c.aeo_id.clone()),
+            arrangement: None,
+            tier: Some(c.tier),
+            since: 0,
+            benefits: None,
+            detail,
+        }
     }
 
-    pub(crate) fn wire(&self, at: i64, ledger_size: u64) -> v1::CheckRecognitionResponse {
-        v1::CheckRecognitionResponse {
-            recognised: self.recognised(),
-            reason: self.reason as i32,
-            aeo_id: self
-                .aeo_id
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_default(),
-            arrangement_id: self.arrangement.clone().unwrap_or_default(),
-            tier: self.tier.map_or(v1::AeoTier::Unspecified, tier_wire) as i32,
+    /// The `CheckRecognition` answer for time `at` from a state of `ledger_size` entries.
+    pub(crate) fn answer(self, at: i64, ledger_size: u64) -> RecognitionAnswer {
+        RecognitionAnswer {
+            reason: self.reason,
+            aeo_id: self.aeo_id,
+            arrangement_id: self.arrangement,
+            tier: self.tier,
             since_unix_micros: self.since,
             benefits: self.benefits,
             at_unix_micros: at,
-            detail: self.detail.clone(),
+            detail: self.detail,
             ledger_size,
-        }
-    }
-}
-
-impl From<Finding> for Recognition {
-    fn from(f: Finding) -> Self {
-        Self {
-            recognised: f.recognised(),
-            reason: f.reason,
-            aeo_id: f.aeo_id,
-            arrangement: f.arrangement,
-            tier: f.tier,
-            since: f.since,
-            benefits: f.benefits,
-            detail: f.detail,
         }
     }
 }
@@ -91,7 +78,7 @@ pub(crate) fn check(
     country: &CountryCode,
     t: i64,
 ) -> Finding {
-    use v1::RecognitionReason as R;
+    use RecognitionReason as R;
     if state.operator(operator).is_none() {
         return Finding::no(
             R::UnknownOperator,
@@ -108,75 +95,71 @@ pub(crate) fn check(
     let mut first_failure: Option<Finding> = None;
     let (own, partner): (Vec<_>, Vec<_>) = certs
         .into_iter()
-        .partition(|c| c.cert.aeo_id.country() == *country);
-    for c in own.into_iter().chain(partner) {
-        let issuer = c.cert.aeo_id.country();
-        let base = Finding {
-            reason: R::Unspecified,
-            aeo_id: Some(c.cert.aeo_id.clone()),
-            arrangement: None,
-            tier: Some(c.cert.tier),
-            since: 0,
-            benefits: None,
-            detail: String::new(),
-        };
-        let failure = match valid_at(c, t) {
+        .partition(|c| c.certificate().aeo_id.country() == *country);
+    for record in own.into_iter().chain(partner) {
+        let c = record.certificate();
+        let issuer = c.aeo_id.country();
+        let failure = match valid_at(record, t) {
             Err(lapse) => Some(Finding {
-                reason: lapse.reason,
                 since: lapse.since,
-                detail: lapse.detail,
-                ..base
+                ..Finding::about(c, lapse.reason, lapse.detail)
             }),
             Ok(()) if issuer == *country => {
                 return Finding {
-                    reason: R::OwnCertificate,
-                    benefits: Some(v1::ArrangementBenefits {
-                        document_check_rate_percent: 100,
-                        inspection_rate_percent: 100,
-                        priority_treatment: false,
-                    }),
-                    detail: format!(
-                        "{operator} holds {} ({}) of {country}, valid at this time",
-                        c.cert.aeo_id, c.cert.tier
-                    ),
-                    ..base
+                    benefits: Some(ArrangementBenefits::FULL_RATES),
+                    ..Finding::about(
+                        c,
+                        R::OwnCertificate,
+                        format!(
+                            "{operator} holds {} ({}) of {country}, valid at this time",
+                            c.aeo_id, c.tier
+                        ),
+                    )
                 };
             }
             Ok(()) => {
-                let in_force: Vec<&MraState> = state
+                let in_force: Vec<&ArrangementRecord> = state
                     .arrangements_between(&issuer, country)
                     .filter(|m| m.in_force_at(t))
                     .collect();
-                if let Some(m) = in_force.iter().find(|m| m.mra.tiers.contains(&c.cert.tier)) {
+                if let Some(m) = in_force.iter().find(|m| m.arrangement.covers(c.tier)) {
                     return Finding {
-                        reason: R::MutualRecognition,
-                        arrangement: Some(m.mra.id.clone()),
-                        benefits: m.mra.wire.benefits,
-                        detail: format!(
-                            "{operator} holds {} ({}) of {issuer}, which {country} recognises under arrangement {}",
-                            c.cert.aeo_id, c.cert.tier, m.mra.id
-                        ),
-                        ..base
+                        arrangement: Some(m.id().clone()),
+                        benefits: Some(m.arrangement.benefits),
+                        ..Finding::about(
+                            c,
+                            R::MutualRecognition,
+                            format!(
+                                "{operator} holds {} ({}) of {issuer}, which {country} recognises under arrangement {}",
+                                c.aeo_id,
+                                c.tier,
+                                m.id()
+                            ),
+                        )
                     };
                 }
                 Some(match in_force.first() {
                     Some(m) => Finding {
-                        reason: R::TierOutOfScope,
-                        arrangement: Some(m.mra.id.clone()),
-                        detail: format!(
-                            "arrangement {} between {issuer} and {country} does not cover tier {} of {}",
-                            m.mra.id, c.cert.tier, c.cert.aeo_id
-                        ),
-                        ..base
+                        arrangement: Some(m.id().clone()),
+                        ..Finding::about(
+                            c,
+                            R::TierOutOfScope,
+                            format!(
+                                "arrangement {} between {issuer} and {country} does not cover tier {} of {}",
+                                m.id(),
+                                c.tier,
+                                c.aeo_id
+                            ),
+                        )
                     },
-                    None => Finding {
-                        reason: R::NoArrangement,
-                        detail: format!(
+                    None => Finding::about(
+                        c,
+                        R::NoArrangement,
+                        format!(
                             "{} is a certificate of {issuer}, and no arrangement between {issuer} and {country} is in force at this time",
-                            c.cert.aeo_id
+                            c.aeo_id
                         ),
-                        ..base
-                    },
+                    ),
                 })
             }
         };
@@ -194,40 +177,43 @@ pub(crate) fn check(
 
 /// Why a certificate does not count at a time.
 struct Lapse {
-    reason: v1::RecognitionReason,
+    reason: RecognitionReason,
     /// When a suspension or revocation took effect; 0 for a time outside the validity.
     since: i64,
     detail: String,
 }
 
 /// Whether a certificate counts at `t`: its status then, and its validity.
-fn valid_at(c: &CertState, t: i64) -> Result<(), Lapse> {
-    use v1::RecognitionReason as R;
+fn valid_at(c: &CertificateRecord, t: i64) -> Result<(), Lapse> {
+    use RecognitionReason as R;
+    let id = &c.certificate().aeo_id;
     let e = c.at(t);
+    let why = e.reason.as_ref().map_or("", |r| r.as_str());
     match e.status {
-        v1::CertificateStatus::Suspended if e.at <= t => {
+        CertificateStatus::Suspended if e.effective_at_unix_micros <= t => {
             return Err(Lapse {
                 reason: R::Suspended,
-                since: e.at,
-                detail: format!("certificate {} is suspended: {}", c.cert.aeo_id, e.reason),
+                since: e.effective_at_unix_micros,
+                detail: format!("certificate {id} is suspended: {why}"),
             });
         }
-        v1::CertificateStatus::Revoked if e.at <= t => {
+        CertificateStatus::Revoked if e.effective_at_unix_micros <= t => {
             return Err(Lapse {
                 reason: R::Revoked,
-                since: e.at,
-                detail: format!("certificate {} is revoked: {}", c.cert.aeo_id, e.reason),
+                since: e.effective_at_unix_micros,
+                detail: format!("certificate {id} is revoked: {why}"),
             });
         }
         _ => {}
     }
-    if t < c.effective_from || t >= c.cert.valid_to {
+    let from = c.effective_from_unix_micros();
+    let to = c.certificate().valid_to_unix_micros;
+    if t < from || t >= to {
         return Err(Lapse {
             reason: R::OutsideValidity,
             since: 0,
             detail: format!(
-                "certificate {} is valid from {} to {} (unix microseconds), not at {t}",
-                c.cert.aeo_id, c.effective_from, c.cert.valid_to
+                "certificate {id} is valid from {from} to {to} (unix microseconds), not at {t}"
             ),
         });
     }

@@ -6,6 +6,7 @@ use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 use std::task::Poll;
 
+use corridor_core::aeo::record::ChangeReceipt;
 use corridor_core::{CountryCode, Digest, Envelope, OperatorId, ParseError};
 use corridor_ledger::{Append, Ledger};
 use corridor_proto::v1;
@@ -19,9 +20,9 @@ use crate::authority::TrustedKeys;
 use crate::error::Error;
 use crate::ledger_reader::wire_entry;
 use crate::recognition;
-use crate::records::ROW_PREFIXES;
+use crate::rows::ROW_PREFIXES;
 use crate::rules::{Change, Op};
-use crate::state::{Receipt, Recorded, State};
+use crate::state::{Recorded, State};
 
 /// Most changes checked and sent to the ledger together (one group commit).
 const MAX_GROUP: usize = 256;
@@ -53,7 +54,7 @@ struct Submission {
     bytes: Vec<u8>,
     /// sha256 of `bytes`.
     envelope_id: Digest,
-    reply: oneshot::Sender<Result<v1::ChangeReceipt, Error>>,
+    reply: oneshot::Sender<Result<ChangeReceipt, Error>>,
 }
 
 fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -154,7 +155,7 @@ impl Registry {
         &self,
         op: Op,
         env: Option<v1::Envelope>,
-    ) -> Result<v1::ChangeReceipt, Error> {
+    ) -> Result<ChangeReceipt, Error> {
         let env: Envelope = env
             .ok_or_else(|| ParseError::new("envelope", "required"))?
             .try_into()?;
@@ -173,6 +174,16 @@ impl Registry {
             .await
             .map_err(|_| stopping())?;
         outcome.await.map_err(|_| stopping())?
+    }
+
+    /// [`Registry::submit`] for a gRPC request: its receipt on the wire.
+    async fn receipt(
+        &self,
+        op: Op,
+        r: Request<v1::SubmitRequest>,
+    ) -> Result<Response<v1::ChangeReceipt>, Status> {
+        let receipt = self.submit(op, r.into_inner().envelope).await?;
+        Ok(Response::new((&receipt).into()))
     }
 
     /// The ledger behind the registry.
@@ -218,7 +229,7 @@ async fn write_group(inner: &Inner, group: Vec<Submission>) {
         let mut in_group: HashMap<Digest, usize> = HashMap::new();
         for s in group {
             if let Some(r) = state.receipt(&s.envelope_id) {
-                let _ = s.reply.send(Ok(r.wire(false)));
+                let _ = s.reply.send(Ok(r.again()));
                 continue;
             }
             if let Some(&i) = in_group.get(&s.envelope_id) {
@@ -256,7 +267,7 @@ async fn write_group(inner: &Inner, group: Vec<Submission>) {
         .collect();
     let results = join_in_order(appends).await;
 
-    let mut receipts: Vec<Option<Receipt>> = Vec::with_capacity(accepted.len());
+    let mut receipts: Vec<Option<ChangeReceipt>> = Vec::with_capacity(accepted.len());
     let mut applied = base;
     {
         let mut state = write(&inner.state);
@@ -277,7 +288,7 @@ async fn write_group(inner: &Inner, group: Vec<Submission>) {
                     applied = seq + 1;
                     receipts.push(Some(receipt));
                     tracing::info!(seq, kind = s.op.kind(), "recorded");
-                    let _ = s.reply.send(Ok(receipt.wire(true)));
+                    let _ = s.reply.send(Ok(receipt));
                 }
                 r => {
                     inner.failed.store(true, Ordering::SeqCst);
@@ -298,7 +309,7 @@ async fn write_group(inner: &Inner, group: Vec<Submission>) {
     inner.applied.send_replace(applied);
     for (s, i) in repeats {
         let r = match receipts.get(i).copied().flatten() {
-            Some(r) => Ok(r.wire(false)),
+            Some(r) => Ok(r.again()),
             None => Err(Error::Unavailable(
                 "the registry stopped recording after a ledger failure; restart it".into(),
             )),
@@ -321,64 +332,49 @@ impl v1::aeo_registry_server::AeoRegistry for Registry {
         &self,
         r: Request<v1::SubmitRequest>,
     ) -> Result<Response<v1::ChangeReceipt>, Status> {
-        Ok(Response::new(
-            self.submit(Op::Register, r.into_inner().envelope).await?,
-        ))
+        self.receipt(Op::Register, r).await
     }
 
     async fn update_operator_keys(
         &self,
         r: Request<v1::SubmitRequest>,
     ) -> Result<Response<v1::ChangeReceipt>, Status> {
-        Ok(Response::new(
-            self.submit(Op::Keys, r.into_inner().envelope).await?,
-        ))
+        self.receipt(Op::Keys, r).await
     }
 
     async fn issue_certificate(
         &self,
         r: Request<v1::SubmitRequest>,
     ) -> Result<Response<v1::ChangeReceipt>, Status> {
-        Ok(Response::new(
-            self.submit(Op::Issue, r.into_inner().envelope).await?,
-        ))
+        self.receipt(Op::Issue, r).await
     }
 
     async fn change_certificate_status(
         &self,
         r: Request<v1::SubmitRequest>,
     ) -> Result<Response<v1::ChangeReceipt>, Status> {
-        Ok(Response::new(
-            self.submit(Op::Status, r.into_inner().envelope).await?,
-        ))
+        self.receipt(Op::Status, r).await
     }
 
     async fn propose_arrangement(
         &self,
         r: Request<v1::SubmitRequest>,
     ) -> Result<Response<v1::ChangeReceipt>, Status> {
-        Ok(Response::new(
-            self.submit(Op::Propose, r.into_inner().envelope).await?,
-        ))
+        self.receipt(Op::Propose, r).await
     }
 
     async fn countersign_arrangement(
         &self,
         r: Request<v1::SubmitRequest>,
     ) -> Result<Response<v1::ChangeReceipt>, Status> {
-        Ok(Response::new(
-            self.submit(Op::Countersign, r.into_inner().envelope)
-                .await?,
-        ))
+        self.receipt(Op::Countersign, r).await
     }
 
     async fn terminate_arrangement(
         &self,
         r: Request<v1::SubmitRequest>,
     ) -> Result<Response<v1::ChangeReceipt>, Status> {
-        Ok(Response::new(
-            self.submit(Op::Terminate, r.into_inner().envelope).await?,
-        ))
+        self.receipt(Op::Terminate, r).await
     }
 
     async fn check_recognition(
@@ -402,7 +398,7 @@ impl v1::aeo_registry_server::AeoRegistry for Registry {
         };
         let size = *self.inner.applied.borrow();
         let finding = recognition::check(&read(&self.inner.state), &op, &c, at);
-        Ok(Response::new(finding.wire(at, size)))
+        Ok(Response::new((&finding.answer(at, size)).into()))
     }
 
     async fn get_operator(
@@ -414,7 +410,7 @@ impl v1::aeo_registry_server::AeoRegistry for Registry {
         let o = state
             .operator(&id)
             .ok_or_else(|| Error::NotFound(format!("operator_id: {id} is not registered")))?;
-        Ok(Response::new(o.record()))
+        Ok(Response::new(o.into()))
     }
 
     async fn list_certificates(
@@ -435,7 +431,7 @@ impl v1::aeo_registry_server::AeoRegistry for Registry {
             }
         };
         Ok(Response::new(v1::ListCertificatesResponse {
-            certificates: certs.into_iter().map(|c| c.record()).collect(),
+            certificates: certs.into_iter().map(Into::into).collect(),
         }))
     }
 
@@ -454,7 +450,7 @@ impl v1::aeo_registry_server::AeoRegistry for Registry {
             arrangements: state
                 .arrangements(c.as_ref())
                 .into_iter()
-                .map(|m| m.record())
+                .map(Into::into)
                 .collect(),
         }))
     }

@@ -9,6 +9,7 @@
 //! operator keys, the authority rules, the state). A replica therefore trusts the topology's
 //! keys, not the registry's transport.
 
+use corridor_core::aeo::record::RecognitionAnswer;
 use corridor_core::{AeoId, AeoTier, CountryCode, Digest, KeyId, OperatorId, PublicKey};
 use corridor_ledger::Entry;
 use corridor_proto::v1;
@@ -48,6 +49,21 @@ pub struct Recognition {
     pub benefits: Option<v1::ArrangementBenefits>,
     /// The answer in words.
     pub detail: String,
+}
+
+impl From<RecognitionAnswer> for Recognition {
+    fn from(a: RecognitionAnswer) -> Self {
+        Self {
+            recognised: a.reason.recognises(),
+            reason: a.reason.into(),
+            aeo_id: a.aeo_id,
+            arrangement: a.arrangement_id.map(|m| m.to_string()),
+            tier: a.tier,
+            since: a.since_unix_micros,
+            benefits: a.benefits.map(Into::into),
+            detail: a.detail,
+        }
+    }
 }
 
 impl Replica {
@@ -130,7 +146,9 @@ impl Replica {
         country: &CountryCode,
         at: i64,
     ) -> Recognition {
-        recognition::check(&self.state, operator, country, at).into()
+        recognition::check(&self.state, operator, country, at)
+            .answer(at, self.len)
+            .into()
     }
 
     /// The registry's `CheckRecognition` response at time `at` (not 0), exactly as the
@@ -141,7 +159,8 @@ impl Replica {
         country: &CountryCode,
         at: i64,
     ) -> v1::CheckRecognitionResponse {
-        recognition::check(&self.state, operator, country, at).wire(at, self.len)
+        let answer = recognition::check(&self.state, operator, country, at).answer(at, self.len);
+        (&answer).into()
     }
 
     /// The public key with id `key` if it is registered for `operator` and valid at `at`
@@ -161,13 +180,13 @@ impl Replica {
         let k = o
             .key(key)
             .ok_or_else(|| format!("key {key} is not a key of operator {operator}"))?;
-        if at < k.added_at {
+        if at < k.added_at_unix_micros {
             return Err(format!(
                 "key {key} of operator {operator} is not yet valid at {at}: it was added at {} (unix microseconds)",
-                k.added_at
+                k.added_at_unix_micros
             ));
         }
-        if let Some(revoked) = k.revoked_at
+        if let Some(revoked) = k.revoked_at_unix_micros
             && revoked <= at
         {
             return Err(format!(

@@ -9,39 +9,17 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use corridor_core::aeo::document::ArrangementId;
+use corridor_core::aeo::record::{
+    ArrangementRecord, CertificateRecord, ChangeReceipt, OperatorRecord,
+};
 use corridor_core::{AeoId, CountryCode, Digest, Envelope, KeyId, OperatorId};
 use corridor_ledger::Entry;
-use corridor_proto::v1;
 
 use crate::authority::TrustedKeys;
 use crate::error::Error;
-use crate::records::{CertState, MraState, OperatorState};
+use crate::rows;
 use crate::rules::{self, Change, Op, Update};
-
-/// A recorded change's outcome, kept so the same envelope gets the same answer.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Receipt {
-    pub(crate) seq: u64,
-    pub(crate) hash: Digest,
-    pub(crate) document: Digest,
-    pub(crate) recorded_at: i64,
-    pub(crate) effective_at: i64,
-    pub(crate) in_force: bool,
-}
-
-impl Receipt {
-    pub(crate) fn wire(&self, new: bool) -> v1::ChangeReceipt {
-        v1::ChangeReceipt {
-            seq: self.seq,
-            entry_hash: self.hash.as_bytes().to_vec(),
-            document_id: self.document.as_bytes().to_vec(),
-            new,
-            recorded_at_unix_micros: self.recorded_at,
-            effective_at_unix_micros: self.effective_at,
-            in_force: self.in_force,
-        }
-    }
-}
 
 /// Where the ledger recorded a change.
 #[derive(Clone, Copy, Debug)]
@@ -60,15 +38,16 @@ pub(crate) struct Recorded {
 #[derive(Default)]
 pub(crate) struct State {
     keys: TrustedKeys,
-    operators: HashMap<OperatorId, OperatorState>,
+    operators: HashMap<OperatorId, OperatorRecord>,
     /// Operator keys ever registered: key id -> operator.
     operator_keys: HashMap<KeyId, OperatorId>,
-    certs: BTreeMap<AeoId, CertState>,
+    certs: BTreeMap<AeoId, CertificateRecord>,
     certs_by_operator: HashMap<OperatorId, Vec<AeoId>>,
-    mras: BTreeMap<String, MraState>,
+    mras: BTreeMap<ArrangementId, ArrangementRecord>,
     /// Arrangement ids by unordered country pair.
-    mras_by_pair: HashMap<Pair, Vec<String>>,
-    receipts: HashMap<Digest, Receipt>,
+    mras_by_pair: HashMap<Pair, Vec<ArrangementId>>,
+    /// The receipt of every envelope recorded, by envelope id.
+    receipts: HashMap<Digest, ChangeReceipt>,
     /// Changes checked and sent to the ledger but not yet durable: later changes of the same
     /// group are checked against them; queries never see them.
     staged: Staged,
@@ -76,10 +55,10 @@ pub(crate) struct State {
 
 #[derive(Default)]
 struct Staged {
-    operators: HashMap<OperatorId, OperatorState>,
+    operators: HashMap<OperatorId, OperatorRecord>,
     operator_keys: HashMap<KeyId, OperatorId>,
-    certs: HashMap<AeoId, CertState>,
-    mras: HashMap<String, MraState>,
+    certs: HashMap<AeoId, CertificateRecord>,
+    mras: HashMap<ArrangementId, ArrangementRecord>,
 }
 
 /// Two countries in either order: the smaller code first.
@@ -112,13 +91,13 @@ impl<'a> Latest<'a> {
         &self.state.keys
     }
 
-    pub(crate) fn operator(&self, id: &OperatorId) -> Option<&'a OperatorState> {
+    pub(crate) fn operator(&self, id: &OperatorId) -> Option<&'a OperatorRecord> {
         let s = self.state;
         s.staged.operators.get(id).or_else(|| s.operators.get(id))
     }
 
     /// The operator key `k` was ever registered for, and that operator.
-    pub(crate) fn key_owner(&self, k: &KeyId) -> Option<(&'a OperatorId, &'a OperatorState)> {
+    pub(crate) fn key_owner(&self, k: &KeyId) -> Option<(&'a OperatorId, &'a OperatorRecord)> {
         let s = self.state;
         let id = s
             .staged
@@ -128,12 +107,12 @@ impl<'a> Latest<'a> {
         Some((id, self.operator(id)?))
     }
 
-    pub(crate) fn certificate(&self, id: &AeoId) -> Option<&'a CertState> {
+    pub(crate) fn certificate(&self, id: &AeoId) -> Option<&'a CertificateRecord> {
         let s = self.state;
         s.staged.certs.get(id).or_else(|| s.certs.get(id))
     }
 
-    pub(crate) fn arrangement(&self, id: &str) -> Option<&'a MraState> {
+    pub(crate) fn arrangement(&self, id: &ArrangementId) -> Option<&'a ArrangementRecord> {
         let s = self.state;
         s.staged.mras.get(id).or_else(|| s.mras.get(id))
     }
@@ -170,19 +149,18 @@ impl State {
         match c.update() {
             Update::Operator(o) => {
                 for k in &o.keys {
-                    self.staged.operator_keys.insert(k.key.id(), o.id.clone());
+                    let id = o.operator_id.clone();
+                    self.staged.operator_keys.insert(k.key.id(), id);
                 }
-                self.staged.operators.insert(o.id.clone(), o.clone());
+                let id = o.operator_id.clone();
+                self.staged.operators.insert(id, o.clone());
             }
             Update::Cert(c) => {
-                self.staged
-                    .certs
-                    .insert(c.cert.aeo_id.clone(), c.as_ref().clone());
+                let id = c.certificate().aeo_id.clone();
+                self.staged.certs.insert(id, c.as_ref().clone());
             }
             Update::Mra(m) => {
-                self.staged
-                    .mras
-                    .insert(m.mra.id.clone(), m.as_ref().clone());
+                self.staged.mras.insert(m.id().clone(), m.as_ref().clone());
             }
         }
     }
@@ -193,7 +171,7 @@ impl State {
     }
 
     /// The receipt of an envelope already recorded (by its envelope id).
-    pub(crate) fn receipt(&self, envelope_id: &Digest) -> Option<Receipt> {
+    pub(crate) fn receipt(&self, envelope_id: &Digest) -> Option<ChangeReceipt> {
         self.receipts.get(envelope_id).copied()
     }
 
@@ -221,42 +199,42 @@ impl State {
     }
 
     /// Applies a checked change once the ledger has recorded it; returns its receipt.
-    pub(crate) fn apply(&mut self, change: Change, at: Recorded) -> Receipt {
-        let receipt = Receipt {
+    pub(crate) fn apply(&mut self, change: Change, at: Recorded) -> ChangeReceipt {
+        let receipt = ChangeReceipt {
             seq: at.seq,
-            hash: at.hash,
-            document: change.document(),
-            recorded_at: at.at,
-            effective_at: change.effective_at(),
+            entry_hash: at.hash,
+            document_id: change.document(),
+            new: true,
+            recorded_at_unix_micros: at.at,
+            effective_at_unix_micros: change.effective_at(),
             in_force: change.in_force(),
         };
         match change.into_update() {
             Update::Operator(o) => {
                 for k in &o.keys {
-                    self.operator_keys.insert(k.key.id(), o.id.clone());
+                    self.operator_keys.insert(k.key.id(), o.operator_id.clone());
                 }
-                self.operators.insert(o.id.clone(), o);
+                self.operators.insert(o.operator_id.clone(), o);
             }
             Update::Cert(c) => {
+                let cert = c.certificate();
                 let ids = self
                     .certs_by_operator
-                    .entry(c.cert.operator_id.clone())
+                    .entry(cert.operator_id.clone())
                     .or_default();
-                if !ids.contains(&c.cert.aeo_id) {
-                    ids.push(c.cert.aeo_id.clone());
+                if !ids.contains(&cert.aeo_id) {
+                    ids.push(cert.aeo_id.clone());
                     ids.sort();
                 }
-                self.certs.insert(c.cert.aeo_id.clone(), *c);
+                self.certs.insert(cert.aeo_id.clone(), *c);
             }
             Update::Mra(m) => {
-                let ids = self
-                    .mras_by_pair
-                    .entry(Pair::of(&m.mra.countries[0], &m.mra.countries[1]))
-                    .or_default();
-                if !ids.contains(&m.mra.id) {
-                    ids.push(m.mra.id.clone());
+                let [a, b] = &m.arrangement.countries;
+                let ids = self.mras_by_pair.entry(Pair::of(a, b)).or_default();
+                if !ids.contains(m.id()) {
+                    ids.push(m.id().clone());
                 }
-                self.mras.insert(m.mra.id.clone(), *m);
+                self.mras.insert(m.id().clone(), *m);
             }
         }
         self.receipts.insert(at.envelope_id, receipt);
@@ -265,9 +243,9 @@ impl State {
 
     /// Every state row as it should be stored: key to value.
     pub(crate) fn rows(&self) -> BTreeMap<Vec<u8>, Vec<u8>> {
-        let operators = self.operators.values().map(OperatorState::row);
-        let certs = self.certs.values().map(CertState::row);
-        let mras = self.mras.values().map(MraState::row);
+        let operators = self.operators.values().map(rows::operator);
+        let certs = self.certs.values().map(rows::certificate);
+        let mras = self.mras.values().map(rows::arrangement);
         operators
             .chain(certs)
             .chain(mras)
@@ -275,12 +253,12 @@ impl State {
             .collect()
     }
 
-    pub(crate) fn operator(&self, id: &OperatorId) -> Option<&OperatorState> {
+    pub(crate) fn operator(&self, id: &OperatorId) -> Option<&OperatorRecord> {
         self.operators.get(id)
     }
 
     /// An operator's certificates, by id.
-    pub(crate) fn certificates_of(&self, id: &OperatorId) -> Vec<&CertState> {
+    pub(crate) fn certificates_of(&self, id: &OperatorId) -> Vec<&CertificateRecord> {
         self.certs_by_operator
             .get(id)
             .map(|ids| ids.iter().filter_map(|a| self.certs.get(a)).collect())
@@ -288,18 +266,18 @@ impl State {
     }
 
     /// The certificates a country's customs authority issued, by id.
-    pub(crate) fn certificates_by(&self, country: &CountryCode) -> Vec<&CertState> {
+    pub(crate) fn certificates_by(&self, country: &CountryCode) -> Vec<&CertificateRecord> {
         self.certs
             .values()
-            .filter(|c| c.cert.aeo_id.country() == *country)
+            .filter(|c| c.certificate().aeo_id.country() == *country)
             .collect()
     }
 
     /// Every arrangement, or those `country` is a party to, by id.
-    pub(crate) fn arrangements(&self, country: Option<&CountryCode>) -> Vec<&MraState> {
+    pub(crate) fn arrangements(&self, country: Option<&CountryCode>) -> Vec<&ArrangementRecord> {
         self.mras
             .values()
-            .filter(|m| country.is_none_or(|c| m.mra.party(c)))
+            .filter(|m| country.is_none_or(|c| m.arrangement.party(c)))
             .collect()
     }
 
@@ -308,7 +286,7 @@ impl State {
         &self,
         a: &CountryCode,
         b: &CountryCode,
-    ) -> impl Iterator<Item = &MraState> {
+    ) -> impl Iterator<Item = &ArrangementRecord> {
         self.mras_by_pair
             .get(&Pair::of(a, b))
             .into_iter()

@@ -6,6 +6,7 @@
 //! transfer entries, declarations and cancellations, checking them on the way in, and has
 //! the `decode_*` / `encode_*` functions for their payload bytes.
 
+pub mod aeo;
 pub mod convert;
 pub mod document;
 pub mod examples;

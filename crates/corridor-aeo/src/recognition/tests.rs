@@ -1,6 +1,7 @@
 //! Recognition decided over states built change by change: who is recognised where and
 //! when, and what the answer names.
 
+use corridor_core::aeo::record::RecognitionReason;
 use corridor_core::{CountryCode, OperatorId};
 use corridor_proto::v1;
 
@@ -45,7 +46,7 @@ fn ask(f: &Fixture, op: &str, country: &str, at: i64) -> Finding {
 
 #[test]
 fn recognition_decision_table() {
-    use v1::RecognitionReason as R;
+    use RecognitionReason as R;
     let f = corridor();
     let table: &[(&str, &str, i64, R)] = &[
         ("CN1", "CN", T0 + DAY, R::OwnCertificate),
@@ -199,16 +200,20 @@ fn findings_name_the_certificate_the_arrangement_and_since_when() {
     for (op, country, at, want) in table {
         let got = ask(&f, op, country, *at);
         let row = format!("{op} in {country} at T0{:+}: {got:?}", at - T0);
-        assert_eq!(got.recognised(), want.recognised, "{row}");
+        assert_eq!(got.reason.recognises(), want.recognised, "{row}");
         assert_eq!(
             got.aeo_id.as_ref().map(|a| a.as_str()),
             want.aeo_id,
             "{row}"
         );
-        assert_eq!(got.arrangement.as_deref(), want.arrangement, "{row}");
+        assert_eq!(
+            got.arrangement.as_ref().map(|m| m.as_str()),
+            want.arrangement,
+            "{row}"
+        );
         assert_eq!(got.since, want.since, "{row}");
         assert_eq!(
-            got.benefits.map(|b| b.document_check_rate_percent),
+            got.benefits.map(|b| b.document_check_rate_percent()),
             want.document_checks,
             "{row}"
         );
@@ -220,8 +225,8 @@ fn findings_name_the_certificate_the_arrangement_and_since_when() {
 fn the_first_certificate_that_counts_answers_else_the_first_failure() {
     // CN4's certificates in id order: 5 (suspended from day 1, valid 10 days), then 6
     // (valid 100 days).
+    use RecognitionReason as R;
     use v1::AeoTier::Full;
-    use v1::RecognitionReason as R;
     let mut f = Fixture::new();
     f.operator("CN4");
     f.cert("AEOCN0000000005", "CN4", Full, T0 + 10 * DAY);

@@ -6,15 +6,20 @@
 //! [`crate::state::State`] stages and applies nothing else, so every object in the state got
 //! there through these checks: on the way in, and again when the ledger is replayed.
 
+use corridor_core::aeo::document::{
+    AeoCertificate, ArrangementTermination, CertificateAction, CertificateStatusChange,
+    MutualRecognitionArrangement, OperatorKeyUpdate, OperatorRegistration,
+};
+use corridor_core::aeo::record::{
+    ArrangementRecord, CertificateRecord, CertificateStatus, OperatorKey, OperatorRecord,
+    StatusEvent, Termination,
+};
 use corridor_core::{Digest, Envelope, ParseError, payload_type};
-use corridor_proto::v1;
+use corridor_proto::aeo as wire;
 
 use crate::authority::Signers;
-use crate::doc::{
-    Action, Arrangement, Certificate, KeyUpdate, Registration, StatusChange, Termination,
-};
 use crate::error::Error;
-use crate::records::{CertState, Event, KeyState, MraState, OperatorState, Row, Terminated};
+use crate::rows::{self, Row};
 use crate::state::Latest;
 
 #[cfg(test)]
@@ -85,9 +90,9 @@ pub(crate) struct Change {
 /// The object a change leaves behind.
 #[derive(Clone, Debug)]
 pub(crate) enum Update {
-    Operator(OperatorState),
-    Cert(Box<CertState>),
-    Mra(Box<MraState>),
+    Operator(OperatorRecord),
+    Cert(Box<CertificateRecord>),
+    Mra(Box<ArrangementRecord>),
 }
 
 impl Change {
@@ -123,9 +128,9 @@ impl Change {
     /// The state row written in the same batch as the ledger entry.
     pub(crate) fn row(&self) -> Row {
         match &self.update {
-            Update::Operator(o) => o.row(),
-            Update::Cert(c) => c.row(),
-            Update::Mra(m) => m.row(),
+            Update::Operator(o) => rows::operator(o),
+            Update::Cert(c) => rows::certificate(c),
+            Update::Mra(m) => rows::arrangement(m),
         }
     }
 }
@@ -153,13 +158,34 @@ pub(crate) fn check(
     let by = Signers::check(latest, env)?;
     let payload = env.payload();
     let outcome = match op {
-        Op::Register => register(latest, &by, Registration::decode(payload)?, now, seq)?,
-        Op::Keys => keys(latest, &by, KeyUpdate::decode(payload)?, now)?,
-        Op::Issue => issue(latest, &by, Certificate::decode(payload)?, now, seq)?,
-        Op::Status => status(latest, &by, StatusChange::decode(payload)?, now, seq)?,
-        Op::Propose => propose(latest, &by, env, Arrangement::decode(payload)?, now, seq)?,
-        Op::Countersign => countersign(latest, &by, env, Arrangement::decode(payload)?, now)?,
-        Op::Terminate => terminate(latest, &by, Termination::decode(payload)?, now)?,
+        Op::Register => {
+            let r = wire::decode_operator_registration(payload)?;
+            register(latest, &by, r, now, seq)?
+        }
+        Op::Keys => keys(latest, &by, wire::decode_operator_key_update(payload)?, now)?,
+        Op::Issue => issue(
+            latest,
+            &by,
+            wire::decode_aeo_certificate(payload)?,
+            now,
+            seq,
+        )?,
+        Op::Status => {
+            let s = wire::decode_certificate_status_change(payload)?;
+            status(latest, &by, s, now, seq)?
+        }
+        Op::Propose => {
+            let m = wire::decode_mutual_recognition_arrangement(payload)?;
+            propose(latest, &by, env, m, now, seq)?
+        }
+        Op::Countersign => {
+            let m = wire::decode_mutual_recognition_arrangement(payload)?;
+            countersign(latest, &by, env, m, now)?
+        }
+        Op::Terminate => {
+            let t = wire::decode_arrangement_termination(payload)?;
+            terminate(latest, &by, t, now)?
+        }
     };
     Ok(Change {
         subject: outcome.subject,
@@ -181,7 +207,7 @@ struct Outcome {
 fn register(
     latest: Latest<'_>,
     by: &Signers,
-    r: Registration,
+    r: OperatorRegistration,
     now: i64,
     seq: u64,
 ) -> Result<Outcome, Error> {
@@ -193,7 +219,7 @@ fn register(
             r.operator_id, o.seq
         )));
     }
-    for (i, k) in r.keys.iter().enumerate() {
+    for (i, k) in r.public_keys.iter().enumerate() {
         if let Some((other, _)) = latest.key_owner(&k.id()) {
             return Err(Error::AlreadyExists(format!(
                 "public_keys[{i}]: key {} is already registered to operator {other}",
@@ -207,41 +233,47 @@ fn register(
             )));
         }
     }
-    let o = OperatorState {
-        id: r.operator_id.clone(),
+    let r = r.into_parts();
+    let subject = r.operator_id.to_string();
+    let o = OperatorRecord {
+        operator_id: r.operator_id,
         legal_name: r.legal_name,
         address: r.address,
-        country: r.country,
         keys: r
-            .keys
+            .public_keys
             .into_iter()
-            .map(|key| KeyState {
+            .map(|key| OperatorKey {
                 key,
-                added_at: now,
-                revoked_at: None,
+                added_at_unix_micros: now,
+                revoked_at_unix_micros: None,
             })
             .collect(),
-        registered_at: now,
+        registered_at_unix_micros: now,
         seq,
     };
     Ok(Outcome {
-        subject: r.operator_id.to_string(),
+        subject,
         effective_at: now,
         in_force: false,
         update: Update::Operator(o),
     })
 }
 
-fn keys(latest: Latest<'_>, by: &Signers, u: KeyUpdate, now: i64) -> Result<Outcome, Error> {
+fn keys(
+    latest: Latest<'_>,
+    by: &Signers,
+    u: OperatorKeyUpdate,
+    now: i64,
+) -> Result<Outcome, Error> {
     let Some(o) = latest.operator(&u.operator_id) else {
         return Err(Error::FailedPrecondition(format!(
             "operator_id: {} is not registered",
             u.operator_id
         )));
     };
-    by.require_authority(&o.country, "a key update")?;
+    by.require_authority(&o.country(), "a key update")?;
     let mut next = o.clone();
-    for (i, k) in u.add.iter().enumerate() {
+    for (i, k) in u.add_public_keys.iter().enumerate() {
         let reserved_elsewhere = latest.keys().taken(&k.id(), &u.operator_id).is_some();
         if latest.key_owner(&k.id()).is_some() || reserved_elsewhere {
             return Err(Error::AlreadyExists(format!(
@@ -249,15 +281,15 @@ fn keys(latest: Latest<'_>, by: &Signers, u: KeyUpdate, now: i64) -> Result<Outc
                 k.id()
             )));
         }
-        next.keys.push(KeyState {
+        next.keys.push(OperatorKey {
             key: *k,
-            added_at: now,
-            revoked_at: None,
+            added_at_unix_micros: now,
+            revoked_at_unix_micros: None,
         });
     }
-    for (i, id) in u.revoke.iter().enumerate() {
+    for (i, id) in u.revoke_keyids.iter().enumerate() {
         match next.keys.iter_mut().find(|k| k.key.id() == *id) {
-            Some(k) if k.revoked_at.is_none() => k.revoked_at = Some(now),
+            Some(k) if k.revoked_at_unix_micros.is_none() => k.revoked_at_unix_micros = Some(now),
             Some(_) => {
                 return Err(Error::FailedPrecondition(format!(
                     "revoke_keyids[{i}]: key {id} is already revoked"
@@ -271,7 +303,7 @@ fn keys(latest: Latest<'_>, by: &Signers, u: KeyUpdate, now: i64) -> Result<Outc
             }
         }
     }
-    if next.keys.iter().all(|k| k.revoked_at.is_some()) {
+    if next.keys.iter().all(|k| k.revoked_at_unix_micros.is_some()) {
         return Err(Error::FailedPrecondition(format!(
             "revoke_keyids: the update would leave operator {} without an active key",
             u.operator_id
@@ -288,7 +320,7 @@ fn keys(latest: Latest<'_>, by: &Signers, u: KeyUpdate, now: i64) -> Result<Outc
 fn issue(
     latest: Latest<'_>,
     by: &Signers,
-    c: Certificate,
+    c: AeoCertificate,
     now: i64,
     seq: u64,
 ) -> Result<Outcome, Error> {
@@ -311,43 +343,34 @@ fn issue(
     if let Some(existing) = latest.certificate(&c.aeo_id) {
         return Err(Error::AlreadyExists(format!(
             "aeo_id: {} is already the id of another certificate (entry {})",
-            c.aeo_id, existing.seq
+            c.aeo_id,
+            existing.seq()
         )));
     }
-    let effective_from = c.valid_from.max(now);
-    if c.valid_to <= effective_from {
+    let effective_from = c.valid_from_unix_micros.max(now);
+    if c.valid_to_unix_micros <= effective_from {
         return Err(ParseError::new(
             "valid_to_unix_micros",
             format!(
                 "validity ends ({}) before the certificate takes effect when recorded ({effective_from})",
-                c.valid_to
+                c.valid_to_unix_micros
             ),
         )
         .into());
     }
-    let state = CertState {
-        effective_from,
-        history: vec![Event {
-            status: v1::CertificateStatus::Active,
-            at: effective_from,
-            reason: String::new(),
-            seq,
-        }],
-        seq,
-        cert: c,
-    };
+    let subject = c.operator_id.to_string();
     Ok(Outcome {
-        subject: state.cert.operator_id.to_string(),
+        subject,
         effective_at: effective_from,
         in_force: false,
-        update: Update::Cert(Box::new(state)),
+        update: Update::Cert(Box::new(CertificateRecord::issued(c, effective_from, seq))),
     })
 }
 
 fn status(
     latest: Latest<'_>,
     by: &Signers,
-    s: StatusChange,
+    s: CertificateStatusChange,
     now: i64,
     seq: u64,
 ) -> Result<Outcome, Error> {
@@ -361,41 +384,45 @@ fn status(
         &s.aeo_id.country(),
         &format!("a status change of certificate {}", s.aeo_id),
     )?;
-    let latest_event = c.latest();
-    use v1::CertificateStatus as S;
-    let next = match (s.action, latest_event.status) {
+    let last = c.latest();
+    use CertificateAction as A;
+    use CertificateStatus as S;
+    let next = match (s.action, last.status) {
         (_, S::Revoked) => {
             return Err(Error::FailedPrecondition(format!(
                 "certificate {} was revoked (entry {}); a revoked certificate cannot be changed",
-                s.aeo_id, latest_event.seq
+                s.aeo_id, last.seq
             )));
         }
-        (Action::Suspend, S::Active) => S::Suspended,
-        (Action::Reinstate, S::Suspended) => S::Active,
-        (Action::Revoke, _) => S::Revoked,
-        (Action::Suspend, _) => {
+        (A::Suspend, S::Active) => S::Suspended,
+        (A::Reinstate, S::Suspended) => S::Active,
+        (A::Revoke, _) => S::Revoked,
+        (A::Suspend, _) => {
             return Err(Error::FailedPrecondition(format!(
                 "certificate {} is already suspended (entry {})",
-                s.aeo_id, latest_event.seq
+                s.aeo_id, last.seq
             )));
         }
-        (Action::Reinstate, _) => {
+        (A::Reinstate, _) => {
             return Err(Error::FailedPrecondition(format!(
                 "certificate {} is not suspended",
                 s.aeo_id
             )));
         }
     };
-    let at = s.effective_at.max(now).max(latest_event.at);
-    let mut state = c.clone();
-    state.history.push(Event {
+    let at = s
+        .effective_at_unix_micros
+        .max(now)
+        .max(last.effective_at_unix_micros);
+    let subject = c.certificate().operator_id.to_string();
+    let state = c.clone().changed(StatusEvent {
         status: next,
-        at,
-        reason: s.reason,
+        effective_at_unix_micros: at,
+        reason: s.into_parts().reason,
         seq,
     });
     Ok(Outcome {
-        subject: state.cert.operator_id.to_string(),
+        subject,
         effective_at: at,
         in_force: false,
         update: Update::Cert(Box::new(state)),
@@ -406,7 +433,7 @@ fn propose(
     latest: Latest<'_>,
     by: &Signers,
     env: &Envelope,
-    m: Arrangement,
+    m: MutualRecognitionArrangement,
     now: i64,
     seq: u64,
 ) -> Result<Outcome, Error> {
@@ -416,34 +443,34 @@ fn propose(
             .corridor_country(&format!("countries[{i}]"), c)?;
     }
     let signed = by.parties(&m)?;
-    if let Some(existing) = latest.arrangement(&m.id) {
+    let id = &m.arrangement_id;
+    if let Some(existing) = latest.arrangement(id) {
         return Err(Error::AlreadyExists(format!(
-            "arrangement_id: {} was proposed already (entry {}); countersign that proposal or use another id",
-            m.id, existing.seq
+            "arrangement_id: {id} was proposed already (entry {}); countersign that proposal or use another id",
+            existing.seq
         )));
     }
-    if m.effective_to != 0 && m.effective_to <= m.effective_from.max(now) {
+    if let Some(to) = m.effective_to_unix_micros
+        && to <= m.effective_from_unix_micros.max(now)
+    {
         return Err(ParseError::new(
             "effective_to_unix_micros",
-            format!(
-                "the arrangement ends ({}) before it could come into force",
-                m.effective_to
-            ),
+            format!("the arrangement ends ({to}) before it could come into force"),
         )
         .into());
     }
     let in_force = signed.len() == 2;
-    let in_force_from = in_force.then(|| m.effective_from.max(now));
-    let state = MraState {
-        document: env.document_id(),
+    let in_force_from = in_force.then(|| m.effective_from_unix_micros.max(now));
+    let subject = id.to_string();
+    let state = ArrangementRecord {
+        arrangement: m,
         envelope: env.clone(),
-        in_force_from,
+        in_force_from_unix_micros: in_force_from,
         terminated: None,
         seq,
-        mra: m,
     };
     Ok(Outcome {
-        subject: state.mra.id.clone(),
+        subject,
         effective_at: in_force_from.unwrap_or(now),
         in_force,
         update: Update::Mra(Box::new(state)),
@@ -454,26 +481,25 @@ fn countersign(
     latest: Latest<'_>,
     by: &Signers,
     env: &Envelope,
-    m: Arrangement,
+    m: MutualRecognitionArrangement,
     now: i64,
 ) -> Result<Outcome, Error> {
     let signed = by.parties(&m)?;
-    let Some(existing) = latest.arrangement(&m.id) else {
+    let id = &m.arrangement_id;
+    let Some(existing) = latest.arrangement(id) else {
         return Err(Error::FailedPrecondition(format!(
-            "arrangement_id: {} has not been proposed; propose it first",
-            m.id
+            "arrangement_id: {id} has not been proposed; propose it first"
         )));
     };
-    if existing.document != env.document_id() {
+    let proposed = existing.document_id();
+    if proposed != env.document_id() {
         return Err(Error::AlreadyExists(format!(
-            "arrangement_id: {} was proposed with different terms (document {}); a countersignature covers the proposal's exact payload",
-            m.id, existing.document
+            "arrangement_id: {id} was proposed with different terms (document {proposed}); a countersignature covers the proposal's exact payload"
         )));
     }
-    if existing.in_force_from.is_some() || existing.terminated.is_some() {
+    if existing.in_force_from_unix_micros.is_some() || existing.terminated.is_some() {
         return Err(Error::FailedPrecondition(format!(
-            "arrangement {} is {}, not pending",
-            m.id,
+            "arrangement {id} is {}, not pending",
             if existing.terminated.is_some() {
                 "terminated"
             } else {
@@ -483,8 +509,7 @@ fn countersign(
     }
     if signed.len() != 2 {
         return Err(Error::FailedPrecondition(format!(
-            "envelope.signatures: arrangement {} comes into force with the signatures of both {} and {}; this envelope has {}",
-            m.id,
+            "envelope.signatures: arrangement {id} comes into force with the signatures of both {} and {}; this envelope has {}",
             m.countries[0],
             m.countries[1],
             signed
@@ -494,60 +519,66 @@ fn countersign(
                 .join(", ")
         )));
     }
-    let from = m.effective_from.max(now);
-    if m.effective_to != 0 && m.effective_to <= from {
+    let from = m.effective_from_unix_micros.max(now);
+    if let Some(to) = m.effective_to_unix_micros
+        && to <= from
+    {
         return Err(Error::FailedPrecondition(format!(
-            "arrangement {} ended ({}) before it was countersigned",
-            m.id, m.effective_to
+            "arrangement {id} ended ({to}) before it was countersigned"
         )));
     }
     let mut state = existing.clone();
     state.envelope = env.clone();
-    state.in_force_from = Some(from);
+    state.in_force_from_unix_micros = Some(from);
     Ok(Outcome {
-        subject: m.id,
+        subject: id.to_string(),
         effective_at: from,
         in_force: true,
         update: Update::Mra(Box::new(state)),
     })
 }
 
-fn terminate(latest: Latest<'_>, by: &Signers, t: Termination, now: i64) -> Result<Outcome, Error> {
-    let Some(existing) = latest.arrangement(&t.id) else {
+fn terminate(
+    latest: Latest<'_>,
+    by: &Signers,
+    t: ArrangementTermination,
+    now: i64,
+) -> Result<Outcome, Error> {
+    let id = &t.arrangement_id;
+    let Some(existing) = latest.arrangement(id) else {
         return Err(Error::NotFound(format!(
-            "arrangement_id: no arrangement {}",
-            t.id
+            "arrangement_id: no arrangement {id}"
         )));
     };
-    if !existing.mra.party(&t.country) {
+    if !existing.arrangement.party(&t.country) {
         return Err(ParseError::new(
             "country",
-            format!("{} is not a party to arrangement {}", t.country, t.id),
+            format!("{} is not a party to arrangement {id}", t.country),
         )
         .into());
     }
-    by.require_authority(&t.country, &format!("termination of {}", t.id))?;
+    by.require_authority(&t.country, &format!("termination of {id}"))?;
     if existing.terminated.is_some() {
         return Err(Error::FailedPrecondition(format!(
-            "arrangement {} is already terminated",
-            t.id
+            "arrangement {id} is already terminated"
         )));
     }
-    let Some(from) = existing.in_force_from else {
+    let Some(from) = existing.in_force_from_unix_micros else {
         return Err(Error::FailedPrecondition(format!(
-            "arrangement {} is pending, not in force",
-            t.id
+            "arrangement {id} is pending, not in force"
         )));
     };
-    let at = t.effective_at.max(now).max(from);
+    let at = t.effective_at_unix_micros.max(now).max(from);
+    let subject = id.to_string();
+    let t = t.into_parts();
     let mut state = existing.clone();
-    state.terminated = Some(Terminated {
-        at,
+    state.terminated = Some(Termination {
+        at_unix_micros: at,
         by: t.country,
         reason: t.reason,
     });
     Ok(Outcome {
-        subject: t.id,
+        subject,
         effective_at: at,
         in_force: false,
         update: Update::Mra(Box::new(state)),
