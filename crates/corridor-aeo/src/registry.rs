@@ -46,6 +46,20 @@ struct Inner {
     shutdown: CancellationToken,
 }
 
+/// A change of a group checked and staged, on its way to the ledger.
+struct Accepted {
+    submission: Submission,
+    change: Change,
+}
+
+/// A submission of an envelope accepted earlier in the same group: answered with that
+/// change's receipt.
+struct Repeat {
+    submission: Submission,
+    /// The index of the earlier change among the group's accepted ones.
+    of: usize,
+}
+
 /// A change waiting for the writer.
 struct Submission {
     op: Op,
@@ -72,7 +86,9 @@ fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 /// so first polls in order mean entries in order. Should that ever change, the sequence
 /// check in `write_group` catches it: the registry stops recording, acknowledges nothing
 /// out of order, and a restart that replays entries out of order refuses to start rather
-/// than guess. An ordered multi-append in the ledger would remove the reliance.
+/// than guess. `Ledger::append_all` gives that order by construction (consecutive
+/// sequence numbers in call order) and would remove the reliance; it also makes a call's
+/// entries durable all or none, where separate appends may be split between batches.
 async fn join_in_order<F: Future + Unpin>(mut futs: Vec<F>) -> Vec<F::Output> {
     let mut out: Vec<Option<F::Output>> = futs.iter().map(|_| None).collect();
     std::future::poll_fn(|cx| {
@@ -221,9 +237,8 @@ async fn write_group(inner: &Inner, group: Vec<Submission>) {
     }
     let now = inner.clock.now_micros();
     let base = inner.ledger.len();
-    let mut accepted: Vec<(Submission, Change)> = Vec::with_capacity(group.len());
-    // Repeats, within this group, of an envelope accepted earlier in it.
-    let mut repeats: Vec<(Submission, usize)> = Vec::new();
+    let mut accepted: Vec<Accepted> = Vec::with_capacity(group.len());
+    let mut repeats: Vec<Repeat> = Vec::new();
     {
         let mut state = write(&inner.state);
         let mut in_group: HashMap<Digest, usize> = HashMap::new();
@@ -233,7 +248,10 @@ async fn write_group(inner: &Inner, group: Vec<Submission>) {
                 continue;
             }
             if let Some(&i) = in_group.get(&s.envelope_id) {
-                repeats.push((s, i));
+                repeats.push(Repeat {
+                    submission: s,
+                    of: i,
+                });
                 continue;
             }
             let seq = base + accepted.len() as u64;
@@ -241,7 +259,10 @@ async fn write_group(inner: &Inner, group: Vec<Submission>) {
                 Ok(p) => {
                     state.stage(&p);
                     in_group.insert(s.envelope_id, accepted.len());
-                    accepted.push((s, p));
+                    accepted.push(Accepted {
+                        submission: s,
+                        change: p,
+                    });
                 }
                 Err(e) => {
                     let _ = s.reply.send(Err(e));
@@ -254,13 +275,13 @@ async fn write_group(inner: &Inner, group: Vec<Submission>) {
     }
     let appends: Vec<_> = accepted
         .iter()
-        .map(|(s, p)| {
-            let row = p.row();
+        .map(|a| {
+            let row = a.change.row();
             Box::pin(inner.ledger.append(Append {
-                kind: s.op.kind().into(),
-                subject: p.subject().to_owned(),
+                kind: a.submission.op.kind().into(),
+                subject: a.change.subject().to_owned(),
                 time_unix_micros: now,
-                envelope: s.bytes.clone(),
+                envelope: a.submission.bytes.clone(),
                 extra: vec![(row.key, Some(row.value))],
             }))
         })
@@ -271,13 +292,23 @@ async fn write_group(inner: &Inner, group: Vec<Submission>) {
     let mut applied = base;
     {
         let mut state = write(&inner.state);
-        for (k, ((s, p), r)) in accepted.into_iter().zip(results).enumerate() {
+        for (
+            k,
+            (
+                Accepted {
+                    submission: s,
+                    change,
+                },
+                r,
+            ),
+        ) in accepted.into_iter().zip(results).enumerate()
+        {
             let seq = base + k as u64;
             let ok = !inner.failed.load(Ordering::SeqCst);
             match r {
                 Ok(a) if ok && a.seq == seq && a.new => {
                     let receipt = state.apply(
-                        p,
+                        change,
                         Recorded {
                             seq,
                             hash: a.hash,
@@ -307,8 +338,8 @@ async fn write_group(inner: &Inner, group: Vec<Submission>) {
         state.unstage();
     }
     inner.applied.send_replace(applied);
-    for (s, i) in repeats {
-        let r = match receipts.get(i).copied().flatten() {
+    for Repeat { submission: s, of } in repeats {
+        let r = match receipts.get(of).copied().flatten() {
             Some(r) => Ok(r.again()),
             None => Err(Error::Unavailable(
                 "the registry stopped recording after a ledger failure; restart it".into(),

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use corridor_aeo::sign::{request, sign, submit};
 use corridor_aeo::{Config, TrustedKeys};
-use corridor_core::{CountryCode, Envelope, SigningKey, payload_type as pt};
+use corridor_core::{CountryCode, Envelope, OperatorId, SigningKey, payload_type as pt};
 use corridor_ledger::Ledger;
 use corridor_proto::v1;
 use corridor_proto::v1::aeo_registry_client::AeoRegistryClient;
@@ -132,12 +132,20 @@ fn now() -> i64 {
         .as_micros() as i64
 }
 
+/// The code of the country that registers operator `id`.
+fn country_of(id: &str) -> String {
+    OperatorId::parse("operator_id", id)
+        .unwrap()
+        .country()
+        .to_string()
+}
+
 fn registration(id: &str, key: &SigningKey) -> v1::OperatorRegistration {
     v1::OperatorRegistration {
         operator_id: id.into(),
         legal_name: format!("Operator {id} LLC"),
         address: "1 Station Road".into(),
-        country: id[..2].into(),
+        country: country_of(id),
         public_keys: vec![key.public().as_bytes().to_vec()],
         issued_at_unix_micros: now(),
     }
@@ -221,7 +229,7 @@ async fn register(c: &mut AeoRegistryClient<Channel>, keys: &Keys, id: &str) -> 
     c.register_operator(request(
         pt::OPERATOR_REGISTRATION,
         &registration(id, &op_key),
-        keys.of(&id[..2]),
+        keys.of(&country_of(id)),
     ))
     .await
     .unwrap();
@@ -644,7 +652,7 @@ async fn arrangements_need_both_signatures_and_their_scope_decides() {
         c.issue_certificate(request(
             pt::AEO_CERTIFICATE,
             &certificate(aeo, op, tier),
-            keys.of(&op[..2]),
+            keys.of(&country_of(op)),
         ))
         .await
         .unwrap();
