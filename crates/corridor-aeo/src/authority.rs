@@ -40,6 +40,16 @@ struct RoleKey {
     key: PublicKey,
 }
 
+/// A key the topology names for one of its operators, registered or not yet: it may be
+/// registered for that operator only.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReservedKey {
+    /// The operator.
+    pub operator: OperatorId,
+    /// Its key.
+    pub key: PublicKey,
+}
+
 /// The keys the topology gives roles to.
 #[derive(Clone, Debug, Default)]
 pub struct TrustedKeys {
@@ -75,13 +85,13 @@ impl TrustedKeys {
 
     /// Adds the topology's operators' keys: known to the registry (they hold no authority),
     /// and registrable for their own operator only.
-    pub fn with_operators(mut self, operators: Vec<(OperatorId, PublicKey)>) -> Self {
-        for (id, key) in operators {
+    pub fn with_operators(mut self, operators: impl IntoIterator<Item = ReservedKey>) -> Self {
+        for ReservedKey { operator, key } in operators {
             self.by_id.entry(key.id()).or_insert_with(|| RoleKey {
-                role: Role::Other(format!("operator {id} (topology)")),
+                role: Role::Other(format!("operator {operator} (topology)")),
                 key,
             });
-            self.reserved.insert(key.id(), id);
+            self.reserved.insert(key.id(), operator);
         }
         self
     }
@@ -91,7 +101,9 @@ impl TrustedKeys {
     pub fn from_topology(
         t: &corridor_topology::Topology,
     ) -> Result<Self, corridor_topology::Error> {
-        Ok(Self::new(t.authority_keys()?, t.other_keys()?).with_operators(t.operator_keys()?))
+        let operators = t.operator_keys()?.into_iter();
+        let reserved = operators.map(|(operator, key)| ReservedKey { operator, key });
+        Ok(Self::new(t.authority_keys()?, t.other_keys()?).with_operators(reserved))
     }
 
     /// The corridor's countries (those with a customs authority key).

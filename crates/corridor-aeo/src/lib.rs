@@ -10,7 +10,7 @@
 //!
 //! [`serve`] runs it on a listener the caller has bound.
 
-pub mod authority;
+mod authority;
 pub mod doc;
 pub mod error;
 pub mod follow;
@@ -38,7 +38,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tonic::server::NamedService;
 
-pub use authority::TrustedKeys;
+pub use authority::{ReservedKey, TrustedKeys};
 pub use error::Error;
 pub use follow::ReplicaStore;
 pub use ledger_reader::LedgerReaderService;

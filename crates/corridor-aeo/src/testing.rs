@@ -6,7 +6,7 @@ use corridor_core::{
 };
 use corridor_proto::v1;
 
-use crate::authority::TrustedKeys;
+use crate::authority::{ReservedKey, TrustedKeys};
 use crate::rules::Op;
 use crate::sign::sign;
 use crate::state::{Recorded, State};
@@ -176,10 +176,10 @@ impl Fixture {
             authorities,
             vec![("officer 1 of CN".into(), officer().public())],
         )
-        .with_operators(vec![(
-            OperatorId::parse("o", "CN9").unwrap(),
-            reserved().public(),
-        )]);
+        .with_operators([ReservedKey {
+            operator: OperatorId::parse("o", "CN9").unwrap(),
+            key: reserved().public(),
+        }]);
         Self {
             state: State::new(keys),
             seq: 0,

@@ -162,14 +162,14 @@ pub(crate) fn check(
             let r = wire::decode_operator_registration(payload)?;
             register(latest, &by, r, now, seq)?
         }
-        Op::Keys => keys(latest, &by, wire::decode_operator_key_update(payload)?, now)?,
-        Op::Issue => issue(
-            latest,
-            &by,
-            wire::decode_aeo_certificate(payload)?,
-            now,
-            seq,
-        )?,
+        Op::Keys => {
+            let u = wire::decode_operator_key_update(payload)?;
+            keys(latest, &by, u, now)?
+        }
+        Op::Issue => {
+            let c = wire::decode_aeo_certificate(payload)?;
+            issue(latest, &by, c, now, seq)?
+        }
         Op::Status => {
             let s = wire::decode_certificate_status_change(payload)?;
             status(latest, &by, s, now, seq)?
