@@ -22,9 +22,9 @@ use tokio_stream::Stream;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Endpoint;
 
+use crate::authority::TrustedKeys;
 use crate::error::Error;
 use crate::replica::Replica;
-use crate::state::TrustedKeys;
 
 /// First pause before reconnecting; doubled after every failed attempt.
 const BACKOFF_MIN: Duration = Duration::from_millis(100);

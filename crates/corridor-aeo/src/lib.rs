@@ -10,13 +10,19 @@
 //!
 //! [`serve`] runs it on a listener the caller has bound.
 
+mod authority;
 pub mod doc;
 pub mod error;
 pub mod follow;
+mod recognition;
 pub mod registry;
 pub mod replica;
+mod rows;
+mod rules;
 pub mod sign;
-pub mod state;
+mod state;
+#[cfg(test)]
+mod testing;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -32,11 +38,12 @@ use tokio_util::sync::CancellationToken;
 use tonic::server::NamedService;
 
 use corridor_service::LedgerReaderService;
+
+pub use authority::{ReservedKey, TrustedKeys};
 pub use error::Error;
 pub use follow::ReplicaStore;
 pub use registry::Registry;
 pub use replica::{Recognition, Replica};
-pub use state::TrustedKeys;
 
 /// Largest gRPC message the registry accepts by default (bytes).
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 256 * 1024;

@@ -6,6 +6,7 @@ use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 use std::task::Poll;
 
+use corridor_core::aeo::record::ChangeReceipt;
 use corridor_core::{CountryCode, Digest, Envelope, OperatorId, ParseError};
 use corridor_ledger::{Append, Ledger};
 use corridor_proto::v1;
@@ -15,8 +16,12 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
+use crate::authority::TrustedKeys;
 use crate::error::Error;
-use crate::state::{Op, Prepared, ROW_PREFIXES, Receipt, State, TrustedKeys};
+use crate::recognition;
+use crate::rows::ROW_PREFIXES;
+use crate::rules::{Change, Op};
+use crate::state::{Recorded, State};
 use corridor_proto::ledger::entry_to_wire;
 
 /// Most changes checked and sent to the ledger together (one group commit).
@@ -41,6 +46,20 @@ struct Inner {
     shutdown: CancellationToken,
 }
 
+/// A change of a group checked and staged, on its way to the ledger.
+struct Accepted {
+    submission: Submission,
+    change: Change,
+}
+
+/// A submission of an envelope accepted earlier in the same group: answered with that
+/// change's receipt.
+struct Repeat {
+    submission: Submission,
+    /// The index of the earlier change among the group's accepted ones.
+    of: usize,
+}
+
 /// A change waiting for the writer.
 struct Submission {
     op: Op,
@@ -49,7 +68,7 @@ struct Submission {
     bytes: Vec<u8>,
     /// sha256 of `bytes`.
     envelope_id: Digest,
-    reply: oneshot::Sender<Result<v1::ChangeReceipt, Error>>,
+    reply: oneshot::Sender<Result<ChangeReceipt, Error>>,
 }
 
 fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -67,7 +86,9 @@ fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 /// so first polls in order mean entries in order. Should that ever change, the sequence
 /// check in `write_group` catches it: the registry stops recording, acknowledges nothing
 /// out of order, and a restart that replays entries out of order refuses to start rather
-/// than guess. An ordered multi-append in the ledger would remove the reliance.
+/// than guess. `Ledger::append_all` gives that order by construction (consecutive
+/// sequence numbers in call order) and would remove the reliance; it also makes a call's
+/// entries durable all or none, where separate appends may be split between batches.
 async fn join_in_order<F: Future + Unpin>(mut futs: Vec<F>) -> Vec<F::Output> {
     let mut out: Vec<Option<F::Output>> = futs.iter().map(|_| None).collect();
     std::future::poll_fn(|cx| {
@@ -150,7 +171,7 @@ impl Registry {
         &self,
         op: Op,
         env: Option<v1::Envelope>,
-    ) -> Result<v1::ChangeReceipt, Error> {
+    ) -> Result<ChangeReceipt, Error> {
         let env: Envelope = env
             .ok_or_else(|| ParseError::new("envelope", "required"))?
             .try_into()?;
@@ -169,6 +190,16 @@ impl Registry {
             .await
             .map_err(|_| stopping())?;
         outcome.await.map_err(|_| stopping())?
+    }
+
+    /// [`Registry::submit`] for a gRPC request: its receipt on the wire.
+    async fn receipt(
+        &self,
+        op: Op,
+        r: Request<v1::SubmitRequest>,
+    ) -> Result<Response<v1::ChangeReceipt>, Status> {
+        let receipt = self.submit(op, r.into_inner().envelope).await?;
+        Ok(Response::new((&receipt).into()))
     }
 
     /// The ledger behind the registry.
@@ -206,19 +237,21 @@ async fn write_group(inner: &Inner, group: Vec<Submission>) {
     }
     let now = inner.clock.now_micros();
     let base = inner.ledger.len();
-    let mut accepted: Vec<(Submission, Prepared)> = Vec::with_capacity(group.len());
-    // Repeats, within this group, of an envelope accepted earlier in it.
-    let mut repeats: Vec<(Submission, usize)> = Vec::new();
+    let mut accepted: Vec<Accepted> = Vec::with_capacity(group.len());
+    let mut repeats: Vec<Repeat> = Vec::new();
     {
         let mut state = write(&inner.state);
         let mut in_group: HashMap<Digest, usize> = HashMap::new();
         for s in group {
             if let Some(r) = state.receipt(&s.envelope_id) {
-                let _ = s.reply.send(Ok(r.wire(false)));
+                let _ = s.reply.send(Ok(r.again()));
                 continue;
             }
             if let Some(&i) = in_group.get(&s.envelope_id) {
-                repeats.push((s, i));
+                repeats.push(Repeat {
+                    submission: s,
+                    of: i,
+                });
                 continue;
             }
             let seq = base + accepted.len() as u64;
@@ -226,7 +259,10 @@ async fn write_group(inner: &Inner, group: Vec<Submission>) {
                 Ok(p) => {
                     state.stage(&p);
                     in_group.insert(s.envelope_id, accepted.len());
-                    accepted.push((s, p));
+                    accepted.push(Accepted {
+                        submission: s,
+                        change: p,
+                    });
                 }
                 Err(e) => {
                     let _ = s.reply.send(Err(e));
@@ -239,40 +275,51 @@ async fn write_group(inner: &Inner, group: Vec<Submission>) {
     }
     let appends: Vec<_> = accepted
         .iter()
-        .map(|(s, p)| {
+        .map(|a| {
+            let row = a.change.row();
             Box::pin(inner.ledger.append(Append {
-                kind: s.op.kind().into(),
-                subject: p.subject.clone(),
+                kind: a.submission.op.kind().into(),
+                subject: a.change.subject().to_owned(),
                 time_unix_micros: now,
-                envelope: s.bytes.clone(),
-                extra: p.rows(),
+                envelope: a.submission.bytes.clone(),
+                extra: vec![(row.key, Some(row.value))],
             }))
         })
         .collect();
     let results = join_in_order(appends).await;
 
-    let mut receipts: Vec<Option<Receipt>> = Vec::with_capacity(accepted.len());
+    let mut receipts: Vec<Option<ChangeReceipt>> = Vec::with_capacity(accepted.len());
     let mut applied = base;
     {
         let mut state = write(&inner.state);
-        for (k, ((s, p), r)) in accepted.into_iter().zip(results).enumerate() {
+        for (
+            k,
+            (
+                Accepted {
+                    submission: s,
+                    change,
+                },
+                r,
+            ),
+        ) in accepted.into_iter().zip(results).enumerate()
+        {
             let seq = base + k as u64;
             let ok = !inner.failed.load(Ordering::SeqCst);
             match r {
                 Ok(a) if ok && a.seq == seq && a.new => {
-                    let receipt = Receipt {
-                        seq,
-                        hash: a.hash,
-                        document: s.env.document_id(),
-                        recorded_at: now,
-                        effective_at: p.effective_at,
-                        in_force: p.in_force,
-                    };
-                    state.apply(p, s.envelope_id, receipt);
+                    let receipt = state.apply(
+                        change,
+                        Recorded {
+                            seq,
+                            hash: a.hash,
+                            at: now,
+                            envelope_id: s.envelope_id,
+                        },
+                    );
                     applied = seq + 1;
                     receipts.push(Some(receipt));
                     tracing::info!(seq, kind = s.op.kind(), "recorded");
-                    let _ = s.reply.send(Ok(receipt.wire(true)));
+                    let _ = s.reply.send(Ok(receipt));
                 }
                 r => {
                     inner.failed.store(true, Ordering::SeqCst);
@@ -291,9 +338,9 @@ async fn write_group(inner: &Inner, group: Vec<Submission>) {
         state.unstage();
     }
     inner.applied.send_replace(applied);
-    for (s, i) in repeats {
-        let r = match receipts.get(i).copied().flatten() {
-            Some(r) => Ok(r.wire(false)),
+    for Repeat { submission: s, of } in repeats {
+        let r = match receipts.get(of).copied().flatten() {
+            Some(r) => Ok(r.again()),
             None => Err(Error::Unavailable(
                 "the registry stopped recording after a ledger failure; restart it".into(),
             )),
@@ -316,64 +363,49 @@ impl v1::aeo_registry_server::AeoRegistry for Registry {
         &self,
         r: Request<v1::SubmitRequest>,
     ) -> Result<Response<v1::ChangeReceipt>, Status> {
-        Ok(Response::new(
-            self.submit(Op::Register, r.into_inner().envelope).await?,
-        ))
+        self.receipt(Op::Register, r).await
     }
 
     async fn update_operator_keys(
         &self,
         r: Request<v1::SubmitRequest>,
     ) -> Result<Response<v1::ChangeReceipt>, Status> {
-        Ok(Response::new(
-            self.submit(Op::Keys, r.into_inner().envelope).await?,
-        ))
+        self.receipt(Op::Keys, r).await
     }
 
     async fn issue_certificate(
         &self,
         r: Request<v1::SubmitRequest>,
     ) -> Result<Response<v1::ChangeReceipt>, Status> {
-        Ok(Response::new(
-            self.submit(Op::Issue, r.into_inner().envelope).await?,
-        ))
+        self.receipt(Op::Issue, r).await
     }
 
     async fn change_certificate_status(
         &self,
         r: Request<v1::SubmitRequest>,
     ) -> Result<Response<v1::ChangeReceipt>, Status> {
-        Ok(Response::new(
-            self.submit(Op::Status, r.into_inner().envelope).await?,
-        ))
+        self.receipt(Op::Status, r).await
     }
 
     async fn propose_arrangement(
         &self,
         r: Request<v1::SubmitRequest>,
     ) -> Result<Response<v1::ChangeReceipt>, Status> {
-        Ok(Response::new(
-            self.submit(Op::Propose, r.into_inner().envelope).await?,
-        ))
+        self.receipt(Op::Propose, r).await
     }
 
     async fn countersign_arrangement(
         &self,
         r: Request<v1::SubmitRequest>,
     ) -> Result<Response<v1::ChangeReceipt>, Status> {
-        Ok(Response::new(
-            self.submit(Op::Countersign, r.into_inner().envelope)
-                .await?,
-        ))
+        self.receipt(Op::Countersign, r).await
     }
 
     async fn terminate_arrangement(
         &self,
         r: Request<v1::SubmitRequest>,
     ) -> Result<Response<v1::ChangeReceipt>, Status> {
-        Ok(Response::new(
-            self.submit(Op::Terminate, r.into_inner().envelope).await?,
-        ))
+        self.receipt(Op::Terminate, r).await
     }
 
     async fn check_recognition(
@@ -396,8 +428,8 @@ impl v1::aeo_registry_server::AeoRegistry for Registry {
             r.at_unix_micros
         };
         let size = *self.inner.applied.borrow();
-        let finding = read(&self.inner.state).check(&op, &c, at);
-        Ok(Response::new(finding.wire(at, size)))
+        let finding = recognition::check(&read(&self.inner.state), &op, &c, at);
+        Ok(Response::new((&finding.answer(at, size)).into()))
     }
 
     async fn get_operator(
@@ -409,7 +441,7 @@ impl v1::aeo_registry_server::AeoRegistry for Registry {
         let o = state
             .operator(&id)
             .ok_or_else(|| Error::NotFound(format!("operator_id: {id} is not registered")))?;
-        Ok(Response::new(o.record()))
+        Ok(Response::new(o.into()))
     }
 
     async fn list_certificates(
@@ -430,7 +462,7 @@ impl v1::aeo_registry_server::AeoRegistry for Registry {
             }
         };
         Ok(Response::new(v1::ListCertificatesResponse {
-            certificates: certs.into_iter().map(|c| c.record()).collect(),
+            certificates: certs.into_iter().map(Into::into).collect(),
         }))
     }
 
@@ -449,7 +481,7 @@ impl v1::aeo_registry_server::AeoRegistry for Registry {
             arrangements: state
                 .arrangements(c.as_ref())
                 .into_iter()
-                .map(|m| m.record())
+                .map(Into::into)
                 .collect(),
         }))
     }

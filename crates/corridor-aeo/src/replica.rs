@@ -9,12 +9,15 @@
 //! operator keys, the authority rules, the state). A replica therefore trusts the topology's
 //! keys, not the registry's transport.
 
+use corridor_core::aeo::record::RecognitionAnswer;
 use corridor_core::{AeoId, AeoTier, CountryCode, Digest, KeyId, OperatorId, PublicKey};
 use corridor_ledger::Entry;
 use corridor_proto::v1;
 
+use crate::authority::TrustedKeys;
 use crate::error::Error;
-use crate::state::{Finding, State, TrustedKeys};
+use crate::recognition;
+use crate::state::State;
 
 /// The registry's state as of a prefix of its ledger.
 pub struct Replica {
@@ -48,17 +51,17 @@ pub struct Recognition {
     pub detail: String,
 }
 
-impl From<Finding> for Recognition {
-    fn from(f: Finding) -> Self {
+impl From<RecognitionAnswer> for Recognition {
+    fn from(a: RecognitionAnswer) -> Self {
         Self {
-            recognised: f.recognised(),
-            reason: f.reason,
-            aeo_id: f.aeo_id,
-            arrangement: f.arrangement,
-            tier: f.tier,
-            since: f.since,
-            benefits: f.benefits,
-            detail: f.detail,
+            recognised: a.reason.recognises(),
+            reason: a.reason.into(),
+            aeo_id: a.aeo_id,
+            arrangement: a.arrangement_id.map(|m| m.to_string()),
+            tier: a.tier,
+            since: a.since_unix_micros,
+            benefits: a.benefits.map(Into::into),
+            detail: a.detail,
         }
     }
 }
@@ -143,7 +146,9 @@ impl Replica {
         country: &CountryCode,
         at: i64,
     ) -> Recognition {
-        self.state.check(operator, country, at).into()
+        recognition::check(&self.state, operator, country, at)
+            .answer(at, self.len)
+            .into()
     }
 
     /// The registry's `CheckRecognition` response at time `at` (not 0), exactly as the
@@ -154,7 +159,8 @@ impl Replica {
         country: &CountryCode,
         at: i64,
     ) -> v1::CheckRecognitionResponse {
-        self.state.check(operator, country, at).wire(at, self.len)
+        let answer = recognition::check(&self.state, operator, country, at).answer(at, self.len);
+        (&answer).into()
     }
 
     /// The public key with id `key` if it is registered for `operator` and valid at `at`
@@ -174,13 +180,13 @@ impl Replica {
         let k = o
             .key(key)
             .ok_or_else(|| format!("key {key} is not a key of operator {operator}"))?;
-        if at < k.added_at {
+        if at < k.added_at_unix_micros {
             return Err(format!(
                 "key {key} of operator {operator} is not yet valid at {at}: it was added at {} (unix microseconds)",
-                k.added_at
+                k.added_at_unix_micros
             ));
         }
-        if let Some(revoked) = k.revoked_at
+        if let Some(revoked) = k.revoked_at_unix_micros
             && revoked <= at
         {
             return Err(format!(

@@ -157,12 +157,20 @@ fn now() -> i64 {
         .as_micros() as i64
 }
 
+/// The code of the country that registers operator `id`.
+fn country_of(id: &str) -> String {
+    OperatorId::parse("operator_id", id)
+        .unwrap()
+        .country()
+        .to_string()
+}
+
 fn registration(id: &str, key: &SigningKey) -> v1::OperatorRegistration {
     v1::OperatorRegistration {
         operator_id: id.into(),
         legal_name: format!("Operator {id} LLC"),
         address: "1 Station Road".into(),
-        country: id[..2].into(),
+        country: country_of(id),
         public_keys: vec![key.public().as_bytes().to_vec()],
         issued_at_unix_micros: now(),
     }
@@ -184,7 +192,7 @@ async fn register(c: &mut AeoRegistryClient<Channel>, keys: &Keys, id: &str) -> 
     c.register_operator(request(
         pt::OPERATOR_REGISTRATION,
         &registration(id, &op_key),
-        keys.of(&id[..2]),
+        keys.of(&country_of(id)),
     ))
     .await
     .unwrap();
@@ -195,7 +203,7 @@ async fn issue(c: &mut AeoRegistryClient<Channel>, keys: &Keys, aeo: &str, op: &
     c.issue_certificate(request(
         pt::AEO_CERTIFICATE,
         &certificate(aeo, op, v1::AeoTier::Full),
-        keys.of(&op[..2]),
+        keys.of(&country_of(op)),
     ))
     .await
     .unwrap()

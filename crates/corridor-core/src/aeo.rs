@@ -3,6 +3,9 @@
 //! An AEO certificate id has the form China uses (`AEOCN0123456789`): the letters `AEO`, the
 //! ISO 3166-1 alpha-2 code of the issuing country, then ten digits.
 
+pub mod document;
+pub mod record;
+
 use std::fmt;
 use std::str::FromStr;
 

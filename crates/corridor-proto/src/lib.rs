@@ -7,6 +7,7 @@
 //! the `decode_*` / `encode_*` functions for their payload bytes; [`ledger`] converts ledger
 //! entries and checkpoints.
 
+pub mod aeo;
 pub mod convert;
 pub mod document;
 pub mod examples;
