@@ -4,6 +4,7 @@
 //! [`Signers`] is the checked value: only [`Signers::check`] makes one, after every
 //! signature of the envelope verified, so a rule holding one knows who signed.
 
+use corridor_service::Refusal;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use corridor_core::aeo::document::MutualRecognitionArrangement;
@@ -146,28 +147,28 @@ impl Signers {
                         (Role::Operator(op.clone()), k.key)
                     }
                     _ => {
-                        return Err(Error::Unauthenticated(format!(
+                        return Err(Error::Refusal(Refusal::Unauthenticated(format!(
                             "envelope.signatures[{i}]: key {} of operator {op} is revoked",
                             s.key_id
-                        )));
+                        ))));
                     }
                 }
             } else if let Some(held) = latest.keys().by_id.get(&s.key_id) {
                 (held.role.clone(), held.key)
             } else {
-                return Err(Error::Unauthenticated(format!(
+                return Err(Error::Refusal(Refusal::Unauthenticated(format!(
                     "envelope.signatures[{i}]: key {} is not known to the registry",
                     s.key_id
-                )));
+                ))));
             };
             if !key.verify(
                 &corridor_core::pae(env.payload_type(), env.payload()),
                 &s.sig,
             ) {
-                return Err(Error::Unauthenticated(format!(
+                return Err(Error::Refusal(Refusal::Unauthenticated(format!(
                     "envelope.signatures[{i}]: signature by key {} ({role}) does not verify",
                     s.key_id
-                )));
+                ))));
             }
             roles.push(role);
         }
@@ -180,10 +181,10 @@ impl Signers {
             return Ok(());
         }
         let by: Vec<String> = self.roles.iter().map(ToString::to_string).collect();
-        Err(Error::PermissionDenied(format!(
+        Err(Error::Refusal(Refusal::PermissionDenied(format!(
             "{what} must be signed by the customs authority of {country}; signed by {}",
             by.join(" and ")
-        )))
+        ))))
     }
 
     /// Which of the arrangement's two parties signed; refuses a signer who is not one of
@@ -199,10 +200,10 @@ impl Signers {
                     signed.insert(c.clone());
                 }
                 other => {
-                    return Err(Error::PermissionDenied(format!(
+                    return Err(Error::Refusal(Refusal::PermissionDenied(format!(
                         "arrangement {} between {} and {} is signed by their customs authorities only; signed by {other}",
                         m.arrangement_id, m.countries[0], m.countries[1]
-                    )));
+                    ))));
                 }
             }
         }

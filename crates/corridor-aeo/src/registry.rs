@@ -1,6 +1,7 @@
 //! The registry: records each change in the ledger (state rows in the same batch), then
 //! applies it to the in-memory state that answers queries; rebuilt and checked on start.
 
+use corridor_service::Refusal;
 use std::collections::{BTreeMap, HashMap};
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
@@ -178,7 +179,7 @@ impl Registry {
         let bytes = corridor_proto::encode_envelope(&env);
         let envelope_id = Digest::of(&bytes);
         let (reply, outcome) = oneshot::channel();
-        let stopping = || Error::Unavailable("the registry is stopping".into());
+        let stopping = || Error::Refusal(Refusal::Unavailable("the registry is stopping".into()));
         self.submissions
             .send(Submission {
                 op,
@@ -229,9 +230,9 @@ async fn write_group(inner: &Inner, group: Vec<Submission>) {
     use std::sync::atomic::Ordering;
     if inner.failed.load(Ordering::SeqCst) {
         for s in group {
-            let _ = s.reply.send(Err(Error::Unavailable(
+            let _ = s.reply.send(Err(Error::Refusal(Refusal::Unavailable(
                 "the registry stopped recording after a ledger failure; restart it".into(),
-            )));
+            ))));
         }
         return;
     }
@@ -341,9 +342,9 @@ async fn write_group(inner: &Inner, group: Vec<Submission>) {
     for Repeat { submission: s, of } in repeats {
         let r = match receipts.get(of).copied().flatten() {
             Some(r) => Ok(r.again()),
-            None => Err(Error::Unavailable(
+            None => Err(Error::Refusal(Refusal::Unavailable(
                 "the registry stopped recording after a ledger failure; restart it".into(),
-            )),
+            ))),
         };
         let _ = s.reply.send(r);
     }
@@ -438,9 +439,11 @@ impl v1::aeo_registry_server::AeoRegistry for Registry {
     ) -> Result<Response<v1::OperatorRecord>, Status> {
         let id = operator_id(&r.into_inner().operator_id)?;
         let state = read(&self.inner.state);
-        let o = state
-            .operator(&id)
-            .ok_or_else(|| Error::NotFound(format!("operator_id: {id} is not registered")))?;
+        let o = state.operator(&id).ok_or_else(|| {
+            Error::Refusal(Refusal::NotFound(format!(
+                "operator_id: {id} is not registered"
+            )))
+        })?;
         Ok(Response::new(o.into()))
     }
 

@@ -1,32 +1,16 @@
-//! The declarant's errors, and the one place they become gRPC statuses.
+//! The declarant's errors, and the one place they become gRPC statuses: refusals as
+//! [`corridor_service::refusal`] maps them, internal failures logged with their cause.
 
 use corridor_core::ParseError;
+use corridor_service::{Refusal, internal, ledger_failed};
 use tonic::Status;
 
 /// What can go wrong at the declarant.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A field of the request is malformed; names the field.
-    #[error("{0}")]
-    Invalid(#[from] ParseError),
-    /// A signature is by an unknown key, a key not valid at the document's time, or does not
-    /// verify.
-    #[error("{0}")]
-    Unauthenticated(String),
-    /// The declarant does not act for an operator, or an operator acted beyond its role (a
-    /// transfer by someone who does not hold the bill).
-    #[error("{0}")]
-    PermissionDenied(String),
-    /// A step out of order (a double spend, a cancellation after arrival).
-    #[error("{0}")]
-    FailedPrecondition(String),
-    /// Nothing has the id asked about.
-    #[error("{0}")]
-    NotFound(String),
-    /// The declarant cannot do it now (a node unreachable, or recording stopped after a
-    /// ledger failure).
-    #[error("{0}")]
-    Unavailable(String),
+    /// The request is refused (bad field, signature, role or state); the client is told why.
+    #[error(transparent)]
+    Refusal(#[from] Refusal),
     /// A customs node refused: its status is passed on.
     #[error("customs node: {}", .0.message())]
     Refused(tonic::Status),
@@ -50,28 +34,23 @@ pub enum Error {
     Key(#[from] corridor_core::Error),
 }
 
+impl From<ParseError> for Error {
+    fn from(p: ParseError) -> Self {
+        Self::Refusal(Refusal::Invalid(p))
+    }
+}
+
 impl From<Error> for Status {
     fn from(e: Error) -> Self {
         match e {
-            Error::Invalid(p) => Status::invalid_argument(p.to_string()),
-            Error::Unauthenticated(m) => Status::unauthenticated(m),
-            Error::PermissionDenied(m) => Status::permission_denied(m),
-            Error::FailedPrecondition(m) => Status::failed_precondition(m),
-            Error::NotFound(m) => Status::not_found(m),
-            Error::Unavailable(m) => Status::unavailable(m),
+            Error::Refusal(r) => r.into(),
             Error::Refused(s) => Status::new(s.code(), format!("customs node: {}", s.message())),
-            Error::Ledger(e) => {
-                tracing::error!(error = %e, "ledger failure");
-                Status::unavailable("the declarant's ledger failed; nothing was recorded")
-            }
-            Error::State(m) => {
-                tracing::error!(error = %m, "declarant state");
-                Status::internal("declarant state is inconsistent")
-            }
-            Error::Transport(e) => Status::internal(e.to_string()),
-            Error::Topology(e) => Status::internal(e.to_string()),
-            Error::Registry(e) => Status::internal(e.to_string()),
-            Error::Key(e) => Status::internal(e.to_string()),
+            Error::Ledger(e) => ledger_failed("declarant", &e),
+            Error::State(m) => internal("declarant state is inconsistent", &m),
+            Error::Transport(e) => internal("the declarant's server failed", &e),
+            Error::Topology(e) => internal("the declarant's topology is incomplete", &e),
+            Error::Registry(e) => e.into(),
+            Error::Key(e) => internal("the declarant's key could not be loaded", &e),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! submissions made for the operators it acts for. Rebuilt on start from the ledger, through
 //! the same `apply` that records each step.
 
+use corridor_service::Refusal;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -144,7 +145,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 fn invalid(field: &str, reason: impl Into<String>) -> Error {
-    Error::Invalid(ParseError::new(field, reason))
+    Error::Refusal(Refusal::Invalid(ParseError::new(field, reason)))
 }
 
 fn hex_id(field: &str, s: &str) -> Result<Digest, Error> {
@@ -313,9 +314,9 @@ impl Platform {
 
     async fn record(&self, planned: Vec<Planned>) -> Result<Vec<Appended>, Error> {
         if self.inner.failed.load(Ordering::Acquire) {
-            return Err(Error::Unavailable(
+            return Err(Error::Refusal(Refusal::Unavailable(
                 "the declarant stopped recording after a ledger failure; restart it".into(),
-            ));
+            )));
         }
         let now = self.inner.clock.now_micros();
         let appends = planned
@@ -346,9 +347,9 @@ impl Platform {
 
     fn operator_key(&self, id: &OperatorId, role: &str) -> Result<&SigningKey, Error> {
         self.inner.operators.get(id).ok_or_else(|| {
-            Error::PermissionDenied(format!(
+            Error::Refusal(Refusal::PermissionDenied(format!(
                 "the declarant does not act for {id} ({role}): it holds no key of it"
-            ))
+            )))
         })
     }
 
@@ -359,55 +360,57 @@ impl Platform {
     ) -> Result<v1::SubmitConsignmentResponse, Error> {
         let now = self.inner.clock.now_micros();
         // Everything is checked before anything is signed.
-        let (bill_env, chain, new_bill) =
-            match (req.bill_of_lading, req.bill_of_lading_id.as_str()) {
-                (Some(_), id) if !id.is_empty() => {
-                    return Err(invalid(
-                        "bill_of_lading_id",
-                        "give either a new bill_of_lading or the id of a bill on the platform",
-                    ));
+        let (bill_env, chain, new_bill) = match (req.bill_of_lading, req.bill_of_lading_id.as_str())
+        {
+            (Some(_), id) if !id.is_empty() => {
+                return Err(invalid(
+                    "bill_of_lading_id",
+                    "give either a new bill_of_lading or the id of a bill on the platform",
+                ));
+            }
+            (Some(mut b), _) => {
+                if b.issued_at_unix_micros == 0 {
+                    b.issued_at_unix_micros = now;
                 }
-                (Some(mut b), _) => {
-                    if b.issued_at_unix_micros == 0 {
-                        b.issued_at_unix_micros = now;
-                    }
-                    let bill = BillOfLading::try_from(b).map_err(|e| e.within("bill_of_lading"))?;
-                    let carrier = self.operator_key(&bill.carrier.operator_id, "carrier")?;
-                    let env = Envelope::sign(
-                        payload_type::BILL_OF_LADING,
-                        corridor_proto::encode_bill_of_lading(&bill),
-                        carrier,
-                    );
-                    let issue = TransferEntry::issue(
-                        env.document_id(),
-                        bill.carrier.operator_id.clone(),
-                        bill.shipper.operator_id.clone(),
-                        bill.issued_at_unix_micros,
-                    )
-                    .map_err(|e| e.within("bill_of_lading"))?;
-                    let ienv = Envelope::sign(
-                        payload_type::TRANSFER_ENTRY,
-                        corridor_proto::encode_transfer_entry(&issue),
-                        carrier,
-                    );
-                    let id = ienv.document_id();
-                    (env, vec![(ienv, issue, id)], Some(bill))
-                }
-                (None, "") => {
-                    return Err(invalid(
-                        "bill_of_lading",
-                        "required (or the bill_of_lading_id of a bill on the platform)",
-                    ));
-                }
-                (None, id) => {
-                    let id = hex_id("bill_of_lading_id", id)?;
-                    let st = lock(&self.inner.state);
-                    let b = st.bills.get(&id).ok_or_else(|| {
-                        Error::NotFound(format!("bill {id} is not on this platform"))
-                    })?;
-                    (b.envelope.clone(), b.chain.clone(), None)
-                }
-            };
+                let bill = BillOfLading::try_from(b).map_err(|e| e.within("bill_of_lading"))?;
+                let carrier = self.operator_key(&bill.carrier.operator_id, "carrier")?;
+                let env = Envelope::sign(
+                    payload_type::BILL_OF_LADING,
+                    corridor_proto::encode_bill_of_lading(&bill),
+                    carrier,
+                );
+                let issue = TransferEntry::issue(
+                    env.document_id(),
+                    bill.carrier.operator_id.clone(),
+                    bill.shipper.operator_id.clone(),
+                    bill.issued_at_unix_micros,
+                )
+                .map_err(|e| e.within("bill_of_lading"))?;
+                let ienv = Envelope::sign(
+                    payload_type::TRANSFER_ENTRY,
+                    corridor_proto::encode_transfer_entry(&issue),
+                    carrier,
+                );
+                let id = ienv.document_id();
+                (env, vec![(ienv, issue, id)], Some(bill))
+            }
+            (None, "") => {
+                return Err(invalid(
+                    "bill_of_lading",
+                    "required (or the bill_of_lading_id of a bill on the platform)",
+                ));
+            }
+            (None, id) => {
+                let id = hex_id("bill_of_lading_id", id)?;
+                let st = lock(&self.inner.state);
+                let b = st.bills.get(&id).ok_or_else(|| {
+                    Error::Refusal(Refusal::NotFound(format!(
+                        "bill {id} is not on this platform"
+                    )))
+                })?;
+                (b.envelope.clone(), b.chain.clone(), None)
+            }
+        };
         let bill_id = bill_env.document_id();
         let bill = match &new_bill {
             Some(b) => b.clone(),
@@ -514,10 +517,10 @@ impl Platform {
             .get(id)
             .ok_or_else(|| Error::State("submission".into()))?;
         match s.state {
-            SubmissionState::Refused => Err(Error::FailedPrecondition(format!(
+            SubmissionState::Refused => Err(Error::Refusal(Refusal::FailedPrecondition(format!(
                 "consignment {id} was refused by the first node: {}",
                 s.detail
-            ))),
+            )))),
             _ => Ok(v1::SubmitConsignmentResponse {
                 consignment_id: id.to_hex(),
                 bill_of_lading_id: bill_id.to_hex(),
@@ -557,10 +560,10 @@ impl Platform {
                 Vec::new(),
             ),
             Err(s) => {
-                return Err(Error::Unavailable(format!(
+                return Err(Error::Refusal(Refusal::Unavailable(format!(
                     "consignment {id} is recorded, but the customs node of {first} could not be reached ({}); it is retried when the declarant restarts",
                     s.message()
-                )));
+                ))));
             }
         };
         let outcome = v1::SubmissionOutcome {
@@ -666,8 +669,9 @@ impl Platform {
             for s in env.signatures() {
                 match replica.operator_key(&entry.actor, &s.key_id, entry.time_unix_micros) {
                     Ok(k) => {
-                        env.verify_by(&k)
-                            .map_err(|e| Error::Unauthenticated(format!("transfer entry: {e}")))?;
+                        env.verify_by(&k).map_err(|e| {
+                            Error::Refusal(Refusal::Unauthenticated(format!("transfer entry: {e}")))
+                        })?;
                         ok = true;
                         break;
                     }
@@ -675,10 +679,10 @@ impl Platform {
                 }
             }
             if !ok {
-                return Err(Error::Unauthenticated(format!(
+                return Err(Error::Refusal(Refusal::Unauthenticated(format!(
                     "the transfer entry is not signed by its actor {}: {why}",
                     entry.actor
-                )));
+                ))));
             }
         }
         let bill_lock = lock(&self.inner.bill_locks)
@@ -689,20 +693,22 @@ impl Platform {
         let (bill, tip) = {
             let st = lock(&self.inner.state);
             let b = st.bills.get(&bill_id).ok_or_else(|| {
-                Error::NotFound(format!("bill {bill_id} is not on this platform"))
+                Error::Refusal(Refusal::NotFound(format!(
+                    "bill {bill_id} is not on this platform"
+                )))
             })?;
             let env_id = env.document_id();
             if b.chain.iter().any(|(_, _, id)| *id == env_id) {
                 return Ok(b.record(&bill_id));
             }
             if let Some((_, earlier, _)) = b.chain.get(entry.seq as usize) {
-                return Err(Error::FailedPrecondition(format!(
+                return Err(Error::Refusal(Refusal::FailedPrecondition(format!(
                     "double spend: entry {} of bill {bill_id} was already recorded from this holder state ({} by {} to {})",
                     entry.seq,
                     earlier.action.name(),
                     earlier.actor,
                     earlier.to_holder
-                )));
+                ))));
             }
             (b.bill.clone(), b.tip().cloned())
         };
@@ -715,14 +721,14 @@ impl Platform {
                 TransferAction::SurrenderAccepted | TransferAction::SurrenderRejected
             )
         {
-            return Err(Error::PermissionDenied(format!(
+            return Err(Error::Refusal(Refusal::PermissionDenied(format!(
                 "{} does not hold bill {bill_id}: {} does",
                 entry.actor, tip_entry.to_holder
-            )));
+            ))));
         }
         entry
             .check_follows(&tip_id, &tip_entry)
-            .map_err(|e| Error::FailedPrecondition(e.to_string()))?;
+            .map_err(|e| Error::Refusal(Refusal::FailedPrecondition(e.to_string())))?;
         entry
             .check_against_bill(&bill)
             .map_err(|e| e.within("entry.payload"))?;
@@ -745,10 +751,11 @@ impl Platform {
     pub(crate) fn bill(&self, id: &str) -> Result<v1::BillRecord, Error> {
         let id = hex_id("bill_of_lading_id", id)?;
         let st = lock(&self.inner.state);
-        st.bills
-            .get(&id)
-            .map(|b| b.record(&id))
-            .ok_or_else(|| Error::NotFound(format!("bill {id} is not on this platform")))
+        st.bills.get(&id).map(|b| b.record(&id)).ok_or_else(|| {
+            Error::Refusal(Refusal::NotFound(format!(
+                "bill {id} is not on this platform"
+            )))
+        })
     }
 
     /// A submission's declaration and state.
@@ -757,7 +764,11 @@ impl Platform {
             .submissions
             .get(id)
             .cloned()
-            .ok_or_else(|| Error::NotFound(format!("consignment {id} was not submitted here")))
+            .ok_or_else(|| {
+                Error::Refusal(Refusal::NotFound(format!(
+                    "consignment {id} was not submitted here"
+                )))
+            })
     }
 
     /// `GetPlatformStatus`, once the registry copy has `min_registry_entries` (or 10 s).
@@ -793,9 +804,9 @@ impl Platform {
         let id = hex_id("consignment_id", &req.consignment_id)?;
         let s = self.submission(&id)?;
         if s.state == SubmissionState::Cancelled {
-            return Err(Error::FailedPrecondition(format!(
+            return Err(Error::Refusal(Refusal::FailedPrecondition(format!(
                 "consignment {id} is already cancelled"
-            )));
+            ))));
         }
         let declarant = self.operator_key(&s.declaration.declarant_operator_id, "declarant")?;
         let reason = corridor_core::document::Text::parse("reason", &req.reason)?;

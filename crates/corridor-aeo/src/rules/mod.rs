@@ -16,6 +16,7 @@ use corridor_core::aeo::record::{
 };
 use corridor_core::{Digest, Envelope, ParseError, payload_type};
 use corridor_proto::aeo as wire;
+use corridor_service::Refusal;
 
 use crate::authority::Signers;
 use crate::error::Error;
@@ -214,23 +215,23 @@ fn register(
     latest.keys().corridor_country("country", &r.country)?;
     by.require_authority(&r.country, "an operator registration")?;
     if let Some(o) = latest.operator(&r.operator_id) {
-        return Err(Error::AlreadyExists(format!(
+        return Err(Error::Refusal(Refusal::AlreadyExists(format!(
             "operator_id: {} is already registered (entry {})",
             r.operator_id, o.seq
-        )));
+        ))));
     }
     for (i, k) in r.public_keys.iter().enumerate() {
         if let Some((other, _)) = latest.key_owner(&k.id()) {
-            return Err(Error::AlreadyExists(format!(
+            return Err(Error::Refusal(Refusal::AlreadyExists(format!(
                 "public_keys[{i}]: key {} is already registered to operator {other}",
                 k.id()
-            )));
+            ))));
         }
         if let Some(role) = latest.keys().taken(&k.id(), &r.operator_id) {
-            return Err(Error::AlreadyExists(format!(
+            return Err(Error::Refusal(Refusal::AlreadyExists(format!(
                 "public_keys[{i}]: key {} belongs to {role}",
                 k.id()
-            )));
+            ))));
         }
     }
     let r = r.into_parts();
@@ -266,20 +267,20 @@ fn keys(
     now: i64,
 ) -> Result<Outcome, Error> {
     let Some(o) = latest.operator(&u.operator_id) else {
-        return Err(Error::FailedPrecondition(format!(
+        return Err(Error::Refusal(Refusal::FailedPrecondition(format!(
             "operator_id: {} is not registered",
             u.operator_id
-        )));
+        ))));
     };
     by.require_authority(&o.country(), "a key update")?;
     let mut next = o.clone();
     for (i, k) in u.add_public_keys.iter().enumerate() {
         let reserved_elsewhere = latest.keys().taken(&k.id(), &u.operator_id).is_some();
         if latest.key_owner(&k.id()).is_some() || reserved_elsewhere {
-            return Err(Error::AlreadyExists(format!(
+            return Err(Error::Refusal(Refusal::AlreadyExists(format!(
                 "add_public_keys[{i}]: key {} is already registered",
                 k.id()
-            )));
+            ))));
         }
         next.keys.push(OperatorKey {
             key: *k,
@@ -291,23 +292,23 @@ fn keys(
         match next.keys.iter_mut().find(|k| k.key.id() == *id) {
             Some(k) if k.revoked_at_unix_micros.is_none() => k.revoked_at_unix_micros = Some(now),
             Some(_) => {
-                return Err(Error::FailedPrecondition(format!(
+                return Err(Error::Refusal(Refusal::FailedPrecondition(format!(
                     "revoke_keyids[{i}]: key {id} is already revoked"
-                )));
+                ))));
             }
             None => {
-                return Err(Error::FailedPrecondition(format!(
+                return Err(Error::Refusal(Refusal::FailedPrecondition(format!(
                     "revoke_keyids[{i}]: key {id} is not a key of operator {}",
                     u.operator_id
-                )));
+                ))));
             }
         }
     }
     if next.keys.iter().all(|k| k.revoked_at_unix_micros.is_some()) {
-        return Err(Error::FailedPrecondition(format!(
+        return Err(Error::Refusal(Refusal::FailedPrecondition(format!(
             "revoke_keyids: the update would leave operator {} without an active key",
             u.operator_id
-        )));
+        ))));
     }
     Ok(Outcome {
         subject: u.operator_id.to_string(),
@@ -328,24 +329,24 @@ fn issue(
     latest.keys().corridor_country("aeo_id", &issuer)?;
     by.require_authority(&issuer, &format!("certificate {}", c.aeo_id))?;
     if c.operator_id.country() != issuer {
-        return Err(Error::PermissionDenied(format!(
+        return Err(Error::Refusal(Refusal::PermissionDenied(format!(
             "operator_id: the customs authority of {issuer} certifies operators registered in {issuer}; {} is registered in {}",
             c.operator_id,
             c.operator_id.country()
-        )));
+        ))));
     }
     if latest.operator(&c.operator_id).is_none() {
-        return Err(Error::FailedPrecondition(format!(
+        return Err(Error::Refusal(Refusal::FailedPrecondition(format!(
             "operator_id: {} is not registered; register the operator before certifying it",
             c.operator_id
-        )));
+        ))));
     }
     if let Some(existing) = latest.certificate(&c.aeo_id) {
-        return Err(Error::AlreadyExists(format!(
+        return Err(Error::Refusal(Refusal::AlreadyExists(format!(
             "aeo_id: {} is already the id of another certificate (entry {})",
             c.aeo_id,
             existing.seq()
-        )));
+        ))));
     }
     let effective_from = c.valid_from_unix_micros.max(now);
     if c.valid_to_unix_micros <= effective_from {
@@ -375,10 +376,10 @@ fn status(
     seq: u64,
 ) -> Result<Outcome, Error> {
     let Some(c) = latest.certificate(&s.aeo_id) else {
-        return Err(Error::NotFound(format!(
+        return Err(Error::Refusal(Refusal::NotFound(format!(
             "aeo_id: no certificate {}",
             s.aeo_id
-        )));
+        ))));
     };
     by.require_authority(
         &s.aeo_id.country(),
@@ -389,25 +390,25 @@ fn status(
     use CertificateStatus as S;
     let next = match (s.action, last.status) {
         (_, S::Revoked) => {
-            return Err(Error::FailedPrecondition(format!(
+            return Err(Error::Refusal(Refusal::FailedPrecondition(format!(
                 "certificate {} was revoked (entry {}); a revoked certificate cannot be changed",
                 s.aeo_id, last.seq
-            )));
+            ))));
         }
         (A::Suspend, S::Active) => S::Suspended,
         (A::Reinstate, S::Suspended) => S::Active,
         (A::Revoke, _) => S::Revoked,
         (A::Suspend, _) => {
-            return Err(Error::FailedPrecondition(format!(
+            return Err(Error::Refusal(Refusal::FailedPrecondition(format!(
                 "certificate {} is already suspended (entry {})",
                 s.aeo_id, last.seq
-            )));
+            ))));
         }
         (A::Reinstate, _) => {
-            return Err(Error::FailedPrecondition(format!(
+            return Err(Error::Refusal(Refusal::FailedPrecondition(format!(
                 "certificate {} is not suspended",
                 s.aeo_id
-            )));
+            ))));
         }
     };
     let at = s
@@ -445,10 +446,10 @@ fn propose(
     let signed = by.parties(&m)?;
     let id = &m.arrangement_id;
     if let Some(existing) = latest.arrangement(id) {
-        return Err(Error::AlreadyExists(format!(
+        return Err(Error::Refusal(Refusal::AlreadyExists(format!(
             "arrangement_id: {id} was proposed already (entry {}); countersign that proposal or use another id",
             existing.seq
-        )));
+        ))));
     }
     if let Some(to) = m.effective_to_unix_micros
         && to <= m.effective_from_unix_micros.max(now)
@@ -487,28 +488,28 @@ fn countersign(
     let signed = by.parties(&m)?;
     let id = &m.arrangement_id;
     let Some(existing) = latest.arrangement(id) else {
-        return Err(Error::FailedPrecondition(format!(
+        return Err(Error::Refusal(Refusal::FailedPrecondition(format!(
             "arrangement_id: {id} has not been proposed; propose it first"
-        )));
+        ))));
     };
     let proposed = existing.document_id();
     if proposed != env.document_id() {
-        return Err(Error::AlreadyExists(format!(
+        return Err(Error::Refusal(Refusal::AlreadyExists(format!(
             "arrangement_id: {id} was proposed with different terms (document {proposed}); a countersignature covers the proposal's exact payload"
-        )));
+        ))));
     }
     if existing.in_force_from_unix_micros.is_some() || existing.terminated.is_some() {
-        return Err(Error::FailedPrecondition(format!(
+        return Err(Error::Refusal(Refusal::FailedPrecondition(format!(
             "arrangement {id} is {}, not pending",
             if existing.terminated.is_some() {
                 "terminated"
             } else {
                 "in force already"
             }
-        )));
+        ))));
     }
     if signed.len() != 2 {
-        return Err(Error::FailedPrecondition(format!(
+        return Err(Error::Refusal(Refusal::FailedPrecondition(format!(
             "envelope.signatures: arrangement {id} comes into force with the signatures of both {} and {}; this envelope has {}",
             m.countries[0],
             m.countries[1],
@@ -517,15 +518,15 @@ fn countersign(
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join(", ")
-        )));
+        ))));
     }
     let from = m.effective_from_unix_micros.max(now);
     if let Some(to) = m.effective_to_unix_micros
         && to <= from
     {
-        return Err(Error::FailedPrecondition(format!(
+        return Err(Error::Refusal(Refusal::FailedPrecondition(format!(
             "arrangement {id} ended ({to}) before it was countersigned"
-        )));
+        ))));
     }
     let mut state = existing.clone();
     state.envelope = env.clone();
@@ -546,9 +547,9 @@ fn terminate(
 ) -> Result<Outcome, Error> {
     let id = &t.arrangement_id;
     let Some(existing) = latest.arrangement(id) else {
-        return Err(Error::NotFound(format!(
+        return Err(Error::Refusal(Refusal::NotFound(format!(
             "arrangement_id: no arrangement {id}"
-        )));
+        ))));
     };
     if !existing.arrangement.party(&t.country) {
         return Err(ParseError::new(
@@ -559,14 +560,14 @@ fn terminate(
     }
     by.require_authority(&t.country, &format!("termination of {id}"))?;
     if existing.terminated.is_some() {
-        return Err(Error::FailedPrecondition(format!(
+        return Err(Error::Refusal(Refusal::FailedPrecondition(format!(
             "arrangement {id} is already terminated"
-        )));
+        ))));
     }
     let Some(from) = existing.in_force_from_unix_micros else {
-        return Err(Error::FailedPrecondition(format!(
+        return Err(Error::Refusal(Refusal::FailedPrecondition(format!(
             "arrangement {id} is pending, not in force"
-        )));
+        ))));
     };
     let at = t.effective_at_unix_micros.max(now).max(from);
     let subject = id.to_string();

@@ -2,6 +2,7 @@
 
 use corridor_core::{SigningKey, payload_type as pt};
 use corridor_proto::v1;
+use corridor_service::Refusal;
 use tonic::Code;
 
 use super::{NOW, Refused, base, case, ok, run};
@@ -181,7 +182,7 @@ fn an_arrangement_that_ended_while_pending_cannot_come_into_force() {
     );
     let late = f.state.prepare(Op::Countersign, &both, T0 + 2 * DAY, 1);
     assert!(
-        matches!(late, Err(Error::FailedPrecondition(ref m)) if m.contains("ended")),
+        matches!(late, Err(Error::Refusal(Refusal::FailedPrecondition(ref m))) if m.contains("ended")),
         "{:?}",
         late.err()
     );

@@ -7,6 +7,7 @@ mod operators;
 
 use corridor_core::{Envelope, SigningKey, payload_type as pt};
 use corridor_proto::v1;
+use corridor_service::Refusal;
 use tonic::Code;
 
 use super::Op;
@@ -176,7 +177,7 @@ fn a_staged_change_counts_until_unstaged() {
     w.f.state.stage(&change);
     let refused = w.f.state.prepare(Op::Register, &again, NOW, w.f.seq + 1);
     assert!(
-        matches!(refused, Err(Error::AlreadyExists(ref m)) if m.contains("CN4 is already registered")),
+        matches!(refused, Err(Error::Refusal(Refusal::AlreadyExists(ref m))) if m.contains("CN4 is already registered")),
         "{:?}",
         refused.err()
     );
