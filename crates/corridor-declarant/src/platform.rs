@@ -4,7 +4,6 @@
 
 use corridor_service::Refusal;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -133,7 +132,6 @@ pub(crate) struct Inner {
     /// One step at a time per bill (transfers), so a double spend is seen.
     bill_locks: Mutex<HashMap<Digest, Arc<tokio::sync::Mutex<()>>>>,
     pub(crate) nodes: BTreeMap<CountryCode, CustomsNodeClient<Channel>>,
-    failed: AtomicBool,
     pub(crate) shutdown: CancellationToken,
     /// The registry follower, pending retries and tracking streams: joined before the
     /// databases close.
@@ -197,7 +195,6 @@ impl Platform {
             state: Mutex::new(State::default()),
             bill_locks: Mutex::new(HashMap::new()),
             nodes,
-            failed: AtomicBool::new(false),
             shutdown,
             tasks: tokio_util::task::TaskTracker::new(),
         });
@@ -313,7 +310,7 @@ impl Platform {
     }
 
     async fn record(&self, planned: Vec<Planned>) -> Result<Vec<Appended>, Error> {
-        if self.inner.failed.load(Ordering::Acquire) {
+        if self.inner.ledger.is_failed() {
             return Err(Error::Refusal(Refusal::Unavailable(
                 "the declarant stopped recording after a ledger failure; restart it".into(),
             )));
@@ -329,13 +326,7 @@ impl Platform {
                 extra: p.extra.clone(),
             })
             .collect();
-        let appended = match self.inner.ledger.append_all(appends).await {
-            Ok(a) => a,
-            Err(e) => {
-                self.inner.failed.store(true, Ordering::Release);
-                return Err(e.into());
-            }
-        };
+        let appended = self.inner.ledger.append_all(appends).await?;
         for (p, a) in planned.into_iter().zip(&appended) {
             if a.new {
                 let subject = Digest::parse_hex("subject", &p.subject)?;

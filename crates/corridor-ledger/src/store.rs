@@ -377,6 +377,12 @@ impl Ledger {
         Ok(())
     }
 
+    /// Whether a write failed: the ledger then takes no appends until it is opened again
+    /// (what sled holds after a failed batch or flush is not known until it is read back).
+    pub fn is_failed(&self) -> bool {
+        self.shared.failed.load(Ordering::SeqCst)
+    }
+
     /// The ledger's origin (its name in checkpoints).
     pub fn origin(&self) -> &str {
         &self.origin
