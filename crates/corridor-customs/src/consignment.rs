@@ -11,31 +11,31 @@ use corridor_proto::v1::{self, ConsignmentState as S, Lane};
 /// Ledger entry kinds a customs node records, in the order a consignment meets them.
 pub mod kind {
     /// The bill of lading presented with a declaration (first node).
-    pub const BILL: &str = "bill.presented";
+    pub const BILL_PRESENTED: &str = "bill.presented";
     /// One entry of the bill's transfer chain (first node).
-    pub const TRANSFER: &str = "bill.transfer";
+    pub const BILL_TRANSFER: &str = "bill.transfer";
     /// The declaration accepted (first node).
-    pub const DECLARED: &str = "declaration.accepted";
+    pub const DECLARATION_ACCEPTED: &str = "declaration.accepted";
     /// The previous node's advance record received (other nodes).
-    pub const ANNOUNCED: &str = "advance.received";
+    pub const ADVANCE_RECEIVED: &str = "advance.received";
     /// The pre-arrival risk assessment.
-    pub const ASSESSED: &str = "risk.assessed";
+    pub const RISK_ASSESSED: &str = "risk.assessed";
     /// Arrival at the border, signed by an officer.
-    pub const ARRIVED: &str = "border.arrival";
+    pub const BORDER_ARRIVAL: &str = "border.arrival";
     /// Re-assessment after the arrival found something.
-    pub const REASSESSED: &str = "risk.reassessed";
+    pub const RISK_REASSESSED: &str = "risk.reassessed";
     /// Automatic release of a green or blue consignment.
-    pub const RELEASED: &str = "release.automatic";
+    pub const RELEASE_AUTOMATIC: &str = "release.automatic";
     /// An officer's release, hold or refusal.
-    pub const DECIDED: &str = "officer.decision";
+    pub const OFFICER_DECISION: &str = "officer.decision";
     /// Exit from the country, signed by an officer; writes the outbox row.
-    pub const EXITED: &str = "border.exit";
+    pub const BORDER_EXIT: &str = "border.exit";
     /// The next node's receipt for the advance record; removes the outbox row.
-    pub const HANDED_OVER: &str = "advance.acknowledged";
+    pub const ADVANCE_ACKNOWLEDGED: &str = "advance.acknowledged";
     /// Import clearance at the last country; the guarantee is discharged.
-    pub const COMPLETED: &str = "consignment.completed";
+    pub const CONSIGNMENT_COMPLETED: &str = "consignment.completed";
     /// The declarant withdrew the declaration before arrival at the first border.
-    pub const CANCELLED: &str = "declaration.cancelled";
+    pub const DECLARATION_CANCELLED: &str = "declaration.cancelled";
 }
 
 /// What a consignment is created from: the declaration accepted at the first node, or the
@@ -54,8 +54,13 @@ pub(crate) struct Opened {
 pub(crate) enum Effect {
     /// Recorded for the audit trail; changes nothing (transfer entries).
     Nothing,
-    /// The bill of lading presented: the seals the goods travel under.
-    Bill(Vec<v1::SealCheck>),
+    /// The bill of lading presented (its document id): the seals the goods travel under.
+    Bill {
+        /// The bill's document id.
+        bill: Digest,
+        /// Its seals, as the bill lists them.
+        seals: Vec<v1::SealCheck>,
+    },
     /// A consignment starts here.
     Opened(Box<Opened>),
     /// An assessment (pre-arrival, or re-assessment).
@@ -88,6 +93,31 @@ pub(crate) struct At {
     pub(crate) envelope_id: Digest,
 }
 
+/// Where an entry is in the ledger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct EntryRef {
+    pub(crate) seq: u64,
+    pub(crate) hash: Digest,
+}
+
+/// The exit entry of a consignment: what the advance record links to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ExitEntry {
+    pub(crate) entry: EntryRef,
+    /// When it was recorded.
+    pub(crate) at: i64,
+}
+
+impl At {
+    /// The entry, without its time and kind.
+    pub(crate) fn entry(&self) -> EntryRef {
+        EntryRef {
+            seq: self.seq,
+            hash: self.hash,
+        }
+    }
+}
+
 /// One consignment at this node.
 #[derive(Clone, Debug)]
 pub(crate) struct Consignment {
@@ -109,11 +139,11 @@ pub(crate) struct Consignment {
     pub(crate) aeo_basis: String,
     pub(crate) arrived_at: i64,
     pub(crate) released_at: i64,
-    /// The exit entry (sequence, hash, time): what the advance record links to.
-    pub(crate) exit: Option<(u64, Digest, i64)>,
+    /// The exit entry, once recorded.
+    pub(crate) exit: Option<ExitEntry>,
     pub(crate) events: Vec<v1::ConsignmentEvent>,
-    /// Every envelope recorded for this consignment, by envelope id: (seq, hash).
-    pub(crate) recorded: HashMap<Digest, (u64, Digest)>,
+    /// Every envelope recorded for this consignment, by envelope id: its entry.
+    pub(crate) recorded: HashMap<Digest, EntryRef>,
 }
 
 impl Consignment {
@@ -204,7 +234,7 @@ impl Consignment {
     pub(crate) fn apply(&mut self, effect: &Effect, at: &At) -> v1::ConsignmentEvent {
         let detail = match effect {
             Effect::Nothing => "bill transfer entry presented".to_string(),
-            Effect::Bill(seals) => {
+            Effect::Bill { seals, .. } => {
                 self.seals = seals.clone();
                 format!("bill of lading presented; {} seals", seals.len())
             }
@@ -300,7 +330,10 @@ impl Consignment {
             },
             Effect::Exited => {
                 self.state = S::Exited;
-                self.exit = Some((at.seq, at.hash, at.time));
+                self.exit = Some(ExitEntry {
+                    entry: at.entry(),
+                    at: at.time,
+                });
                 format!(
                     "exited towards {}",
                     self.next.as_ref().map_or("nowhere", |c| c.as_str())
@@ -324,7 +357,7 @@ impl Consignment {
                 )
             }
         };
-        self.recorded.insert(at.envelope_id, (at.seq, at.hash));
+        self.recorded.insert(at.envelope_id, at.entry());
         let event = v1::ConsignmentEvent {
             country: self.country.to_string(),
             seq: at.seq,
@@ -391,13 +424,16 @@ mod tests {
             }],
             aeo_at_origin: Some(false),
         };
-        let mut c = Consignment::open(Digest::of(b"c"), kz, o, &at(0, 0, kind::ANNOUNCED));
-        c.apply(&Effect::Started, &at(0, 0, kind::ANNOUNCED));
+        let mut c = Consignment::open(Digest::of(b"c"), kz, o, &at(0, 0, kind::ADVANCE_RECEIVED));
+        c.apply(&Effect::Started, &at(0, 0, kind::ADVANCE_RECEIVED));
         let assessment = v1::Assessment {
             lane: Lane::Red as i32,
             ..Default::default()
         };
-        c.apply(&Effect::Assessed(assessment), &at(1, 0, kind::ASSESSED));
+        c.apply(
+            &Effect::Assessed(assessment),
+            &at(1, 0, kind::RISK_ASSESSED),
+        );
         c
     }
 
@@ -407,7 +443,7 @@ mod tests {
         assert_eq!(c.clearance_micros(100 * HOUR), 30 * HOUR, "before arrival");
         c.apply(
             &Effect::Arrived(v1::BorderEvent::default()),
-            &at(2, 10 * HOUR, kind::ARRIVED),
+            &at(2, 10 * HOUR, kind::BORDER_ARRIVAL),
         );
         assert_eq!(c.state, S::AwaitingOfficer);
         // Waiting for an officer counts until now.
@@ -416,7 +452,10 @@ mod tests {
             outcome: v1::Outcome::Release as i32,
             ..Default::default()
         };
-        c.apply(&Effect::Decided(release), &at(3, 22 * HOUR, kind::DECIDED));
+        c.apply(
+            &Effect::Decided(release),
+            &at(3, 22 * HOUR, kind::OFFICER_DECISION),
+        );
         assert_eq!(c.state, S::Released);
         // Released: the transport leg after it does not count.
         assert_eq!(c.clearance_micros(500 * HOUR), 42 * HOUR);
@@ -450,7 +489,7 @@ mod tests {
         let mut c = at_kz(50);
         c.apply(
             &Effect::Arrived(v1::BorderEvent::default()),
-            &at(2, HOUR, kind::ARRIVED),
+            &at(2, HOUR, kind::BORDER_ARRIVAL),
         );
         assert_eq!(
             clearance_status(c.clearance_micros(11 * HOUR), &t),

@@ -294,7 +294,7 @@ impl Trace {
             self.route.get(i + 1).cloned()
         };
         match e.kind.as_str() {
-            kind::DECLARED => {
+            kind::DECLARATION_ACCEPTED => {
                 let d =
                     corridor_proto::decode_declaration(env.payload()).map_err(|x| x.to_string())?;
                 let at = d.created_at_unix_micros;
@@ -307,25 +307,27 @@ impl Trace {
                 }
                 Ok(who)
             }
-            kind::BILL => {
+            kind::BILL_PRESENTED => {
                 let b = corridor_proto::decode_bill_of_lading(env.payload())
                     .map_err(|x| x.to_string())?;
                 self.operator_signed(&b.carrier.operator_id, b.issued_at_unix_micros, env)
             }
-            kind::TRANSFER => {
+            kind::BILL_TRANSFER => {
                 let t = corridor_proto::decode_transfer_entry(env.payload())
                     .map_err(|x| x.to_string())?;
                 self.operator_signed(&t.actor, t.time_unix_micros, env)
             }
-            kind::ANNOUNCED => {
+            kind::ADVANCE_RECEIVED => {
                 let p = prev(cc).ok_or("an advance record at the first country")?;
                 self.node_signed(&p, env)
             }
-            kind::HANDED_OVER => {
+            kind::ADVANCE_ACKNOWLEDGED => {
                 let n = next(cc).ok_or("a receipt at the last country")?;
                 self.node_signed(&n, env)
             }
-            kind::ARRIVED | kind::EXITED | kind::DECIDED => self.officer_signed(cc, env),
+            kind::BORDER_ARRIVAL | kind::BORDER_EXIT | kind::OFFICER_DECISION => {
+                self.officer_signed(cc, env)
+            }
             _ => self.node_signed(cc, env),
         }
     }
@@ -467,7 +469,7 @@ impl Corpus {
         }
         for (i, l) in ledgers.iter().enumerate() {
             if l.entries.is_empty() {
-                let handed = i > 0 && find(&ledgers[i - 1], kind::HANDED_OVER).is_some();
+                let handed = i > 0 && find(&ledgers[i - 1], kind::ADVANCE_ACKNOWLEDGED).is_some();
                 if handed {
                     out.fail(format!(
                         "{} acknowledged the consignment, but its ledger has no entry of it",
@@ -509,9 +511,9 @@ impl Corpus {
             }
             // The handoff into this country links the previous one's exit entry.
             if i > 0 {
-                let link =
-                    find(l, kind::ANNOUNCED).and_then(|(e, _)| decode_env::<v1::AdvanceRecord>(e));
-                let exit = find(&ledgers[i - 1], kind::EXITED);
+                let link = find(l, kind::ADVANCE_RECEIVED)
+                    .and_then(|(e, _)| decode_env::<v1::AdvanceRecord>(e));
+                let exit = find(&ledgers[i - 1], kind::BORDER_EXIT);
                 match (link, exit) {
                     (Some(r), Some((x, xh)))
                         if r.prev_entry_hash == xh.as_bytes() && r.prev_entry_seq == x.seq =>
@@ -540,9 +542,11 @@ impl Corpus {
                 }
             }
             // A receipt recorded here names the next country's entry.
-            if let Some((e, _)) = find(l, kind::HANDED_OVER) {
+            if let Some((e, _)) = find(l, kind::ADVANCE_ACKNOWLEDGED) {
                 let receipt = decode_env::<v1::AdvanceReceipt>(e);
-                let theirs = ledgers.get(i + 1).and_then(|n| find(n, kind::ANNOUNCED));
+                let theirs = ledgers
+                    .get(i + 1)
+                    .and_then(|n| find(n, kind::ADVANCE_RECEIVED));
                 match (receipt, theirs) {
                     (Some(r), Some((ne, nh)))
                         if r.entry_hash == nh.as_bytes() && r.entry_seq == ne.seq => {}
