@@ -17,6 +17,8 @@ mod fields;
 mod plans;
 mod requests;
 mod signed;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeMap, HashMap};
 
