@@ -4,9 +4,13 @@
 
 use std::collections::HashMap;
 
-use corridor_core::document::Declaration;
-use corridor_core::{CountryCode, Digest};
-use corridor_proto::v1::{self, ConsignmentState as S, Lane};
+use corridor_core::document::{
+    Assessment, BorderEvent, CountryClearance, Declaration, Lane, OfficerDecision, Outcome,
+    SealCheck,
+};
+use corridor_core::{CountryCode, Digest, Envelope};
+use corridor_proto::customs::lane_to_wire;
+use corridor_proto::v1::{self, ConsignmentState as S};
 
 /// Ledger entry kinds a customs node records, in the order a consignment meets them.
 pub mod kind {
@@ -42,10 +46,10 @@ pub mod kind {
 /// previous node's advance record.
 #[derive(Clone, Debug)]
 pub(crate) struct Opened {
-    pub(crate) declaration_envelope: v1::Envelope,
+    pub(crate) declaration_envelope: Envelope,
     pub(crate) declaration: Declaration,
-    pub(crate) seals: Vec<v1::SealCheck>,
-    pub(crate) carried: Vec<v1::CountryClearance>,
+    pub(crate) seals: Vec<SealCheck>,
+    pub(crate) carried: Vec<CountryClearance>,
     pub(crate) aeo_at_origin: Option<bool>,
 }
 
@@ -59,22 +63,25 @@ pub(crate) enum Effect {
         /// The bill's document id.
         bill: Digest,
         /// Its seals, as the bill lists them.
-        seals: Vec<v1::SealCheck>,
+        seals: Vec<SealCheck>,
     },
     /// A consignment starts here.
     Opened(Box<Opened>),
     /// An assessment (pre-arrival, or re-assessment).
-    Assessed(v1::Assessment),
+    Assessed(Assessment),
     /// Arrival at the border.
-    Arrived(v1::BorderEvent),
+    Arrived(BorderEvent),
     /// Automatic release.
     Released,
     /// An officer's decision.
-    Decided(v1::OfficerDecision),
+    Decided(OfficerDecision),
     /// Exit from the country.
     Exited,
     /// The next node acknowledged.
-    HandedOver(v1::AdvanceReceipt),
+    HandedOver {
+        /// The next node's country.
+        by: CountryCode,
+    },
     /// Import clearance done.
     Completed,
     /// The declaration withdrawn, with the declarant's reason.
@@ -123,17 +130,18 @@ impl At {
 pub(crate) struct Consignment {
     pub(crate) id: Digest,
     pub(crate) country: CountryCode,
-    pub(crate) declaration_envelope: v1::Envelope,
+    pub(crate) declaration_envelope: Envelope,
     pub(crate) declaration: Declaration,
     /// Envelope id of the entry that opened the consignment here (declaration or advance
     /// record): the same envelope again is the same step.
     pub(crate) opened_by: Digest,
-    pub(crate) seals: Vec<v1::SealCheck>,
+    pub(crate) seals: Vec<SealCheck>,
     pub(crate) next: Option<CountryCode>,
-    pub(crate) carried: Vec<v1::CountryClearance>,
+    pub(crate) carried: Vec<CountryClearance>,
     pub(crate) aeo_at_origin: bool,
     pub(crate) state: S,
-    pub(crate) lane: Lane,
+    /// The lane, once assessed.
+    pub(crate) lane: Option<Lane>,
     pub(crate) reasons: Vec<String>,
     pub(crate) aeo: bool,
     pub(crate) aeo_basis: String,
@@ -161,7 +169,7 @@ impl Consignment {
             carried: o.carried,
             aeo_at_origin: o.aeo_at_origin.unwrap_or(false),
             state: S::AwaitingArrival,
-            lane: Lane::Unspecified,
+            lane: None,
             reasons: Vec::new(),
             aeo: false,
             aeo_basis: String::new(),
@@ -213,16 +221,22 @@ impl Consignment {
     }
 
     /// Every country's dwell, this one included once released.
-    pub(crate) fn clearances(&self) -> Vec<v1::CountryClearance> {
+    pub(crate) fn clearances(&self) -> Vec<CountryClearance> {
         let mut out = self.carried.clone();
-        if self.released_at != 0 {
-            out.push(v1::CountryClearance {
-                country: self.country.to_string(),
-                lane: self.lane as i32,
+        // Released: assessed before (an assessment is recorded with every opening).
+        if let (true, Some(lane)) = (self.released_at != 0, self.lane) {
+            out.push(CountryClearance {
+                country: self.country.clone(),
+                lane,
                 dwell_micros: self.dwell_micros(self.released_at),
             });
         }
         out
+    }
+
+    /// The lane's name, `unassessed` before the assessment.
+    fn lane_name(&self) -> &'static str {
+        self.lane.map_or("unassessed", Lane::name)
     }
 
     fn release(&mut self, t: i64) {
@@ -252,7 +266,7 @@ impl Consignment {
                 }
             }
             Effect::Assessed(a) => {
-                self.lane = a.lane();
+                self.lane = Some(a.lane);
                 self.reasons.extend(a.reasons.iter().cloned());
                 if a.reassessment {
                     self.state = S::AwaitingOfficer;
@@ -270,14 +284,14 @@ impl Consignment {
                     } else {
                         "assessed"
                     },
-                    crate::risk::lane_name(a.lane()),
+                    a.lane.name(),
                     a.reasons.join("; ")
                 )
             }
             Effect::Arrived(e) => {
                 self.arrived_at = at.time;
                 // Green and blue: the release entry follows in the same atomic batch.
-                if matches!(self.lane, Lane::Yellow | Lane::Red) {
+                if matches!(self.lane, Some(Lane::Yellow | Lane::Red)) {
                     self.state = S::AwaitingOfficer;
                 }
                 let broken: Vec<String> = e
@@ -307,22 +321,22 @@ impl Consignment {
             }
             Effect::Released => {
                 self.release(at.time);
-                format!("released ({} lane)", crate::risk::lane_name(self.lane))
+                format!("released ({} lane)", self.lane_name())
             }
-            Effect::Decided(d) => match d.outcome() {
-                v1::Outcome::Release => {
+            Effect::Decided(d) => match d.outcome {
+                Outcome::Release => {
                     self.release(at.time);
                     if !d.findings.is_empty() {
                         self.reasons.push(format!("officer: {}", d.findings));
                     }
                     "released by an officer".to_string()
                 }
-                v1::Outcome::Hold => {
+                Outcome::Hold => {
                     self.state = S::Held;
                     self.reasons.push(format!("held: {}", d.findings));
                     format!("held: {}", d.findings)
                 }
-                _ => {
+                Outcome::Refuse => {
                     self.state = S::Refused;
                     self.reasons.push(format!("refused: {}", d.findings));
                     format!("refused: {}", d.findings)
@@ -339,9 +353,9 @@ impl Consignment {
                     self.next.as_ref().map_or("nowhere", |c| c.as_str())
                 )
             }
-            Effect::HandedOver(r) => {
+            Effect::HandedOver { by } => {
                 self.state = S::HandedOver;
-                format!("{} acknowledged the advance record", r.country)
+                format!("{by} acknowledged the advance record")
             }
             Effect::Cancelled(reason) => {
                 self.state = S::Cancelled;
@@ -365,7 +379,7 @@ impl Consignment {
             kind: at.kind.clone(),
             recorded_at_unix_micros: at.time,
             state: self.state as i32,
-            lane: self.lane as i32,
+            lane: lane_to_wire(self.lane) as i32,
             detail,
         };
         self.events.push(event.clone());
@@ -395,7 +409,9 @@ fn post(p: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use corridor_core::document::BorderEventKind;
     use corridor_core::document::examples::sample_declaration;
+    use corridor_core::{SigningKey, payload_type};
 
     const HOUR: i64 = 3_600_000_000;
 
@@ -414,21 +430,37 @@ mod tests {
         let d = sample_declaration(Digest::of(b"bill"));
         let kz = CountryCode::parse("c", "KZ").unwrap();
         let o = Opened {
-            declaration_envelope: v1::Envelope::default(),
+            declaration_envelope: Envelope::sign(
+                payload_type::DECLARATION,
+                Vec::new(),
+                &SigningKey::from_seed(&[1; 32]),
+            ),
             declaration: d,
             seals: Vec::new(),
-            carried: vec![v1::CountryClearance {
-                country: "CN".into(),
-                lane: Lane::Yellow as i32,
+            carried: vec![CountryClearance {
+                country: CountryCode::parse("c", "CN").unwrap(),
+                lane: Lane::Yellow,
                 dwell_micros: carried * HOUR,
             }],
             aeo_at_origin: Some(false),
         };
-        let mut c = Consignment::open(Digest::of(b"c"), kz, o, &at(0, 0, kind::ADVANCE_RECEIVED));
+        let mut c = Consignment::open(
+            Digest::of(b"c"),
+            kz.clone(),
+            o,
+            &at(0, 0, kind::ADVANCE_RECEIVED),
+        );
         c.apply(&Effect::Started, &at(0, 0, kind::ADVANCE_RECEIVED));
-        let assessment = v1::Assessment {
-            lane: Lane::Red as i32,
-            ..Default::default()
+        let assessment = Assessment {
+            consignment_id: Digest::of(b"c"),
+            country: kz,
+            lane: Lane::Red,
+            reasons: Vec::new(),
+            aeo_recognised: false,
+            aeo_basis: String::new(),
+            reassessment: false,
+            draw_ppm: 0,
+            assessed_at_unix_micros: 0,
         };
         c.apply(
             &Effect::Assessed(assessment),
@@ -437,20 +469,34 @@ mod tests {
         c
     }
 
+    fn arrival() -> BorderEvent {
+        BorderEvent {
+            consignment_id: Digest::of(b"c"),
+            country: CountryCode::parse("c", "KZ").unwrap(),
+            kind: BorderEventKind::Arrival,
+            border_post: String::new(),
+            seals: Vec::new(),
+            at_unix_micros: 1,
+        }
+    }
+
     #[test]
     fn dwell_counts_from_arrival_to_release_and_carries_the_earlier_countries() {
         let mut c = at_kz(30);
         assert_eq!(c.clearance_micros(100 * HOUR), 30 * HOUR, "before arrival");
         c.apply(
-            &Effect::Arrived(v1::BorderEvent::default()),
+            &Effect::Arrived(arrival()),
             &at(2, 10 * HOUR, kind::BORDER_ARRIVAL),
         );
         assert_eq!(c.state, S::AwaitingOfficer);
         // Waiting for an officer counts until now.
         assert_eq!(c.clearance_micros(25 * HOUR), 45 * HOUR);
-        let release = v1::OfficerDecision {
-            outcome: v1::Outcome::Release as i32,
-            ..Default::default()
+        let release = OfficerDecision {
+            consignment_id: Digest::of(b"c"),
+            country: CountryCode::parse("c", "KZ").unwrap(),
+            outcome: Outcome::Release,
+            findings: String::new(),
+            at_unix_micros: 22 * HOUR,
         };
         c.apply(
             &Effect::Decided(release),
@@ -488,7 +534,7 @@ mod tests {
         );
         let mut c = at_kz(50);
         c.apply(
-            &Effect::Arrived(v1::BorderEvent::default()),
+            &Effect::Arrived(arrival()),
             &at(2, HOUR, kind::BORDER_ARRIVAL),
         );
         assert_eq!(

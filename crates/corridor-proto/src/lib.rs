@@ -4,9 +4,11 @@
 //! This is the only crate that knows protobuf: services hand `corridor-core` values to
 //! everything else. [`convert`] converts envelopes; [`document`] converts bills of lading,
 //! transfer entries, declarations and cancellations, checking them on the way in, and has
-//! the `decode_*` / `encode_*` functions for their payload bytes.
+//! the `decode_*` / `encode_*` functions for their payload bytes; [`customs`] converts the
+//! customs nodes' and officers' documents.
 
 pub mod convert;
+pub mod customs;
 pub mod document;
 pub mod examples;
 

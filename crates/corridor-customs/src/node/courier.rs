@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use corridor_core::{CountryCode, Digest, Envelope, payload_type};
+use corridor_proto::customs;
 use corridor_proto::v1::customs_node_client::CustomsNodeClient;
 use corridor_proto::v1::{self, ConsignmentState as S};
 use corridor_topology::Topology;
@@ -103,7 +104,7 @@ impl Node {
                 outbox_key(id),
                 Some(self.advance_record(c, None).encode_to_vec()),
             )),
-            (Effect::HandedOver(_), _) => Some((outbox_key(id), None)),
+            (Effect::HandedOver { .. }, _) => Some((outbox_key(id), None)),
             _ => None,
         }
     }
@@ -121,17 +122,17 @@ impl Node {
             consignment_id: c.id.as_bytes().to_vec(),
             from_country: self.country().to_string(),
             to_country: c.next.as_ref().map(|n| n.to_string()).unwrap_or_default(),
-            declaration: Some(c.declaration_envelope.clone()),
+            declaration: Some(v1::Envelope::from(&c.declaration_envelope)),
             bill_of_lading_id: c.declaration.bill_of_lading_id.as_bytes().to_vec(),
-            lane: c.lane as i32,
+            lane: customs::lane_to_wire(c.lane) as i32,
             reasons: c.reasons.clone(),
             clearance_micros: clearances.iter().map(|x| x.dwell_micros).sum(),
-            clearances,
+            clearances: customs::clearances_to_wire(&clearances),
             prev_entry_seq: exit.map_or(0, |e| e.entry.seq),
             prev_entry_hash: exit.map_or(Vec::new(), |e| e.entry.hash.as_bytes().to_vec()),
             exited_at_unix_micros: exit.map_or(0, |e| e.at),
             aeo_at_origin: c.aeo_at_origin,
-            seals: c.seals.clone(),
+            seals: customs::seals_to_wire(&c.seals),
         }
     }
 

@@ -31,6 +31,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use corridor_aeo::follow::ReplicaStore;
 use corridor_aeo::replica::Replica;
+use corridor_core::document::SealCheck;
 use corridor_core::{CountryCode, Digest, SigningKey};
 use corridor_ledger::Ledger;
 use corridor_proto::v1::{self, ConsignmentState as S};
@@ -51,7 +52,7 @@ type Slot = Arc<tokio::sync::Mutex<Option<Consignment>>>;
 #[derive(Clone, Debug)]
 pub(crate) struct BillUse {
     pub(crate) consignment: Digest,
-    pub(crate) seals: Vec<v1::SealCheck>,
+    pub(crate) seals: Vec<SealCheck>,
 }
 
 /// A step applied to a consignment, as announced to `WatchConsignment` streams.

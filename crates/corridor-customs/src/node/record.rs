@@ -5,8 +5,10 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::Ordering;
 
-use corridor_core::{Digest, Envelope};
+use corridor_core::document::bill_seals;
+use corridor_core::{CountryCode, Digest, Envelope};
 use corridor_ledger::{Append, Appended};
+use corridor_proto::customs;
 use corridor_proto::v1::{self, ConsignmentState as S};
 
 use super::checks::{Plan, decode, opened_from_record};
@@ -121,7 +123,7 @@ impl Node {
                 let bill = corridor_proto::decode_bill_of_lading(env.payload())?;
                 Effect::Bill {
                     bill: env.document_id(),
-                    seals: corridor_proto::seal_checks(&bill),
+                    seals: bill_seals(&bill),
                 }
             }
             kind::BILL_TRANSFER => Effect::Nothing,
@@ -134,7 +136,7 @@ impl Node {
                     .map(|b| b.seals.clone())
                     .unwrap_or_default();
                 Effect::Opened(Box::new(Opened {
-                    declaration_envelope: v1::Envelope::from(env),
+                    declaration_envelope: env.clone(),
                     declaration,
                     seals,
                     carried: Vec::new(),
@@ -146,13 +148,20 @@ impl Node {
                 Effect::Opened(Box::new(opened_from_record(r)?))
             }
             kind::RISK_ASSESSED | kind::RISK_REASSESSED => {
-                Effect::Assessed(decode("assessment", env)?)
+                Effect::Assessed(customs::decode_assessment(env.payload())?)
             }
-            kind::BORDER_ARRIVAL => Effect::Arrived(decode("border_event", env)?),
+            kind::BORDER_ARRIVAL => Effect::Arrived(customs::decode_border_event(env.payload())?),
             kind::RELEASE_AUTOMATIC => Effect::Released,
-            kind::OFFICER_DECISION => Effect::Decided(decode("decision", env)?),
+            kind::OFFICER_DECISION => {
+                Effect::Decided(customs::decode_officer_decision(env.payload())?)
+            }
             kind::BORDER_EXIT => Effect::Exited,
-            kind::ADVANCE_ACKNOWLEDGED => Effect::HandedOver(decode("receipt", env)?),
+            kind::ADVANCE_ACKNOWLEDGED => {
+                let r: v1::AdvanceReceipt = decode("receipt", env)?;
+                Effect::HandedOver {
+                    by: CountryCode::parse("receipt.payload.country", &r.country)?,
+                }
+            }
             kind::CONSIGNMENT_COMPLETED => Effect::Completed,
             kind::DECLARATION_CANCELLED => {
                 let c = corridor_proto::decode_declaration_cancellation(env.payload())?;

@@ -2,6 +2,7 @@
 
 use corridor_core::{Digest, Envelope, payload_type};
 use corridor_ledger::Appended;
+use corridor_proto::customs;
 use corridor_proto::v1::{self, ConsignmentState as S};
 use prost::Message;
 
@@ -36,7 +37,7 @@ impl Node {
             entry_hash: hash.as_bytes().to_vec(),
             new,
             state: c.state as i32,
-            lane: c.lane as i32,
+            lane: customs::lane_to_wire(c.lane) as i32,
             recorded_at_unix_micros: now,
         }
     }
@@ -131,7 +132,7 @@ impl Node {
             consignment_id: c.id.to_hex(),
             country: c.country.to_string(),
             state: c.state as i32,
-            lane: c.lane as i32,
+            lane: customs::lane_to_wire(c.lane) as i32,
             reasons: c.reasons.clone(),
             aeo_recognised: c.aeo,
             aeo_basis: c.aeo_basis.clone(),
@@ -146,8 +147,8 @@ impl Node {
             guarantee_reference: c.declaration.guarantee.reference.as_str().to_string(),
             guarantee_discharged: c.state == S::Completed,
             declaration_reference: c.declaration.declaration_reference.as_str().to_string(),
-            clearances: c.clearances(),
-            seals: c.seals.clone(),
+            clearances: customs::clearances_to_wire(&c.clearances()),
+            seals: customs::seals_to_wire(&c.seals),
         }
     }
 

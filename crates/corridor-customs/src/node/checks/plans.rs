@@ -3,9 +3,10 @@
 //! releases, completions) are signed here; ed25519 is deterministic, so a plan is a pure
 //! function of its inputs.
 
-use corridor_core::document::Declaration;
+use corridor_core::document::{Assessment, BorderEvent, Declaration, Lane, SealCheck};
 use corridor_core::{Digest, Envelope, SigningKey, payload_type};
-use corridor_proto::v1::{self, ConsignmentState as S, Lane};
+use corridor_proto::customs::{encode_assessment, lane_from_wire, lane_to_wire};
+use corridor_proto::v1::{self, ConsignmentState as S};
 use prost::Message;
 
 use super::{
@@ -27,6 +28,10 @@ impl Signer<'_> {
     fn sign<M: Message>(&self, payload_type: &str, m: &M) -> Envelope {
         Envelope::sign(payload_type, m.encode_to_vec(), self.key)
     }
+
+    fn sign_assessment(&self, a: &Assessment) -> Envelope {
+        Envelope::sign(payload_type::ASSESSMENT, encode_assessment(a), self.key)
+    }
 }
 
 impl Rules {
@@ -36,12 +41,13 @@ impl Rules {
         declaration: &Declaration,
         aeo: &AeoStatus,
         now: i64,
-    ) -> v1::Assessment {
+    ) -> Assessment {
         let a = assess(&self.risk, &self.country, declaration, aeo);
-        v1::Assessment {
-            consignment_id: id.as_bytes().to_vec(),
-            country: self.country.to_string(),
-            lane: a.lane as i32,
+        Assessment {
+            consignment_id: *id,
+            country: self.country.clone(),
+            // `assess` starts green and only raises the lane; red is the safe side.
+            lane: lane_from_wire(a.lane).unwrap_or(Lane::Red),
             reasons: a.reasons,
             aeo_recognised: aeo.recognised,
             aeo_basis: aeo.basis.clone(),
@@ -56,13 +62,13 @@ impl Rules {
     pub(crate) fn plan_declaration(&self, d: Declared, aeo: &AeoStatus, s: Signer<'_>) -> Plan {
         let id = d.id();
         let assessment = self.assessment(&id, &d.declaration, aeo, s.now);
-        let aenv = s.sign(payload_type::ASSESSMENT, &assessment);
+        let aenv = s.sign_assessment(&assessment);
         let bill = d.bill_id();
         let mut plan = Plan::new(
             kind::DECLARATION_ACCEPTED,
             &d.declaration_envelope,
             Effect::Opened(Box::new(Opened {
-                declaration_envelope: v1::Envelope::from(&d.declaration_envelope),
+                declaration_envelope: d.declaration_envelope.clone(),
                 declaration: d.declaration,
                 seals: d.seals.clone(),
                 carried: Vec::new(),
@@ -86,7 +92,7 @@ impl Rules {
     /// An advance record received: the record and the pre-arrival assessment.
     pub(crate) fn plan_announcement(&self, a: Announced, aeo: &AeoStatus, s: Signer<'_>) -> Plan {
         let assessment = self.assessment(&a.id, &a.opened.declaration, aeo, s.now);
-        let aenv = s.sign(payload_type::ASSESSMENT, &assessment);
+        let aenv = s.sign_assessment(&assessment);
         Plan::new(
             kind::ADVANCE_RECEIVED,
             &a.envelope,
@@ -115,15 +121,16 @@ impl Rules {
                         "only a consignment awaiting arrival arrives",
                     ));
                 }
+                let e = BorderEvent::try_from(e).map_err(|x| x.within("envelope.payload"))?;
                 let problems = seal_problems(&c.seals, &e.seals);
                 let mut plan = Plan::new(kind::BORDER_ARRIVAL, &env, Effect::Arrived(e));
                 let mut lane = c.lane;
                 if !problems.is_empty() {
-                    lane = Lane::Red;
-                    let a = v1::Assessment {
-                        consignment_id: id.as_bytes().to_vec(),
-                        country: self.country.to_string(),
-                        lane: Lane::Red as i32,
+                    lane = Some(Lane::Red);
+                    let a = Assessment {
+                        consignment_id: id,
+                        country: self.country.clone(),
+                        lane: Lane::Red,
                         reasons: problems.iter().map(|p| format!("seal: {p}")).collect(),
                         aeo_recognised: c.aeo,
                         aeo_basis: c.aeo_basis.clone(),
@@ -131,14 +138,14 @@ impl Rules {
                         draw_ppm: 0,
                         assessed_at_unix_micros: s.now,
                     };
-                    let aenv = s.sign(payload_type::ASSESSMENT, &a);
+                    let aenv = s.sign_assessment(&a);
                     plan = plan.then(kind::RISK_REASSESSED, &aenv, Effect::Assessed(a));
                 }
-                if matches!(lane, Lane::Green | Lane::Blue) {
+                if matches!(lane, Some(Lane::Green | Lane::Blue)) {
                     let r = v1::Release {
                         consignment_id: id.as_bytes().to_vec(),
                         country: self.country.to_string(),
-                        lane: lane as i32,
+                        lane: lane_to_wire(lane) as i32,
                         released_at_unix_micros: s.now,
                         dwell_micros: 0,
                         clearance_micros: c.carried_micros(),
@@ -209,7 +216,9 @@ impl Rules {
                 ));
             }
         }
-        let plan = Plan::new(kind::OFFICER_DECISION, &env, Effect::Decided(d));
+        let decision = corridor_core::document::OfficerDecision::try_from(d)
+            .map_err(|x| x.within("envelope.payload"))?;
+        let plan = Plan::new(kind::OFFICER_DECISION, &env, Effect::Decided(decision));
         Ok(if outcome == v1::Outcome::Release && c.is_last() {
             self.then_completion(plan, c, s)
         } else {
@@ -277,14 +286,14 @@ pub(crate) fn plan_handover(c: &Consignment, r: Receipt) -> Option<Plan> {
         Plan::new(
             kind::ADVANCE_ACKNOWLEDGED,
             &r.envelope,
-            Effect::HandedOver(r.receipt),
+            Effect::HandedOver { by: r.by },
         )
     })
 }
 
 /// What is wrong with the seals found at arrival against those expected: broken, missing
 /// or unknown seals.
-pub(crate) fn seal_problems(expected: &[v1::SealCheck], found: &[v1::SealCheck]) -> Vec<String> {
+pub(crate) fn seal_problems(expected: &[SealCheck], found: &[SealCheck]) -> Vec<String> {
     let mut out = Vec::new();
     for f in found {
         let known = expected

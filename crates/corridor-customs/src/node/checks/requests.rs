@@ -1,7 +1,9 @@
 //! Requests checked into the values only these checks build: everything about a request that
 //! does not depend on a consignment's state.
 
-use corridor_core::document::{Declaration, DeclarationCancellation, TransferAction};
+use corridor_core::document::{
+    Declaration, DeclarationCancellation, SealCheck, TransferAction, bill_seals,
+};
 use corridor_core::{CountryCode, Digest, Envelope, OperatorId, ParseError, payload_type};
 use corridor_proto::v1;
 use prost::Message;
@@ -21,7 +23,7 @@ pub(crate) struct Declared {
     pub(super) bill_envelope: Envelope,
     pub(super) transfers: Vec<Envelope>,
     pub(super) declaration: Declaration,
-    pub(super) seals: Vec<v1::SealCheck>,
+    pub(super) seals: Vec<SealCheck>,
 }
 
 impl Declared {
@@ -203,7 +205,8 @@ impl Cancellation {
 #[derive(Debug)]
 pub(crate) struct Receipt {
     pub(super) envelope: Envelope,
-    pub(super) receipt: v1::AdvanceReceipt,
+    /// The node that signed it.
+    pub(super) by: CountryCode,
 }
 
 impl Rules {
@@ -349,7 +352,7 @@ impl Rules {
             declaration_envelope: denv,
             bill_envelope: benv,
             transfers: tenvs,
-            seals: corridor_proto::seal_checks(&bill),
+            seals: bill_seals(&bill),
             declaration,
         })
     }
@@ -369,11 +372,14 @@ impl Rules {
         let from_country = std::mem::take(&mut record.from_country);
         let to_country = std::mem::take(&mut record.to_country);
         let prev_entry_hash = std::mem::take(&mut record.prev_entry_hash);
-        let opened = opened_from_record(record)?;
+        let wire_declaration = record
+            .declaration
+            .take()
+            .ok_or_else(|| ParseError::new("envelope.payload.declaration", "required"))?;
+        let declaration = corridor_proto::decode_declaration(&wire_declaration.payload)
+            .map_err(|e| e.within("envelope.payload.declaration.payload"))?;
         let id = digest("envelope.payload.consignment_id", &consignment_id)?;
-        let denv: Envelope = opened
-            .declaration_envelope
-            .clone()
+        let denv: Envelope = wire_declaration
             .try_into()
             .map_err(|e: ParseError| e.within("envelope.payload.declaration"))?;
         if denv.document_id() != id {
@@ -382,10 +388,20 @@ impl Rules {
                 "is not the declaration's document id",
             ));
         }
-        let declaration = &opened.declaration;
+        let opened = Opened {
+            declaration_envelope: denv,
+            declaration,
+            seals: record.seals.into_iter().map(SealCheck::from).collect(),
+            carried: corridor_proto::customs::clearances(
+                "envelope.payload.clearances",
+                record.clearances,
+            )?,
+            aeo_at_origin: Some(record.aeo_at_origin),
+        };
+        let (denv, declaration) = (&opened.declaration_envelope, &opened.declaration);
         operator_signed(
             keys,
-            &denv,
+            denv,
             &declaration.declarant_operator_id,
             declaration.created_at_unix_micros,
             "declaration",
@@ -469,7 +485,7 @@ impl Rules {
         }
         Ok(Receipt {
             envelope: renv,
-            receipt: r,
+            by: next.clone(),
         })
     }
 }
@@ -483,18 +499,20 @@ fn previous_country(d: &Declaration, country: &CountryCode) -> Option<CountryCod
         .map(|i| d.route[i].country.clone())
 }
 
-/// What an advance record opens a consignment with (its declaration decoded).
+/// What a recorded advance record opened a consignment with (checked when it was
+/// recorded: [`Rules::advance_record`]).
 pub(crate) fn opened_from_record(r: v1::AdvanceRecord) -> Result<Opened, Error> {
     let denv = r
         .declaration
-        .ok_or_else(|| ParseError::new("envelope.payload.declaration", "required"))?;
-    let declaration = corridor_proto::decode_declaration(&denv.payload)
-        .map_err(|e| e.within("envelope.payload.declaration.payload"))?;
+        .ok_or_else(|| ParseError::new("declaration", "required"))?;
     Ok(Opened {
-        declaration_envelope: denv,
-        declaration,
-        seals: r.seals,
-        carried: r.clearances,
+        declaration: corridor_proto::decode_declaration(&denv.payload)
+            .map_err(|e| e.within("declaration.payload"))?,
+        declaration_envelope: denv
+            .try_into()
+            .map_err(|e: ParseError| e.within("declaration"))?,
+        seals: r.seals.into_iter().map(SealCheck::from).collect(),
+        carried: corridor_proto::customs::clearances("clearances", r.clearances)?,
         aeo_at_origin: Some(r.aeo_at_origin),
     })
 }

@@ -6,11 +6,11 @@ use std::collections::{BTreeMap, HashMap};
 use corridor_core::document::examples::{
     CARRIER_ID, FORWARDER_ID, SHIPPER_ID, sample_bill_of_lading, sample_declaration, sample_issue,
 };
-use corridor_core::document::{BillOfLading, Declaration, TransferEntry};
+use corridor_core::document::{BillOfLading, Declaration, Lane, SealCheck, TransferEntry};
 use corridor_core::{
     CountryCode, Digest, Envelope, KeyId, OperatorId, PublicKey, SigningKey, payload_type,
 };
-use corridor_proto::v1::{self, ConsignmentState as S, Lane};
+use corridor_proto::v1::{self, ConsignmentState as S};
 use corridor_topology::{ClearanceTarget, RiskProfile};
 use prost::Message;
 use tonic::Code;
@@ -578,8 +578,8 @@ fn kinds(plan: Plan) -> Vec<&'static str> {
     plan.into_entries().iter().map(|p| p.kind).collect()
 }
 
-fn seal(number: &str, intact: bool) -> v1::SealCheck {
-    v1::SealCheck {
+fn seal(number: &str, intact: bool) -> SealCheck {
+    SealCheck {
         container_number: "MSKU1234565".into(),
         seal_number: number.into(),
         intact,
@@ -597,14 +597,14 @@ fn consignment(at: &str, state: S, lane: Lane) -> Consignment {
         envelope_id: Digest::of(b"declaration"),
     };
     let opened = Opened {
-        declaration_envelope: v1::Envelope::default(),
+        declaration_envelope: Envelope::sign(payload_type::DECLARATION, Vec::new(), &key("d")),
         declaration: d,
         seals: vec![seal("S1", true)],
         carried: Vec::new(),
         aeo_at_origin: None,
     };
     let mut c = Consignment::open(Digest::of(b"c"), country(at), opened, &entry);
-    (c.state, c.lane) = (state, lane);
+    (c.state, c.lane) = (state, Some(lane));
     c
 }
 
@@ -631,7 +631,7 @@ fn border_events_follow_the_consignments_state_and_its_seals() {
         S,
         Lane,
         v1::BorderEventKind,
-        Vec<v1::SealCheck>,
+        Vec<SealCheck>,
         Planned,
     );
     let rows: Vec<Row> = vec![
@@ -740,7 +740,7 @@ fn border_events_follow_the_consignments_state_and_its_seals() {
         let c = consignment(at, *state, *lane);
         let mut e = border_event(*k);
         e.country = at.to_string();
-        e.seals = seals.clone();
+        e.seals = seals.iter().map(v1::SealCheck::from).collect();
         let mut r = rules(at);
         // An officer of the country acting (the corridor's officers sit at CN and KZ).
         r.corridor.officers.values_mut().for_each(|o| {
@@ -1048,7 +1048,7 @@ fn cancellations_are_the_declarants_at_the_first_country_before_arrival() {
 
 #[test]
 fn seal_problems_name_each_seal_broken_unknown_or_unchecked() {
-    let rows: Vec<(&str, Vec<v1::SealCheck>, Vec<&str>)> = vec![
+    let rows: Vec<(&str, Vec<SealCheck>, Vec<&str>)> = vec![
         (
             "all intact",
             vec![seal("S1", true), seal("S2", true)],
@@ -1096,7 +1096,10 @@ fn an_assessment_planned_is_signed_by_the_node_and_applied_as_recorded() {
     let Effect::Assessed(a) = &reassessed.effect else {
         panic!("{:?}", reassessed.effect)
     };
-    assert_eq!(a.lane(), Lane::Red);
+    assert_eq!(a.lane, Lane::Red);
     assert_eq!(a.reasons, ["seal: seal S1 on MSKU1234565 was not checked"]);
-    assert_eq!(v1::Assessment::decode(env.payload()).unwrap(), *a);
+    assert_eq!(
+        corridor_proto::customs::decode_assessment(env.payload()).unwrap(),
+        *a
+    );
 }

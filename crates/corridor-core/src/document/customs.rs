@@ -1,0 +1,149 @@
+//! The customs documents as a node keeps them once checked: the lane a consignment is
+//! assessed into, seals as found at a border, a node's assessment, an officer's border event
+//! and decision, and each country's dwell. These are the validated forms of the messages of
+//! `proto/corridor/v1/customs.proto`; `corridor-proto` converts the wire messages into them.
+//! Field names are those of the proto messages.
+
+use crate::codes::CountryCode;
+use crate::digest::Digest;
+use crate::document::UnixMicros;
+
+/// The control lane of a consignment at one country (ASYCUDA selectivity), in rising order
+/// of control.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub enum Lane {
+    /// Released without control.
+    Green,
+    /// Released at once, documents checked after release.
+    Blue,
+    /// Documents checked by an officer before release.
+    Yellow,
+    /// Physical inspection.
+    Red,
+}
+
+impl Lane {
+    /// Lower-case name, as reports use it: `green`, `red`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Green => "green",
+            Self::Blue => "blue",
+            Self::Yellow => "yellow",
+            Self::Red => "red",
+        }
+    }
+}
+
+/// One seal as an officer found it. The numbers are kept as read at the border: a seal that
+/// is on no record is a finding (the consignment is re-assessed red), not a malformed report.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct SealCheck {
+    /// The container the seal is on.
+    pub container_number: String,
+    /// The seal's number.
+    pub seal_number: String,
+    /// Whether it was found intact.
+    pub intact: bool,
+}
+
+/// One country's part of the corridor clearance time.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct CountryClearance {
+    /// The country.
+    pub country: CountryCode,
+    /// The lane it cleared the consignment in.
+    pub lane: Lane,
+    /// From arrival to release, in microseconds.
+    pub dwell_micros: i64,
+}
+
+/// A node's assessment of a consignment into a lane, before arrival or after it (a
+/// re-assessment when the arrival found something).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Assessment {
+    /// The consignment.
+    pub consignment_id: Digest,
+    /// The assessing country.
+    pub country: CountryCode,
+    /// The lane.
+    pub lane: Lane,
+    /// Every reason that contributed, in the order they were found.
+    pub reasons: Vec<String>,
+    /// Whether the holder was recognised as an AEO.
+    pub aeo_recognised: bool,
+    /// Why or why not.
+    pub aeo_basis: String,
+    /// A re-assessment after arrival.
+    pub reassessment: bool,
+    /// The draw the rates were applied to, in millionths.
+    pub draw_ppm: u32,
+    /// When.
+    pub assessed_at_unix_micros: UnixMicros,
+}
+
+/// What a border event records.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum BorderEventKind {
+    /// The goods arrived at the border post.
+    Arrival,
+    /// The goods left the country.
+    Exit,
+}
+
+/// An officer's record of the goods at a border post.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct BorderEvent {
+    /// The consignment.
+    pub consignment_id: Digest,
+    /// The country of the border post.
+    pub country: CountryCode,
+    /// Arrival or exit.
+    pub kind: BorderEventKind,
+    /// The border post, as the officer names it (may be empty).
+    pub border_post: String,
+    /// The seals as found (at arrival).
+    pub seals: Vec<SealCheck>,
+    /// When the officer saw the goods.
+    pub at_unix_micros: UnixMicros,
+}
+
+/// An officer's decision on a consignment in the yellow or red lane.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Outcome {
+    /// Released.
+    Release,
+    /// Held for further control.
+    Hold,
+    /// Refused.
+    Refuse,
+}
+
+/// An officer's decision.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct OfficerDecision {
+    /// The consignment.
+    pub consignment_id: Digest,
+    /// The officer's country.
+    pub country: CountryCode,
+    /// Release, hold or refuse.
+    pub outcome: Outcome,
+    /// What the officer found (stated for a hold or refusal).
+    pub findings: String,
+    /// When.
+    pub at_unix_micros: UnixMicros,
+}
+
+/// Every seal on the bill's containers, as an officer finds it when nothing is amiss: what a
+/// node expects at the first border.
+pub fn bill_seals(bill: &crate::document::BillOfLading) -> Vec<SealCheck> {
+    bill.equipment
+        .iter()
+        .flat_map(|e| {
+            e.seals.iter().map(|s| SealCheck {
+                container_number: e.container_number.as_str().to_string(),
+                seal_number: s.number.as_str().to_string(),
+                intact: true,
+            })
+        })
+        .collect()
+}

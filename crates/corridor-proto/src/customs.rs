@@ -1,0 +1,356 @@
+//! Conversions between the messages of `customs.proto` and the customs documents of
+//! `corridor_core::document::customs`.
+//!
+//! Wire to core is `TryFrom`: an enum left UNSPECIFIED or of an unknown number, a
+//! consignment id that is not 32 bytes or a country that is not a country code is refused,
+//! naming the field. Core to wire is `From<&T>`, and gives back exactly the message a node
+//! signs, so a document decoded and encoded again has the same bytes.
+
+use corridor_core::document::{
+    Assessment, BorderEvent, BorderEventKind, CountryClearance, Lane, OfficerDecision, Outcome,
+    SealCheck,
+};
+use corridor_core::{CountryCode, Digest, ParseError};
+use prost::Message;
+
+use crate::v1;
+
+fn lane(field: &str, v: i32) -> Result<Lane, ParseError> {
+    match v1::Lane::try_from(v) {
+        Ok(v1::Lane::Green) => Ok(Lane::Green),
+        Ok(v1::Lane::Blue) => Ok(Lane::Blue),
+        Ok(v1::Lane::Yellow) => Ok(Lane::Yellow),
+        Ok(v1::Lane::Red) => Ok(Lane::Red),
+        Ok(v1::Lane::Unspecified) => Err(ParseError::new(
+            field,
+            "required: LANE_UNSPECIFIED is not allowed here",
+        )),
+        Err(_) => Err(ParseError::new(field, format!("unknown value {v}"))),
+    }
+}
+
+impl From<Lane> for v1::Lane {
+    fn from(l: Lane) -> Self {
+        match l {
+            Lane::Green => Self::Green,
+            Lane::Blue => Self::Blue,
+            Lane::Yellow => Self::Yellow,
+            Lane::Red => Self::Red,
+        }
+    }
+}
+
+/// The lane of a wire lane; `None` for LANE_UNSPECIFIED (not assessed).
+pub fn lane_from_wire(l: v1::Lane) -> Option<Lane> {
+    lane("lane", l as i32).ok()
+}
+
+/// The wire lane of a lane that may not be assessed yet.
+pub fn lane_to_wire(l: Option<Lane>) -> v1::Lane {
+    l.map_or(v1::Lane::Unspecified, v1::Lane::from)
+}
+
+fn consignment_id(field: &str, b: &[u8]) -> Result<Digest, ParseError> {
+    Digest::from_slice(field, b)
+}
+
+fn country(field: &str, s: &str) -> Result<CountryCode, ParseError> {
+    CountryCode::parse(field, s)
+}
+
+impl From<v1::SealCheck> for SealCheck {
+    fn from(m: v1::SealCheck) -> Self {
+        Self {
+            container_number: m.container_number,
+            seal_number: m.seal_number,
+            intact: m.intact,
+        }
+    }
+}
+
+impl From<&SealCheck> for v1::SealCheck {
+    fn from(s: &SealCheck) -> Self {
+        Self {
+            container_number: s.container_number.clone(),
+            seal_number: s.seal_number.clone(),
+            intact: s.intact,
+        }
+    }
+}
+
+/// Seals on the wire.
+pub fn seals_to_wire(seals: &[SealCheck]) -> Vec<v1::SealCheck> {
+    seals.iter().map(v1::SealCheck::from).collect()
+}
+
+impl TryFrom<v1::CountryClearance> for CountryClearance {
+    type Error = ParseError;
+    fn try_from(m: v1::CountryClearance) -> Result<Self, ParseError> {
+        Ok(Self {
+            country: country("country", &m.country)?,
+            lane: lane("lane", m.lane)?,
+            dwell_micros: m.dwell_micros,
+        })
+    }
+}
+
+impl From<&CountryClearance> for v1::CountryClearance {
+    fn from(c: &CountryClearance) -> Self {
+        Self {
+            country: c.country.to_string(),
+            lane: v1::Lane::from(c.lane) as i32,
+            dwell_micros: c.dwell_micros,
+        }
+    }
+}
+
+/// Clearances from the wire; `field` names the list.
+pub fn clearances(
+    field: &str,
+    m: Vec<v1::CountryClearance>,
+) -> Result<Vec<CountryClearance>, ParseError> {
+    m.into_iter()
+        .enumerate()
+        .map(|(i, c)| CountryClearance::try_from(c).map_err(|e| e.within(&format!("{field}[{i}]"))))
+        .collect()
+}
+
+/// Clearances on the wire.
+pub fn clearances_to_wire(c: &[CountryClearance]) -> Vec<v1::CountryClearance> {
+    c.iter().map(v1::CountryClearance::from).collect()
+}
+
+impl TryFrom<v1::Assessment> for Assessment {
+    type Error = ParseError;
+    fn try_from(m: v1::Assessment) -> Result<Self, ParseError> {
+        Ok(Self {
+            consignment_id: consignment_id("consignment_id", &m.consignment_id)?,
+            country: country("country", &m.country)?,
+            lane: lane("lane", m.lane)?,
+            reasons: m.reasons,
+            aeo_recognised: m.aeo_recognised,
+            aeo_basis: m.aeo_basis,
+            reassessment: m.reassessment,
+            draw_ppm: m.draw_ppm,
+            assessed_at_unix_micros: m.assessed_at_unix_micros,
+        })
+    }
+}
+
+impl From<&Assessment> for v1::Assessment {
+    fn from(a: &Assessment) -> Self {
+        Self {
+            consignment_id: a.consignment_id.as_bytes().to_vec(),
+            country: a.country.to_string(),
+            lane: v1::Lane::from(a.lane) as i32,
+            reasons: a.reasons.clone(),
+            aeo_recognised: a.aeo_recognised,
+            aeo_basis: a.aeo_basis.clone(),
+            reassessment: a.reassessment,
+            draw_ppm: a.draw_ppm,
+            assessed_at_unix_micros: a.assessed_at_unix_micros,
+        }
+    }
+}
+
+impl TryFrom<v1::BorderEvent> for BorderEvent {
+    type Error = ParseError;
+    fn try_from(m: v1::BorderEvent) -> Result<Self, ParseError> {
+        let kind = match v1::BorderEventKind::try_from(m.kind) {
+            Ok(v1::BorderEventKind::Arrival) => BorderEventKind::Arrival,
+            Ok(v1::BorderEventKind::Exit) => BorderEventKind::Exit,
+            Ok(v1::BorderEventKind::Unspecified) | Err(_) => {
+                return Err(ParseError::new("kind", "ARRIVAL or EXIT"));
+            }
+        };
+        Ok(Self {
+            consignment_id: consignment_id("consignment_id", &m.consignment_id)?,
+            country: country("country", &m.country)?,
+            kind,
+            border_post: m.border_post,
+            seals: m.seals.into_iter().map(SealCheck::from).collect(),
+            at_unix_micros: m.at_unix_micros,
+        })
+    }
+}
+
+impl From<&BorderEvent> for v1::BorderEvent {
+    fn from(e: &BorderEvent) -> Self {
+        Self {
+            consignment_id: e.consignment_id.as_bytes().to_vec(),
+            country: e.country.to_string(),
+            kind: match e.kind {
+                BorderEventKind::Arrival => v1::BorderEventKind::Arrival,
+                BorderEventKind::Exit => v1::BorderEventKind::Exit,
+            } as i32,
+            border_post: e.border_post.clone(),
+            seals: seals_to_wire(&e.seals),
+            at_unix_micros: e.at_unix_micros,
+        }
+    }
+}
+
+impl TryFrom<v1::OfficerDecision> for OfficerDecision {
+    type Error = ParseError;
+    fn try_from(m: v1::OfficerDecision) -> Result<Self, ParseError> {
+        let outcome = match v1::Outcome::try_from(m.outcome) {
+            Ok(v1::Outcome::Release) => Outcome::Release,
+            Ok(v1::Outcome::Hold) => Outcome::Hold,
+            Ok(v1::Outcome::Refuse) => Outcome::Refuse,
+            Ok(v1::Outcome::Unspecified) | Err(_) => {
+                return Err(ParseError::new("outcome", "RELEASE, HOLD or REFUSE"));
+            }
+        };
+        Ok(Self {
+            consignment_id: consignment_id("consignment_id", &m.consignment_id)?,
+            country: country("country", &m.country)?,
+            outcome,
+            findings: m.findings,
+            at_unix_micros: m.at_unix_micros,
+        })
+    }
+}
+
+impl From<&OfficerDecision> for v1::OfficerDecision {
+    fn from(d: &OfficerDecision) -> Self {
+        Self {
+            consignment_id: d.consignment_id.as_bytes().to_vec(),
+            country: d.country.to_string(),
+            outcome: match d.outcome {
+                Outcome::Release => v1::Outcome::Release,
+                Outcome::Hold => v1::Outcome::Hold,
+                Outcome::Refuse => v1::Outcome::Refuse,
+            } as i32,
+            findings: d.findings.clone(),
+            at_unix_micros: d.at_unix_micros,
+        }
+    }
+}
+
+fn decode<M: Message + Default, T: TryFrom<M, Error = ParseError>>(
+    name: &str,
+    bytes: &[u8],
+) -> Result<T, ParseError> {
+    let m = M::decode(bytes)
+        .map_err(|e| ParseError::new("payload", format!("not a protobuf {name}: {e}")))?;
+    T::try_from(m).map_err(|e| e.within("payload"))
+}
+
+/// Decodes assessment payload bytes into a checked assessment.
+pub fn decode_assessment(bytes: &[u8]) -> Result<Assessment, ParseError> {
+    decode::<v1::Assessment, _>("Assessment", bytes)
+}
+
+/// The payload bytes of an assessment, to sign.
+pub fn encode_assessment(a: &Assessment) -> Vec<u8> {
+    v1::Assessment::from(a).encode_to_vec()
+}
+
+/// Decodes border event payload bytes into a checked border event.
+pub fn decode_border_event(bytes: &[u8]) -> Result<BorderEvent, ParseError> {
+    decode::<v1::BorderEvent, _>("BorderEvent", bytes)
+}
+
+/// Decodes officer decision payload bytes into a checked decision.
+pub fn decode_officer_decision(bytes: &[u8]) -> Result<OfficerDecision, ParseError> {
+    decode::<v1::OfficerDecision, _>("OfficerDecision", bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn customs_documents_round_trip_to_the_same_bytes() {
+        let id = Digest::of(b"c").as_bytes().to_vec();
+        let a = v1::Assessment {
+            consignment_id: id.clone(),
+            country: "KZ".into(),
+            lane: v1::Lane::Yellow as i32,
+            reasons: vec!["value: below the floor".into()],
+            aeo_recognised: true,
+            aeo_basis: "own certificate".into(),
+            reassessment: false,
+            draw_ppm: 12,
+            assessed_at_unix_micros: 5,
+        };
+        let bytes = a.encode_to_vec();
+        assert_eq!(
+            encode_assessment(&decode_assessment(&bytes).unwrap()),
+            bytes
+        );
+        let e = v1::BorderEvent {
+            consignment_id: id.clone(),
+            country: "KZ".into(),
+            kind: v1::BorderEventKind::Arrival as i32,
+            border_post: "Khorgos".into(),
+            seals: vec![v1::SealCheck {
+                container_number: "MSKU1234565".into(),
+                seal_number: "S1".into(),
+                intact: false,
+            }],
+            at_unix_micros: 7,
+        };
+        let back = v1::BorderEvent::from(&decode_border_event(&e.encode_to_vec()).unwrap());
+        assert_eq!(back, e);
+        let d = v1::OfficerDecision {
+            consignment_id: id,
+            country: "KZ".into(),
+            outcome: v1::Outcome::Hold as i32,
+            findings: "papers".into(),
+            at_unix_micros: 9,
+        };
+        let back = v1::OfficerDecision::from(&decode_officer_decision(&d.encode_to_vec()).unwrap());
+        assert_eq!(back, d);
+    }
+
+    #[test]
+    fn malformed_customs_documents_name_the_field() {
+        let rows: [(&str, Vec<u8>, &str); 4] = [
+            (
+                "no lane",
+                v1::Assessment {
+                    consignment_id: vec![0; 32],
+                    country: "KZ".into(),
+                    ..Default::default()
+                }
+                .encode_to_vec(),
+                "payload.lane",
+            ),
+            (
+                "a short id",
+                v1::Assessment {
+                    consignment_id: vec![0; 3],
+                    country: "KZ".into(),
+                    lane: 1,
+                    ..Default::default()
+                }
+                .encode_to_vec(),
+                "payload.consignment_id",
+            ),
+            (
+                "no country",
+                v1::Assessment {
+                    consignment_id: vec![0; 32],
+                    lane: 1,
+                    ..Default::default()
+                }
+                .encode_to_vec(),
+                "payload.country",
+            ),
+            ("not protobuf", b"\xff\xff".to_vec(), "payload"),
+        ];
+        for (row, bytes, field) in rows {
+            assert_eq!(decode_assessment(&bytes).unwrap_err().field, field, "{row}");
+        }
+        let e = v1::BorderEvent {
+            consignment_id: vec![0; 32],
+            country: "KZ".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            decode_border_event(&e.encode_to_vec()).unwrap_err().field,
+            "payload.kind"
+        );
+    }
+}
