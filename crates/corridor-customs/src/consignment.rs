@@ -5,12 +5,10 @@
 use std::collections::HashMap;
 
 use corridor_core::document::{
-    Assessment, BorderEvent, CountryClearance, Declaration, Lane, OfficerDecision, Outcome,
-    SealCheck,
+    Assessment, BorderEvent, ClearanceStatus, ConsignmentEvent, ConsignmentState as S,
+    CountryClearance, Declaration, Lane, OfficerDecision, Outcome, SealCheck,
 };
 use corridor_core::{CountryCode, Digest, Envelope};
-use corridor_proto::customs::lane_to_wire;
-use corridor_proto::v1::{self, ConsignmentState as S};
 
 /// Ledger entry kinds a customs node records, in the order a consignment meets them.
 pub mod kind {
@@ -149,7 +147,7 @@ pub(crate) struct Consignment {
     pub(crate) released_at: i64,
     /// The exit entry, once recorded.
     pub(crate) exit: Option<ExitEntry>,
-    pub(crate) events: Vec<v1::ConsignmentEvent>,
+    pub(crate) events: Vec<ConsignmentEvent>,
     /// Every envelope recorded for this consignment, by envelope id: its entry.
     pub(crate) recorded: HashMap<Digest, EntryRef>,
 }
@@ -245,7 +243,7 @@ impl Consignment {
     }
 
     /// Applies a recorded step; returns the event it adds.
-    pub(crate) fn apply(&mut self, effect: &Effect, at: &At) -> v1::ConsignmentEvent {
+    pub(crate) fn apply(&mut self, effect: &Effect, at: &At) -> ConsignmentEvent {
         let detail = match effect {
             Effect::Nothing => "bill transfer entry presented".to_string(),
             Effect::Bill { seals, .. } => {
@@ -372,14 +370,14 @@ impl Consignment {
             }
         };
         self.recorded.insert(at.envelope_id, at.entry());
-        let event = v1::ConsignmentEvent {
-            country: self.country.to_string(),
+        let event = ConsignmentEvent {
+            country: self.country.clone(),
             seq: at.seq,
-            entry_hash: at.hash.as_bytes().to_vec(),
+            entry_hash: at.hash,
             kind: at.kind.clone(),
             recorded_at_unix_micros: at.time,
-            state: self.state as i32,
-            lane: lane_to_wire(self.lane) as i32,
+            state: self.state,
+            lane: self.lane,
             detail,
         };
         self.events.push(event.clone());
@@ -392,13 +390,13 @@ impl Consignment {
 pub(crate) fn clearance_status(
     clearance_micros: i64,
     target: &corridor_topology::ClearanceTarget,
-) -> v1::ClearanceStatus {
+) -> ClearanceStatus {
     if clearance_micros > target.target_micros() {
-        v1::ClearanceStatus::Breached
+        ClearanceStatus::Breached
     } else if clearance_micros > target.warning_micros() {
-        v1::ClearanceStatus::Flagged
+        ClearanceStatus::Flagged
     } else {
-        v1::ClearanceStatus::OnTrack
+        ClearanceStatus::OnTrack
     }
 }
 
@@ -516,21 +514,12 @@ mod tests {
     #[test]
     fn past_the_warning_share_is_flagged_and_past_the_target_breached() {
         let t = corridor_topology::ClearanceTarget::default();
-        assert_eq!(
-            clearance_status(57 * HOUR, &t),
-            v1::ClearanceStatus::OnTrack
-        );
-        assert_eq!(
-            clearance_status(58 * HOUR, &t),
-            v1::ClearanceStatus::Flagged
-        );
-        assert_eq!(
-            clearance_status(72 * HOUR, &t),
-            v1::ClearanceStatus::Flagged
-        );
+        assert_eq!(clearance_status(57 * HOUR, &t), ClearanceStatus::OnTrack);
+        assert_eq!(clearance_status(58 * HOUR, &t), ClearanceStatus::Flagged);
+        assert_eq!(clearance_status(72 * HOUR, &t), ClearanceStatus::Flagged);
         assert_eq!(
             clearance_status(72 * HOUR + 1, &t),
-            v1::ClearanceStatus::Breached
+            ClearanceStatus::Breached
         );
         let mut c = at_kz(50);
         c.apply(
@@ -539,11 +528,11 @@ mod tests {
         );
         assert_eq!(
             clearance_status(c.clearance_micros(11 * HOUR), &t),
-            v1::ClearanceStatus::Flagged
+            ClearanceStatus::Flagged
         );
         assert_eq!(
             clearance_status(c.clearance_micros(24 * HOUR), &t),
-            v1::ClearanceStatus::Breached
+            ClearanceStatus::Breached
         );
     }
 }

@@ -159,7 +159,7 @@ impl v1::customs_node_server::CustomsNode for Node {
                     r = rx.recv() => r,
                 };
                 let batch = match e {
-                    Ok(u) if u.consignment == id => vec![u.event],
+                    Ok(u) if u.consignment == id => vec![v1::ConsignmentEvent::from(&u.event)],
                     Ok(_) => continue,
                     Err(RecvError::Lagged(_)) => match node.view(&id, true).await {
                         Ok(v) => v.events,

@@ -7,8 +7,8 @@
 //! signs, so a document decoded and encoded again has the same bytes.
 
 use corridor_core::document::{
-    Assessment, BorderEvent, BorderEventKind, CountryClearance, Lane, OfficerDecision, Outcome,
-    SealCheck,
+    Assessment, BorderEvent, BorderEventKind, ClearanceStatus, ConsignmentEvent, ConsignmentState,
+    CountryClearance, Lane, OfficerDecision, Outcome, SealCheck,
 };
 use corridor_core::{CountryCode, Digest, ParseError};
 use prost::Message;
@@ -223,6 +223,63 @@ impl From<&OfficerDecision> for v1::OfficerDecision {
             } as i32,
             findings: d.findings.clone(),
             at_unix_micros: d.at_unix_micros,
+        }
+    }
+}
+
+impl From<ConsignmentState> for v1::ConsignmentState {
+    fn from(s: ConsignmentState) -> Self {
+        match s {
+            ConsignmentState::AwaitingArrival => Self::AwaitingArrival,
+            ConsignmentState::AwaitingOfficer => Self::AwaitingOfficer,
+            ConsignmentState::Held => Self::Held,
+            ConsignmentState::Released => Self::Released,
+            ConsignmentState::Refused => Self::Refused,
+            ConsignmentState::Exited => Self::Exited,
+            ConsignmentState::HandedOver => Self::HandedOver,
+            ConsignmentState::Completed => Self::Completed,
+            ConsignmentState::Cancelled => Self::Cancelled,
+        }
+    }
+}
+
+/// The state of a wire state; `None` for CONSIGNMENT_STATE_UNSPECIFIED.
+pub fn state_from_wire(s: v1::ConsignmentState) -> Option<ConsignmentState> {
+    Some(match s {
+        v1::ConsignmentState::Unspecified => return None,
+        v1::ConsignmentState::AwaitingArrival => ConsignmentState::AwaitingArrival,
+        v1::ConsignmentState::AwaitingOfficer => ConsignmentState::AwaitingOfficer,
+        v1::ConsignmentState::Held => ConsignmentState::Held,
+        v1::ConsignmentState::Released => ConsignmentState::Released,
+        v1::ConsignmentState::Refused => ConsignmentState::Refused,
+        v1::ConsignmentState::Exited => ConsignmentState::Exited,
+        v1::ConsignmentState::HandedOver => ConsignmentState::HandedOver,
+        v1::ConsignmentState::Completed => ConsignmentState::Completed,
+        v1::ConsignmentState::Cancelled => ConsignmentState::Cancelled,
+    })
+}
+
+impl From<ClearanceStatus> for v1::ClearanceStatus {
+    fn from(s: ClearanceStatus) -> Self {
+        match s {
+            ClearanceStatus::OnTrack => Self::OnTrack,
+            ClearanceStatus::Flagged => Self::Flagged,
+            ClearanceStatus::Breached => Self::Breached,
+        }
+    }
+}
+
+impl From<&ConsignmentEvent> for v1::ConsignmentEvent {
+    fn from(e: &ConsignmentEvent) -> Self {
+        Self {
+            country: e.country.to_string(),
+            seq: e.seq,
+            entry_hash: e.entry_hash.as_bytes().to_vec(),
+            kind: e.kind.clone(),
+            recorded_at_unix_micros: e.recorded_at_unix_micros,
+            state: v1::ConsignmentState::from(e.state) as i32,
+            lane: lane_to_wire(e.lane) as i32,
+            detail: e.detail.clone(),
         }
     }
 }

@@ -147,3 +147,76 @@ pub fn bill_seals(bill: &crate::document::BillOfLading) -> Vec<SealCheck> {
         })
         .collect()
 }
+
+/// Where a consignment stands at one node.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum ConsignmentState {
+    /// Declared or announced; the goods have not arrived at the border.
+    AwaitingArrival,
+    /// Arrived in the yellow or red lane (or re-assessed): an officer decides.
+    AwaitingOfficer,
+    /// Held by an officer.
+    Held,
+    /// Released; it may exit.
+    Released,
+    /// Refused by an officer.
+    Refused,
+    /// Exited towards the next country; its advance record is due there.
+    Exited,
+    /// The next node acknowledged the advance record.
+    HandedOver,
+    /// Import clearance done at the last country.
+    Completed,
+    /// Withdrawn by the declarant before arrival.
+    Cancelled,
+}
+
+impl ConsignmentState {
+    /// The state's name in lower case: `awaiting arrival`, `handed over`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::AwaitingArrival => "awaiting arrival",
+            Self::AwaitingOfficer => "awaiting an officer",
+            Self::Held => "held",
+            Self::Released => "released",
+            Self::Refused => "refused",
+            Self::Exited => "exited",
+            Self::HandedOver => "handed over",
+            Self::Completed => "completed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// Where a consignment's corridor clearance time stands against the target.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum ClearanceStatus {
+    /// Within the warning share of the target.
+    OnTrack,
+    /// Past the warning share.
+    Flagged,
+    /// Past the target.
+    Breached,
+}
+
+/// One step of a consignment at a node, as recorded: the entry, and the state and lane after
+/// it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ConsignmentEvent {
+    /// The node's country.
+    pub country: CountryCode,
+    /// The entry's sequence number in the node's ledger.
+    pub seq: u64,
+    /// The entry's hash.
+    pub entry_hash: Digest,
+    /// The entry's kind.
+    pub kind: String,
+    /// When the entry was recorded.
+    pub recorded_at_unix_micros: UnixMicros,
+    /// The state after the step.
+    pub state: ConsignmentState,
+    /// The lane after the step (none before the assessment).
+    pub lane: Option<Lane>,
+    /// What happened, for people.
+    pub detail: String,
+}

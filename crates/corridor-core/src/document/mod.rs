@@ -33,8 +33,8 @@ use std::str::FromStr;
 use crate::error::ParseError;
 
 pub use customs::{
-    Assessment, BorderEvent, BorderEventKind, CountryClearance, Lane, OfficerDecision, Outcome,
-    SealCheck, bill_seals,
+    Assessment, BorderEvent, BorderEventKind, ClearanceStatus, ConsignmentEvent, ConsignmentState,
+    CountryClearance, Lane, OfficerDecision, Outcome, SealCheck, bill_seals,
 };
 pub use declaration::{
     Declaration, DeclarationCancellation, DeclarationParts, DeclarationRole, DeclaredItem,

@@ -8,10 +8,11 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use corridor_core::document::ConsignmentState as S;
 use corridor_core::{CountryCode, Digest, Envelope, payload_type};
 use corridor_proto::customs;
+use corridor_proto::v1;
 use corridor_proto::v1::customs_node_client::CustomsNodeClient;
-use corridor_proto::v1::{self, ConsignmentState as S};
 use corridor_topology::Topology;
 use prost::Message;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};

@@ -31,10 +31,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use corridor_aeo::follow::ReplicaStore;
 use corridor_aeo::replica::Replica;
-use corridor_core::document::SealCheck;
+use corridor_core::document::{ConsignmentEvent, SealCheck};
 use corridor_core::{CountryCode, Digest, SigningKey};
 use corridor_ledger::Ledger;
-use corridor_proto::v1::{self, ConsignmentState as S};
+use corridor_proto::v1::ConsignmentState as S;
 use corridor_topology::{Clock, Topology};
 use tokio::sync::{OwnedMutexGuard, broadcast};
 use tokio_util::sync::CancellationToken;
@@ -59,7 +59,7 @@ pub(crate) struct BillUse {
 #[derive(Clone, Debug)]
 pub(crate) struct Update {
     pub(crate) consignment: Digest,
-    pub(crate) event: v1::ConsignmentEvent,
+    pub(crate) event: ConsignmentEvent,
 }
 
 pub(crate) struct Inner {
@@ -183,18 +183,7 @@ impl Node {
     }
 }
 
-/// The state's name in lower case.
+/// The name in lower case of a state on the wire (`unknown` for an unspecified one).
 pub fn state_name(s: S) -> &'static str {
-    match s {
-        S::Unspecified => "unknown",
-        S::AwaitingArrival => "awaiting arrival",
-        S::AwaitingOfficer => "awaiting an officer",
-        S::Held => "held",
-        S::Released => "released",
-        S::Refused => "refused",
-        S::Exited => "exited",
-        S::HandedOver => "handed over",
-        S::Completed => "completed",
-        S::Cancelled => "cancelled",
-    }
+    corridor_proto::customs::state_from_wire(s).map_or("unknown", |s| s.name())
 }

@@ -5,11 +5,12 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::Ordering;
 
+use corridor_core::document::ConsignmentState as S;
 use corridor_core::document::bill_seals;
 use corridor_core::{CountryCode, Digest, Envelope};
 use corridor_ledger::{Append, Appended};
 use corridor_proto::customs;
-use corridor_proto::v1::{self, ConsignmentState as S};
+use corridor_proto::v1;
 
 use super::checks::{Plan, decode, opened_from_record};
 use super::courier::{self, OUTBOX};

@@ -7,8 +7,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use corridor_aeo::replica::Replica;
+use corridor_core::document::ConsignmentState as S;
 use corridor_core::{Digest, OperatorId};
-use corridor_proto::v1::{self, ConsignmentState as S};
+use corridor_proto::v1;
 use tokio::sync::OwnedMutexGuard;
 
 use super::checks::{CancellationRequest, Signer};

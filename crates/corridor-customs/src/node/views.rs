@@ -1,9 +1,10 @@
 //! What a node answers: step receipts, advance receipts, consignment views and its status.
 
+use corridor_core::document::ConsignmentState as S;
 use corridor_core::{Digest, Envelope, payload_type};
 use corridor_ledger::Appended;
 use corridor_proto::customs;
-use corridor_proto::v1::{self, ConsignmentState as S};
+use corridor_proto::v1;
 use prost::Message;
 
 use super::{Node, Slot, lock};
@@ -25,8 +26,7 @@ impl Node {
                 let e = c.events.last();
                 (
                     e.map_or(0, |e| e.seq),
-                    e.and_then(|e| Digest::from_slice("h", &e.entry_hash).ok())
-                        .unwrap_or(Digest::ZERO),
+                    e.map_or(Digest::ZERO, |e| e.entry_hash),
                     false,
                 )
             }
@@ -36,7 +36,7 @@ impl Node {
             seq,
             entry_hash: hash.as_bytes().to_vec(),
             new,
-            state: c.state as i32,
+            state: v1::ConsignmentState::from(c.state) as i32,
             lane: customs::lane_to_wire(c.lane) as i32,
             recorded_at_unix_micros: now,
         }
@@ -69,10 +69,10 @@ impl Node {
             Some(e) => v1::StepReceipt {
                 consignment_id: c.id.to_hex(),
                 seq: e.seq,
-                entry_hash: e.entry_hash.clone(),
+                entry_hash: e.entry_hash.as_bytes().to_vec(),
                 new: false,
-                state: e.state,
-                lane: e.lane,
+                state: v1::ConsignmentState::from(e.state) as i32,
+                lane: customs::lane_to_wire(e.lane) as i32,
                 recorded_at_unix_micros: e.recorded_at_unix_micros,
             },
             None => self.receipt(c, None, self.inner.clock.now_micros()),
@@ -131,7 +131,7 @@ impl Node {
         v1::ConsignmentView {
             consignment_id: c.id.to_hex(),
             country: c.country.to_string(),
-            state: c.state as i32,
+            state: v1::ConsignmentState::from(c.state) as i32,
             lane: customs::lane_to_wire(c.lane) as i32,
             reasons: c.reasons.clone(),
             aeo_recognised: c.aeo,
@@ -141,9 +141,13 @@ impl Node {
             arrived_at_unix_micros: c.arrived_at,
             released_at_unix_micros: c.released_at,
             clearance_micros: clearance,
-            clearance_status: status as i32,
+            clearance_status: v1::ClearanceStatus::from(status) as i32,
             next_country: c.next.as_ref().map(|n| n.to_string()).unwrap_or_default(),
-            events: if events { c.events.clone() } else { Vec::new() },
+            events: if events {
+                c.events.iter().map(v1::ConsignmentEvent::from).collect()
+            } else {
+                Vec::new()
+            },
             guarantee_reference: c.declaration.guarantee.reference.as_str().to_string(),
             guarantee_discharged: c.state == S::Completed,
             declaration_reference: c.declaration.declaration_reference.as_str().to_string(),

@@ -197,6 +197,6 @@ fn step_error(c: &Consignment, step: &str, rule: &str) -> Error {
         "{step} is out of order for consignment {} at {}: it is {} ({rule})",
         c.id,
         c.country,
-        super::state_name(c.state)
+        c.state.name()
     ))
 }

@@ -3,10 +3,11 @@
 //! releases, completions) are signed here; ed25519 is deterministic, so a plan is a pure
 //! function of its inputs.
 
+use corridor_core::document::ConsignmentState as S;
 use corridor_core::document::{Assessment, BorderEvent, Declaration, Lane, SealCheck};
 use corridor_core::{Digest, Envelope, SigningKey, payload_type};
 use corridor_proto::customs::{encode_assessment, lane_from_wire, lane_to_wire};
-use corridor_proto::v1::{self, ConsignmentState as S};
+use corridor_proto::v1;
 use prost::Message;
 
 use super::{

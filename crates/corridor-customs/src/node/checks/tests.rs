@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use corridor_core::document::ConsignmentState as S;
 use corridor_core::document::examples::{
     CARRIER_ID, FORWARDER_ID, SHIPPER_ID, sample_bill_of_lading, sample_declaration, sample_issue,
 };
@@ -10,7 +11,7 @@ use corridor_core::document::{BillOfLading, Declaration, Lane, SealCheck, Transf
 use corridor_core::{
     CountryCode, Digest, Envelope, KeyId, OperatorId, PublicKey, SigningKey, payload_type,
 };
-use corridor_proto::v1::{self, ConsignmentState as S};
+use corridor_proto::v1;
 use corridor_topology::{ClearanceTarget, RiskProfile};
 use prost::Message;
 use tonic::Code;
