@@ -7,8 +7,9 @@
 //! signs, so a document decoded and encoded again has the same bytes.
 
 use corridor_core::document::{
-    Assessment, BorderEvent, BorderEventKind, ClearanceStatus, ConsignmentEvent, ConsignmentState,
-    CountryClearance, Lane, OfficerDecision, Outcome, SealCheck,
+    AdvanceReceipt, Assessment, BorderEvent, BorderEventKind, ClearanceStatus, Completion,
+    ConsignmentEvent, ConsignmentState, CountryClearance, Lane, OfficerDecision, Outcome, Release,
+    SealCheck,
 };
 use corridor_core::{CountryCode, Digest, ParseError};
 use prost::Message;
@@ -227,6 +228,87 @@ impl From<&OfficerDecision> for v1::OfficerDecision {
     }
 }
 
+impl TryFrom<v1::Release> for Release {
+    type Error = ParseError;
+    fn try_from(m: v1::Release) -> Result<Self, ParseError> {
+        Ok(Self {
+            consignment_id: consignment_id("consignment_id", &m.consignment_id)?,
+            country: country("country", &m.country)?,
+            lane: lane("lane", m.lane)?,
+            released_at_unix_micros: m.released_at_unix_micros,
+            dwell_micros: m.dwell_micros,
+            clearance_micros: m.clearance_micros,
+        })
+    }
+}
+
+impl From<&Release> for v1::Release {
+    fn from(r: &Release) -> Self {
+        Self {
+            consignment_id: r.consignment_id.as_bytes().to_vec(),
+            country: r.country.to_string(),
+            lane: v1::Lane::from(r.lane) as i32,
+            released_at_unix_micros: r.released_at_unix_micros,
+            dwell_micros: r.dwell_micros,
+            clearance_micros: r.clearance_micros,
+        }
+    }
+}
+
+impl TryFrom<v1::Completion> for Completion {
+    type Error = ParseError;
+    fn try_from(m: v1::Completion) -> Result<Self, ParseError> {
+        Ok(Self {
+            consignment_id: consignment_id("consignment_id", &m.consignment_id)?,
+            country: country("country", &m.country)?,
+            completed_at_unix_micros: m.completed_at_unix_micros,
+            clearance_micros: m.clearance_micros,
+            within_target: m.within_target,
+            guarantee_reference: m.guarantee_reference,
+        })
+    }
+}
+
+impl From<&Completion> for v1::Completion {
+    fn from(c: &Completion) -> Self {
+        Self {
+            consignment_id: c.consignment_id.as_bytes().to_vec(),
+            country: c.country.to_string(),
+            completed_at_unix_micros: c.completed_at_unix_micros,
+            clearance_micros: c.clearance_micros,
+            within_target: c.within_target,
+            guarantee_reference: c.guarantee_reference.clone(),
+        }
+    }
+}
+
+impl TryFrom<v1::AdvanceReceipt> for AdvanceReceipt {
+    type Error = ParseError;
+    fn try_from(m: v1::AdvanceReceipt) -> Result<Self, ParseError> {
+        Ok(Self {
+            consignment_id: consignment_id("consignment_id", &m.consignment_id)?,
+            country: country("country", &m.country)?,
+            advance_record_id: Digest::from_slice("advance_record_id", &m.advance_record_id)?,
+            entry_seq: m.entry_seq,
+            entry_hash: Digest::from_slice("entry_hash", &m.entry_hash)?,
+            received_at_unix_micros: m.received_at_unix_micros,
+        })
+    }
+}
+
+impl From<&AdvanceReceipt> for v1::AdvanceReceipt {
+    fn from(r: &AdvanceReceipt) -> Self {
+        Self {
+            consignment_id: r.consignment_id.as_bytes().to_vec(),
+            country: r.country.to_string(),
+            advance_record_id: r.advance_record_id.as_bytes().to_vec(),
+            entry_seq: r.entry_seq,
+            entry_hash: r.entry_hash.as_bytes().to_vec(),
+            received_at_unix_micros: r.received_at_unix_micros,
+        }
+    }
+}
+
 impl From<ConsignmentState> for v1::ConsignmentState {
     fn from(s: ConsignmentState) -> Self {
         match s {
@@ -301,6 +383,26 @@ pub fn decode_assessment(bytes: &[u8]) -> Result<Assessment, ParseError> {
 /// The payload bytes of an assessment, to sign.
 pub fn encode_assessment(a: &Assessment) -> Vec<u8> {
     v1::Assessment::from(a).encode_to_vec()
+}
+
+/// The payload bytes of a release, to sign.
+pub fn encode_release(r: &Release) -> Vec<u8> {
+    v1::Release::from(r).encode_to_vec()
+}
+
+/// The payload bytes of a completion, to sign.
+pub fn encode_completion(c: &Completion) -> Vec<u8> {
+    v1::Completion::from(c).encode_to_vec()
+}
+
+/// Decodes advance receipt payload bytes into a checked receipt.
+pub fn decode_advance_receipt(bytes: &[u8]) -> Result<AdvanceReceipt, ParseError> {
+    decode::<v1::AdvanceReceipt, _>("AdvanceReceipt", bytes)
+}
+
+/// The payload bytes of an advance receipt, to sign.
+pub fn encode_advance_receipt(r: &AdvanceReceipt) -> Vec<u8> {
+    v1::AdvanceReceipt::from(r).encode_to_vec()
 }
 
 /// Decodes border event payload bytes into a checked border event.

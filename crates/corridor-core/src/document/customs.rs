@@ -220,3 +220,54 @@ pub struct ConsignmentEvent {
     /// What happened, for people.
     pub detail: String,
 }
+
+/// A node's release of a consignment in the green or blue lane, on arrival.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Release {
+    /// The consignment.
+    pub consignment_id: Digest,
+    /// The releasing country.
+    pub country: CountryCode,
+    /// The lane it was released in.
+    pub lane: Lane,
+    /// When.
+    pub released_at_unix_micros: UnixMicros,
+    /// Time at this border (0: released on arrival).
+    pub dwell_micros: i64,
+    /// Corridor clearance time so far.
+    pub clearance_micros: i64,
+}
+
+/// The last node's completion: import clearance done, the guarantee discharged.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Completion {
+    /// The consignment.
+    pub consignment_id: Digest,
+    /// The last country of the route.
+    pub country: CountryCode,
+    /// When.
+    pub completed_at_unix_micros: UnixMicros,
+    /// Corridor clearance time, every country's dwell summed.
+    pub clearance_micros: i64,
+    /// Whether that is within the corridor's target.
+    pub within_target: bool,
+    /// The guarantee discharged.
+    pub guarantee_reference: String,
+}
+
+/// A node's receipt for the previous node's advance record: the entry that recorded it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct AdvanceReceipt {
+    /// The consignment.
+    pub consignment_id: Digest,
+    /// The receiving country.
+    pub country: CountryCode,
+    /// The advance record's document id.
+    pub advance_record_id: Digest,
+    /// The entry that recorded the advance record at the receiving node.
+    pub entry_seq: u64,
+    /// That entry's hash.
+    pub entry_hash: Digest,
+    /// When it was recorded.
+    pub received_at_unix_micros: UnixMicros,
+}

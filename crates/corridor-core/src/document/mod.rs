@@ -33,8 +33,9 @@ use std::str::FromStr;
 use crate::error::ParseError;
 
 pub use customs::{
-    Assessment, BorderEvent, BorderEventKind, ClearanceStatus, ConsignmentEvent, ConsignmentState,
-    CountryClearance, Lane, OfficerDecision, Outcome, SealCheck, bill_seals,
+    AdvanceReceipt, Assessment, BorderEvent, BorderEventKind, ClearanceStatus, Completion,
+    ConsignmentEvent, ConsignmentState, CountryClearance, Lane, OfficerDecision, Outcome, Release,
+    SealCheck, bill_seals,
 };
 pub use declaration::{
     Declaration, DeclarationCancellation, DeclarationParts, DeclarationRole, DeclaredItem,

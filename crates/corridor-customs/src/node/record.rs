@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 
 use corridor_core::document::ConsignmentState as S;
 use corridor_core::document::bill_seals;
-use corridor_core::{CountryCode, Digest, Envelope};
+use corridor_core::{Digest, Envelope};
 use corridor_ledger::{Append, Appended};
 use corridor_proto::customs;
 use corridor_proto::v1;
@@ -157,12 +157,9 @@ impl Node {
                 Effect::Decided(customs::decode_officer_decision(env.payload())?)
             }
             kind::BORDER_EXIT => Effect::Exited,
-            kind::ADVANCE_ACKNOWLEDGED => {
-                let r: v1::AdvanceReceipt = decode("receipt", env)?;
-                Effect::HandedOver {
-                    by: CountryCode::parse("receipt.payload.country", &r.country)?,
-                }
-            }
+            kind::ADVANCE_ACKNOWLEDGED => Effect::HandedOver {
+                by: customs::decode_advance_receipt(env.payload())?.country,
+            },
             kind::CONSIGNMENT_COMPLETED => Effect::Completed,
             kind::DECLARATION_CANCELLED => {
                 let c = corridor_proto::decode_declaration_cancellation(env.payload())?;

@@ -1,11 +1,11 @@
 //! What a node answers: step receipts, advance receipts, consignment views and its status.
 
+use corridor_core::document::AdvanceReceipt;
 use corridor_core::document::ConsignmentState as S;
 use corridor_core::{Digest, Envelope, payload_type};
 use corridor_ledger::Appended;
 use corridor_proto::customs;
 use corridor_proto::v1;
-use prost::Message;
 
 use super::{Node, Slot, lock};
 use crate::consignment::{Consignment, EntryRef, kind};
@@ -89,17 +89,17 @@ impl Node {
         at: i64,
         new: bool,
     ) -> v1::DeliverAdvanceRecordResponse {
-        let r = v1::AdvanceReceipt {
-            consignment_id: id.as_bytes().to_vec(),
-            country: self.country().to_string(),
-            advance_record_id: env.document_id().as_bytes().to_vec(),
+        let r = AdvanceReceipt {
+            consignment_id: *id,
+            country: self.country().clone(),
+            advance_record_id: env.document_id(),
             entry_seq: entry.seq,
-            entry_hash: entry.hash.as_bytes().to_vec(),
+            entry_hash: entry.hash,
             received_at_unix_micros: at,
         };
         let receipt = Envelope::sign(
             payload_type::ADVANCE_RECEIPT,
-            r.encode_to_vec(),
+            customs::encode_advance_receipt(&r),
             &self.inner.key,
         );
         v1::DeliverAdvanceRecordResponse {

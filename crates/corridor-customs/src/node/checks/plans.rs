@@ -4,11 +4,14 @@
 //! function of its inputs.
 
 use corridor_core::document::ConsignmentState as S;
-use corridor_core::document::{Assessment, BorderEvent, Declaration, Lane, SealCheck};
+use corridor_core::document::{
+    Assessment, BorderEvent, Completion, Declaration, Lane, OfficerDecision, Release, SealCheck,
+};
 use corridor_core::{Digest, Envelope, SigningKey, payload_type};
-use corridor_proto::customs::{encode_assessment, lane_from_wire, lane_to_wire};
+use corridor_proto::customs::{
+    encode_assessment, encode_completion, encode_release, lane_from_wire,
+};
 use corridor_proto::v1;
-use prost::Message;
 
 use super::{
     Announced, Cancellation, Declared, OfficerSigned, Plan, Receipt, Rules, invalid, step_error,
@@ -26,12 +29,12 @@ pub(crate) struct Signer<'a> {
 }
 
 impl Signer<'_> {
-    fn sign<M: Message>(&self, payload_type: &str, m: &M) -> Envelope {
-        Envelope::sign(payload_type, m.encode_to_vec(), self.key)
+    fn sign(&self, payload_type: &str, payload: Vec<u8>) -> Envelope {
+        Envelope::sign(payload_type, payload, self.key)
     }
 
     fn sign_assessment(&self, a: &Assessment) -> Envelope {
-        Envelope::sign(payload_type::ASSESSMENT, encode_assessment(a), self.key)
+        self.sign(payload_type::ASSESSMENT, encode_assessment(a))
     }
 }
 
@@ -142,16 +145,16 @@ impl Rules {
                     let aenv = s.sign_assessment(&a);
                     plan = plan.then(kind::RISK_REASSESSED, &aenv, Effect::Assessed(a));
                 }
-                if matches!(lane, Some(Lane::Green | Lane::Blue)) {
-                    let r = v1::Release {
-                        consignment_id: id.as_bytes().to_vec(),
-                        country: self.country.to_string(),
-                        lane: lane_to_wire(lane) as i32,
+                if let Some(lane @ (Lane::Green | Lane::Blue)) = lane {
+                    let r = Release {
+                        consignment_id: id,
+                        country: self.country.clone(),
+                        lane,
                         released_at_unix_micros: s.now,
                         dwell_micros: 0,
                         clearance_micros: c.carried_micros(),
                     };
-                    let renv = s.sign(payload_type::RELEASE, &r);
+                    let renv = s.sign(payload_type::RELEASE, encode_release(&r));
                     plan = plan.then(kind::RELEASE_AUTOMATIC, &renv, Effect::Released);
                     if c.is_last() {
                         plan = self.then_completion(plan, c, s);
@@ -217,8 +220,7 @@ impl Rules {
                 ));
             }
         }
-        let decision = corridor_core::document::OfficerDecision::try_from(d)
-            .map_err(|x| x.within("envelope.payload"))?;
+        let decision = OfficerDecision::try_from(d).map_err(|x| x.within("envelope.payload"))?;
         let plan = Plan::new(kind::OFFICER_DECISION, &env, Effect::Decided(decision));
         Ok(if outcome == v1::Outcome::Release && c.is_last() {
             self.then_completion(plan, c, s)
@@ -264,9 +266,9 @@ impl Rules {
             (released_at - c.arrived_at).max(0)
         };
         let clearance = c.carried_micros() + dwell;
-        let m = v1::Completion {
-            consignment_id: c.id.as_bytes().to_vec(),
-            country: self.country.to_string(),
+        let m = Completion {
+            consignment_id: c.id,
+            country: self.country.clone(),
             completed_at_unix_micros: s.now,
             clearance_micros: clearance,
             within_target: clearance <= self.target.target_micros(),
@@ -274,7 +276,7 @@ impl Rules {
         };
         plan.then(
             kind::CONSIGNMENT_COMPLETED,
-            &s.sign(payload_type::COMPLETION, &m),
+            &s.sign(payload_type::COMPLETION, encode_completion(&m)),
             Effect::Completed,
         )
     }

@@ -474,10 +474,11 @@ impl Rules {
         let renv = open_envelope("receipt", resp.receipt, payload_type::ADVANCE_RECEIPT)?;
         renv.verify_by(self.corridor.node_key(next)?)
             .map_err(|e| Error::Unauthenticated(format!("receipt from {next}: {e}")))?;
-        let r: v1::AdvanceReceipt = decode("receipt", &renv)?;
-        if r.consignment_id != id.as_bytes()
-            || r.country != next.as_str()
-            || r.advance_record_id != record.document_id().as_bytes()
+        let r = corridor_proto::customs::decode_advance_receipt(renv.payload())
+            .map_err(|e| e.within("receipt"))?;
+        if r.consignment_id != *id
+            || r.country != *next
+            || r.advance_record_id != record.document_id()
         {
             return Err(Error::Unauthenticated(format!(
                 "the receipt from {next} is for another record"
