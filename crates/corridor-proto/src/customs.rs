@@ -7,11 +7,11 @@
 //! signs, so a document decoded and encoded again has the same bytes.
 
 use corridor_core::document::{
-    AdvanceReceipt, Assessment, BorderEvent, BorderEventKind, ClearanceStatus, Completion,
-    ConsignmentEvent, ConsignmentState, CountryClearance, Lane, OfficerDecision, Outcome, Release,
-    SealCheck,
+    AdvanceReceipt, AdvanceRecord, Assessment, BorderEvent, BorderEventKind, ClearanceStatus,
+    Completion, ConsignmentEvent, ConsignmentState, CountryClearance, ExitLink, Lane,
+    OfficerDecision, Outcome, Release, SealCheck,
 };
-use corridor_core::{CountryCode, Digest, ParseError};
+use corridor_core::{CountryCode, Digest, Envelope, ParseError};
 use prost::Message;
 
 use crate::v1;
@@ -309,6 +309,63 @@ impl From<&AdvanceReceipt> for v1::AdvanceReceipt {
     }
 }
 
+impl TryFrom<v1::AdvanceRecord> for AdvanceRecord {
+    type Error = ParseError;
+    fn try_from(m: v1::AdvanceRecord) -> Result<Self, ParseError> {
+        let declaration: Envelope = m
+            .declaration
+            .ok_or_else(|| ParseError::new("declaration", "required"))?
+            .try_into()
+            .map_err(|e: ParseError| e.within("declaration"))?;
+        let exit = if m.prev_entry_hash.is_empty() {
+            None
+        } else {
+            Some(ExitLink {
+                entry_seq: m.prev_entry_seq,
+                entry_hash: Digest::from_slice("prev_entry_hash", &m.prev_entry_hash)?,
+                exited_at_unix_micros: m.exited_at_unix_micros,
+            })
+        };
+        Ok(Self {
+            consignment_id: consignment_id("consignment_id", &m.consignment_id)?,
+            from_country: country("from_country", &m.from_country)?,
+            to_country: country("to_country", &m.to_country)?,
+            declaration,
+            bill_of_lading_id: Digest::from_slice("bill_of_lading_id", &m.bill_of_lading_id)?,
+            lane: lane("lane", m.lane)?,
+            reasons: m.reasons,
+            clearance_micros: m.clearance_micros,
+            clearances: clearances("clearances", m.clearances)?,
+            exit,
+            aeo_at_origin: m.aeo_at_origin,
+            seals: m.seals.into_iter().map(SealCheck::from).collect(),
+        })
+    }
+}
+
+impl From<&AdvanceRecord> for v1::AdvanceRecord {
+    fn from(r: &AdvanceRecord) -> Self {
+        Self {
+            consignment_id: r.consignment_id.as_bytes().to_vec(),
+            from_country: r.from_country.to_string(),
+            to_country: r.to_country.to_string(),
+            declaration: Some(v1::Envelope::from(&r.declaration)),
+            bill_of_lading_id: r.bill_of_lading_id.as_bytes().to_vec(),
+            lane: v1::Lane::from(r.lane) as i32,
+            reasons: r.reasons.clone(),
+            clearance_micros: r.clearance_micros,
+            clearances: clearances_to_wire(&r.clearances),
+            prev_entry_seq: r.exit.map_or(0, |e| e.entry_seq),
+            prev_entry_hash: r
+                .exit
+                .map_or(Vec::new(), |e| e.entry_hash.as_bytes().to_vec()),
+            exited_at_unix_micros: r.exit.map_or(0, |e| e.exited_at_unix_micros),
+            aeo_at_origin: r.aeo_at_origin,
+            seals: seals_to_wire(&r.seals),
+        }
+    }
+}
+
 impl From<ConsignmentState> for v1::ConsignmentState {
     fn from(s: ConsignmentState) -> Self {
         match s {
@@ -405,6 +462,16 @@ pub fn encode_advance_receipt(r: &AdvanceReceipt) -> Vec<u8> {
     v1::AdvanceReceipt::from(r).encode_to_vec()
 }
 
+/// Decodes advance record payload bytes (or an outbox row) into a checked record.
+pub fn decode_advance_record(bytes: &[u8]) -> Result<AdvanceRecord, ParseError> {
+    decode::<v1::AdvanceRecord, _>("AdvanceRecord", bytes)
+}
+
+/// The payload bytes of an advance record, to sign (or to keep as an outbox row).
+pub fn encode_advance_record(r: &AdvanceRecord) -> Vec<u8> {
+    v1::AdvanceRecord::from(r).encode_to_vec()
+}
+
 /// Decodes border event payload bytes into a checked border event.
 pub fn decode_border_event(bytes: &[u8]) -> Result<BorderEvent, ParseError> {
     decode::<v1::BorderEvent, _>("BorderEvent", bytes)
@@ -461,6 +528,47 @@ mod tests {
         };
         let back = v1::OfficerDecision::from(&decode_officer_decision(&d.encode_to_vec()).unwrap());
         assert_eq!(back, d);
+    }
+
+    #[test]
+    fn advance_records_round_trip_with_and_without_their_exit_link() {
+        let key = corridor_core::SigningKey::from_seed(&[7; 32]);
+        let declaration =
+            Envelope::sign("application/vnd.corridor.declaration", b"d".to_vec(), &key);
+        let row = v1::AdvanceRecord {
+            consignment_id: Digest::of(b"c").as_bytes().to_vec(),
+            from_country: "CN".into(),
+            to_country: "KZ".into(),
+            declaration: Some(v1::Envelope::from(&declaration)),
+            bill_of_lading_id: Digest::of(b"b").as_bytes().to_vec(),
+            lane: v1::Lane::Blue as i32,
+            reasons: vec!["under the blue rate 0.100".into()],
+            clearance_micros: 3,
+            clearances: vec![v1::CountryClearance {
+                country: "CN".into(),
+                lane: v1::Lane::Blue as i32,
+                dwell_micros: 3,
+            }],
+            aeo_at_origin: true,
+            seals: vec![v1::SealCheck {
+                container_number: "MSKU1234565".into(),
+                seal_number: "S1".into(),
+                intact: true,
+            }],
+            ..Default::default()
+        };
+        let linked = v1::AdvanceRecord {
+            prev_entry_seq: 9,
+            prev_entry_hash: Digest::of(b"exit").as_bytes().to_vec(),
+            exited_at_unix_micros: 11,
+            ..row.clone()
+        };
+        for (m, exit) in [(row, None), (linked, Some(9))] {
+            let bytes = m.encode_to_vec();
+            let r = decode_advance_record(&bytes).unwrap();
+            assert_eq!(r.exit.map(|e| e.entry_seq), exit);
+            assert_eq!(encode_advance_record(&r), bytes);
+        }
     }
 
     #[test]

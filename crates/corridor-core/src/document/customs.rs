@@ -271,3 +271,46 @@ pub struct AdvanceReceipt {
     /// When it was recorded.
     pub received_at_unix_micros: UnixMicros,
 }
+
+/// The exit entry an advance record links: where the sending node recorded the exit.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct ExitLink {
+    /// The exit entry's sequence number in the sending node's ledger.
+    pub entry_seq: u64,
+    /// Its hash.
+    pub entry_hash: Digest,
+    /// When the exit was recorded.
+    pub exited_at_unix_micros: UnixMicros,
+}
+
+/// What a node hands the next one when a consignment exits: the declaration as first
+/// accepted, the lane and reasons here, each country's dwell so far, the seals as last
+/// checked, and the exit entry it links (none in the node's outbox row, which is written in
+/// the same batch as that entry).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct AdvanceRecord {
+    /// The consignment.
+    pub consignment_id: Digest,
+    /// The sending country.
+    pub from_country: CountryCode,
+    /// The next country of the route.
+    pub to_country: CountryCode,
+    /// The declaration envelope, as the first node accepted it.
+    pub declaration: crate::envelope::Envelope,
+    /// The bill of lading's document id.
+    pub bill_of_lading_id: Digest,
+    /// The lane at the sending country.
+    pub lane: Lane,
+    /// Every reason recorded there.
+    pub reasons: Vec<String>,
+    /// Corridor clearance time so far.
+    pub clearance_micros: i64,
+    /// Each country's dwell so far.
+    pub clearances: Vec<CountryClearance>,
+    /// The exit entry, once recorded.
+    pub exit: Option<ExitLink>,
+    /// Whether the holder was recognised as an AEO at the first country.
+    pub aeo_at_origin: bool,
+    /// The seals as last checked.
+    pub seals: Vec<SealCheck>,
+}

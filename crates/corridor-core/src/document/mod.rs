@@ -33,9 +33,9 @@ use std::str::FromStr;
 use crate::error::ParseError;
 
 pub use customs::{
-    AdvanceReceipt, Assessment, BorderEvent, BorderEventKind, ClearanceStatus, Completion,
-    ConsignmentEvent, ConsignmentState, CountryClearance, Lane, OfficerDecision, Outcome, Release,
-    SealCheck, bill_seals,
+    AdvanceReceipt, AdvanceRecord, Assessment, BorderEvent, BorderEventKind, ClearanceStatus,
+    Completion, ConsignmentEvent, ConsignmentState, CountryClearance, ExitLink, Lane,
+    OfficerDecision, Outcome, Release, SealCheck, bill_seals,
 };
 pub use declaration::{
     Declaration, DeclarationCancellation, DeclarationParts, DeclarationRole, DeclaredItem,

@@ -14,7 +14,6 @@ use corridor_proto::customs;
 use corridor_proto::v1;
 use corridor_proto::v1::customs_node_client::CustomsNodeClient;
 use corridor_topology::Topology;
-use prost::Message;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tonic::transport::Channel;
 
@@ -22,6 +21,7 @@ use super::checks::plan_handover;
 use super::{Node, lock};
 use crate::consignment::{Consignment, Effect, ExitEntry};
 use crate::error::Error;
+use corridor_core::document::{AdvanceRecord, ExitLink};
 
 /// Outbox rows: `outbox/` + consignment id (32 bytes) -> the advance record without its
 /// link (the link is the exit entry written in the same batch).
@@ -83,6 +83,12 @@ impl Courier {
     }
 }
 
+/// What a step does to the outbox: the row under `key` written (`Some`) or removed.
+pub(super) struct OutboxChange {
+    pub(super) key: Vec<u8>,
+    pub(super) row: Option<Vec<u8>>,
+}
+
 /// An advance record due, signed, and the node it goes to.
 struct Delivery {
     id: Digest,
@@ -99,15 +105,20 @@ impl Node {
         c: Option<&Consignment>,
         id: &Digest,
         effect: &Effect,
-    ) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
-        match (effect, c) {
-            (Effect::Exited, Some(c)) => Some((
-                outbox_key(id),
-                Some(self.advance_record(c, None).encode_to_vec()),
-            )),
-            (Effect::HandedOver { .. }, _) => Some((outbox_key(id), None)),
+    ) -> Result<Option<OutboxChange>, Error> {
+        Ok(match (effect, c) {
+            (Effect::Exited, Some(c)) => Some(OutboxChange {
+                key: outbox_key(id),
+                row: Some(customs::encode_advance_record(
+                    &self.advance_record(c, None)?,
+                )),
+            }),
+            (Effect::HandedOver { .. }, _) => Some(OutboxChange {
+                key: outbox_key(id),
+                row: None,
+            }),
             _ => None,
-        }
+        })
     }
 
     /// How many advance records wait in the outbox.
@@ -117,24 +128,36 @@ impl Node {
 
     /// The advance record for a consignment that exits (`exit`: the exit entry, once
     /// recorded).
-    fn advance_record(&self, c: &Consignment, exit: Option<ExitEntry>) -> v1::AdvanceRecord {
+    fn advance_record(
+        &self,
+        c: &Consignment,
+        exit: Option<ExitEntry>,
+    ) -> Result<AdvanceRecord, Error> {
+        let (Some(lane), Some(next)) = (c.lane, c.next.clone()) else {
+            return Err(Error::State(format!(
+                "consignment {} exits unassessed or from the last country",
+                c.id
+            )));
+        };
         let clearances = c.clearances();
-        v1::AdvanceRecord {
-            consignment_id: c.id.as_bytes().to_vec(),
-            from_country: self.country().to_string(),
-            to_country: c.next.as_ref().map(|n| n.to_string()).unwrap_or_default(),
-            declaration: Some(v1::Envelope::from(&c.declaration_envelope)),
-            bill_of_lading_id: c.declaration.bill_of_lading_id.as_bytes().to_vec(),
-            lane: customs::lane_to_wire(c.lane) as i32,
+        Ok(AdvanceRecord {
+            consignment_id: c.id,
+            from_country: self.country().clone(),
+            to_country: next,
+            declaration: c.declaration_envelope.clone(),
+            bill_of_lading_id: c.declaration.bill_of_lading_id,
+            lane,
             reasons: c.reasons.clone(),
             clearance_micros: clearances.iter().map(|x| x.dwell_micros).sum(),
-            clearances: customs::clearances_to_wire(&clearances),
-            prev_entry_seq: exit.map_or(0, |e| e.entry.seq),
-            prev_entry_hash: exit.map_or(Vec::new(), |e| e.entry.hash.as_bytes().to_vec()),
-            exited_at_unix_micros: exit.map_or(0, |e| e.at),
+            clearances,
+            exit: exit.map(|e| ExitLink {
+                entry_seq: e.entry.seq,
+                entry_hash: e.entry.hash,
+                exited_at_unix_micros: e.at,
+            }),
             aeo_at_origin: c.aeo_at_origin,
-            seals: customs::seals_to_wire(&c.seals),
-        }
+            seals: c.seals.clone(),
+        })
     }
 
     /// Queues consignment `id`'s advance record for the courier.
@@ -314,7 +337,7 @@ impl Node {
         };
         let record = Envelope::sign(
             payload_type::ADVANCE_RECORD,
-            self.advance_record(c, c.exit).encode_to_vec(),
+            customs::encode_advance_record(&self.advance_record(c, c.exit)?),
             &self.inner.key,
         );
         Ok(Some(Delivery {

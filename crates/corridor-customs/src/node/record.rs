@@ -10,10 +10,9 @@ use corridor_core::document::bill_seals;
 use corridor_core::{Digest, Envelope};
 use corridor_ledger::{Append, Appended};
 use corridor_proto::customs;
-use corridor_proto::v1;
 
-use super::checks::{Plan, decode, opened_from_record};
-use super::courier::{self, OUTBOX};
+use super::checks::{Plan, opened_from_record};
+use super::courier::{self, OUTBOX, OutboxChange};
 use super::{BillUse, Node, Update, lock};
 use crate::consignment::{At, Consignment, Effect, Opened, kind};
 use crate::error::Error;
@@ -44,12 +43,15 @@ impl Node {
                 envelope_id: Digest::of(&entry.envelope),
             };
             // The outbox row the step wrote, as `record` writes it.
-            match self.outbox_change(map.get(&id), &id, &effect) {
-                Some((k, Some(v))) => {
-                    outbox.insert(k, v);
+            let change = self
+                .outbox_change(map.get(&id), &id, &effect)
+                .map_err(|e| bad(e.to_string()))?;
+            match change {
+                Some(OutboxChange { key, row: Some(v) }) => {
+                    outbox.insert(key, v);
                 }
-                Some((k, None)) => {
-                    outbox.remove(&k);
+                Some(OutboxChange { key, row: None }) => {
+                    outbox.remove(&key);
                 }
                 None => {}
             }
@@ -145,7 +147,7 @@ impl Node {
                 }))
             }
             kind::ADVANCE_RECEIVED => {
-                let r: v1::AdvanceRecord = decode("advance_record", env)?;
+                let r = customs::decode_advance_record(env.payload())?;
                 Effect::Opened(Box::new(opened_from_record(r)?))
             }
             kind::RISK_ASSESSED | kind::RISK_REASSESSED => {
@@ -235,7 +237,8 @@ impl Node {
         let mut appends = Vec::with_capacity(entries.len());
         for p in entries {
             let extra = self
-                .outbox_change(slot.as_ref(), &id, &p.effect)
+                .outbox_change(slot.as_ref(), &id, &p.effect)?
+                .map(|c| (c.key, c.row))
                 .into_iter()
                 .collect();
             effects.push((p.kind, Digest::of(&p.envelope), p.effect));

@@ -2,7 +2,7 @@
 //! does not depend on a consignment's state.
 
 use corridor_core::document::{
-    Declaration, DeclarationCancellation, SealCheck, TransferAction, bill_seals,
+    AdvanceRecord, Declaration, DeclarationCancellation, SealCheck, TransferAction, bill_seals,
 };
 use corridor_core::{CountryCode, Digest, Envelope, OperatorId, ParseError, payload_type};
 use corridor_proto::v1;
@@ -502,18 +502,13 @@ fn previous_country(d: &Declaration, country: &CountryCode) -> Option<CountryCod
 
 /// What a recorded advance record opened a consignment with (checked when it was
 /// recorded: [`Rules::advance_record`]).
-pub(crate) fn opened_from_record(r: v1::AdvanceRecord) -> Result<Opened, Error> {
-    let denv = r
-        .declaration
-        .ok_or_else(|| ParseError::new("declaration", "required"))?;
+pub(crate) fn opened_from_record(r: AdvanceRecord) -> Result<Opened, Error> {
     Ok(Opened {
-        declaration: corridor_proto::decode_declaration(&denv.payload)
+        declaration: corridor_proto::decode_declaration(r.declaration.payload())
             .map_err(|e| e.within("declaration.payload"))?,
-        declaration_envelope: denv
-            .try_into()
-            .map_err(|e: ParseError| e.within("declaration"))?,
-        seals: r.seals.into_iter().map(SealCheck::from).collect(),
-        carried: corridor_proto::customs::clearances("clearances", r.clearances)?,
+        declaration_envelope: r.declaration,
+        seals: r.seals,
+        carried: r.clearances,
         aeo_at_origin: Some(r.aeo_at_origin),
     })
 }
