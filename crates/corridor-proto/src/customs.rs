@@ -8,8 +8,9 @@
 
 use corridor_core::document::{
     AdvanceReceipt, AdvanceRecord, Assessment, BorderEvent, BorderEventKind, ClearanceStatus,
-    Completion, ConsignmentEvent, ConsignmentState, CountryClearance, ExitLink, Lane,
-    OfficerDecision, Outcome, Release, SealCheck,
+    Completion, ConsignmentEvent, ConsignmentState, ConsignmentView, CountryClearance,
+    DeliveryAnswer, ExitLink, Lane, NodeStatus, OfficerDecision, Outcome, QueueFilter, Release,
+    SealCheck, StepReceipt,
 };
 use corridor_core::{CountryCode, Digest, Envelope, ParseError};
 use prost::Message;
@@ -419,6 +420,85 @@ impl From<&ConsignmentEvent> for v1::ConsignmentEvent {
             state: v1::ConsignmentState::from(e.state) as i32,
             lane: lane_to_wire(e.lane) as i32,
             detail: e.detail.clone(),
+        }
+    }
+}
+
+impl From<&StepReceipt> for v1::StepReceipt {
+    fn from(r: &StepReceipt) -> Self {
+        Self {
+            consignment_id: r.consignment_id.to_hex(),
+            seq: r.seq,
+            entry_hash: r.entry_hash.as_bytes().to_vec(),
+            new: r.new,
+            state: v1::ConsignmentState::from(r.state) as i32,
+            lane: lane_to_wire(r.lane) as i32,
+            recorded_at_unix_micros: r.recorded_at_unix_micros,
+        }
+    }
+}
+
+impl From<&DeliveryAnswer> for v1::DeliverAdvanceRecordResponse {
+    fn from(a: &DeliveryAnswer) -> Self {
+        Self {
+            receipt: Some(v1::Envelope::from(&a.receipt)),
+            new: a.new,
+        }
+    }
+}
+
+impl From<&ConsignmentView> for v1::ConsignmentView {
+    fn from(v: &ConsignmentView) -> Self {
+        Self {
+            consignment_id: v.consignment_id.to_hex(),
+            country: v.country.to_string(),
+            state: v1::ConsignmentState::from(v.state) as i32,
+            lane: lane_to_wire(v.lane) as i32,
+            reasons: v.reasons.clone(),
+            aeo_recognised: v.aeo_recognised,
+            aeo_basis: v.aeo_basis.clone(),
+            declarant_operator_id: v.declarant_operator_id.to_string(),
+            holder_operator_id: v.holder_operator_id.to_string(),
+            arrived_at_unix_micros: v.arrived_at_unix_micros,
+            released_at_unix_micros: v.released_at_unix_micros,
+            clearance_micros: v.clearance_micros,
+            clearance_status: v1::ClearanceStatus::from(v.clearance_status) as i32,
+            next_country: v
+                .next_country
+                .as_ref()
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+            events: v.events.iter().map(v1::ConsignmentEvent::from).collect(),
+            guarantee_reference: v.guarantee_reference.clone(),
+            guarantee_discharged: v.guarantee_discharged,
+            declaration_reference: v.declaration_reference.clone(),
+            clearances: clearances_to_wire(&v.clearances),
+            seals: seals_to_wire(&v.seals),
+        }
+    }
+}
+
+impl From<v1::QueueFilter> for QueueFilter {
+    fn from(f: v1::QueueFilter) -> Self {
+        match f {
+            v1::QueueFilter::Unspecified => Self::Open,
+            v1::QueueFilter::AwaitingOfficer => Self::AwaitingOfficer,
+            v1::QueueFilter::Flagged => Self::Flagged,
+            v1::QueueFilter::All => Self::All,
+        }
+    }
+}
+
+impl From<&NodeStatus> for v1::NodeStatus {
+    fn from(s: &NodeStatus) -> Self {
+        Self {
+            country: s.country.to_string(),
+            ledger_size: s.ledger_size,
+            registry_entries: s.registry_entries,
+            consignments: s.consignments,
+            outbox: s.outbox,
+            signatures_made: s.signatures_made,
+            signatures_verified: s.signatures_verified,
         }
     }
 }

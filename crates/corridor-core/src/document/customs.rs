@@ -314,3 +314,110 @@ pub struct AdvanceRecord {
     /// The seals as last checked.
     pub seals: Vec<SealCheck>,
 }
+
+/// A node's answer to a step: the last entry the step recorded (or recorded before, for the
+/// same envelope again) and the consignment's state and lane after it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct StepReceipt {
+    /// The consignment.
+    pub consignment_id: Digest,
+    /// The entry's sequence number.
+    pub seq: u64,
+    /// The entry's hash.
+    pub entry_hash: Digest,
+    /// Whether this call recorded it.
+    pub new: bool,
+    /// The state after the step.
+    pub state: ConsignmentState,
+    /// The lane after the step (none before the assessment).
+    pub lane: Option<Lane>,
+    /// When it was recorded.
+    pub recorded_at_unix_micros: UnixMicros,
+}
+
+/// A node's answer to a delivered advance record: its signed receipt, and whether this
+/// delivery recorded the record.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct DeliveryAnswer {
+    /// The receipt envelope (an [`AdvanceReceipt`] signed by the receiving node).
+    pub receipt: crate::envelope::Envelope,
+    /// Whether this delivery recorded the record.
+    pub new: bool,
+}
+
+/// A consignment as one node shows it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ConsignmentView {
+    /// The consignment.
+    pub consignment_id: Digest,
+    /// The node's country.
+    pub country: CountryCode,
+    /// Where it stands.
+    pub state: ConsignmentState,
+    /// Its lane, once assessed.
+    pub lane: Option<Lane>,
+    /// Every reason recorded.
+    pub reasons: Vec<String>,
+    /// Whether the holder is recognised as an AEO here.
+    pub aeo_recognised: bool,
+    /// Why or why not.
+    pub aeo_basis: String,
+    /// Who declared it.
+    pub declarant_operator_id: crate::codes::OperatorId,
+    /// Who holds the bill and the goods.
+    pub holder_operator_id: crate::codes::OperatorId,
+    /// Arrival at this border (0: not yet).
+    pub arrived_at_unix_micros: UnixMicros,
+    /// Release here (0: not yet).
+    pub released_at_unix_micros: UnixMicros,
+    /// Corridor clearance time so far.
+    pub clearance_micros: i64,
+    /// That time against the target.
+    pub clearance_status: ClearanceStatus,
+    /// The next country of the route (none at the last).
+    pub next_country: Option<CountryCode>,
+    /// Its events here, when asked for.
+    pub events: Vec<ConsignmentEvent>,
+    /// The guarantee.
+    pub guarantee_reference: String,
+    /// Whether the guarantee is discharged (import clearance done).
+    pub guarantee_discharged: bool,
+    /// The declarant's reference.
+    pub declaration_reference: String,
+    /// Each country's dwell so far, this one once released.
+    pub clearances: Vec<CountryClearance>,
+    /// The seals as last checked.
+    pub seals: Vec<SealCheck>,
+}
+
+/// Which consignments a node lists.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum QueueFilter {
+    /// Those still here (not handed over, completed, refused or cancelled).
+    Open,
+    /// Those awaiting an officer, or held.
+    AwaitingOfficer,
+    /// Those whose clearance time is flagged or breached.
+    Flagged,
+    /// Every one.
+    All,
+}
+
+/// A node's counters.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct NodeStatus {
+    /// The node's country.
+    pub country: CountryCode,
+    /// Entries in its ledger.
+    pub ledger_size: u64,
+    /// Entries in its copy of the registry.
+    pub registry_entries: u64,
+    /// Consignments it knows.
+    pub consignments: u64,
+    /// Advance records in its outbox.
+    pub outbox: u64,
+    /// Signatures made by this process.
+    pub signatures_made: u64,
+    /// Signatures verified by this process.
+    pub signatures_verified: u64,
+}

@@ -34,8 +34,9 @@ use crate::error::ParseError;
 
 pub use customs::{
     AdvanceReceipt, AdvanceRecord, Assessment, BorderEvent, BorderEventKind, ClearanceStatus,
-    Completion, ConsignmentEvent, ConsignmentState, CountryClearance, ExitLink, Lane,
-    OfficerDecision, Outcome, Release, SealCheck, bill_seals,
+    Completion, ConsignmentEvent, ConsignmentState, ConsignmentView, CountryClearance,
+    DeliveryAnswer, ExitLink, Lane, NodeStatus, OfficerDecision, Outcome, QueueFilter, Release,
+    SealCheck, StepReceipt, bill_seals,
 };
 pub use declaration::{
     Declaration, DeclarationCancellation, DeclarationParts, DeclarationRole, DeclaredItem,

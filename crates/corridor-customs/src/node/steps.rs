@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use corridor_aeo::replica::Replica;
 use corridor_core::document::ConsignmentState as S;
+use corridor_core::document::{DeliveryAnswer, StepReceipt};
 use corridor_core::{Digest, OperatorId};
 use corridor_proto::v1;
 use tokio::sync::OwnedMutexGuard;
@@ -80,7 +81,7 @@ impl Node {
     pub(crate) async fn submit(
         &self,
         req: v1::SubmitDeclarationRequest,
-    ) -> Result<v1::StepReceipt, Error> {
+    ) -> Result<StepReceipt, Error> {
         let now = self.inner.clock.now_micros();
         let declared = self.inner.rules.declaration(&*self.replica(), req)?;
         let (id, bill_id) = (declared.id(), declared.bill_id());
@@ -142,10 +143,7 @@ impl Node {
     }
 
     /// `DeliverAdvanceRecord`.
-    pub(crate) async fn deliver(
-        &self,
-        req: v1::SignedRequest,
-    ) -> Result<v1::DeliverAdvanceRecordResponse, Error> {
+    pub(crate) async fn deliver(&self, req: v1::SignedRequest) -> Result<DeliveryAnswer, Error> {
         let now = self.inner.clock.now_micros();
         let announced = self.inner.rules.advance_record(&*self.replica(), req)?;
         let id = announced.id();
@@ -199,10 +197,7 @@ impl Node {
     }
 
     /// `RecordBorderEvent`.
-    pub(crate) async fn border_event(
-        &self,
-        req: v1::SignedRequest,
-    ) -> Result<v1::StepReceipt, Error> {
+    pub(crate) async fn border_event(&self, req: v1::SignedRequest) -> Result<StepReceipt, Error> {
         let now = self.inner.clock.now_micros();
         let event = self
             .inner
@@ -227,7 +222,7 @@ impl Node {
     }
 
     /// `RecordDecision`.
-    pub(crate) async fn decide(&self, req: v1::SignedRequest) -> Result<v1::StepReceipt, Error> {
+    pub(crate) async fn decide(&self, req: v1::SignedRequest) -> Result<StepReceipt, Error> {
         let now = self.inner.clock.now_micros();
         let decision = self
             .inner
@@ -250,7 +245,7 @@ impl Node {
 
     /// `CancelDeclaration`: the declarant withdraws a declaration before the goods arrive at
     /// the first border.
-    pub(crate) async fn cancel(&self, req: v1::SignedRequest) -> Result<v1::StepReceipt, Error> {
+    pub(crate) async fn cancel(&self, req: v1::SignedRequest) -> Result<StepReceipt, Error> {
         let now = self.inner.clock.now_micros();
         let request = CancellationRequest::read(req)?;
         let id = request.id();
@@ -261,7 +256,7 @@ impl Node {
         let cancellation = request.check(&*self.replica(), c)?;
         if let Some(e) = c.recorded.get(&cancellation.envelope_id()) {
             let mut r = self.receipt(c, None, now);
-            (r.seq, r.entry_hash) = (e.seq, e.hash.as_bytes().to_vec());
+            (r.seq, r.entry_hash) = (e.seq, e.hash);
             return Ok(r);
         }
         let plan = self.inner.rules.plan_cancellation(c, cancellation)?;
