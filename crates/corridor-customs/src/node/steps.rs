@@ -265,3 +265,32 @@ impl Node {
         Ok(self.receipt(c, appended.last(), now))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_bills_turn_is_held_by_one_declaration_at_a_time_and_forgotten_after() {
+        let turns = Turns::default();
+        let (a, b) = (Digest::of(b"bill a"), Digest::of(b"bill b"));
+        let first = turns.take(a).await;
+        // Another bill's turn is free; the same bill's waits.
+        let other = turns.take(b).await;
+        let waiting = tokio::time::timeout(std::time::Duration::from_millis(50), turns.take(a));
+        assert!(
+            waiting.await.is_err(),
+            "a second turn of bill a while the first is held"
+        );
+        drop(other);
+        drop(first);
+        let again = tokio::time::timeout(std::time::Duration::from_secs(5), turns.take(a))
+            .await
+            .expect("the turn of bill a once given back");
+        drop(again);
+        assert!(
+            lock(&turns.0).is_empty(),
+            "no lock kept for a bill nobody waits for"
+        );
+    }
+}
