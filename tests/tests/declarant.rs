@@ -230,7 +230,7 @@ async fn plain_data_clears_through_every_country_and_is_tracked_in_corridor_orde
     assert_eq!(benv.document_id(), hex(&r.bill_of_lading_id));
     let accepted = sb.subject_entries("CN", &id).await;
     let denv = corridor_proto::decode_envelope(&accepted[0].envelope).unwrap();
-    assert_eq!(accepted[0].kind, node_kind::DECLARED);
+    assert_eq!(accepted[0].kind, node_kind::DECLARATION_ACCEPTED);
     assert_eq!(denv.document_id(), id);
     for signer in [TOPOLOGY_FORWARDER, TOPOLOGY_SHIPPER] {
         denv.verify_by(&sb.operator_key(signer).public()).unwrap();
@@ -305,16 +305,16 @@ async fn plain_data_clears_through_every_country_and_is_tracked_in_corridor_orde
             "every event of {code}"
         );
         let opened = if i == 0 {
-            node_kind::DECLARED
+            node_kind::DECLARATION_ACCEPTED
         } else {
-            node_kind::ANNOUNCED
+            node_kind::ADVANCE_RECEIVED
         };
         assert_eq!(here[0].kind, opened, "at {code}");
         let last = here[here.len() - 1];
         if i + 1 < c.route.len() {
             assert_eq!(
                 (last.kind.as_str(), last.state()),
-                (node_kind::HANDED_OVER, S::HandedOver),
+                (node_kind::ADVANCE_ACKNOWLEDGED, S::HandedOver),
                 "at {code}"
             );
         }
@@ -322,7 +322,7 @@ async fn plain_data_clears_through_every_country_and_is_tracked_in_corridor_orde
     let end = events.last().unwrap();
     assert_eq!(
         (end.country.as_str(), end.kind.as_str(), end.state()),
-        ("TR", node_kind::COMPLETED, S::Completed)
+        ("TR", node_kind::CONSIGNMENT_COMPLETED, S::Completed)
     );
 
     // Resumable after any event: exactly the events after it.
@@ -897,7 +897,7 @@ async fn the_declarant_answers_the_same_after_a_restart_and_retries_a_pending_su
     let arrival = resumed.next().await.unwrap().unwrap();
     assert_eq!(
         (arrival.country.as_str(), arrival.kind.as_str()),
-        ("CN", node_kind::ARRIVED)
+        ("CN", node_kind::BORDER_ARRIVAL)
     );
     assert_eq!(
         arrival.seq,
@@ -962,7 +962,7 @@ async fn the_declarant_answers_the_same_after_a_restart_and_retries_a_pending_su
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let seen = sb.wait_for("CN", &id2, S::AwaitingArrival).await;
-    assert_eq!(seen[0].kind, node_kind::DECLARED);
+    assert_eq!(seen[0].kind, node_kind::DECLARATION_ACCEPTED);
     let st = status(&sb, &id2).await;
     assert_eq!(st.submission(), SubmissionState::Accepted);
     let assessed = sb.view("CN", &id2).await.events;
@@ -996,7 +996,7 @@ async fn the_declarant_answers_the_same_after_a_restart_and_retries_a_pending_su
         .subject_entries("CN", &id2)
         .await
         .iter()
-        .filter(|e| e.kind == node_kind::DECLARED)
+        .filter(|e| e.kind == node_kind::DECLARATION_ACCEPTED)
         .count();
     assert_eq!(declared, 1);
     // And it clears like any other.

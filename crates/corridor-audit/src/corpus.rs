@@ -204,7 +204,7 @@ impl Corpus {
         }
         for (i, l) in ledgers.iter().enumerate() {
             if l.entries.is_empty() {
-                let handed = i > 0 && ledgers[i - 1].find(kind::HANDED_OVER).is_some();
+                let handed = i > 0 && ledgers[i - 1].find(kind::ADVANCE_ACKNOWLEDGED).is_some();
                 if handed {
                     out.fail(format!(
                         "{} acknowledged the consignment, but its ledger has no entry of it",
@@ -247,7 +247,7 @@ impl Corpus {
             if i > 0 {
                 check_handoff(&mut out, id, &ledgers[i - 1], l);
             }
-            if let Some((e, _)) = l.find(kind::HANDED_OVER) {
+            if let Some((e, _)) = l.find(kind::ADVANCE_ACKNOWLEDGED) {
                 check_receipt(&mut out, e, ledgers.get(i + 1));
             }
         }
@@ -259,9 +259,9 @@ impl Corpus {
 /// sequence number and hash, and names the consignment, both countries and the exit time.
 fn check_handoff(out: &mut Traced, id: &Digest, from: &NodeLedger, to: &NodeLedger) {
     let link = to
-        .find(kind::ANNOUNCED)
+        .find(kind::ADVANCE_RECEIVED)
         .and_then(|(e, _)| decode_env::<v1::AdvanceRecord>(e));
-    let Some(((r, _), (x, xh))) = link.zip(from.find(kind::EXITED)) else {
+    let Some(((r, _), (x, xh))) = link.zip(from.find(kind::BORDER_EXIT)) else {
         out.fail(format!(
             "no advance record into {} matching an exit from {}",
             to.cc, from.cc
@@ -314,7 +314,7 @@ fn check_handoff(out: &mut Traced, id: &Digest, from: &NodeLedger, to: &NodeLedg
 /// advance record it acknowledges.
 fn check_receipt(out: &mut Traced, e: &Entry, next: Option<&NodeLedger>) {
     let receipt = decode_env::<v1::AdvanceReceipt>(e);
-    let theirs = next.and_then(|n| n.find(kind::ANNOUNCED));
+    let theirs = next.and_then(|n| n.find(kind::ADVANCE_RECEIVED));
     let record_id = theirs
         .and_then(|(ne, _)| corridor_proto::decode_envelope(&ne.envelope).ok())
         .map(|env| env.document_id());

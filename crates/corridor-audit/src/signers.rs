@@ -93,7 +93,7 @@ impl Signers {
     /// against the role its kind requires; says who signed.
     pub fn check(&self, cc: &CountryCode, e: &Entry, env: &Envelope) -> Result<String, String> {
         match e.kind.as_str() {
-            kind::DECLARED => {
+            kind::DECLARATION_ACCEPTED => {
                 let d =
                     corridor_proto::decode_declaration(env.payload()).map_err(|x| x.to_string())?;
                 let at = d.created_at_unix_micros;
@@ -106,27 +106,29 @@ impl Signers {
                 }
                 Ok(who)
             }
-            kind::BILL => {
+            kind::BILL_PRESENTED => {
                 let b = corridor_proto::decode_bill_of_lading(env.payload())
                     .map_err(|x| x.to_string())?;
                 self.operator_signed(&b.carrier.operator_id, b.issued_at_unix_micros, env)
             }
-            kind::TRANSFER => {
+            kind::BILL_TRANSFER => {
                 let t = corridor_proto::decode_transfer_entry(env.payload())
                     .map_err(|x| x.to_string())?;
                 self.operator_signed(&t.actor, t.time_unix_micros, env)
             }
-            kind::ANNOUNCED => {
+            kind::ADVANCE_RECEIVED => {
                 let p = self
                     .before(cc)
                     .ok_or("an advance record at the first country")?;
                 self.node_signed(p, env)
             }
-            kind::HANDED_OVER => {
+            kind::ADVANCE_ACKNOWLEDGED => {
                 let n = self.after(cc).ok_or("a receipt at the last country")?;
                 self.node_signed(n, env)
             }
-            kind::ARRIVED | kind::EXITED | kind::DECIDED => self.officer_signed(cc, env),
+            kind::BORDER_ARRIVAL | kind::BORDER_EXIT | kind::OFFICER_DECISION => {
+                self.officer_signed(cc, env)
+            }
             _ => self.node_signed(cc, env),
         }
     }

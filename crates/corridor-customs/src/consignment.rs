@@ -4,48 +4,50 @@
 
 use std::collections::HashMap;
 
-use corridor_core::document::Declaration;
-use corridor_core::{CountryCode, Digest};
-use corridor_proto::v1::{self, ConsignmentState as S, Lane};
+use corridor_core::document::{
+    Assessment, BorderEvent, ClearanceStatus, ConsignmentEvent, ConsignmentState as S,
+    CountryClearance, Declaration, Lane, OfficerDecision, Outcome, SealCheck,
+};
+use corridor_core::{CountryCode, Digest, Envelope};
 
 /// Ledger entry kinds a customs node records, in the order a consignment meets them.
 pub mod kind {
     /// The bill of lading presented with a declaration (first node).
-    pub const BILL: &str = "bill.presented";
+    pub const BILL_PRESENTED: &str = "bill.presented";
     /// One entry of the bill's transfer chain (first node).
-    pub const TRANSFER: &str = "bill.transfer";
+    pub const BILL_TRANSFER: &str = "bill.transfer";
     /// The declaration accepted (first node).
-    pub const DECLARED: &str = "declaration.accepted";
+    pub const DECLARATION_ACCEPTED: &str = "declaration.accepted";
     /// The previous node's advance record received (other nodes).
-    pub const ANNOUNCED: &str = "advance.received";
+    pub const ADVANCE_RECEIVED: &str = "advance.received";
     /// The pre-arrival risk assessment.
-    pub const ASSESSED: &str = "risk.assessed";
+    pub const RISK_ASSESSED: &str = "risk.assessed";
     /// Arrival at the border, signed by an officer.
-    pub const ARRIVED: &str = "border.arrival";
+    pub const BORDER_ARRIVAL: &str = "border.arrival";
     /// Re-assessment after the arrival found something.
-    pub const REASSESSED: &str = "risk.reassessed";
+    pub const RISK_REASSESSED: &str = "risk.reassessed";
     /// Automatic release of a green or blue consignment.
-    pub const RELEASED: &str = "release.automatic";
+    pub const RELEASE_AUTOMATIC: &str = "release.automatic";
     /// An officer's release, hold or refusal.
-    pub const DECIDED: &str = "officer.decision";
+    pub const OFFICER_DECISION: &str = "officer.decision";
     /// Exit from the country, signed by an officer; writes the outbox row.
-    pub const EXITED: &str = "border.exit";
+    pub const BORDER_EXIT: &str = "border.exit";
     /// The next node's receipt for the advance record; removes the outbox row.
-    pub const HANDED_OVER: &str = "advance.acknowledged";
+    pub const ADVANCE_ACKNOWLEDGED: &str = "advance.acknowledged";
     /// Import clearance at the last country; the guarantee is discharged.
-    pub const COMPLETED: &str = "consignment.completed";
+    pub const CONSIGNMENT_COMPLETED: &str = "consignment.completed";
     /// The declarant withdrew the declaration before arrival at the first border.
-    pub const CANCELLED: &str = "declaration.cancelled";
+    pub const DECLARATION_CANCELLED: &str = "declaration.cancelled";
 }
 
 /// What a consignment is created from: the declaration accepted at the first node, or the
 /// previous node's advance record.
 #[derive(Clone, Debug)]
 pub(crate) struct Opened {
-    pub(crate) declaration_envelope: v1::Envelope,
+    pub(crate) declaration_envelope: Envelope,
     pub(crate) declaration: Declaration,
-    pub(crate) seals: Vec<v1::SealCheck>,
-    pub(crate) carried: Vec<v1::CountryClearance>,
+    pub(crate) seals: Vec<SealCheck>,
+    pub(crate) carried: Vec<CountryClearance>,
     pub(crate) aeo_at_origin: Option<bool>,
 }
 
@@ -54,22 +56,30 @@ pub(crate) struct Opened {
 pub(crate) enum Effect {
     /// Recorded for the audit trail; changes nothing (transfer entries).
     Nothing,
-    /// The bill of lading presented: the seals the goods travel under.
-    Bill(Vec<v1::SealCheck>),
+    /// The bill of lading presented (its document id): the seals the goods travel under.
+    Bill {
+        /// The bill's document id.
+        bill: Digest,
+        /// Its seals, as the bill lists them.
+        seals: Vec<SealCheck>,
+    },
     /// A consignment starts here.
     Opened(Box<Opened>),
     /// An assessment (pre-arrival, or re-assessment).
-    Assessed(v1::Assessment),
+    Assessed(Assessment),
     /// Arrival at the border.
-    Arrived(v1::BorderEvent),
+    Arrived(BorderEvent),
     /// Automatic release.
     Released,
     /// An officer's decision.
-    Decided(v1::OfficerDecision),
+    Decided(OfficerDecision),
     /// Exit from the country.
     Exited,
     /// The next node acknowledged.
-    HandedOver(v1::AdvanceReceipt),
+    HandedOver {
+        /// The next node's country.
+        by: CountryCode,
+    },
     /// Import clearance done.
     Completed,
     /// The declaration withdrawn, with the declarant's reason.
@@ -88,32 +98,58 @@ pub(crate) struct At {
     pub(crate) envelope_id: Digest,
 }
 
+/// Where an entry is in the ledger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct EntryRef {
+    pub(crate) seq: u64,
+    pub(crate) hash: Digest,
+}
+
+/// The exit entry of a consignment: what the advance record links to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ExitEntry {
+    pub(crate) entry: EntryRef,
+    /// When it was recorded.
+    pub(crate) at: i64,
+}
+
+impl At {
+    /// The entry, without its time and kind.
+    pub(crate) fn entry(&self) -> EntryRef {
+        EntryRef {
+            seq: self.seq,
+            hash: self.hash,
+        }
+    }
+}
+
 /// One consignment at this node.
 #[derive(Clone, Debug)]
 pub(crate) struct Consignment {
     pub(crate) id: Digest,
     pub(crate) country: CountryCode,
-    pub(crate) declaration_envelope: v1::Envelope,
+    pub(crate) declaration_envelope: Envelope,
     pub(crate) declaration: Declaration,
     /// Envelope id of the entry that opened the consignment here (declaration or advance
     /// record): the same envelope again is the same step.
     pub(crate) opened_by: Digest,
-    pub(crate) seals: Vec<v1::SealCheck>,
+    pub(crate) seals: Vec<SealCheck>,
     pub(crate) next: Option<CountryCode>,
-    pub(crate) carried: Vec<v1::CountryClearance>,
+    pub(crate) carried: Vec<CountryClearance>,
     pub(crate) aeo_at_origin: bool,
     pub(crate) state: S,
-    pub(crate) lane: Lane,
+    /// The lane, once assessed.
+    pub(crate) lane: Option<Lane>,
     pub(crate) reasons: Vec<String>,
     pub(crate) aeo: bool,
     pub(crate) aeo_basis: String,
     pub(crate) arrived_at: i64,
     pub(crate) released_at: i64,
-    /// The exit entry (sequence, hash, time): what the advance record links to.
-    pub(crate) exit: Option<(u64, Digest, i64)>,
-    pub(crate) events: Vec<v1::ConsignmentEvent>,
-    /// Every envelope recorded for this consignment, by envelope id: (seq, hash).
-    pub(crate) recorded: HashMap<Digest, (u64, Digest)>,
+    /// The exit entry, once recorded.
+    pub(crate) exit: Option<ExitEntry>,
+    pub(crate) events: Vec<ConsignmentEvent>,
+    /// Every envelope recorded for this consignment, by envelope id: its entry.
+    pub(crate) recorded: HashMap<Digest, EntryRef>,
 }
 
 impl Consignment {
@@ -131,7 +167,7 @@ impl Consignment {
             carried: o.carried,
             aeo_at_origin: o.aeo_at_origin.unwrap_or(false),
             state: S::AwaitingArrival,
-            lane: Lane::Unspecified,
+            lane: None,
             reasons: Vec::new(),
             aeo: false,
             aeo_basis: String::new(),
@@ -183,16 +219,22 @@ impl Consignment {
     }
 
     /// Every country's dwell, this one included once released.
-    pub(crate) fn clearances(&self) -> Vec<v1::CountryClearance> {
+    pub(crate) fn clearances(&self) -> Vec<CountryClearance> {
         let mut out = self.carried.clone();
-        if self.released_at != 0 {
-            out.push(v1::CountryClearance {
-                country: self.country.to_string(),
-                lane: self.lane as i32,
+        // Released: assessed before (an assessment is recorded with every opening).
+        if let (true, Some(lane)) = (self.released_at != 0, self.lane) {
+            out.push(CountryClearance {
+                country: self.country.clone(),
+                lane,
                 dwell_micros: self.dwell_micros(self.released_at),
             });
         }
         out
+    }
+
+    /// The lane's name, `unassessed` before the assessment.
+    fn lane_name(&self) -> &'static str {
+        self.lane.map_or("unassessed", Lane::name)
     }
 
     fn release(&mut self, t: i64) {
@@ -201,10 +243,10 @@ impl Consignment {
     }
 
     /// Applies a recorded step; returns the event it adds.
-    pub(crate) fn apply(&mut self, effect: &Effect, at: &At) -> v1::ConsignmentEvent {
+    pub(crate) fn apply(&mut self, effect: &Effect, at: &At) -> ConsignmentEvent {
         let detail = match effect {
             Effect::Nothing => "bill transfer entry presented".to_string(),
-            Effect::Bill(seals) => {
+            Effect::Bill { seals, .. } => {
                 self.seals = seals.clone();
                 format!("bill of lading presented; {} seals", seals.len())
             }
@@ -222,7 +264,7 @@ impl Consignment {
                 }
             }
             Effect::Assessed(a) => {
-                self.lane = a.lane();
+                self.lane = Some(a.lane);
                 self.reasons.extend(a.reasons.iter().cloned());
                 if a.reassessment {
                     self.state = S::AwaitingOfficer;
@@ -240,14 +282,14 @@ impl Consignment {
                     } else {
                         "assessed"
                     },
-                    crate::risk::lane_name(a.lane()),
+                    a.lane.name(),
                     a.reasons.join("; ")
                 )
             }
             Effect::Arrived(e) => {
                 self.arrived_at = at.time;
                 // Green and blue: the release entry follows in the same atomic batch.
-                if matches!(self.lane, Lane::Yellow | Lane::Red) {
+                if matches!(self.lane, Some(Lane::Yellow | Lane::Red)) {
                     self.state = S::AwaitingOfficer;
                 }
                 let broken: Vec<String> = e
@@ -277,22 +319,22 @@ impl Consignment {
             }
             Effect::Released => {
                 self.release(at.time);
-                format!("released ({} lane)", crate::risk::lane_name(self.lane))
+                format!("released ({} lane)", self.lane_name())
             }
-            Effect::Decided(d) => match d.outcome() {
-                v1::Outcome::Release => {
+            Effect::Decided(d) => match d.outcome {
+                Outcome::Release => {
                     self.release(at.time);
                     if !d.findings.is_empty() {
                         self.reasons.push(format!("officer: {}", d.findings));
                     }
                     "released by an officer".to_string()
                 }
-                v1::Outcome::Hold => {
+                Outcome::Hold => {
                     self.state = S::Held;
                     self.reasons.push(format!("held: {}", d.findings));
                     format!("held: {}", d.findings)
                 }
-                _ => {
+                Outcome::Refuse => {
                     self.state = S::Refused;
                     self.reasons.push(format!("refused: {}", d.findings));
                     format!("refused: {}", d.findings)
@@ -300,15 +342,18 @@ impl Consignment {
             },
             Effect::Exited => {
                 self.state = S::Exited;
-                self.exit = Some((at.seq, at.hash, at.time));
+                self.exit = Some(ExitEntry {
+                    entry: at.entry(),
+                    at: at.time,
+                });
                 format!(
                     "exited towards {}",
                     self.next.as_ref().map_or("nowhere", |c| c.as_str())
                 )
             }
-            Effect::HandedOver(r) => {
+            Effect::HandedOver { by } => {
                 self.state = S::HandedOver;
-                format!("{} acknowledged the advance record", r.country)
+                format!("{by} acknowledged the advance record")
             }
             Effect::Cancelled(reason) => {
                 self.state = S::Cancelled;
@@ -324,15 +369,15 @@ impl Consignment {
                 )
             }
         };
-        self.recorded.insert(at.envelope_id, (at.seq, at.hash));
-        let event = v1::ConsignmentEvent {
-            country: self.country.to_string(),
+        self.recorded.insert(at.envelope_id, at.entry());
+        let event = ConsignmentEvent {
+            country: self.country.clone(),
             seq: at.seq,
-            entry_hash: at.hash.as_bytes().to_vec(),
+            entry_hash: at.hash,
             kind: at.kind.clone(),
             recorded_at_unix_micros: at.time,
-            state: self.state as i32,
-            lane: self.lane as i32,
+            state: self.state,
+            lane: self.lane,
             detail,
         };
         self.events.push(event.clone());
@@ -345,13 +390,13 @@ impl Consignment {
 pub(crate) fn clearance_status(
     clearance_micros: i64,
     target: &corridor_topology::ClearanceTarget,
-) -> v1::ClearanceStatus {
+) -> ClearanceStatus {
     if clearance_micros > target.target_micros() {
-        v1::ClearanceStatus::Breached
+        ClearanceStatus::Breached
     } else if clearance_micros > target.warning_micros() {
-        v1::ClearanceStatus::Flagged
+        ClearanceStatus::Flagged
     } else {
-        v1::ClearanceStatus::OnTrack
+        ClearanceStatus::OnTrack
     }
 }
 
@@ -362,7 +407,9 @@ fn post(p: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use corridor_core::document::BorderEventKind;
     use corridor_core::document::examples::sample_declaration;
+    use corridor_core::{SigningKey, payload_type};
 
     const HOUR: i64 = 3_600_000_000;
 
@@ -381,24 +428,54 @@ mod tests {
         let d = sample_declaration(Digest::of(b"bill"));
         let kz = CountryCode::parse("c", "KZ").unwrap();
         let o = Opened {
-            declaration_envelope: v1::Envelope::default(),
+            declaration_envelope: Envelope::sign(
+                payload_type::DECLARATION,
+                Vec::new(),
+                &SigningKey::from_seed(&[1; 32]),
+            ),
             declaration: d,
             seals: Vec::new(),
-            carried: vec![v1::CountryClearance {
-                country: "CN".into(),
-                lane: Lane::Yellow as i32,
+            carried: vec![CountryClearance {
+                country: CountryCode::parse("c", "CN").unwrap(),
+                lane: Lane::Yellow,
                 dwell_micros: carried * HOUR,
             }],
             aeo_at_origin: Some(false),
         };
-        let mut c = Consignment::open(Digest::of(b"c"), kz, o, &at(0, 0, kind::ANNOUNCED));
-        c.apply(&Effect::Started, &at(0, 0, kind::ANNOUNCED));
-        let assessment = v1::Assessment {
-            lane: Lane::Red as i32,
-            ..Default::default()
+        let mut c = Consignment::open(
+            Digest::of(b"c"),
+            kz.clone(),
+            o,
+            &at(0, 0, kind::ADVANCE_RECEIVED),
+        );
+        c.apply(&Effect::Started, &at(0, 0, kind::ADVANCE_RECEIVED));
+        let assessment = Assessment {
+            consignment_id: Digest::of(b"c"),
+            country: kz,
+            lane: Lane::Red,
+            reasons: Vec::new(),
+            aeo_recognised: false,
+            aeo_basis: String::new(),
+            reassessment: false,
+            draw_ppm: 0,
+            assessed_at_unix_micros: 0,
         };
-        c.apply(&Effect::Assessed(assessment), &at(1, 0, kind::ASSESSED));
+        c.apply(
+            &Effect::Assessed(assessment),
+            &at(1, 0, kind::RISK_ASSESSED),
+        );
         c
+    }
+
+    fn arrival() -> BorderEvent {
+        BorderEvent {
+            consignment_id: Digest::of(b"c"),
+            country: CountryCode::parse("c", "KZ").unwrap(),
+            kind: BorderEventKind::Arrival,
+            border_post: String::new(),
+            seals: Vec::new(),
+            at_unix_micros: 1,
+        }
     }
 
     #[test]
@@ -406,17 +483,23 @@ mod tests {
         let mut c = at_kz(30);
         assert_eq!(c.clearance_micros(100 * HOUR), 30 * HOUR, "before arrival");
         c.apply(
-            &Effect::Arrived(v1::BorderEvent::default()),
-            &at(2, 10 * HOUR, kind::ARRIVED),
+            &Effect::Arrived(arrival()),
+            &at(2, 10 * HOUR, kind::BORDER_ARRIVAL),
         );
         assert_eq!(c.state, S::AwaitingOfficer);
         // Waiting for an officer counts until now.
         assert_eq!(c.clearance_micros(25 * HOUR), 45 * HOUR);
-        let release = v1::OfficerDecision {
-            outcome: v1::Outcome::Release as i32,
-            ..Default::default()
+        let release = OfficerDecision {
+            consignment_id: Digest::of(b"c"),
+            country: CountryCode::parse("c", "KZ").unwrap(),
+            outcome: Outcome::Release,
+            findings: String::new(),
+            at_unix_micros: 22 * HOUR,
         };
-        c.apply(&Effect::Decided(release), &at(3, 22 * HOUR, kind::DECIDED));
+        c.apply(
+            &Effect::Decided(release),
+            &at(3, 22 * HOUR, kind::OFFICER_DECISION),
+        );
         assert_eq!(c.state, S::Released);
         // Released: the transport leg after it does not count.
         assert_eq!(c.clearance_micros(500 * HOUR), 42 * HOUR);
@@ -431,34 +514,25 @@ mod tests {
     #[test]
     fn past_the_warning_share_is_flagged_and_past_the_target_breached() {
         let t = corridor_topology::ClearanceTarget::default();
-        assert_eq!(
-            clearance_status(57 * HOUR, &t),
-            v1::ClearanceStatus::OnTrack
-        );
-        assert_eq!(
-            clearance_status(58 * HOUR, &t),
-            v1::ClearanceStatus::Flagged
-        );
-        assert_eq!(
-            clearance_status(72 * HOUR, &t),
-            v1::ClearanceStatus::Flagged
-        );
+        assert_eq!(clearance_status(57 * HOUR, &t), ClearanceStatus::OnTrack);
+        assert_eq!(clearance_status(58 * HOUR, &t), ClearanceStatus::Flagged);
+        assert_eq!(clearance_status(72 * HOUR, &t), ClearanceStatus::Flagged);
         assert_eq!(
             clearance_status(72 * HOUR + 1, &t),
-            v1::ClearanceStatus::Breached
+            ClearanceStatus::Breached
         );
         let mut c = at_kz(50);
         c.apply(
-            &Effect::Arrived(v1::BorderEvent::default()),
-            &at(2, HOUR, kind::ARRIVED),
+            &Effect::Arrived(arrival()),
+            &at(2, HOUR, kind::BORDER_ARRIVAL),
         );
         assert_eq!(
             clearance_status(c.clearance_micros(11 * HOUR), &t),
-            v1::ClearanceStatus::Flagged
+            ClearanceStatus::Flagged
         );
         assert_eq!(
             clearance_status(c.clearance_micros(24 * HOUR), &t),
-            v1::ClearanceStatus::Breached
+            ClearanceStatus::Breached
         );
     }
 }

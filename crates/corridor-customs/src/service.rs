@@ -3,6 +3,7 @@
 use std::pin::Pin;
 
 use corridor_core::Digest;
+use corridor_core::document::ConsignmentView;
 use corridor_proto::v1::{self, ConsignmentState as S};
 use tokio::sync::broadcast::error::RecvError;
 use tokio_stream::Stream;
@@ -31,7 +32,7 @@ impl v1::customs_node_server::CustomsNode for Node {
     ) -> Result<Response<v1::StepReceipt>, Status> {
         let r = request.into_inner();
         let node = self.clone();
-        corridor_net::to_completion(&self.inner.tasks, async move { node.submit(r).await }).await
+        answer(self, async move { node.submit(r).await }).await
     }
 
     async fn deliver_advance_record(
@@ -40,7 +41,7 @@ impl v1::customs_node_server::CustomsNode for Node {
     ) -> Result<Response<v1::DeliverAdvanceRecordResponse>, Status> {
         let r = request.into_inner();
         let node = self.clone();
-        corridor_net::to_completion(&self.inner.tasks, async move { node.deliver(r).await }).await
+        answer(self, async move { node.deliver(r).await }).await
     }
 
     async fn record_border_event(
@@ -49,8 +50,7 @@ impl v1::customs_node_server::CustomsNode for Node {
     ) -> Result<Response<v1::StepReceipt>, Status> {
         let r = request.into_inner();
         let node = self.clone();
-        corridor_net::to_completion(&self.inner.tasks, async move { node.border_event(r).await })
-            .await
+        answer(self, async move { node.border_event(r).await }).await
     }
 
     async fn record_border_events(
@@ -66,7 +66,7 @@ impl v1::customs_node_server::CustomsNode for Node {
             .into_iter()
             .map(|r| v1::StepOutcome {
                 outcome: Some(match r {
-                    Ok(receipt) => Outcome::Receipt(receipt),
+                    Ok(receipt) => Outcome::Receipt(v1::StepReceipt::from(&receipt)),
                     Err(s) => Outcome::Refusal(refusal(&s)),
                 }),
             })
@@ -87,7 +87,9 @@ impl v1::customs_node_server::CustomsNode for Node {
             .into_iter()
             .map(|r| v1::DeliverOutcome {
                 outcome: Some(match r {
-                    Ok(response) => Outcome::Response(response),
+                    Ok(answer) => {
+                        Outcome::Response(v1::DeliverAdvanceRecordResponse::from(&answer))
+                    }
                     Err(s) => Outcome::Refusal(refusal(&s)),
                 }),
             })
@@ -101,7 +103,7 @@ impl v1::customs_node_server::CustomsNode for Node {
     ) -> Result<Response<v1::StepReceipt>, Status> {
         let r = request.into_inner();
         let node = self.clone();
-        corridor_net::to_completion(&self.inner.tasks, async move { node.decide(r).await }).await
+        answer(self, async move { node.decide(r).await }).await
     }
 
     async fn cancel_declaration(
@@ -110,7 +112,7 @@ impl v1::customs_node_server::CustomsNode for Node {
     ) -> Result<Response<v1::StepReceipt>, Status> {
         let r = request.into_inner();
         let node = self.clone();
-        corridor_net::to_completion(&self.inner.tasks, async move { node.cancel(r).await }).await
+        answer(self, async move { node.cancel(r).await }).await
     }
 
     async fn get_consignment(
@@ -118,7 +120,8 @@ impl v1::customs_node_server::CustomsNode for Node {
         request: Request<v1::ConsignmentRequest>,
     ) -> Result<Response<v1::ConsignmentView>, Status> {
         let id = consignment_id(&request.get_ref().consignment_id)?;
-        Ok(Response::new(self.view(&id, true).await?))
+        let view = self.view(&id, true).await?;
+        Ok(Response::new(v1::ConsignmentView::from(&view)))
     }
 
     type WatchConsignmentStream = EventStream;
@@ -131,7 +134,7 @@ impl v1::customs_node_server::CustomsNode for Node {
         let id = consignment_id(&req.consignment_id)?;
         // Subscribe before reading what is recorded, so nothing falls between the two.
         let mut rx = self.inner.events.subscribe();
-        let recorded = self.view(&id, true).await?.events;
+        let recorded = events(self.view(&id, true).await?);
         let node = self.clone();
         let stream = async_stream(move |tx| async move {
             let mut next = req.from_sequence;
@@ -159,10 +162,10 @@ impl v1::customs_node_server::CustomsNode for Node {
                     r = rx.recv() => r,
                 };
                 let batch = match e {
-                    Ok((cid, e)) if cid == id => vec![e],
+                    Ok(u) if u.consignment == id => vec![v1::ConsignmentEvent::from(&u.event)],
                     Ok(_) => continue,
                     Err(RecvError::Lagged(_)) => match node.view(&id, true).await {
-                        Ok(v) => v.events,
+                        Ok(v) => events(v),
                         Err(s) => {
                             let _ = tx.send(Err(s.into())).await;
                             return;
@@ -189,9 +192,10 @@ impl v1::customs_node_server::CustomsNode for Node {
         &self,
         request: Request<v1::ListConsignmentsRequest>,
     ) -> Result<Response<v1::ListConsignmentsResponse>, Status> {
-        let filter = request.get_ref().filter();
+        let filter = request.get_ref().filter().into();
+        let views = self.list(filter).await;
         Ok(Response::new(v1::ListConsignmentsResponse {
-            consignments: self.list(filter).await,
+            consignments: views.iter().map(v1::ConsignmentView::from).collect(),
         }))
     }
 
@@ -206,8 +210,25 @@ impl v1::customs_node_server::CustomsNode for Node {
             rx.wait_for(|n| *n >= want),
         )
         .await;
-        Ok(Response::new(self.status()))
+        Ok(Response::new(v1::NodeStatus::from(&self.status())))
     }
+}
+
+/// Runs a recording step to completion (`corridor_net::to_completion`) and answers with its
+/// result on the wire.
+async fn answer<T, W, Fut>(node: &Node, step: Fut) -> Result<Response<W>, Status>
+where
+    T: Send + 'static,
+    W: for<'a> From<&'a T>,
+    Fut: std::future::Future<Output = Result<T, crate::Error>> + Send + 'static,
+{
+    let r = corridor_net::to_completion(&node.inner.tasks, step).await?;
+    Ok(Response::new(W::from(r.get_ref())))
+}
+
+/// A view's events on the wire.
+fn events(v: ConsignmentView) -> Vec<v1::ConsignmentEvent> {
+    v.events.iter().map(v1::ConsignmentEvent::from).collect()
 }
 
 /// Most requests one batch call takes.

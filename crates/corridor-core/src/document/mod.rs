@@ -1,5 +1,6 @@
 //! The trade documents corridor signs and checks: the electronic bill of lading and its
-//! transfer chain ([`ebl`], [`transfer`]) and the corridor declaration ([`declaration`]).
+//! transfer chain ([`ebl`], [`transfer`]), the corridor declaration ([`declaration`]) and
+//! the customs nodes' and officers' documents ([`customs`]).
 //!
 //! These are the validated forms of the messages of `proto/corridor/v1/ebl.proto` and
 //! `declaration.proto`; `corridor-proto` converts the wire messages into them. Field names
@@ -20,6 +21,7 @@
 //!
 //! Times are [`UnixMicros`]; weights are grams.
 
+pub mod customs;
 pub mod declaration;
 pub mod ebl;
 pub mod examples;
@@ -30,6 +32,12 @@ use std::str::FromStr;
 
 use crate::error::ParseError;
 
+pub use customs::{
+    AdvanceReceipt, AdvanceRecord, Assessment, BorderEvent, BorderEventKind, ClearanceStatus,
+    Completion, ConsignmentEvent, ConsignmentState, ConsignmentView, CountryClearance,
+    DeliveryAnswer, ExitLink, Lane, NodeStatus, OfficerDecision, Outcome, QueueFilter, Release,
+    SealCheck, StepReceipt, bill_seals,
+};
 pub use declaration::{
     Declaration, DeclarationCancellation, DeclarationParts, DeclarationRole, DeclaredItem,
     DeclaredItemParts, Guarantee, RouteStep, RouteStepParts, TransportMeans,

@@ -345,10 +345,10 @@ async fn hops(t: &Topology) -> anyhow::Result<Vec<i64>> {
         while let Some(e) = s.next().await {
             let e = e?;
             match e.kind.as_str() {
-                corridor_customs::consignment::kind::RELEASED => {
+                corridor_customs::consignment::kind::RELEASE_AUTOMATIC => {
                     rel.insert(e.subject, e.time_unix_micros);
                 }
-                corridor_customs::consignment::kind::ANNOUNCED => {
+                corridor_customs::consignment::kind::ADVANCE_RECEIVED => {
                     rec.insert(e.subject, e.time_unix_micros);
                 }
                 _ => {}

@@ -1,0 +1,202 @@
+//! Pure decisions: what a request may do. Nothing here reads a clock, a ledger or a lock,
+//! and nothing here changes anything; the node passes in the time, its key and the registry
+//! copy it reads.
+//!
+//! A request is checked, in the order ARCHITECTURE.md gives (envelopes and payload types,
+//! signatures, fields against each other, roles), into a value that only these checks build:
+//! [`Declared`] (a declaration with its bill and transfer chain), [`Announced`] (the
+//! previous node's advance record), [`OfficerSigned`] (a border event or an officer
+//! decision by an officer of this country), [`Cancellation`] (the declarant's, checked
+//! against the consignment it withdraws) and [`Receipt`] (the next node's receipt for an
+//! advance record). The `plan_*` functions take a checked value and, when the step depends
+//! on it, the consignment as it stands, and decide the step: a [`Plan`] of the entries to
+//! record, or the error that refuses it (FailedPrecondition for a step out of order).
+//! `record` takes nothing but a `Plan`, so only a checked step is ever written.
+
+mod fields;
+mod plans;
+mod requests;
+mod signed;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, HashMap};
+
+use corridor_aeo::replica::Replica;
+use corridor_core::{CountryCode, Digest, Envelope, KeyId, OperatorId, ParseError, PublicKey};
+use corridor_proto::v1;
+use corridor_topology::{ClearanceTarget, RiskProfile, Topology};
+use prost::Message;
+
+use crate::consignment::{Consignment, Effect};
+use crate::error::Error;
+
+pub(crate) use plans::{Signer, plan_handover};
+pub(crate) use requests::{
+    Announced, Cancellation, CancellationRequest, Declared, OfficerSigned, Receipt,
+    opened_from_record,
+};
+
+/// An officer of a corridor country, from the topology.
+#[derive(Clone, Debug)]
+pub(crate) struct Officer {
+    pub(crate) country: CountryCode,
+    pub(crate) name: String,
+    pub(crate) key: PublicKey,
+}
+
+/// What the checks know of the corridor: its route and the keys of its nodes and officers.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Corridor {
+    /// The corridor's countries, in route order.
+    pub(crate) route: Vec<CountryCode>,
+    pub(crate) nodes: BTreeMap<CountryCode, PublicKey>,
+    pub(crate) node_by_key: HashMap<KeyId, CountryCode>,
+    pub(crate) officers: HashMap<KeyId, Officer>,
+}
+
+impl Corridor {
+    /// The route, nodes and officers a topology lists.
+    pub(crate) fn from_topology(t: &Topology) -> Result<Self, Error> {
+        let route = t.country_codes();
+        let mut officers = Vec::new();
+        for c in &route {
+            for (name, key) in t.officer_keys(c)? {
+                officers.push(Officer {
+                    country: c.clone(),
+                    name,
+                    key,
+                });
+            }
+        }
+        Ok(Self::new(route, t.node_keys()?, officers))
+    }
+
+    pub(crate) fn new(
+        route: Vec<CountryCode>,
+        nodes: BTreeMap<CountryCode, PublicKey>,
+        officers: Vec<Officer>,
+    ) -> Self {
+        Self {
+            node_by_key: nodes.iter().map(|(c, k)| (k.id(), c.clone())).collect(),
+            officers: officers.into_iter().map(|o| (o.key.id(), o)).collect(),
+            route,
+            nodes,
+        }
+    }
+
+    /// The key of country `country`'s node.
+    fn node_key(&self, country: &CountryCode) -> Result<&PublicKey, Error> {
+        self.nodes
+            .get(country)
+            .ok_or_else(|| Error::State("node key".into()))
+    }
+}
+
+/// What a node checks requests against: its country, the corridor, its risk profile and
+/// the clearance target.
+#[derive(Clone, Debug)]
+pub(crate) struct Rules {
+    pub(crate) country: CountryCode,
+    pub(crate) corridor: Corridor,
+    pub(crate) risk: RiskProfile,
+    pub(crate) target: ClearanceTarget,
+}
+
+/// The operators' keys, as the node's copy of the registry has them.
+pub(crate) trait OperatorKeys {
+    /// The key `key` of `operator`, if registered and valid at `at`; else why not.
+    fn operator_key(
+        &self,
+        operator: &OperatorId,
+        key: &KeyId,
+        at: i64,
+    ) -> Result<PublicKey, String>;
+}
+
+impl OperatorKeys for Replica {
+    fn operator_key(
+        &self,
+        operator: &OperatorId,
+        key: &KeyId,
+        at: i64,
+    ) -> Result<PublicKey, String> {
+        Replica::operator_key(self, operator, key, at)
+    }
+}
+
+/// One entry of a step: its kind, the exact envelope bytes, and what it does once durable.
+pub(crate) struct Planned {
+    pub(crate) kind: &'static str,
+    pub(crate) envelope: Vec<u8>,
+    pub(crate) effect: Effect,
+}
+
+/// The entries of one step, in ledger order. Only the checks make one.
+pub(crate) struct Plan(Vec<Planned>);
+
+impl Plan {
+    fn new(kind: &'static str, env: &Envelope, effect: Effect) -> Self {
+        Self(Vec::new()).then(kind, env, effect)
+    }
+
+    fn then(mut self, kind: &'static str, env: &Envelope, effect: Effect) -> Self {
+        self.0.push(Planned {
+            kind,
+            envelope: corridor_proto::encode_envelope(env),
+            effect,
+        });
+        self
+    }
+
+    /// The entries, for `record`.
+    pub(crate) fn into_entries(self) -> Vec<Planned> {
+        self.0
+    }
+}
+
+fn invalid(field: &str, reason: impl Into<String>) -> Error {
+    Error::Invalid(ParseError::new(field, reason))
+}
+
+/// The envelope in field `field`, which must carry payload type `expected`.
+fn open_envelope(
+    field: &str,
+    env: Option<v1::Envelope>,
+    expected: &str,
+) -> Result<Envelope, Error> {
+    let env: Envelope = env
+        .ok_or_else(|| ParseError::new(field, "required"))?
+        .try_into()
+        .map_err(|e: ParseError| e.within(field))?;
+    if env.payload_type() != expected {
+        return Err(invalid(
+            &format!("{field}.payload_type"),
+            format!("expected {expected:?}, got {:?}", env.payload_type()),
+        ));
+    }
+    Ok(env)
+}
+
+fn digest(field: &str, b: &[u8]) -> Result<Digest, Error> {
+    Ok(Digest::from_slice(field, b)?)
+}
+
+/// The payload of `env` (in field `field`) as message `M`.
+pub(crate) fn decode<M: Message + Default>(field: &str, env: &Envelope) -> Result<M, Error> {
+    M::decode(env.payload()).map_err(|e| invalid(&format!("{field}.payload"), e.to_string()))
+}
+
+/// The sha256 of an envelope's canonical bytes: what the ledger finds a repeat by.
+fn envelope_id(env: &Envelope) -> Digest {
+    Digest::of(&corridor_proto::encode_envelope(env))
+}
+
+fn step_error(c: &Consignment, step: &str, rule: &str) -> Error {
+    Error::FailedPrecondition(format!(
+        "{step} is out of order for consignment {} at {}: it is {} ({rule})",
+        c.id,
+        c.country,
+        c.state.name()
+    ))
+}

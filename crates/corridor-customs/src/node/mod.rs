@@ -1,0 +1,189 @@
+//! The customs node: checks every request, records each step in the ledger (with the
+//! outbox row it implies, in the same atomic batch), applies it to the consignment, and
+//! delivers advance records to the next node.
+//!
+//! Pure decisions are kept apart from their effects:
+//! - `checks` decides, and does nothing else: a request becomes a checked value that only
+//!   the checks build, and a checked value, with the consignment as it stands, becomes a
+//!   `checks::Plan` (the entries of one step) or the error that refuses it.
+//! - `steps` runs each call: check, take the consignment's lock, answer a repeated envelope
+//!   with its first receipt, plan, record.
+//! - `record` is the one place state changes: it appends a plan in one atomic batch and only
+//!   once the append is durable applies it, in memory; on start it rebuilds the same state
+//!   by replaying the ledger through the same `apply`.
+//! - `courier` owns the outbox: a row exists exactly for a consignment that exited without
+//!   the next node's receipt; it delivers their advance records and records the receipts.
+//! - `views` answers: receipts, consignment views, the node's status.
+//!
+//! Each consignment has its own async lock: steps of one consignment are taken one at a
+//! time, steps of different consignments run concurrently and share the ledger's group
+//! commit.
+
+pub(crate) mod checks;
+mod courier;
+mod record;
+mod steps;
+mod views;
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use corridor_aeo::follow::ReplicaStore;
+use corridor_aeo::replica::Replica;
+use corridor_core::document::{ConsignmentEvent, SealCheck};
+use corridor_core::{CountryCode, Digest, SigningKey};
+use corridor_ledger::Ledger;
+use corridor_proto::v1::ConsignmentState as S;
+use corridor_topology::{Clock, Topology};
+use tokio::sync::{OwnedMutexGuard, broadcast};
+use tokio_util::sync::CancellationToken;
+
+use crate::consignment::Consignment;
+use crate::error::Error;
+use checks::{Corridor, Rules};
+use courier::Courier;
+use steps::Turns;
+
+type Slot = Arc<tokio::sync::Mutex<Option<Consignment>>>;
+
+/// A bill presented at this node (the first of its route): the consignment last declared
+/// with it, and the seals the bill lists.
+#[derive(Clone, Debug)]
+pub(crate) struct BillUse {
+    pub(crate) consignment: Digest,
+    pub(crate) seals: Vec<SealCheck>,
+}
+
+/// A step applied to a consignment, as announced to `WatchConsignment` streams.
+#[derive(Clone, Debug)]
+pub(crate) struct Update {
+    pub(crate) consignment: Digest,
+    pub(crate) event: ConsignmentEvent,
+}
+
+pub(crate) struct Inner {
+    /// The node's country and what it checks requests against.
+    pub(crate) rules: Rules,
+    pub(crate) ledger: Arc<Ledger>,
+    pub(crate) replica: Arc<ReplicaStore>,
+    pub(crate) key: SigningKey,
+    pub(crate) clock: Clock,
+    slots: Mutex<HashMap<Digest, Slot>>,
+    /// Bills presented here (first node), by document id; changed only by `apply`.
+    bills: Mutex<HashMap<Digest, BillUse>>,
+    /// One declaration of a bill at a time, from the check that the bill is free to the
+    /// append that records it.
+    bill_turns: Turns,
+    pub(crate) events: broadcast::Sender<Update>,
+    failed: AtomicBool,
+    pub(crate) shutdown: CancellationToken,
+    /// Deliveries and the registry follower: joined before the node's databases close.
+    pub(crate) tasks: tokio_util::task::TaskTracker,
+    /// The next nodes' clients and the queue of advance records due.
+    courier: Courier,
+}
+
+/// One country's customs node; cheap to clone.
+#[derive(Clone)]
+pub struct Node {
+    pub(crate) inner: Arc<Inner>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Node {
+    /// Opens the node: rebuilds every consignment from the ledger (each entry applied again
+    /// in order) and checks the outbox rows against it.
+    #[allow(clippy::too_many_arguments)] // what a node is made of; one caller, in lib.rs
+    pub(crate) fn open(
+        country: CountryCode,
+        ledger: Arc<Ledger>,
+        replica: Arc<ReplicaStore>,
+        key: SigningKey,
+        topology: &Topology,
+        transport: &corridor_net::Transport,
+        clock: Clock,
+        shutdown: CancellationToken,
+    ) -> Result<Self, Error> {
+        let (_, c) = topology.country(&country)?;
+        let inner = Arc::new(Inner {
+            rules: Rules {
+                risk: c.risk.clone(),
+                target: topology.clearance,
+                corridor: Corridor::from_topology(topology)?,
+                country,
+            },
+            courier: Courier::new(topology, transport)?,
+            ledger,
+            replica,
+            key,
+            clock,
+            slots: Mutex::new(HashMap::new()),
+            bills: Mutex::new(HashMap::new()),
+            bill_turns: Turns::default(),
+            events: broadcast::channel(4096).0,
+            failed: AtomicBool::new(false),
+            shutdown,
+            tasks: tokio_util::task::TaskTracker::new(),
+        });
+        let node = Self { inner };
+        node.replay()?;
+        Ok(node)
+    }
+
+    /// The node's country.
+    fn country(&self) -> &CountryCode {
+        &self.inner.rules.country
+    }
+
+    fn replica(&self) -> std::sync::RwLockReadGuard<'_, Replica> {
+        self.inner.replica.read()
+    }
+
+    /// The slot of consignment `id`, created empty when `create`.
+    async fn slot(
+        &self,
+        id: &Digest,
+        create: bool,
+    ) -> Result<OwnedMutexGuard<Option<Consignment>>, Error> {
+        let slot = {
+            let mut slots = lock(&self.inner.slots);
+            match slots.get(id) {
+                Some(s) => s.clone(),
+                None if create => {
+                    let s: Slot = Arc::new(tokio::sync::Mutex::new(None));
+                    slots.insert(*id, s.clone());
+                    s
+                }
+                None => {
+                    return Err(Error::NotFound(format!(
+                        "consignment {id} is not known at {}",
+                        self.country()
+                    )));
+                }
+            }
+        };
+        Ok(slot.lock_owned().await)
+    }
+
+    fn forget_if_empty(&self, id: &Digest, guard: OwnedMutexGuard<Option<Consignment>>) {
+        if guard.is_none() {
+            drop(guard);
+            let mut slots = lock(&self.inner.slots);
+            if slots
+                .get(id)
+                .is_some_and(|s| s.try_lock().is_ok_and(|g| g.is_none()))
+            {
+                slots.remove(id);
+            }
+        }
+    }
+}
+
+/// The name in lower case of a state on the wire (`unknown` for an unspecified one).
+pub fn state_name(s: S) -> &'static str {
+    corridor_proto::customs::state_from_wire(s).map_or("unknown", |s| s.name())
+}
