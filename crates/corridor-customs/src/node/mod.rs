@@ -25,8 +25,8 @@ mod record;
 mod steps;
 mod views;
 
+use corridor_service::Refusal;
 use std::collections::HashMap;
-use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use corridor_aeo::follow::ReplicaStore;
@@ -76,7 +76,6 @@ pub(crate) struct Inner {
     /// append that records it.
     bill_turns: Turns,
     pub(crate) events: broadcast::Sender<Update>,
-    failed: AtomicBool,
     pub(crate) shutdown: CancellationToken,
     /// Deliveries and the registry follower: joined before the node's databases close.
     pub(crate) tasks: tokio_util::task::TaskTracker,
@@ -125,7 +124,6 @@ impl Node {
             bills: Mutex::new(HashMap::new()),
             bill_turns: Turns::default(),
             events: broadcast::channel(4096).0,
-            failed: AtomicBool::new(false),
             shutdown,
             tasks: tokio_util::task::TaskTracker::new(),
         });
@@ -159,10 +157,10 @@ impl Node {
                     s
                 }
                 None => {
-                    return Err(Error::NotFound(format!(
+                    return Err(Error::Refusal(Refusal::NotFound(format!(
                         "consignment {id} is not known at {}",
                         self.country()
-                    )));
+                    ))));
                 }
             }
         };

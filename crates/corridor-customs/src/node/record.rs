@@ -2,8 +2,8 @@
 //! atomic batch (with the outbox row it implies) and applied only once durable; on start
 //! the ledger is replayed through the same `apply`.
 
+use corridor_service::Refusal;
 use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::Ordering;
 
 use corridor_core::document::ConsignmentState as S;
 use corridor_core::document::bill_seals;
@@ -226,10 +226,10 @@ impl Node {
         plan: Plan,
         now: i64,
     ) -> Result<Vec<Appended>, Error> {
-        if self.inner.failed.load(Ordering::Acquire) {
-            return Err(Error::Unavailable(
+        if self.inner.ledger.is_failed() {
+            return Err(Error::Refusal(Refusal::Unavailable(
                 "the node stopped recording after a ledger failure; restart it".into(),
-            ));
+            )));
         }
         let subject = id.to_hex();
         let entries = plan.into_entries();
@@ -250,13 +250,7 @@ impl Node {
                 extra,
             });
         }
-        let appended = match self.inner.ledger.append_all(appends).await {
-            Ok(a) => a,
-            Err(e) => {
-                self.inner.failed.store(true, Ordering::Release);
-                return Err(e.into());
-            }
-        };
+        let appended = self.inner.ledger.append_all(appends).await?;
         for ((kind, envelope_id, effect), a) in effects.into_iter().zip(&appended) {
             let at = At {
                 seq: a.seq,

@@ -3,6 +3,7 @@
 //! written, in memory or in the ledger, before every check has passed; `record` then
 //! applies the plan only once its append is durable.
 
+use corridor_service::Refusal;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -90,9 +91,9 @@ impl Node {
             let env_id = declared.envelope_id();
             return match c.recorded.get(&env_id) {
                 Some(e) if c.opened_by == env_id => Ok(self.receipt_again(c, e.seq)),
-                _ => Err(Error::AlreadyExists(format!(
+                _ => Err(Error::Refusal(Refusal::AlreadyExists(format!(
                     "consignment {id} was declared with another envelope"
-                ))),
+                )))),
             };
         }
         // The bill's turn is held until the declaration is recorded (and the bill is then
@@ -135,9 +136,9 @@ impl Node {
             .as_ref()
             .is_some_and(|c| !matches!(c.state, S::Refused | S::Cancelled));
         if open {
-            return Err(Error::AlreadyExists(format!(
+            return Err(Error::Refusal(Refusal::AlreadyExists(format!(
                 "bill {bill_id} is already declared in consignment {other}"
-            )));
+            ))));
         }
         Ok(())
     }
@@ -156,9 +157,9 @@ impl Node {
                     let at = c.events.first().map_or(now, |e| e.recorded_at_unix_micros);
                     Ok(self.advance_receipt(&id, &env, *e, at, false))
                 }
-                _ => Err(Error::AlreadyExists(format!(
+                _ => Err(Error::Refusal(Refusal::AlreadyExists(format!(
                     "consignment {id} was announced here with another advance record"
-                ))),
+                )))),
             };
         }
         let aeo = self.aeo_status(&self.replica(), announced.holder(), now);
@@ -188,10 +189,10 @@ impl Node {
     ) -> Result<OwnedMutexGuard<Option<crate::consignment::Consignment>>, Error> {
         let slot = self.slot(id, false).await?;
         if slot.is_none() {
-            return Err(Error::NotFound(format!(
+            return Err(Error::Refusal(Refusal::NotFound(format!(
                 "consignment {id} is not known at {}",
                 self.country()
-            )));
+            ))));
         }
         Ok(slot)
     }
@@ -250,9 +251,11 @@ impl Node {
         let request = CancellationRequest::read(req)?;
         let id = request.id();
         let mut slot = self.slot(&id, false).await?;
-        let c = slot
-            .as_ref()
-            .ok_or_else(|| Error::NotFound(format!("consignment {id} is not known here")))?;
+        let c = slot.as_ref().ok_or_else(|| {
+            Error::Refusal(Refusal::NotFound(format!(
+                "consignment {id} is not known here"
+            )))
+        })?;
         let cancellation = request.check(&*self.replica(), c)?;
         if let Some(e) = c.recorded.get(&cancellation.envelope_id()) {
             let mut r = self.receipt(c, None, now);

@@ -8,6 +8,7 @@ use corridor_core::document::{
 use corridor_core::{Digest, Envelope, payload_type};
 use corridor_ledger::Appended;
 use corridor_proto::customs;
+use corridor_service::Refusal;
 
 use super::{Node, Slot, lock};
 use crate::consignment::{Consignment, EntryRef, kind};
@@ -106,10 +107,10 @@ impl Node {
     pub(crate) async fn view(&self, id: &Digest, events: bool) -> Result<ConsignmentView, Error> {
         let slot = self.slot(id, false).await?;
         let c = slot.as_ref().ok_or_else(|| {
-            Error::NotFound(format!(
+            Error::Refusal(Refusal::NotFound(format!(
                 "consignment {id} is not known at {}",
                 self.country()
-            ))
+            )))
         })?;
         Ok(self.view_of(c, events))
     }

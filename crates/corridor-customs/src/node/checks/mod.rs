@@ -20,6 +20,7 @@ mod signed;
 #[cfg(test)]
 mod tests;
 
+use corridor_service::Refusal;
 use std::collections::{BTreeMap, HashMap};
 
 use corridor_aeo::replica::Replica;
@@ -156,7 +157,7 @@ impl Plan {
 }
 
 fn invalid(field: &str, reason: impl Into<String>) -> Error {
-    Error::Invalid(ParseError::new(field, reason))
+    Error::Refusal(Refusal::Invalid(ParseError::new(field, reason)))
 }
 
 /// The envelope in field `field`, which must carry payload type `expected`.
@@ -193,10 +194,10 @@ fn envelope_id(env: &Envelope) -> Digest {
 }
 
 fn step_error(c: &Consignment, step: &str, rule: &str) -> Error {
-    Error::FailedPrecondition(format!(
+    Error::Refusal(Refusal::FailedPrecondition(format!(
         "{step} is out of order for consignment {} at {}: it is {} ({rule})",
         c.id,
         c.country,
         c.state.name()
-    ))
+    )))
 }

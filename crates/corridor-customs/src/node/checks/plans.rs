@@ -12,6 +12,7 @@ use corridor_proto::customs::{
     encode_assessment, encode_completion, encode_release, lane_from_wire,
 };
 use corridor_proto::v1;
+use corridor_service::Refusal;
 
 use super::{
     Announced, Cancellation, Declared, OfficerSigned, Plan, Receipt, Rules, invalid, step_error,
@@ -164,10 +165,10 @@ impl Rules {
             }
             v1::BorderEventKind::Exit => {
                 if c.is_last() {
-                    return Err(Error::FailedPrecondition(format!(
+                    return Err(Error::Refusal(Refusal::FailedPrecondition(format!(
                         "{} is the last country of the route: import clearance completes the consignment, it does not exit",
                         self.country
-                    )));
+                    ))));
                 }
                 if c.state != S::Released {
                     return Err(step_error(c, "exit", "only a released consignment exits"));
@@ -208,9 +209,9 @@ impl Rules {
         match (c.state, outcome) {
             (S::AwaitingOfficer, _) | (S::Held, v1::Outcome::Release | v1::Outcome::Refuse) => {}
             (S::Held, _) => {
-                return Err(Error::FailedPrecondition(format!(
+                return Err(Error::Refusal(Refusal::FailedPrecondition(format!(
                     "consignment {id} is already held"
-                )));
+                ))));
             }
             _ => {
                 return Err(step_error(
@@ -237,10 +238,10 @@ impl Rules {
         x: Cancellation,
     ) -> Result<Plan, Error> {
         if !c.is_first() {
-            return Err(Error::FailedPrecondition(format!(
+            return Err(Error::Refusal(Refusal::FailedPrecondition(format!(
                 "a declaration is cancelled at the first country of its route ({}), not at {}",
                 c.declaration.route[0].country, self.country
-            )));
+            ))));
         }
         if c.state != S::AwaitingArrival {
             return Err(step_error(

@@ -6,6 +6,7 @@ use corridor_core::document::{
 };
 use corridor_core::{CountryCode, Digest, Envelope, OperatorId, ParseError, payload_type};
 use corridor_proto::v1;
+use corridor_service::Refusal;
 use prost::Message;
 
 use super::signed::operator_signed;
@@ -284,10 +285,12 @@ impl Rules {
                 "declaration (the holder's mandate)",
             )
             .map_err(|e| match e {
-                Error::Unauthenticated(m) => Error::PermissionDenied(format!(
-                    "{} declares for {} without the holder's signature: {m}",
-                    declaration.declarant_operator_id, declaration.holder_operator_id
-                )),
+                Error::Refusal(Refusal::Unauthenticated(m)) => {
+                    Error::Refusal(Refusal::PermissionDenied(format!(
+                        "{} declares for {} without the holder's signature: {m}",
+                        declaration.declarant_operator_id, declaration.holder_operator_id
+                    )))
+                }
                 e => e,
             })?;
         }
@@ -332,21 +335,21 @@ impl Rules {
         // Roles.
         let last = &chain[chain.len() - 1];
         if last.is_final() {
-            return Err(Error::FailedPrecondition(format!(
+            return Err(Error::Refusal(Refusal::FailedPrecondition(format!(
                 "bill {bill_id} has been surrendered and accepted: it is spent"
-            )));
+            ))));
         }
         if last.to_holder != declaration.holder_operator_id {
-            return Err(Error::PermissionDenied(format!(
+            return Err(Error::Refusal(Refusal::PermissionDenied(format!(
                 "the bill is held by {}, not by {}: the declarant neither holds it nor acts for its holder",
                 last.to_holder, declaration.holder_operator_id
-            )));
+            ))));
         }
         if declaration.route[0].country != self.country {
-            return Err(Error::FailedPrecondition(format!(
+            return Err(Error::Refusal(Refusal::FailedPrecondition(format!(
                 "a declaration is submitted at the first country of its route ({}), not at {}",
                 declaration.route[0].country, self.country
-            )));
+            ))));
         }
         Ok(Declared {
             declaration_envelope: denv,
@@ -414,16 +417,16 @@ impl Rules {
         }
         self.check_route(declaration)?;
         let prev = previous_country(declaration, &self.country).ok_or_else(|| {
-            Error::FailedPrecondition(format!(
+            Error::Refusal(Refusal::FailedPrecondition(format!(
                 "{} is the first country of the route: declare there",
                 self.country
-            ))
+            )))
         })?;
         if signer != prev || from_country != prev.as_str() {
-            return Err(Error::PermissionDenied(format!(
+            return Err(Error::Refusal(Refusal::PermissionDenied(format!(
                 "the advance record is signed by the node of {signer} for {}; only the node of {prev} hands this consignment to {}",
                 from_country, self.country
-            )));
+            ))));
         }
         digest("envelope.payload.prev_entry_hash", &prev_entry_hash)?;
         Ok(Announced {
@@ -472,17 +475,20 @@ impl Rules {
         resp: v1::DeliverAdvanceRecordResponse,
     ) -> Result<Receipt, Error> {
         let renv = open_envelope("receipt", resp.receipt, payload_type::ADVANCE_RECEIPT)?;
-        renv.verify_by(self.corridor.node_key(next)?)
-            .map_err(|e| Error::Unauthenticated(format!("receipt from {next}: {e}")))?;
+        renv.verify_by(self.corridor.node_key(next)?).map_err(|e| {
+            Error::Refusal(Refusal::Unauthenticated(format!(
+                "receipt from {next}: {e}"
+            )))
+        })?;
         let r = corridor_proto::customs::decode_advance_receipt(renv.payload())
             .map_err(|e| e.within("receipt"))?;
         if r.consignment_id != *id
             || r.country != *next
             || r.advance_record_id != record.document_id()
         {
-            return Err(Error::Unauthenticated(format!(
+            return Err(Error::Refusal(Refusal::Unauthenticated(format!(
                 "the receipt from {next} is for another record"
-            )));
+            ))));
         }
         Ok(Receipt {
             envelope: renv,

@@ -2,6 +2,7 @@
 //! document's time, an officer of this country, or a corridor node.
 
 use corridor_core::{CountryCode, Envelope, OperatorId};
+use corridor_service::Refusal;
 
 use super::{OperatorKeys, Rules};
 use crate::error::Error;
@@ -19,7 +20,9 @@ pub(super) fn operator_signed(
         match keys.operator_key(operator, &s.key_id, at) {
             Ok(k) => {
                 return env.verify_by(&k).map_err(|e| {
-                    Error::Unauthenticated(format!("{what}: signature of {operator}: {e}"))
+                    Error::Refusal(Refusal::Unauthenticated(format!(
+                        "{what}: signature of {operator}: {e}"
+                    )))
                 });
             }
             Err(e) => {
@@ -27,11 +30,11 @@ pub(super) fn operator_signed(
             }
         }
     }
-    Err(Error::Unauthenticated(format!(
+    Err(Error::Refusal(Refusal::Unauthenticated(format!(
         "{what} is not signed by {operator} with a key valid at {}: {}",
         corridor_topology::clock::format_micros(at),
         why.unwrap_or_else(|| "no signature".into())
-    )))
+    ))))
 }
 
 impl Rules {
@@ -40,8 +43,9 @@ impl Rules {
         let mut foreign = None;
         for s in env.signatures() {
             if let Some(o) = self.corridor.officers.get(&s.key_id) {
-                env.verify_by(&o.key)
-                    .map_err(|e| Error::Unauthenticated(format!("officer signature: {e}")))?;
+                env.verify_by(&o.key).map_err(|e| {
+                    Error::Refusal(Refusal::Unauthenticated(format!("officer signature: {e}")))
+                })?;
                 if o.country == self.country {
                     return Ok(o.name.clone());
                 }
@@ -49,16 +53,16 @@ impl Rules {
             }
         }
         match foreign {
-            Some(who) => Err(Error::PermissionDenied(format!(
+            Some(who) => Err(Error::Refusal(Refusal::PermissionDenied(format!(
                 "{who} may not act at the customs node of {}",
                 self.country
-            ))),
-            None => Err(Error::Unauthenticated(format!(
+            )))),
+            None => Err(Error::Refusal(Refusal::Unauthenticated(format!(
                 "not signed by an officer key of any corridor country (key {})",
                 env.signatures()
                     .first()
                     .map_or(String::new(), |s| s.key_id.to_string())
-            ))),
+            )))),
         }
     }
 
@@ -69,12 +73,14 @@ impl Rules {
             .iter()
             .find_map(|s| self.corridor.node_by_key.get(&s.key_id).cloned())
             .ok_or_else(|| {
-                Error::Unauthenticated(
+                Error::Refusal(Refusal::Unauthenticated(
                     "the advance record is not signed by a customs node of this corridor".into(),
-                )
+                ))
             })?;
         env.verify_by(self.corridor.node_key(&signer)?)
-            .map_err(|e| Error::Unauthenticated(format!("advance record: {e}")))?;
+            .map_err(|e| {
+                Error::Refusal(Refusal::Unauthenticated(format!("advance record: {e}")))
+            })?;
         Ok(signer)
     }
 }
