@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use corridor_core::{Digest, SigningKey};
+use corridor_ledger::RowChange;
 use corridor_ledger::{Ledger, verify_dir};
 
 /// A tmpfs mounted for one test, unmounted when dropped.
@@ -114,7 +115,7 @@ fn a_full_disk_fails_the_appends_of_that_group_and_loses_nothing_acknowledged() 
     let l = Ledger::open(&dir, "corridor/crash-test", &key).unwrap();
     for (seq, hash) in &acked {
         assert_eq!(l.entry_hash(*seq), Some(*hash), "acknowledged entry {seq}");
-        assert!(l.extra(format!("row/{seq}").as_bytes()).is_some());
+        assert!(l.row(format!("row/{seq}").as_bytes()).is_some());
     }
     assert!(l.verify(Some(&key.public())).unwrap().is_ok());
 }
@@ -135,7 +136,7 @@ async fn a_read_only_file_system_refuses_a_writer_but_is_audited_as_it_is() {
                 subject: format!("c{}", i % 3),
                 time_unix_micros: 1_700_000_000_000_000,
                 envelope: format!("envelope {i}").into_bytes(),
-                extra: vec![(format!("row/{i}").into_bytes(), Some(vec![1; 16]))],
+                rows: vec![RowChange::set(format!("row/{i}").into_bytes(), vec![1; 16])],
             })
             .await
             .unwrap();
@@ -163,7 +164,7 @@ async fn a_read_only_file_system_refuses_a_writer_but_is_audited_as_it_is() {
     let l = Ledger::open(&dir, "corridor/faults", &key).unwrap();
     for (seq, hash) in &acked {
         assert_eq!(l.entry_hash(*seq), Some(*hash), "entry {seq}");
-        assert!(l.extra(format!("row/{seq}").as_bytes()).is_some());
+        assert!(l.row(format!("row/{seq}").as_bytes()).is_some());
     }
     assert!(l.verify(Some(&key.public())).unwrap().is_ok());
 }

@@ -9,7 +9,7 @@ use std::task::Poll;
 
 use corridor_core::aeo::record::ChangeReceipt;
 use corridor_core::{CountryCode, Digest, Envelope, OperatorId, ParseError};
-use corridor_ledger::{Append, Ledger};
+use corridor_ledger::{Append, Ledger, RowChange};
 use corridor_proto::v1;
 use corridor_topology::Clock;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -135,7 +135,12 @@ impl Registry {
         let expected = state.rows();
         let mut stored = BTreeMap::new();
         for prefix in ROW_PREFIXES {
-            stored.extend(ledger.extra_prefix(prefix.as_bytes()));
+            stored.extend(
+                ledger
+                    .rows_with_prefix(prefix.as_bytes())
+                    .into_iter()
+                    .map(|r| (r.key, r.value)),
+            );
         }
         if let Some((k, _)) = expected
             .iter()
@@ -283,7 +288,7 @@ async fn write_group(inner: &Inner, group: Vec<Submission>) {
                 subject: a.change.subject().to_owned(),
                 time_unix_micros: now,
                 envelope: a.submission.bytes.clone(),
-                extra: vec![(row.key, Some(row.value))],
+                rows: vec![RowChange::set(row.key, row.value)],
             }))
         })
         .collect();

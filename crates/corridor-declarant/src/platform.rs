@@ -14,7 +14,7 @@ use corridor_core::document::{
 use corridor_core::{
     CountryCode, Digest, Envelope, OperatorId, ParseError, SigningKey, payload_type,
 };
-use corridor_ledger::{Append, Appended, Ledger};
+use corridor_ledger::{Append, Appended, Ledger, RowChange};
 use corridor_proto::v1::customs_node_client::CustomsNodeClient;
 use corridor_proto::v1::{self, SubmissionState};
 use corridor_topology::{Clock, Topology};
@@ -106,7 +106,7 @@ struct Planned {
     kind: &'static str,
     subject: String,
     envelope: Envelope,
-    extra: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    rows: Vec<RowChange>,
     effect: Effect,
 }
 
@@ -323,7 +323,7 @@ impl Platform {
                 subject: p.subject.clone(),
                 time_unix_micros: now,
                 envelope: corridor_proto::encode_envelope(&p.envelope),
-                extra: p.extra.clone(),
+                rows: p.rows.clone(),
             })
             .collect();
         let appended = self.inner.ledger.append_all(appends).await?;
@@ -451,7 +451,7 @@ impl Platform {
                 kind: kind::BILL,
                 subject: bill_subject.clone(),
                 envelope: bill_env.clone(),
-                extra: Vec::new(),
+                rows: Vec::new(),
                 effect: Effect::Bill(Box::new((bill_env.clone(), b))),
             });
             for (e, t, _) in &chain {
@@ -459,7 +459,7 @@ impl Platform {
                     kind: kind::TRANSFER,
                     subject: bill_subject.clone(),
                     envelope: e.clone(),
-                    extra: Vec::new(),
+                    rows: Vec::new(),
                     effect: Effect::Transfer(Box::new((e.clone(), t.clone()))),
                 });
             }
@@ -468,7 +468,7 @@ impl Platform {
             kind: kind::SUBMITTED,
             subject: subject.clone(),
             envelope: denv.clone(),
-            extra: vec![(pending_key(&id), Some(first.as_str().as_bytes().to_vec()))],
+            rows: vec![RowChange::set(pending_key(&id), first.as_str().as_bytes())],
             effect: Effect::Submitted(Box::new((denv.clone(), declaration))),
         });
         let appended = self.record(planned).await?;
@@ -574,7 +574,7 @@ impl Platform {
             kind: kind::OUTCOME,
             subject: id.to_hex(),
             envelope: env,
-            extra: vec![(pending_key(id), None)],
+            rows: vec![RowChange::remove(pending_key(id))],
             effect: Effect::Outcome(outcome),
         }])
         .await?;
@@ -727,7 +727,7 @@ impl Platform {
             kind: kind::TRANSFER,
             subject: bill_id.to_hex(),
             envelope: env.clone(),
-            extra: Vec::new(),
+            rows: Vec::new(),
             effect: Effect::Transfer(Box::new((env, entry))),
         }])
         .await?;
@@ -825,7 +825,7 @@ impl Platform {
             kind: kind::CANCELLED,
             subject: id.to_hex(),
             envelope: env,
-            extra: Vec::new(),
+            rows: Vec::new(),
             effect: Effect::Cancelled,
         }])
         .await?;

@@ -45,9 +45,46 @@ pub struct Append {
     pub time_unix_micros: i64,
     /// The exact signed envelope bytes (already verified by the caller).
     pub envelope: Vec<u8>,
-    /// Caller rows (key, `Some(value)` to set or `None` to remove), written in the same
-    /// batch as the entry. Keys live in their own namespace, apart from the ledger's.
-    pub extra: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    /// The caller rows to set or remove in the same batch as the entry. Their keys live in
+    /// their own namespace, apart from the ledger's.
+    pub rows: Vec<RowChange>,
+}
+
+/// A change to a caller row: a value the calling service keeps beside its ledger (an outbox
+/// row, a state row), written atomically with the entry that implies it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowChange {
+    /// The row's key, in the caller's namespace.
+    pub key: Vec<u8>,
+    /// The new value, or `None` to remove the row.
+    pub value: Option<Vec<u8>>,
+}
+
+impl RowChange {
+    /// Sets row `key` to `value`.
+    pub fn set(key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) -> Self {
+        Self {
+            key: key.into(),
+            value: Some(value.into()),
+        }
+    }
+
+    /// Removes row `key`.
+    pub fn remove(key: impl Into<Vec<u8>>) -> Self {
+        Self {
+            key: key.into(),
+            value: None,
+        }
+    }
+}
+
+/// A caller row as it is now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row {
+    /// The row's key, in the caller's namespace.
+    pub key: Vec<u8>,
+    /// Its value.
+    pub value: Vec<u8>,
 }
 
 /// The outcome of an append, returned once it is durable.
@@ -58,7 +95,7 @@ pub struct Appended {
     /// The entry's hash.
     pub hash: Digest,
     /// False when these exact envelope bytes were already recorded: `seq` and `hash` are
-    /// the first entry's, and `extra` was not applied again.
+    /// the first entry's, and its rows were not applied again.
     pub new: bool,
 }
 
@@ -91,13 +128,13 @@ impl Index {
         for (hash, subject) in w.entries {
             self.entries.push(hash, &subject);
         }
-        for (k, v) in w.rows {
-            match v {
+        for r in w.rows {
+            match r.value {
                 Some(v) => {
-                    self.rows.insert(k, v);
+                    self.rows.insert(r.key, v);
                 }
                 None => {
-                    self.rows.remove(&k);
+                    self.rows.remove(&r.key);
                 }
             }
         }
@@ -128,8 +165,16 @@ impl Request {
 struct Written {
     /// The new entries' hashes and subjects, in sequence order.
     entries: Vec<(Digest, String)>,
-    rows: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    rows: Vec<RowChange>,
     replies: Vec<(Reply, Vec<Appended>)>,
+}
+
+/// A group applied to the sled tree (not yet durable): its new entries' hashes and subjects,
+/// the row changes, and each request's outcomes.
+struct Applied {
+    entries: Vec<(Digest, String)>,
+    rows: Vec<RowChange>,
+    outcomes: Vec<Vec<Appended>>,
 }
 
 /// Most appends the writer puts into one sled batch (a single larger request is written
@@ -146,9 +191,9 @@ impl Append {
     fn stored_bytes(&self) -> u64 {
         let record = 8 + 32 + 8 + 1 + 2 + 4 + self.kind.len() + self.subject.len();
         let rows: usize = self
-            .extra
+            .rows
             .iter()
-            .map(|(k, v)| 1 + k.len() + v.as_ref().map_or(0, Vec::len))
+            .map(|r| 1 + r.key.len() + r.value.as_ref().map_or(0, Vec::len))
             .sum();
         (8 + record + self.envelope.len() + 32 + rows) as u64
     }
@@ -551,18 +596,21 @@ impl Ledger {
             .unwrap_or_default()
     }
 
-    /// A caller row written by an earlier append's `extra`.
-    pub fn extra(&self, key: &[u8]) -> Option<Vec<u8>> {
+    /// The value of caller row `key`, as durable appends left it.
+    pub fn row(&self, key: &[u8]) -> Option<Vec<u8>> {
         read(&self.shared.index).rows.get(key).cloned()
     }
 
-    /// Caller rows whose keys start with `prefix`, in key order (as they are now).
-    pub fn extra_prefix(&self, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    /// The caller rows whose keys start with `prefix`, in key order (as they are now).
+    pub fn rows_with_prefix(&self, prefix: &[u8]) -> Vec<Row> {
         read(&self.shared.index)
             .rows
             .range(prefix.to_vec()..)
             .take_while(|(k, _)| k.starts_with(prefix))
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|(k, v)| Row {
+                key: k.clone(),
+                value: v.clone(),
+            })
             .collect()
     }
 
@@ -702,7 +750,11 @@ impl Writer {
                 }
             }
             match self.apply(&mut group) {
-                Ok((entries, rows, outcomes)) => {
+                Ok(Applied {
+                    entries,
+                    rows,
+                    outcomes,
+                }) => {
                     let replies = group.into_iter().map(|r| r.reply).zip(outcomes).collect();
                     let _ = self.to_flusher.send(Written {
                         entries,
@@ -724,18 +776,7 @@ impl Writer {
     /// Applies the appends of a group of requests, in order, as one atomic sled batch. Returns
     /// the new entries (hash and subject), the row changes and the outcomes per request.
     /// A refused group gets the reason, for every appender of it.
-    #[allow(clippy::type_complexity)]
-    fn apply(
-        &mut self,
-        group: &mut [Request],
-    ) -> Result<
-        (
-            Vec<(Digest, String)>,
-            Vec<(Vec<u8>, Option<Vec<u8>>)>,
-            Vec<Vec<Appended>>,
-        ),
-        String,
-    > {
+    fn apply(&mut self, group: &mut [Request]) -> Result<Applied, String> {
         if self.shared.failed.load(Ordering::SeqCst) {
             return Err(
                 "an earlier write to the ledger failed; it takes no appends until it is opened again".into(),
@@ -775,12 +816,12 @@ impl Writer {
                 let hash = crate::entry::hash_record(&value);
                 value.extend_from_slice(hash.as_bytes());
                 batch.insert(&entry_key(entry.seq)[..], value);
-                for (k, v) in std::mem::take(&mut a.extra) {
-                    match &v {
-                        Some(v) => batch.insert(row_key(&k), v.as_slice()),
-                        None => batch.remove(row_key(&k)),
+                for r in std::mem::take(&mut a.rows) {
+                    match &r.value {
+                        Some(v) => batch.insert(row_key(&r.key), v.as_slice()),
+                        None => batch.remove(row_key(&r.key)),
                     }
-                    rows.push((k, v));
+                    rows.push(r);
                 }
                 let appended = Appended {
                     seq: entry.seq,
@@ -802,7 +843,11 @@ impl Writer {
             self.roll_back(start, start_head, added);
             return Err(e.to_string());
         }
-        Ok((entries, rows, outcomes))
+        Ok(Applied {
+            entries,
+            rows,
+            outcomes,
+        })
     }
 
     /// Nothing of a group was applied: the writer's view goes back to where it was before it,

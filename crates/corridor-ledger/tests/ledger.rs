@@ -1,5 +1,5 @@
 //! Ledger behaviour on a real sled database in a temporary directory: appends, indices,
-//! idempotence, atomic extra rows, rebuilding on open, checkpoints, verification of damaged
+//! idempotence, caller rows written atomically with their entries, rebuilding on open, checkpoints, verification of damaged
 //! ledgers and exports, and the RFC 6962 known-answer vectors.
 
 #![allow(clippy::unwrap_used)]
@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use corridor_core::{Digest, SigningKey};
+use corridor_ledger::RowChange;
 use corridor_ledger::export::{export, verify_export};
 use corridor_ledger::merkle::root_of;
 use corridor_ledger::{Append, Error, Ledger, verify_dir};
@@ -33,7 +34,7 @@ fn append(env: &[u8], subject: &str) -> Append {
         subject: subject.into(),
         time_unix_micros: 1_700_000_000_000_000,
         envelope: env.to_vec(),
-        extra: vec![],
+        rows: vec![],
     }
 }
 
@@ -95,11 +96,11 @@ async fn identical_envelope_is_one_entry_but_a_new_signature_is_new() {
     let l = open(dir.path());
     let a = l.append(append(b"same", "c")).await.unwrap();
     let mut again = append(b"same", "c");
-    again.extra = vec![(b"row".to_vec(), Some(b"second".to_vec()))];
+    again.rows = vec![RowChange::set(b"row".to_vec(), b"second".to_vec())];
     let b = l.append(again).await.unwrap();
     assert!(a.new && !b.new);
     assert_eq!((a.seq, a.hash), (b.seq, b.hash));
-    assert_eq!(l.extra(b"row"), None, "a duplicate applies no extra rows");
+    assert_eq!(l.row(b"row"), None, "a duplicate applies no extra rows");
     // Different envelope bytes (the same document co-signed, say): a new entry.
     let co_signed = l
         .append(append(b"same+second signature", "c"))
@@ -149,16 +150,20 @@ async fn extra_rows_are_written_with_the_entry() {
     let dir = tempfile::tempdir().unwrap();
     let l = open(dir.path());
     let mut a = append(b"x", "c");
-    a.extra = vec![(b"outbox/1".to_vec(), Some(b"to KZ".to_vec()))];
+    a.rows = vec![RowChange::set(b"outbox/1".to_vec(), b"to KZ".to_vec())];
     l.append(a).await.unwrap();
     let mut b = append(b"y", "c");
-    b.extra = vec![
-        (b"outbox/1".to_vec(), None),
-        (b"state/c".to_vec(), Some(b"released".to_vec())),
+    b.rows = vec![
+        RowChange::remove(b"outbox/1".to_vec()),
+        RowChange::set(b"state/c".to_vec(), b"released".to_vec()),
     ];
     l.append(b).await.unwrap();
-    assert_eq!(l.extra(b"outbox/1"), None);
-    let rows: Vec<_> = l.extra_prefix(b"state/");
+    assert_eq!(l.row(b"outbox/1"), None);
+    let rows: Vec<_> = l
+        .rows_with_prefix(b"state/")
+        .into_iter()
+        .map(|r| (r.key, r.value))
+        .collect();
     assert_eq!(rows, vec![(b"state/c".to_vec(), b"released".to_vec())]);
 }
 
@@ -177,9 +182,9 @@ async fn append_all_records_in_order_with_consecutive_seqs_and_survives_reopen()
     let dir = tempfile::tempdir().unwrap();
     let l = filled(dir.path(), 2).await;
     let mut first = append(b"all 0", "c");
-    first.extra = vec![(b"state/c".to_vec(), Some(b"first".to_vec()))];
+    first.rows = vec![RowChange::set(b"state/c".to_vec(), b"first".to_vec())];
     let mut last = append(b"all 2", "d");
-    last.extra = vec![(b"state/c".to_vec(), Some(b"last".to_vec()))];
+    last.rows = vec![RowChange::set(b"state/c".to_vec(), b"last".to_vec())];
     let out = l
         .append_all(vec![first, append(b"all 1", ""), last])
         .await
@@ -189,7 +194,7 @@ async fn append_all_records_in_order_with_consecutive_seqs_and_survives_reopen()
     assert_eq!(l.len(), 5);
     assert_eq!(l.head(), out[2].hash);
     assert_eq!(
-        l.extra(b"state/c"),
+        l.row(b"state/c"),
         Some(b"last".to_vec()),
         "caller rows are applied in append order"
     );
@@ -224,7 +229,7 @@ async fn a_duplicate_within_one_append_all_yields_the_first_entry() {
     let l = open(dir.path());
     let before = l.append(append(b"recorded before", "c")).await.unwrap();
     let mut again = append(b"twice", "c");
-    again.extra = vec![(b"row".to_vec(), Some(b"from the copy".to_vec()))];
+    again.rows = vec![RowChange::set(b"row".to_vec(), b"from the copy".to_vec())];
     let out = l
         .append_all(vec![
             append(b"twice", "c"),
@@ -242,7 +247,7 @@ async fn a_duplicate_within_one_append_all_yields_the_first_entry() {
     assert_eq!(out[3].hash, out[0].hash);
     assert_eq!(l.len(), 3);
     assert_eq!(l.get(1).unwrap().unwrap().0.envelope, b"twice");
-    assert_eq!(l.extra(b"row"), None, "a duplicate applies no extra rows");
+    assert_eq!(l.row(b"row"), None, "a duplicate applies no extra rows");
     assert_eq!(l.verify(None).unwrap().unwrap().entries, 3);
 }
 
@@ -253,14 +258,14 @@ async fn one_invalid_append_fails_the_whole_append_all_and_writes_nothing() {
     let head = l.head();
     for bad_kind in [String::new(), "k".repeat(256)] {
         let mut valid = append(b"valid", "c");
-        valid.extra = vec![(b"row".to_vec(), Some(b"set".to_vec()))];
+        valid.rows = vec![RowChange::set(b"row".to_vec(), b"set".to_vec())];
         let mut bad = append(b"bad", "c");
         bad.kind = bad_kind;
         let got = l.append_all(vec![valid, bad, append(b"after", "c")]).await;
         assert!(matches!(got, Err(Error::InvalidAppend(_))), "{got:?}");
         assert_eq!((l.len(), l.head()), (2, head));
         assert!(l.subject_entries("c").is_empty());
-        assert_eq!(l.extra(b"row"), None);
+        assert_eq!(l.row(b"row"), None);
     }
     // The ledger goes on from where it was.
     let next = l.append(append(b"valid", "c")).await.unwrap();
@@ -498,9 +503,12 @@ async fn indices_and_rows_are_rebuilt_from_the_database_on_open() {
     for i in 3..6u64 {
         let env = format!("envelope {i}");
         let mut a = append(env.as_bytes(), "later");
-        a.extra = vec![
-            (format!("row/{i}").into_bytes(), Some(vec![i as u8])),
-            (b"row/3".to_vec(), (i != 5).then(|| vec![3])),
+        a.rows = vec![
+            RowChange::set(format!("row/{i}").into_bytes(), vec![i as u8]),
+            RowChange {
+                key: b"row/3".to_vec(),
+                value: (i != 5).then(|| vec![3]),
+            },
         ];
         l.append(a).await.unwrap();
     }
@@ -512,10 +520,13 @@ async fn indices_and_rows_are_rebuilt_from_the_database_on_open() {
     assert_eq!(l.subject_entries("later"), vec![3, 4, 5]);
     assert_eq!(l.subject_entries("even"), vec![0, 2]);
     assert_eq!(l.get(4).unwrap().unwrap().0.envelope, b"envelope 4");
-    assert_eq!(l.extra(b"row/4"), Some(vec![4]));
-    assert_eq!(l.extra(b"row/3"), None, "removed by the last append");
+    assert_eq!(l.row(b"row/4"), Some(vec![4]));
+    assert_eq!(l.row(b"row/3"), None, "removed by the last append");
     assert_eq!(
-        l.extra_prefix(b"row/"),
+        l.rows_with_prefix(b"row/")
+            .into_iter()
+            .map(|r| (r.key, r.value))
+            .collect::<Vec<_>>(),
         vec![(b"row/4".to_vec(), vec![4]), (b"row/5".to_vec(), vec![5])]
     );
     assert_eq!(l.get(5).unwrap().unwrap().0.envelope, b"envelope 5");

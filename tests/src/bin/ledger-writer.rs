@@ -11,6 +11,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 use corridor_core::{Envelope, SigningKey};
+use corridor_ledger::RowChange;
 use corridor_ledger::{Append, Ledger};
 
 #[tokio::main]
@@ -41,7 +42,7 @@ async fn main() {
                         subject: "crash".into(),
                         time_unix_micros: 0,
                         envelope: bytes,
-                        extra: vec![],
+                        rows: vec![],
                     })
                     .await
                     .expect("append");
@@ -66,7 +67,7 @@ fn big(i: u64, key: &SigningKey) -> Append {
         subject: "full".into(),
         time_unix_micros: 0,
         envelope: corridor_proto::encode_envelope(&env),
-        extra: vec![(format!("row/{i}").into_bytes(), Some(vec![1; 16]))],
+        rows: vec![RowChange::set(format!("row/{i}").into_bytes(), vec![1; 16])],
     }
 }
 

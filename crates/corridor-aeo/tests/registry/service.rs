@@ -5,6 +5,7 @@ use corridor_aeo::Config;
 use corridor_aeo::sign::{request, sign, submit};
 use corridor_core::{SigningKey, payload_type as pt};
 use corridor_ledger::Ledger;
+use corridor_ledger::RowChange;
 use corridor_proto::v1;
 use corridor_topology::Clock;
 use tokio::net::TcpListener;
@@ -237,7 +238,10 @@ async fn a_state_row_that_disagrees_with_the_ledger_stops_the_start() {
                 subject: "KZ2".into(),
                 time_unix_micros: now(),
                 envelope: corridor_proto::encode_envelope(&env),
-                extra: vec![(b"op/KZ2".to_vec(), Some(b"not the record".to_vec()))],
+                rows: vec![RowChange::set(
+                    b"op/KZ2".to_vec(),
+                    b"not the record".to_vec(),
+                )],
             })
             .await
             .unwrap();

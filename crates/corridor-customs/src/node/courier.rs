@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use corridor_core::document::ConsignmentState as S;
 use corridor_core::{CountryCode, Digest, Envelope, payload_type};
+use corridor_ledger::RowChange;
 use corridor_proto::customs;
 use corridor_proto::v1;
 use corridor_proto::v1::customs_node_client::CustomsNodeClient;
@@ -83,12 +84,6 @@ impl Courier {
     }
 }
 
-/// What a step does to the outbox: the row under `key` written (`Some`) or removed.
-pub(super) struct OutboxChange {
-    pub(super) key: Vec<u8>,
-    pub(super) row: Option<Vec<u8>>,
-}
-
 /// An advance record due, signed, and the node it goes to.
 struct Delivery {
     id: Digest,
@@ -105,25 +100,20 @@ impl Node {
         c: Option<&Consignment>,
         id: &Digest,
         effect: &Effect,
-    ) -> Result<Option<OutboxChange>, Error> {
+    ) -> Result<Option<RowChange>, Error> {
         Ok(match (effect, c) {
-            (Effect::Exited, Some(c)) => Some(OutboxChange {
-                key: outbox_key(id),
-                row: Some(customs::encode_advance_record(
-                    &self.advance_record(c, None)?,
-                )),
-            }),
-            (Effect::HandedOver { .. }, _) => Some(OutboxChange {
-                key: outbox_key(id),
-                row: None,
-            }),
+            (Effect::Exited, Some(c)) => Some(RowChange::set(
+                outbox_key(id),
+                customs::encode_advance_record(&self.advance_record(c, None)?),
+            )),
+            (Effect::HandedOver { .. }, _) => Some(RowChange::remove(outbox_key(id))),
             _ => None,
         })
     }
 
     /// How many advance records wait in the outbox.
     pub(super) fn outbox_len(&self) -> u64 {
-        self.inner.ledger.extra_prefix(OUTBOX).len() as u64
+        self.inner.ledger.rows_with_prefix(OUTBOX).len() as u64
     }
 
     /// The advance record for a consignment that exits (`exit`: the exit entry, once
@@ -178,9 +168,9 @@ impl Node {
         let due: Vec<Digest> = self
             .inner
             .ledger
-            .extra_prefix(OUTBOX)
+            .rows_with_prefix(OUTBOX)
             .into_iter()
-            .filter_map(|(k, _)| outbox_id(&k))
+            .filter_map(|r| outbox_id(&r.key))
             .collect();
         for id in due {
             self.queue_delivery(id);

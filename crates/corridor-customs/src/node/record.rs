@@ -8,11 +8,11 @@ use std::collections::{BTreeSet, HashMap};
 use corridor_core::document::ConsignmentState as S;
 use corridor_core::document::bill_seals;
 use corridor_core::{Digest, Envelope};
-use corridor_ledger::{Append, Appended};
+use corridor_ledger::{Append, Appended, RowChange};
 use corridor_proto::customs;
 
 use super::checks::{Plan, opened_from_record};
-use super::courier::{self, OUTBOX, OutboxChange};
+use super::courier::{self, OUTBOX};
 use super::{BillUse, Node, Update, lock};
 use crate::consignment::{At, Consignment, Effect, Opened, kind};
 use crate::error::Error;
@@ -47,10 +47,13 @@ impl Node {
                 .outbox_change(map.get(&id), &id, &effect)
                 .map_err(|e| bad(e.to_string()))?;
             match change {
-                Some(OutboxChange { key, row: Some(v) }) => {
+                Some(RowChange {
+                    key,
+                    value: Some(v),
+                }) => {
                     outbox.insert(key, v);
                 }
-                Some(OutboxChange { key, row: None }) => {
+                Some(RowChange { key, value: None }) => {
                     outbox.remove(&key);
                 }
                 None => {}
@@ -68,23 +71,23 @@ impl Node {
         // The outbox rows are exactly the consignments that exited and were not yet
         // acknowledged, each holding the record its exit entry wrote: a row is not covered by
         // any hash, so what the courier will sign is checked against the hashed entries.
-        let rows = inner.ledger.extra_prefix(OUTBOX);
+        let rows = inner.ledger.rows_with_prefix(OUTBOX);
         let due: BTreeSet<Vec<u8>> = map
             .values()
             .filter(|c| c.state == S::Exited)
             .map(|c| courier::outbox_key(&c.id))
             .collect();
-        if rows.len() != due.len() || rows.iter().any(|(k, _)| !due.contains(k)) {
+        if rows.len() != due.len() || rows.iter().any(|r| !due.contains(&r.key)) {
             return Err(Error::State(format!(
                 "{} outbox rows, but {} consignments exited without acknowledgement",
                 rows.len(),
                 due.len()
             )));
         }
-        if let Some((k, _)) = rows.iter().find(|(k, v)| outbox.get(k) != Some(v)) {
+        if let Some(r) = rows.iter().find(|r| outbox.get(&r.key) != Some(&r.value)) {
             return Err(Error::State(format!(
                 "the outbox row of consignment {} differs from the advance record its exit entry wrote",
-                courier::outbox_id(k)
+                courier::outbox_id(&r.key)
                     .map(|d| d.to_hex())
                     .unwrap_or_default()
             )));
@@ -236,9 +239,8 @@ impl Node {
         let mut effects = Vec::with_capacity(entries.len());
         let mut appends = Vec::with_capacity(entries.len());
         for p in entries {
-            let extra = self
+            let rows = self
                 .outbox_change(slot.as_ref(), &id, &p.effect)?
-                .map(|c| (c.key, c.row))
                 .into_iter()
                 .collect();
             effects.push((p.kind, Digest::of(&p.envelope), p.effect));
@@ -247,7 +249,7 @@ impl Node {
                 subject: subject.clone(),
                 time_unix_micros: now,
                 envelope: p.envelope,
-                extra,
+                rows,
             });
         }
         let appended = self.inner.ledger.append_all(appends).await?;

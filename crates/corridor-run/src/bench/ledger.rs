@@ -129,7 +129,7 @@ pub async fn run(
                             subject: SUBJECT.into(),
                             time_unix_micros: now_unix_micros(),
                             envelope: envelopes[from + i].clone(),
-                            extra: vec![],
+                            rows: vec![],
                         })
                         .await?;
                     Ok(())
