@@ -11,7 +11,6 @@ use corridor_core::aeo::document::MutualRecognitionArrangement;
 use corridor_core::{CountryCode, Envelope, KeyId, OperatorId, ParseError, PublicKey};
 
 use crate::error::Error;
-use crate::state::Latest;
 
 /// Who holds a key.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -135,25 +134,32 @@ pub(crate) struct Signers {
     roles: Vec<Role>,
 }
 
+/// The keys the registry's state knows: operators' keys (as registered, staged changes
+/// included) and the topology's.
+pub(crate) trait KnownKeys {
+    /// The operator key `k` was registered for, and the key itself (`None` once revoked).
+    fn operator_key(&self, k: &KeyId) -> Option<(OperatorId, Option<PublicKey>)>;
+    /// The topology's keys.
+    fn trusted(&self) -> &TrustedKeys;
+}
+
 impl Signers {
     /// Checks every signature of `env`: each must be by a key the registry knows (an
-    /// operator's key not revoked in `latest`, or a topology key), and verify.
-    pub(crate) fn check(latest: Latest<'_>, env: &Envelope) -> Result<Self, Error> {
+    /// operator's key not revoked in `known`, or a topology key), and verify.
+    pub(crate) fn check(known: &(impl KnownKeys + ?Sized), env: &Envelope) -> Result<Self, Error> {
         let mut roles = Vec::with_capacity(env.signatures().len());
         for (i, s) in env.signatures().iter().enumerate() {
-            let (role, key) = if let Some((op, o)) = latest.key_owner(&s.key_id) {
-                match o.key(&s.key_id) {
-                    Some(k) if k.revoked_at_unix_micros.is_none() => {
-                        (Role::Operator(op.clone()), k.key)
-                    }
-                    _ => {
+            let (role, key) = if let Some((op, key)) = known.operator_key(&s.key_id) {
+                match key {
+                    Some(k) => (Role::Operator(op), k),
+                    None => {
                         return Err(Error::Refusal(Refusal::Unauthenticated(format!(
                             "envelope.signatures[{i}]: key {} of operator {op} is revoked",
                             s.key_id
                         ))));
                     }
                 }
-            } else if let Some(held) = latest.keys().by_id.get(&s.key_id) {
+            } else if let Some(held) = known.trusted().by_id.get(&s.key_id) {
                 (held.role.clone(), held.key)
             } else {
                 return Err(Error::Refusal(Refusal::Unauthenticated(format!(

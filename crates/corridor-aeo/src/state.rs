@@ -13,13 +13,13 @@ use corridor_core::aeo::document::ArrangementId;
 use corridor_core::aeo::record::{
     ArrangementRecord, CertificateRecord, ChangeReceipt, OperatorRecord,
 };
-use corridor_core::{AeoId, CountryCode, Digest, Envelope, KeyId, OperatorId};
+use corridor_core::{AeoId, CountryCode, Digest, Envelope, KeyId, OperatorId, PublicKey};
 use corridor_ledger::Entry;
 
-use crate::authority::TrustedKeys;
+use crate::authority::{KnownKeys, TrustedKeys};
 use crate::error::Error;
 use crate::rows;
-use crate::rules::{self, Change, Op, Update};
+use crate::rules::{self, Change, Op, Registered, Update};
 
 /// Where the ledger recorded a change.
 #[derive(Clone, Copy, Debug)]
@@ -85,6 +85,39 @@ pub(crate) struct Latest<'a> {
     state: &'a State,
 }
 
+impl KnownKeys for Latest<'_> {
+    fn operator_key(&self, k: &KeyId) -> Option<(OperatorId, Option<PublicKey>)> {
+        let (op, o) = self.key_owner(k)?;
+        let key = o
+            .key(k)
+            .filter(|key| key.revoked_at_unix_micros.is_none())
+            .map(|key| key.key);
+        Some((op.clone(), key))
+    }
+
+    fn trusted(&self) -> &TrustedKeys {
+        self.keys()
+    }
+}
+
+impl Registered for Latest<'_> {
+    fn operator(&self, id: &OperatorId) -> Option<&OperatorRecord> {
+        Latest::operator(self, id)
+    }
+
+    fn key_owner(&self, k: &KeyId) -> Option<(&OperatorId, &OperatorRecord)> {
+        Latest::key_owner(self, k)
+    }
+
+    fn certificate(&self, id: &AeoId) -> Option<&CertificateRecord> {
+        Latest::certificate(self, id)
+    }
+
+    fn arrangement(&self, id: &ArrangementId) -> Option<&ArrangementRecord> {
+        Latest::arrangement(self, id)
+    }
+}
+
 impl<'a> Latest<'a> {
     /// The topology's keys.
     pub(crate) fn keys(&self) -> &'a TrustedKeys {
@@ -140,7 +173,7 @@ impl State {
         now: i64,
         seq: u64,
     ) -> Result<Change, Error> {
-        rules::check(self.latest(), op, env, now, seq)
+        rules::check(&self.latest(), op, env, now, seq)
     }
 
     /// Stages a checked change: later changes are checked against it until the group it

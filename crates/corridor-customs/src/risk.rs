@@ -2,6 +2,13 @@
 //! undervalued goods), then the node's target rates applied to a deterministic draw, then a
 //! minimum random rate that spares no one. The same profile, consignment and recognition
 //! always give the same lane.
+//!
+//! In order: HS prefixes always inspected (red), value floors (at least yellow), then the
+//! node's lane rates for AEOs or others (an arrangement's benefits scale an AEO's
+//! document-check and inspection rates) applied to a draw from sha256 of the node's seed,
+//! the declarant and its reference (not the consignment id, which changes with the
+//! declaration's time: a scenario run again draws the same lanes), then a minimum random
+//! rate of document checks.
 
 use corridor_core::document::Declaration;
 use corridor_core::{CountryCode, Digest};

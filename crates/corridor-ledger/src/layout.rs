@@ -12,7 +12,18 @@
 //! stored: the chain head, the Merkle tree and the indices (entries by subject, entries by
 //! the sha256 of their envelope bytes) are rebuilt from the records by `scan`, which
 //! re-hashes every record, checks each link and compares the ledger with its signed
-//! checkpoint before anything is believed.
+//! checkpoint before anything is believed. Any mismatch refuses to open, naming the first
+//! bad sequence number.
+//!
+//! sled recovers its own files after a crash and locks its database against a second
+//! process (`flock` on `db/db`): a second opener is told the ledger is in use by a running
+//! service (a service's open waits up to 5 s for the lock, an audit's 2 s). sled's recovery takes a log message that fails its checksum for the
+//! end of its log, so bytes changed inside sled's files (rather than through sled) show as
+//! missing entries when the signed checkpoint covers them, and after the last checkpoint cut
+//! the ledger back unseen, as any change to the unsigned tail of a ledger can: what the last
+//! checkpoint covers is what an auditor can hold a service to. A directory in the earlier
+//! log-file layout (`entries.log`), one whose `db/` is not a sled database, and one whose
+//! database has no `entries` tree are refused with one line saying so.
 
 use std::collections::HashMap;
 use std::path::Path;

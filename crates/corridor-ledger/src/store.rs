@@ -1,16 +1,38 @@
 //! The ledger on disk: a sled database, one key per entry, indices in memory.
 //!
-//! A group of appends is one atomic sled batch in the tree [`ENTRIES_TREE`] (one insert per
-//! new entry, plus the caller rows changed with them; see [`crate::layout`]), applied by the
-//! ledger's one writer thread and made durable by one `flush` on its flusher thread; the
-//! appenders are answered after that flush. While the flusher syncs, the writer applies the
-//! next group, so under load one flush serves several groups.
+//! An append is answered only when durable, and many are in flight at once:
 //!
-//! The indices live in memory, rebuilt by `layout::scan` when the ledger is opened
-//! (which also re-hashes every record and checks every link and the signed checkpoint before
-//! the ledger serves anything): each entry's hash and the Merkle tree over them, entries by
+//! 1. The appending task hashes its envelope and hands the append to the ledger's one
+//!    writer thread.
+//! 2. The writer takes every append waiting (up to `MAX_GROUP`). For each it looks the exact
+//!    envelope bytes up among the entries written so far: found, the answer is that first
+//!    entry. The new entries (one insert each, in the tree [`ENTRIES_TREE`]) and every
+//!    caller row they change become one atomic sled batch. One writer means one order, so
+//!    the chain needs no other lock. [`Ledger::append_all`] hands the writer several appends
+//!    as one request, checked whole before it is queued and never split between batches, so
+//!    its new entries get consecutive sequence numbers in call order and are durable
+//!    together; [`Ledger::append`] is the one-element case of the same path.
+//! 3. The writer hands its batch to the flusher thread only when the flusher starts its next
+//!    flush (a rendezvous), and gathers every append that arrives meanwhile into the next
+//!    batch: one batch per flush, because each sled batch costs a synced write of its own (it
+//!    seals sled's I/O buffer around its manifest). The flusher calls sled's `flush` once;
+//!    only then are the indices updated and the appenders answered. Only this thread
+//!    flushes: sled 0.34's `flush_async` deadlocks when several tasks call it at once (sled
+//!    issue 1308), and sled's own periodic flush is off ([`crate::layout::sled_config`]).
+//! 4. A failed batch or flush answers every append it covered with the error and stops the
+//!    ledger taking appends ([`Ledger::is_failed`]: what sled holds is then in doubt) until it
+//!    is opened again, when everything is read back and checked. Nothing is flushed on that
+//!    handle again: sled flushes when its last handle is dropped, and after a failed write
+//!    that flush can wait forever, so a failed ledger's database is left to the process's
+//!    exit.
+//!
+//! The indices live in memory, rebuilt by `layout::scan` when the ledger is opened (which
+//! also re-hashes every record and checks every link and the signed checkpoint before the
+//! ledger serves anything): each entry's hash and the Merkle tree over them, entries by
 //! subject, entries by the sha256 of their exact envelope bytes (the idempotence check), and
-//! the caller rows. They show an append only once it is durable.
+//! the caller rows. In memory rather than in sled because each sled insert costs the same
+//! whatever its size, so an index row per entry would double the writer's work. They show an
+//! append only once it is durable.
 //!
 //! The last signed checkpoint is kept beside the database in `checkpoint.note`; a new ledger
 //! signs one of size 0 when it is created, so a ledger with entries and no checkpoint, or one

@@ -8,6 +8,19 @@
 //!
 //! Relative paths in a topology file are relative to the file's directory.
 //!
+//! # The file
+//!
+//! `name`; `[clock]` (`kind = "system"`, or `"scenario"` with `start` in RFC 3339, `speed`
+//! and an optional `anchor`); `[clearance]` (`target_hours`, default 72, and
+//! `warning_share`, default 0.8); `[registry]` and `[declarant]` (`listen`, optional `key`);
+//! `[[countries]]` in route order (`code`, `name`, `authority_key`, `node = {listen, key}`,
+//! `border_posts`, `officers`, and an optional `risk` profile: `rates` and `aeo_rates` as
+//! `{blue, yellow, red}`, `min_random_rate`, `red_hs_prefixes`, `value_floors`,
+//! `guarantee_share`, `seed`); `[[legs]]` (`from`, `to`, `mode`, `from_place`, `to_place`,
+//! `hours`, `transit`: countries outside the corridor that a leg crosses); `[[operators]]`. A
+//! key is `{public, private?}`; `corridor keys init` creates them under `DIR/keys/` and
+//! writes `DIR/topology.toml`.
+//!
 //! # TLS
 //!
 //! Without a `[tls]` section the services speak plaintext gRPC. With one, every service

@@ -1,11 +1,12 @@
 //! The seven rules: what each kind of change requires, and what it changes. Pure decisions.
 //!
-//! [`check`] takes a signed envelope and the [`Latest`] state (applied changes, and those
+//! [`check`] takes a signed envelope and the [`Registered`] state (applied changes, and those
 //! staged before it in the same group) and returns a [`Change`]: the objects as they will be
 //! once the change is recorded. Only the rules here construct a `Change`, and
 //! [`crate::state::State`] stages and applies nothing else, so every object in the state got
 //! there through these checks: on the way in, and again when the ledger is replayed.
 
+use corridor_core::aeo::document::ArrangementId;
 use corridor_core::aeo::document::{
     AeoCertificate, ArrangementTermination, CertificateAction, CertificateStatusChange,
     MutualRecognitionArrangement, OperatorKeyUpdate, OperatorRegistration,
@@ -14,14 +15,26 @@ use corridor_core::aeo::record::{
     ArrangementRecord, CertificateRecord, CertificateStatus, OperatorKey, OperatorRecord,
     StatusEvent, Termination,
 };
-use corridor_core::{Digest, Envelope, ParseError, payload_type};
+use corridor_core::{AeoId, Digest, Envelope, KeyId, OperatorId, ParseError, payload_type};
 use corridor_proto::aeo as wire;
 use corridor_service::Refusal;
 
-use crate::authority::Signers;
+use crate::authority::{KnownKeys, Signers};
 use crate::error::Error;
 use crate::rows::{self, Row};
-use crate::state::Latest;
+
+/// What the rules read of the registry's state: the changes applied, and those staged
+/// ahead of them in the same write group.
+pub(crate) trait Registered: KnownKeys {
+    /// Operator `id`'s record.
+    fn operator(&self, id: &OperatorId) -> Option<&OperatorRecord>;
+    /// The operator key `k` was ever registered for, and that operator's record.
+    fn key_owner(&self, k: &KeyId) -> Option<(&OperatorId, &OperatorRecord)>;
+    /// Certificate `id`'s record.
+    fn certificate(&self, id: &AeoId) -> Option<&CertificateRecord>;
+    /// Arrangement `id`'s record.
+    fn arrangement(&self, id: &ArrangementId) -> Option<&ArrangementRecord>;
+}
 
 #[cfg(test)]
 mod tests;
@@ -139,7 +152,7 @@ impl Change {
 /// Checks `env` as a change of kind `op` recorded at `now` as entry `seq`, against
 /// `latest`: what is written if it is accepted. Nothing changes here.
 pub(crate) fn check(
-    latest: Latest<'_>,
+    latest: &dyn Registered,
     op: Op,
     env: &Envelope,
     now: i64,
@@ -206,13 +219,13 @@ struct Outcome {
 }
 
 fn register(
-    latest: Latest<'_>,
+    latest: &dyn Registered,
     by: &Signers,
     r: OperatorRegistration,
     now: i64,
     seq: u64,
 ) -> Result<Outcome, Error> {
-    latest.keys().corridor_country("country", &r.country)?;
+    latest.trusted().corridor_country("country", &r.country)?;
     by.require_authority(&r.country, "an operator registration")?;
     if let Some(o) = latest.operator(&r.operator_id) {
         return Err(Error::Refusal(Refusal::AlreadyExists(format!(
@@ -227,7 +240,7 @@ fn register(
                 k.id()
             ))));
         }
-        if let Some(role) = latest.keys().taken(&k.id(), &r.operator_id) {
+        if let Some(role) = latest.trusted().taken(&k.id(), &r.operator_id) {
             return Err(Error::Refusal(Refusal::AlreadyExists(format!(
                 "public_keys[{i}]: key {} belongs to {role}",
                 k.id()
@@ -261,7 +274,7 @@ fn register(
 }
 
 fn keys(
-    latest: Latest<'_>,
+    latest: &dyn Registered,
     by: &Signers,
     u: OperatorKeyUpdate,
     now: i64,
@@ -275,7 +288,7 @@ fn keys(
     by.require_authority(&o.country(), "a key update")?;
     let mut next = o.clone();
     for (i, k) in u.add_public_keys.iter().enumerate() {
-        let reserved_elsewhere = latest.keys().taken(&k.id(), &u.operator_id).is_some();
+        let reserved_elsewhere = latest.trusted().taken(&k.id(), &u.operator_id).is_some();
         if latest.key_owner(&k.id()).is_some() || reserved_elsewhere {
             return Err(Error::Refusal(Refusal::AlreadyExists(format!(
                 "add_public_keys[{i}]: key {} is already registered",
@@ -319,14 +332,14 @@ fn keys(
 }
 
 fn issue(
-    latest: Latest<'_>,
+    latest: &dyn Registered,
     by: &Signers,
     c: AeoCertificate,
     now: i64,
     seq: u64,
 ) -> Result<Outcome, Error> {
     let issuer = c.aeo_id.country();
-    latest.keys().corridor_country("aeo_id", &issuer)?;
+    latest.trusted().corridor_country("aeo_id", &issuer)?;
     by.require_authority(&issuer, &format!("certificate {}", c.aeo_id))?;
     if c.operator_id.country() != issuer {
         return Err(Error::Refusal(Refusal::PermissionDenied(format!(
@@ -369,7 +382,7 @@ fn issue(
 }
 
 fn status(
-    latest: Latest<'_>,
+    latest: &dyn Registered,
     by: &Signers,
     s: CertificateStatusChange,
     now: i64,
@@ -431,7 +444,7 @@ fn status(
 }
 
 fn propose(
-    latest: Latest<'_>,
+    latest: &dyn Registered,
     by: &Signers,
     env: &Envelope,
     m: MutualRecognitionArrangement,
@@ -440,7 +453,7 @@ fn propose(
 ) -> Result<Outcome, Error> {
     for (i, c) in m.countries.iter().enumerate() {
         latest
-            .keys()
+            .trusted()
             .corridor_country(&format!("countries[{i}]"), c)?;
     }
     let signed = by.parties(&m)?;
@@ -479,7 +492,7 @@ fn propose(
 }
 
 fn countersign(
-    latest: Latest<'_>,
+    latest: &dyn Registered,
     by: &Signers,
     env: &Envelope,
     m: MutualRecognitionArrangement,
@@ -540,7 +553,7 @@ fn countersign(
 }
 
 fn terminate(
-    latest: Latest<'_>,
+    latest: &dyn Registered,
     by: &Signers,
     t: ArrangementTermination,
     now: i64,

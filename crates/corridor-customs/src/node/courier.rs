@@ -3,6 +3,22 @@
 //! in its batch and the receipt's entry removes it in its own ([`Node::outbox_change`], used
 //! by `record` and by `replay` alike), the courier delivers the record each row holds, and
 //! each receipt is checked and recorded.
+//!
+//! The outbox row (`outbox/<consignment id>`) holds the advance record without its link. The
+//! courier (one task) takes every consignment that has exited since its last call (up to
+//! [`crate::MAX_BATCH`], within [`BATCH_BYTES`]), fills in each record's exit entry
+//! sequence number and hash, signs it (ed25519 is deterministic, so every retry sends the same bytes and the
+//! receiver's idempotence holds) and sends them all in one `DeliverAdvanceRecords` call;
+//! while the call is out, the next exits queue up, so under load one call carries many
+//! records and alone it carries one. Each receipt in the answer is checked and recorded with
+//! the row's removal in its own task (their appends share ledger batches). The records of a
+//! call that fails, and those refused, are queued again after the courier's backoff (100 ms,
+//! doubling to 5 s while calls keep failing, back to 100 ms once one is answered), so they go
+//! out together again; a refused record keeps its outbox row (visible in `NodeStatus`) and is
+//! sent until the next node's signed receipt comes back. On start the rows must be exactly
+//! the consignments that exited without a receipt, each holding the advance record its exit
+//! entry wrote (a row is covered by no hash, and the courier signs what it holds), or the
+//! node refuses to start; their records are queued again.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

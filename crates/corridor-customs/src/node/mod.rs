@@ -17,7 +17,52 @@
 //!
 //! Each consignment has its own async lock: steps of one consignment are taken one at a
 //! time, steps of different consignments run concurrently and share the ledger's group
-//! commit.
+//! commit. Every step that records something runs in a task of its own
+//! (`corridor_net::to_completion`; tracked, so a stopping node waits for it) that finishes
+//! even if its caller goes away: tonic drops a handler whose client disconnects, and a step
+//! cut off between its append and its effect would leave the node's memory behind its
+//! ledger until a restart.
+//!
+//! # The order of the checks
+//!
+//! A request is refused by the first check that fails ([`corridor_service::refusal`]):
+//! envelopes and payload types (InvalidArgument naming the field), every signature against
+//! a key valid at the document's time (Unauthenticated), fields against each other (the
+//! declaration against its bill item by item, the transfer chain link by link, the route
+//! against the topology, the guarantee against the duties at risk), roles
+//! (PermissionDenied: an officer of another country, a node that is not the previous one, a
+//! declarant that neither holds the bill nor has the holder's co-signature), then state
+//! (FailedPrecondition for a step out of order, AlreadyExists for a consignment id or bill
+//! re-used with other content). A border event or decision for a consignment the node does
+//! not know is NotFound before its own kind or outcome is looked at. The same envelope
+//! again is the same step: its first receipt is returned and nothing is written.
+//!
+//! # What a step records
+//!
+//! A step is one `Ledger::append_all` (all its entries in one atomic batch; subject = the
+//! consignment id in hex). Entry kinds ([`crate::consignment::kind`]), in the order a
+//! consignment meets them:
+//!
+//! | kind | envelope signed by | at |
+//! |---|---|---|
+//! | `declaration.accepted`, `bill.presented`, `bill.transfer` | declarant (+ holder), carrier, each transfer's actor | first node |
+//! | `advance.received` | the previous node | other nodes |
+//! | `risk.assessed`, `risk.reassessed` | this node | every node |
+//! | `border.arrival` (+ `risk.reassessed` if a seal is broken, + `release.automatic` for green and blue) | officer of this country (node) | every node |
+//! | `officer.decision` | officer of this country | yellow and red |
+//! | `border.exit`, with the outbox row | officer of this country | all but the last |
+//! | `advance.acknowledged`, removing the outbox row | the next node (its receipt) | all but the last |
+//! | `consignment.completed` | this node | the last node |
+//! | `declaration.cancelled` | the declarant | first node, before arrival |
+//!
+//! The batch calls (`RecordBorderEvents`, a train's arrival or departure at a border post,
+//! and `DeliverAdvanceRecords`) run each request through the same path as its single call,
+//! concurrently, and answer in request order with that call's receipt or its refusal (the
+//! gRPC code and message the single call would have returned): one refused request does not
+//! stop the others, and nothing is written for it. The advance record carries the
+//! declaration envelope as first accepted, the seals as last checked and each country's
+//! dwell so far, so the next node can assess before the goods arrive, check the declarant's
+//! signature again with its own registry copy, and carry the clearance clock on.
 
 pub(crate) mod checks;
 mod courier;
