@@ -137,16 +137,7 @@ pub async fn serve_ready(
     )?);
     let keys = corridor_aeo::TrustedKeys::from_topology(t)?;
     let replica = ReplicaStore::open(&config.data_dir.join(REPLICA_DIR), keys)?;
-    let node = Node::open(
-        config.country.clone(),
-        ledger.clone(),
-        replica.clone(),
-        config.key.clone(),
-        t,
-        &config.transport,
-        t.clock.clock()?,
-        shutdown.clone(),
-    )?;
+    let node = Node::open(&config, ledger.clone(), replica.clone(), shutdown.clone())?;
     if let Some(addr) = &config.registry {
         let endpoint = config.transport.endpoint(addr)?;
         node.inner

@@ -80,7 +80,7 @@ use corridor_core::document::{ConsignmentEvent, SealCheck};
 use corridor_core::{CountryCode, Digest, SigningKey};
 use corridor_ledger::Ledger;
 use corridor_proto::v1::ConsignmentState as S;
-use corridor_topology::{Clock, Topology};
+use corridor_topology::Clock;
 use tokio::sync::{OwnedMutexGuard, broadcast};
 use tokio_util::sync::CancellationToken;
 
@@ -141,17 +141,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Node {
     /// Opens the node: rebuilds every consignment from the ledger (each entry applied again
     /// in order) and checks the outbox rows against it.
-    #[allow(clippy::too_many_arguments)] // what a node is made of; one caller, in lib.rs
     pub(crate) fn open(
-        country: CountryCode,
+        config: &crate::Config,
         ledger: Arc<Ledger>,
         replica: Arc<ReplicaStore>,
-        key: SigningKey,
-        topology: &Topology,
-        transport: &corridor_net::Transport,
-        clock: Clock,
         shutdown: CancellationToken,
     ) -> Result<Self, Error> {
+        let topology = &config.topology;
+        let country = config.country.clone();
         let (_, c) = topology.country(&country)?;
         let inner = Arc::new(Inner {
             rules: Rules {
@@ -160,11 +157,11 @@ impl Node {
                 corridor: Corridor::from_topology(topology)?,
                 country,
             },
-            courier: Courier::new(topology, transport)?,
+            courier: Courier::new(topology, &config.transport)?,
             ledger,
             replica,
-            key,
-            clock,
+            key: config.key.clone(),
+            clock: topology.clock.clock()?,
             slots: Mutex::new(HashMap::new()),
             bills: Mutex::new(HashMap::new()),
             bill_turns: Turns::default(),
