@@ -11,6 +11,7 @@
 //! [`serve`] runs it on a listener the caller has bound.
 
 pub mod error;
+mod nodes;
 pub mod platform;
 mod service;
 

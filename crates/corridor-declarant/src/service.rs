@@ -7,6 +7,7 @@ use corridor_proto::v1::{self, ConsignmentState as S};
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Code, Request, Response, Status};
 
+use crate::error::Error;
 use crate::platform::Platform;
 
 type EventStream = Pin<Box<dyn Stream<Item = Result<v1::ConsignmentEvent, Status>> + Send>>;
@@ -25,6 +26,23 @@ fn ending(state: i32) -> Option<bool> {
 }
 
 impl Platform {
+    /// `SubmitConsignment` from the wire, read in the order its refusals are documented: the
+    /// bill (new, or on the platform), then the declaration, whose bill id and creation time
+    /// left empty are the presented bill's id and now.
+    async fn submit_request(
+        &self,
+        r: v1::SubmitConsignmentRequest,
+    ) -> Result<v1::SubmitConsignmentResponse, Error> {
+        let now = self.now();
+        let source =
+            corridor_proto::declarant::bill_source(r.bill_of_lading, &r.bill_of_lading_id, now)?;
+        let bill = self.present(source)?;
+        let declaration =
+            corridor_proto::declarant::request_declaration(r.declaration, &bill.id, now)?;
+        let submitted = self.submit(bill, declaration).await?;
+        Ok(v1::SubmitConsignmentResponse::from(&submitted))
+    }
+
     /// Every node's events in route order, from the resume point on.
     async fn track(
         &self,
@@ -44,7 +62,7 @@ impl Platform {
                 Some((c, seq)) if c == cc.as_str() => Some(*seq),
                 _ => None,
             };
-            let Some(mut client) = self.inner.nodes.get(cc).cloned() else {
+            let Some(mut client) = self.inner.nodes.grpc(cc) else {
                 let _ = tx
                     .send(Err(Status::internal(format!("no node for {cc}"))))
                     .await;
@@ -136,7 +154,8 @@ impl v1::declarant_server::Declarant for Platform {
     ) -> Result<Response<v1::SubmitConsignmentResponse>, Status> {
         let r = request.into_inner();
         let p = self.clone();
-        corridor_net::to_completion(&self.inner.tasks, async move { p.submit(r).await }).await
+        corridor_net::to_completion(&self.inner.tasks, async move { p.submit_request(r).await })
+            .await
     }
 
     type TrackConsignmentStream = EventStream;
@@ -184,7 +203,7 @@ impl v1::declarant_server::Declarant for Platform {
             consignment_id: id.to_hex(),
             declaration_reference: s.declaration.declaration_reference.as_str().to_string(),
             bill_of_lading_id: s.declaration.bill_of_lading_id.to_hex(),
-            submission: s.state as i32,
+            submission: v1::SubmissionState::from(s.state) as i32,
             detail: s.detail.clone(),
             route: s
                 .declaration
@@ -196,7 +215,7 @@ impl v1::declarant_server::Declarant for Platform {
             unreachable: Vec::new(),
         };
         for step in &s.declaration.route {
-            let Some(mut c) = self.inner.nodes.get(&step.country).cloned() else {
+            let Some(mut c) = self.inner.nodes.grpc(&step.country) else {
                 continue;
             };
             match c
@@ -223,25 +242,29 @@ impl v1::declarant_server::Declarant for Platform {
     ) -> Result<Response<v1::BillRecord>, Status> {
         let r = request.into_inner();
         let p = self.clone();
-        corridor_net::to_completion(&self.inner.tasks, async move { p.transfer(r).await }).await
+        corridor_net::to_completion(&self.inner.tasks, async move {
+            let entry = corridor_proto::declarant::transfer_request_entry(r)?;
+            let record = p.transfer(entry).await?;
+            Ok::<_, Error>(v1::BillRecord::from(&record))
+        })
+        .await
     }
 
     async fn get_bill(
         &self,
         request: Request<v1::GetBillRequest>,
     ) -> Result<Response<v1::BillRecord>, Status> {
-        Ok(Response::new(
-            self.bill(&request.get_ref().bill_of_lading_id)?,
-        ))
+        let id = Digest::parse_hex("bill_of_lading_id", &request.get_ref().bill_of_lading_id)
+            .map_err(Error::from)?;
+        Ok(Response::new(v1::BillRecord::from(&self.bill(&id)?)))
     }
 
     async fn get_platform_status(
         &self,
         request: Request<v1::PlatformStatusRequest>,
     ) -> Result<Response<v1::PlatformStatus>, Status> {
-        Ok(Response::new(
-            self.status(request.get_ref().min_registry_entries).await,
-        ))
+        let status = self.status(request.get_ref().min_registry_entries).await;
+        Ok(Response::new(v1::PlatformStatus::from(&status)))
     }
 
     async fn cancel_consignment(
@@ -250,6 +273,11 @@ impl v1::declarant_server::Declarant for Platform {
     ) -> Result<Response<v1::StepReceipt>, Status> {
         let r = request.into_inner();
         let p = self.clone();
-        corridor_net::to_completion(&self.inner.tasks, async move { p.cancel(r).await }).await
+        corridor_net::to_completion(&self.inner.tasks, async move {
+            let id = Digest::parse_hex("consignment_id", &r.consignment_id)?;
+            let receipt = p.cancel(id, &r.reason).await?;
+            Ok::<_, Error>(v1::StepReceipt::from(&receipt))
+        })
+        .await
     }
 }

@@ -5,12 +5,14 @@
 //! everything else. [`convert`] converts envelopes; [`document`] converts bills of lading,
 //! transfer entries, declarations and cancellations, checking them on the way in, and has
 //! the `decode_*` / `encode_*` functions for their payload bytes; [`customs`] converts the
-//! customs nodes' and officers' documents, [`aeo`] the registry's documents and records, and
-//! [`ledger`] ledger entries and checkpoints.
+//! customs nodes' and officers' documents, [`declarant`] the declarant's records, answers and
+//! requests, [`aeo`] the registry's documents and records, and [`ledger`] ledger entries and
+//! checkpoints.
 
 pub mod aeo;
 pub mod convert;
 pub mod customs;
+pub mod declarant;
 pub mod document;
 pub mod examples;
 pub mod ledger;

@@ -1,6 +1,7 @@
 //! The trade documents corridor signs and checks: the electronic bill of lading and its
 //! transfer chain ([`ebl`], [`transfer`]), the corridor declaration ([`declaration`]) and
-//! the customs nodes' and officers' documents ([`customs`]).
+//! the customs nodes' and officers' documents ([`customs`]), and the declarant's records and
+//! answers ([`declarant`]).
 //!
 //! These are the validated forms of the messages of `proto/corridor/v1/ebl.proto` and
 //! `declaration.proto`; `corridor-proto` converts the wire messages into them. Field names
@@ -22,6 +23,7 @@
 //! Times are [`UnixMicros`]; weights are grams.
 
 pub mod customs;
+pub mod declarant;
 pub mod declaration;
 pub mod ebl;
 pub mod examples;
