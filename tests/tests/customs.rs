@@ -17,12 +17,12 @@ fn green_after_the_first(sb: &Sandbox, c: &Consignment) -> bool {
     let aeo = AeoStatus {
         recognised: true,
         basis: String::new(),
-        benefits: Some(ARRANGEMENT_BENEFITS),
+        benefits: Some(ARRANGEMENT_BENEFITS.try_into().unwrap()),
     };
     c.route[1..].iter().all(|code| {
         let country = CountryCode::parse("country", code).unwrap();
         let profile = &sb.topology.country(&country).unwrap().1.risk;
-        assess(profile, &country, &declaration, &aeo).lane == Lane::Green
+        assess(profile, &country, &declaration, &aeo).lane == corridor_core::document::Lane::Green
     })
 }
 

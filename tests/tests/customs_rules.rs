@@ -855,14 +855,26 @@ async fn a_node_restarted_mid_flow_resumes_from_its_ledger() {
     // A consignment AZ will control: the draw is deterministic, so AZ's lane is known now.
     let az = cc("AZ");
     let profile = sb.topology.country(&az).unwrap().1.risk.clone();
+    /// AZ's assessment, its lane as the wire says it.
+    struct Predicted {
+        lane: Lane,
+        reasons: Vec<String>,
+    }
     let mut found = None;
     for n in 0..60 {
         let c = sb.consignment(n, |_| {});
         let env = declaration_envelope(&c);
         let declaration = corridor_proto::decode_declaration(env.payload()).unwrap();
         let a = assess(&profile, &az, &declaration, &AeoStatus::default());
-        if matches!(a.lane, Lane::Yellow | Lane::Red) {
-            found = Some((c, a));
+        let lane = Lane::from(a.lane);
+        if matches!(lane, Lane::Yellow | Lane::Red) {
+            found = Some((
+                c,
+                Predicted {
+                    lane,
+                    reasons: a.reasons,
+                },
+            ));
             break;
         }
     }

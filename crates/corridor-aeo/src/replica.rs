@@ -146,9 +146,17 @@ impl Replica {
         country: &CountryCode,
         at: i64,
     ) -> Recognition {
-        recognition::check(&self.state, operator, country, at)
-            .answer(at, self.len)
-            .into()
+        self.recognition_answer(operator, country, at).into()
+    }
+
+    /// The same answer in core values.
+    pub fn recognition_answer(
+        &self,
+        operator: &OperatorId,
+        country: &CountryCode,
+        at: i64,
+    ) -> RecognitionAnswer {
+        recognition::check(&self.state, operator, country, at).answer(at, self.len)
     }
 
     /// The registry's `CheckRecognition` response at time `at` (not 0), exactly as the

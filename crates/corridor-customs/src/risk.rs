@@ -10,9 +10,9 @@
 //! declaration's time: a scenario run again draws the same lanes), then a minimum random
 //! rate of document checks.
 
-use corridor_core::document::Declaration;
+use corridor_core::aeo::document::ArrangementBenefits;
+use corridor_core::document::{Declaration, Lane};
 use corridor_core::{CountryCode, Digest};
-use corridor_proto::v1::{ArrangementBenefits, Lane};
 use corridor_topology::{LaneRates, RiskProfile};
 
 /// Whether the holder is recognised as an AEO, and on what terms.
@@ -76,7 +76,7 @@ pub fn assess(
     let mut lane = Lane::Green;
     let mut reasons = Vec::new();
     let mut raise = |to: Lane, why: String, lane: &mut Lane| {
-        if to as i32 > *lane as i32 {
+        if to > *lane {
             *lane = to;
         }
         reasons.push(why);
@@ -124,8 +124,8 @@ pub fn assess(
     let rates = if aeo.recognised {
         let mut r = profile.aeo_rates;
         if let Some(b) = &aeo.benefits {
-            r.yellow *= f64::from(b.document_check_rate_percent.min(100)) / 100.0;
-            r.red *= f64::from(b.inspection_rate_percent.min(100)) / 100.0;
+            r.yellow *= f64::from(b.document_check_rate_percent()) / 100.0;
+            r.red *= f64::from(b.inspection_rate_percent()) / 100.0;
         }
         r
     } else {
@@ -168,17 +168,6 @@ pub fn assess(
         lane,
         reasons,
         draw_ppm: (u * 1_000_000.0) as u32,
-    }
-}
-
-/// The lane's name in lower case, as reports use it.
-pub fn lane_name(lane: Lane) -> &'static str {
-    match lane {
-        Lane::Unspecified => "unassessed",
-        Lane::Green => "green",
-        Lane::Blue => "blue",
-        Lane::Yellow => "yellow",
-        Lane::Red => "red",
     }
 }
 

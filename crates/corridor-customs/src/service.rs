@@ -2,8 +2,8 @@
 
 use std::pin::Pin;
 
-use corridor_core::Digest;
-use corridor_core::document::ConsignmentView;
+use corridor_core::document::{ConsignmentView, DeclarationSubmission};
+use corridor_core::{Digest, Envelope, payload_type};
 use corridor_proto::v1::{self, ConsignmentState as S};
 use tokio::sync::broadcast::error::RecvError;
 use tokio_stream::Stream;
@@ -13,6 +13,13 @@ use crate::node::Node;
 
 fn consignment_id(s: &str) -> Result<Digest, Status> {
     Digest::parse_hex("consignment_id", s).map_err(|e| Status::invalid_argument(e.to_string()))
+}
+
+/// The envelope of a signed request, which must carry payload type `expected`.
+fn opened(r: v1::SignedRequest, expected: &str) -> Result<Envelope, crate::Error> {
+    Ok(corridor_proto::open_envelope(
+        "envelope", r.envelope, expected,
+    )?)
 }
 
 fn ends_here(state: i32) -> bool {
@@ -32,7 +39,10 @@ impl v1::customs_node_server::CustomsNode for Node {
     ) -> Result<Response<v1::StepReceipt>, Status> {
         let r = request.into_inner();
         let node = self.clone();
-        answer(self, async move { node.submit(r).await }).await
+        answer(self, async move {
+            node.submit(DeclarationSubmission::try_from(r)?).await
+        })
+        .await
     }
 
     async fn deliver_advance_record(
@@ -41,7 +51,10 @@ impl v1::customs_node_server::CustomsNode for Node {
     ) -> Result<Response<v1::DeliverAdvanceRecordResponse>, Status> {
         let r = request.into_inner();
         let node = self.clone();
-        answer(self, async move { node.deliver(r).await }).await
+        answer(self, async move {
+            node.deliver(opened(r, payload_type::ADVANCE_RECORD)?).await
+        })
+        .await
     }
 
     async fn record_border_event(
@@ -50,7 +63,11 @@ impl v1::customs_node_server::CustomsNode for Node {
     ) -> Result<Response<v1::StepReceipt>, Status> {
         let r = request.into_inner();
         let node = self.clone();
-        answer(self, async move { node.border_event(r).await }).await
+        answer(self, async move {
+            node.border_event(opened(r, payload_type::BORDER_EVENT)?)
+                .await
+        })
+        .await
     }
 
     async fn record_border_events(
@@ -59,7 +76,8 @@ impl v1::customs_node_server::CustomsNode for Node {
     ) -> Result<Response<v1::StepOutcomes>, Status> {
         use v1::step_outcome::Outcome;
         let results = each(self, request.into_inner(), |node, r| async move {
-            node.border_event(r).await
+            node.border_event(opened(r, payload_type::BORDER_EVENT)?)
+                .await
         })
         .await?;
         let outcomes = results
@@ -80,7 +98,7 @@ impl v1::customs_node_server::CustomsNode for Node {
     ) -> Result<Response<v1::DeliverOutcomes>, Status> {
         use v1::deliver_outcome::Outcome;
         let results = each(self, request.into_inner(), |node, r| async move {
-            node.deliver(r).await
+            node.deliver(opened(r, payload_type::ADVANCE_RECORD)?).await
         })
         .await?;
         let outcomes = results
@@ -103,7 +121,11 @@ impl v1::customs_node_server::CustomsNode for Node {
     ) -> Result<Response<v1::StepReceipt>, Status> {
         let r = request.into_inner();
         let node = self.clone();
-        answer(self, async move { node.decide(r).await }).await
+        answer(self, async move {
+            node.decide(opened(r, payload_type::OFFICER_DECISION)?)
+                .await
+        })
+        .await
     }
 
     async fn cancel_declaration(
@@ -112,7 +134,11 @@ impl v1::customs_node_server::CustomsNode for Node {
     ) -> Result<Response<v1::StepReceipt>, Status> {
         let r = request.into_inner();
         let node = self.clone();
-        answer(self, async move { node.cancel(r).await }).await
+        answer(self, async move {
+            node.cancel(opened(r, payload_type::DECLARATION_CANCELLATION)?)
+                .await
+        })
+        .await
     }
 
     async fn get_consignment(

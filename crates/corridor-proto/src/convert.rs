@@ -35,6 +35,26 @@ impl TryFrom<v1::Envelope> for Envelope {
     }
 }
 
+/// The envelope in field `field` of a request, which must carry payload type `expected`:
+/// how a service opens each envelope it is sent, before it checks any signature.
+pub fn open_envelope(
+    field: &str,
+    env: Option<v1::Envelope>,
+    expected: &str,
+) -> Result<Envelope, ParseError> {
+    let env: Envelope = env
+        .ok_or_else(|| ParseError::new(field, "required"))?
+        .try_into()
+        .map_err(|e: ParseError| e.within(field))?;
+    if env.payload_type() != expected {
+        return Err(ParseError::new(
+            format!("{field}.payload_type"),
+            format!("expected {expected:?}, got {:?}", env.payload_type()),
+        ));
+    }
+    Ok(env)
+}
+
 /// The canonical protobuf bytes of an envelope (fields in number order): what a ledger
 /// records and what an envelope id (sha256 of these bytes) covers.
 pub fn encode_envelope(env: &Envelope) -> Vec<u8> {

@@ -9,10 +9,10 @@
 use corridor_core::document::{
     AdvanceReceipt, AdvanceRecord, Assessment, BorderEvent, BorderEventKind, ClearanceStatus,
     Completion, ConsignmentEvent, ConsignmentState, ConsignmentView, CountryClearance,
-    DeliveryAnswer, ExitLink, Lane, NodeStatus, OfficerDecision, Outcome, QueueFilter, Release,
-    SealCheck, StepReceipt,
+    DeclarationSubmission, DeliveryAnswer, ExitLink, Lane, NodeStatus, OfficerDecision, Outcome,
+    QueueFilter, Release, SealCheck, StepReceipt,
 };
-use corridor_core::{CountryCode, Digest, Envelope, ParseError};
+use corridor_core::{CountryCode, Digest, Envelope, ParseError, payload_type};
 use prost::Message;
 
 use crate::v1;
@@ -560,6 +560,107 @@ pub fn decode_border_event(bytes: &[u8]) -> Result<BorderEvent, ParseError> {
 /// Decodes officer decision payload bytes into a checked decision.
 pub fn decode_officer_decision(bytes: &[u8]) -> Result<OfficerDecision, ParseError> {
     decode::<v1::OfficerDecision, _>("OfficerDecision", bytes)
+}
+
+/// The name in lower case of a consignment state number on the wire (`unknown` for an
+/// unspecified or unknown one).
+pub fn state_name(s: i32) -> &'static str {
+    v1::ConsignmentState::try_from(s)
+        .ok()
+        .and_then(state_from_wire)
+        .map_or("unknown", ConsignmentState::name)
+}
+
+/// The name in lower case of a lane number on the wire (`unassessed` for an unspecified or
+/// unknown one).
+pub fn lane_name(l: i32) -> &'static str {
+    v1::Lane::try_from(l)
+        .ok()
+        .and_then(lane_from_wire)
+        .map_or("unassessed", Lane::name)
+}
+
+impl TryFrom<v1::SubmitDeclarationRequest> for DeclarationSubmission {
+    type Error = ParseError;
+    /// Opens the envelopes in field order: the declaration, the bill, then the chain, which
+    /// may not be empty.
+    fn try_from(r: v1::SubmitDeclarationRequest) -> Result<Self, ParseError> {
+        let declaration =
+            crate::open_envelope("declaration", r.declaration, payload_type::DECLARATION)?;
+        let bill_of_lading = crate::open_envelope(
+            "bill_of_lading",
+            r.bill_of_lading,
+            payload_type::BILL_OF_LADING,
+        )?;
+        if r.transfer_chain.is_empty() {
+            return Err(ParseError::new(
+                "transfer_chain",
+                "the bill's transfer chain is required, from its ISSUE entry on",
+            ));
+        }
+        let transfer_chain = r
+            .transfer_chain
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| {
+                crate::open_envelope(
+                    &format!("transfer_chain[{i}]"),
+                    Some(t),
+                    payload_type::TRANSFER_ENTRY,
+                )
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            declaration,
+            bill_of_lading,
+            transfer_chain,
+        })
+    }
+}
+
+impl From<&DeclarationSubmission> for v1::SubmitDeclarationRequest {
+    fn from(s: &DeclarationSubmission) -> Self {
+        Self {
+            declaration: Some(v1::Envelope::from(&s.declaration)),
+            bill_of_lading: Some(v1::Envelope::from(&s.bill_of_lading)),
+            transfer_chain: s.transfer_chain.iter().map(v1::Envelope::from).collect(),
+        }
+    }
+}
+
+/// What an officer's border event or decision says about where it belongs, read before the
+/// rest of it: a node finds the consignment (or answers NotFound) before it looks at the
+/// event's kind or the decision's outcome. The fields are as sent, not yet checked.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct OfficerHeader {
+    /// The consignment id bytes.
+    pub consignment_id: Vec<u8>,
+    /// The country it is for.
+    pub country: String,
+    /// When the officer saw it.
+    pub at_unix_micros: i64,
+}
+
+/// The header of border event payload bytes.
+pub fn decode_border_event_header(bytes: &[u8]) -> Result<OfficerHeader, ParseError> {
+    let m = v1::BorderEvent::decode(bytes)
+        .map_err(|e| ParseError::new("payload", format!("not a protobuf BorderEvent: {e}")))?;
+    Ok(OfficerHeader {
+        consignment_id: m.consignment_id,
+        country: m.country,
+        at_unix_micros: m.at_unix_micros,
+    })
+}
+
+/// The header of officer decision payload bytes.
+pub fn decode_officer_decision_header(bytes: &[u8]) -> Result<OfficerHeader, ParseError> {
+    let m = v1::OfficerDecision::decode(bytes)
+        .map_err(|e| ParseError::new("payload", format!("not a protobuf OfficerDecision: {e}")))?;
+    Ok(OfficerHeader {
+        consignment_id: m.consignment_id,
+        country: m.country,
+        at_unix_micros: m.at_unix_micros,
+    })
 }
 
 #[cfg(test)]

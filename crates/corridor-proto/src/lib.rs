@@ -27,7 +27,7 @@ pub mod v1 {
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/corridor_descriptor.bin"));
 
-pub use convert::{decode_envelope, encode_envelope};
+pub use convert::{decode_envelope, encode_envelope, open_envelope};
 pub use document::{
     decode_bill_of_lading, decode_declaration, decode_declaration_cancellation,
     decode_transfer_entry, encode_bill_of_lading, encode_declaration,

@@ -14,6 +14,7 @@ use corridor_audit::{Corpus, Source, connect};
 use corridor_core::{
     AeoId, CountryCode, Digest, Envelope, OperatorId, PublicKey, SigningKey, payload_type as pt,
 };
+use corridor_proto::customs::lane_name;
 use corridor_proto::examples::{Parties, plain_consignment};
 use corridor_proto::v1::customs_node_client::CustomsNodeClient;
 use corridor_proto::v1::declarant_client::DeclarantClient;
@@ -392,10 +393,6 @@ async fn counts(world: &Drivers) -> Vec<CountryCounts> {
         out.push(c);
     }
     out
-}
-
-fn lane_name(l: i32) -> &'static str {
-    corridor_customs::risk::lane_name(Lane::try_from(l).unwrap_or(Lane::Unspecified))
 }
 
 fn mean(v: &[f64]) -> f64 {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use corridor_core::{CountryCode, Digest, Envelope, SigningKey, payload_type as pt};
+use corridor_proto::customs::{lane_name, state_name};
 use corridor_proto::v1;
 use corridor_proto::v1::customs_node_client::CustomsNodeClient;
 use corridor_topology::Topology;
@@ -166,22 +167,12 @@ fn status(s: tonic::Status) -> anyhow::Error {
     anyhow::anyhow!("{}: {}", s.code().description(), s.message())
 }
 
-fn lane(l: i32) -> &'static str {
-    corridor_customs::risk::lane_name(v1::Lane::try_from(l).unwrap_or(v1::Lane::Unspecified))
-}
-
-fn state(s: i32) -> &'static str {
-    corridor_customs::node::state_name(
-        v1::ConsignmentState::try_from(s).unwrap_or(v1::ConsignmentState::Unspecified),
-    )
-}
-
 fn print_receipt(r: &v1::StepReceipt) {
     println!(
         "{}: {} ({} lane); entry {} {}{}",
         r.consignment_id,
-        state(r.state),
-        lane(r.lane),
+        state_name(r.state),
+        lane_name(r.lane),
         r.seq,
         hex::encode(&r.entry_hash),
         if r.new { "" } else { " (already recorded)" }
@@ -353,8 +344,8 @@ pub(crate) fn queue(a: QueueArgs) -> anyhow::Result<Outcome> {
             println!(
                 "{}  {:<20} {:<7} {:>7.1} h  {}{}  {}",
                 v.consignment_id,
-                state(v.state),
-                lane(v.lane),
+                state_name(v.state),
+                lane_name(v.lane),
                 v.clearance_micros as f64 / 3.6e9,
                 if v.aeo_recognised { "AEO " } else { "" },
                 match v1::ClearanceStatus::try_from(v.clearance_status) {

@@ -7,6 +7,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use corridor_core::document::{Text, TransferAction};
 use corridor_core::{Digest, Envelope, OperatorId, SigningKey, payload_type as pt};
+use corridor_proto::customs::{lane_name, state_name};
 use corridor_proto::examples::{Parties, plain_consignment};
 use corridor_proto::v1;
 use corridor_proto::v1::declarant_client::DeclarantClient;
@@ -202,16 +203,6 @@ pub(crate) fn to_json(r: &v1::SubmitConsignmentRequest) -> anyhow::Result<String
     Ok(String::from_utf8(out)?)
 }
 
-fn state(s: i32) -> &'static str {
-    corridor_customs::node::state_name(
-        v1::ConsignmentState::try_from(s).unwrap_or(v1::ConsignmentState::Unspecified),
-    )
-}
-
-fn lane(l: i32) -> &'static str {
-    corridor_customs::risk::lane_name(v1::Lane::try_from(l).unwrap_or(v1::Lane::Unspecified))
-}
-
 /// `corridor declare`.
 pub(crate) fn declare(a: DeclareArgs) -> anyhow::Result<Outcome> {
     if a.example {
@@ -233,8 +224,8 @@ pub(crate) fn declare(a: DeclareArgs) -> anyhow::Result<Outcome> {
             "{}  declared at {} ({}, {} lane); bill {}",
             r.consignment_id,
             r.first_country,
-            state(first.state),
-            lane(first.lane),
+            state_name(first.state),
+            lane_name(first.lane),
             r.bill_of_lading_id
         );
         Ok(Outcome::Ok)
@@ -273,8 +264,8 @@ pub(crate) fn show_status(a: IdArgs) -> anyhow::Result<Outcome> {
             println!(
                 "  {}: {} ({} lane){}; clearance {:.1} h",
                 v.country,
-                state(v.state),
-                lane(v.lane),
+                state_name(v.state),
+                lane_name(v.lane),
                 if v.aeo_recognised { ", AEO" } else { "" },
                 v.clearance_micros as f64 / 3.6e9
             );
@@ -316,8 +307,8 @@ pub(crate) fn watch(a: IdArgs) -> anyhow::Result<Outcome> {
                             e.country,
                             e.seq,
                             e.kind,
-                            state(e.state),
-                            lane(e.lane),
+                            state_name(e.state),
+                            lane_name(e.lane),
                             e.detail
                         );
                         let end = matches!(
@@ -358,7 +349,7 @@ pub(crate) fn cancel(a: CancelArgs) -> anyhow::Result<Outcome> {
             .await
             .map_err(status)?
             .into_inner();
-        println!("{}: {}", r.consignment_id, state(r.state));
+        println!("{}: {}", r.consignment_id, state_name(r.state));
         Ok(Outcome::Ok)
     })
 }

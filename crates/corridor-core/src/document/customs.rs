@@ -315,6 +315,20 @@ pub struct AdvanceRecord {
     pub seals: Vec<SealCheck>,
 }
 
+/// A declaration lodged at the first node of its route, as sent: the declaration, its bill
+/// of lading and the bill's transfer chain from its ISSUE entry on, each envelope opened with
+/// its payload type and nothing else checked yet.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct DeclarationSubmission {
+    /// The declaration, signed by its declarant (and by the holder when another operator
+    /// declares).
+    pub declaration: crate::envelope::Envelope,
+    /// The bill of lading, signed by its carrier.
+    pub bill_of_lading: crate::envelope::Envelope,
+    /// The bill's transfer chain (at least its ISSUE entry), each entry signed by its actor.
+    pub transfer_chain: Vec<crate::envelope::Envelope>,
+}
+
 /// A node's answer to a step: the last entry the step recorded (or recorded before, for the
 /// same envelope again) and the consignment's state and lane after it.
 #[derive(Clone, PartialEq, Eq, Debug)]

@@ -37,8 +37,8 @@ use crate::error::ParseError;
 pub use customs::{
     AdvanceReceipt, AdvanceRecord, Assessment, BorderEvent, BorderEventKind, ClearanceStatus,
     Completion, ConsignmentEvent, ConsignmentState, ConsignmentView, CountryClearance,
-    DeliveryAnswer, ExitLink, Lane, NodeStatus, OfficerDecision, Outcome, QueueFilter, Release,
-    SealCheck, StepReceipt, bill_seals,
+    DeclarationSubmission, DeliveryAnswer, ExitLink, Lane, NodeStatus, OfficerDecision, Outcome,
+    QueueFilter, Release, SealCheck, StepReceipt, bill_seals,
 };
 pub use declaration::{
     Declaration, DeclarationCancellation, DeclarationParts, DeclarationRole, DeclaredItem,

@@ -360,7 +360,9 @@ impl Node {
         d: &Delivery,
         resp: v1::DeliverAdvanceRecordResponse,
     ) -> Result<(), Error> {
-        let receipt = self.inner.rules.receipt(&d.id, &d.record, &d.next, resp)?;
+        let renv =
+            corridor_proto::open_envelope("receipt", resp.receipt, payload_type::ADVANCE_RECEIPT)?;
+        let receipt = self.inner.rules.receipt(&d.id, &d.record, &d.next, renv)?;
         let now = self.inner.clock.now_micros();
         let mut slot = self.slot(&d.id, false).await?;
         let Some(plan) = slot.as_ref().and_then(|c| plan_handover(c, receipt)) else {

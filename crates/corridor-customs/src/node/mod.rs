@@ -79,7 +79,6 @@ use corridor_aeo::replica::Replica;
 use corridor_core::document::{ConsignmentEvent, SealCheck};
 use corridor_core::{CountryCode, Digest, SigningKey};
 use corridor_ledger::Ledger;
-use corridor_proto::v1::ConsignmentState as S;
 use corridor_topology::Clock;
 use tokio::sync::{OwnedMutexGuard, broadcast};
 use tokio_util::sync::CancellationToken;
@@ -221,9 +220,4 @@ impl Node {
             }
         }
     }
-}
-
-/// The name in lower case of a state on the wire (`unknown` for an unspecified one).
-pub fn state_name(s: S) -> &'static str {
-    corridor_proto::customs::state_from_wire(s).map_or("unknown", |s| s.name())
 }

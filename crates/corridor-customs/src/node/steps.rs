@@ -9,9 +9,10 @@ use std::sync::{Arc, Mutex};
 
 use corridor_aeo::replica::Replica;
 use corridor_core::document::ConsignmentState as S;
-use corridor_core::document::{DeliveryAnswer, StepReceipt};
-use corridor_core::{Digest, OperatorId};
-use corridor_proto::v1;
+use corridor_core::document::{
+    BorderEvent, DeclarationSubmission, DeliveryAnswer, OfficerDecision, StepReceipt,
+};
+use corridor_core::{Digest, Envelope, OperatorId};
 use tokio::sync::OwnedMutexGuard;
 
 use super::checks::{CancellationRequest, Signer};
@@ -65,14 +66,15 @@ impl Node {
     }
 
     fn aeo_status(&self, replica: &Replica, holder: &OperatorId, now: i64) -> AeoStatus {
-        let r = replica.recognition(holder, self.country(), now);
-        let basis = match (&r.aeo_id, &r.arrangement) {
-            (Some(a), Some(m)) if r.recognised => format!("{a} recognised under {m}"),
-            (Some(a), None) if r.recognised => format!("own certificate {a}"),
+        let r = replica.recognition_answer(holder, self.country(), now);
+        let recognised = r.reason.recognises();
+        let basis = match (&r.aeo_id, &r.arrangement_id) {
+            (Some(a), Some(m)) if recognised => format!("{a} recognised under {m}"),
+            (Some(a), None) if recognised => format!("own certificate {a}"),
             _ => format!("not recognised: {}", r.detail),
         };
         AeoStatus {
-            recognised: r.recognised,
+            recognised,
             basis,
             benefits: r.benefits,
         }
@@ -81,10 +83,10 @@ impl Node {
     /// `SubmitDeclaration`.
     pub(crate) async fn submit(
         &self,
-        req: v1::SubmitDeclarationRequest,
+        submission: DeclarationSubmission,
     ) -> Result<StepReceipt, Error> {
         let now = self.inner.clock.now_micros();
-        let declared = self.inner.rules.declaration(&*self.replica(), req)?;
+        let declared = self.inner.rules.declaration(&*self.replica(), submission)?;
         let (id, bill_id) = (declared.id(), declared.bill_id());
         let mut slot = self.slot(&id, true).await?;
         if let Some(c) = slot.as_ref() {
@@ -143,10 +145,10 @@ impl Node {
         Ok(())
     }
 
-    /// `DeliverAdvanceRecord`.
-    pub(crate) async fn deliver(&self, req: v1::SignedRequest) -> Result<DeliveryAnswer, Error> {
+    /// `DeliverAdvanceRecord`: the advance record in `record`.
+    pub(crate) async fn deliver(&self, record: Envelope) -> Result<DeliveryAnswer, Error> {
         let now = self.inner.clock.now_micros();
-        let announced = self.inner.rules.advance_record(&*self.replica(), req)?;
+        let announced = self.inner.rules.advance_record(&*self.replica(), record)?;
         let id = announced.id();
         let env = announced.envelope().clone();
         let env_id = announced.envelope_id();
@@ -197,13 +199,10 @@ impl Node {
         Ok(slot)
     }
 
-    /// `RecordBorderEvent`.
-    pub(crate) async fn border_event(&self, req: v1::SignedRequest) -> Result<StepReceipt, Error> {
+    /// `RecordBorderEvent`: the border event in `event`.
+    pub(crate) async fn border_event(&self, event: Envelope) -> Result<StepReceipt, Error> {
         let now = self.inner.clock.now_micros();
-        let event = self
-            .inner
-            .rules
-            .officer_signed_request::<v1::BorderEvent>(req)?;
+        let event = self.inner.rules.officer_request::<BorderEvent>(event)?;
         let (id, env_id) = (event.id(), event.envelope_id());
         let mut slot = self.known(&id).await?;
         let c = slot.as_ref().ok_or_else(|| Error::State("slot".into()))?;
@@ -222,13 +221,13 @@ impl Node {
         Ok(self.receipt(c, appended.last(), now))
     }
 
-    /// `RecordDecision`.
-    pub(crate) async fn decide(&self, req: v1::SignedRequest) -> Result<StepReceipt, Error> {
+    /// `RecordDecision`: the decision in `decision`.
+    pub(crate) async fn decide(&self, decision: Envelope) -> Result<StepReceipt, Error> {
         let now = self.inner.clock.now_micros();
         let decision = self
             .inner
             .rules
-            .officer_signed_request::<v1::OfficerDecision>(req)?;
+            .officer_request::<OfficerDecision>(decision)?;
         let (id, env_id) = (decision.id(), decision.envelope_id());
         let mut slot = self.known(&id).await?;
         let c = slot.as_ref().ok_or_else(|| Error::State("slot".into()))?;
@@ -245,10 +244,10 @@ impl Node {
     }
 
     /// `CancelDeclaration`: the declarant withdraws a declaration before the goods arrive at
-    /// the first border.
-    pub(crate) async fn cancel(&self, req: v1::SignedRequest) -> Result<StepReceipt, Error> {
+    /// the first border: the cancellation in `cancellation`.
+    pub(crate) async fn cancel(&self, cancellation: Envelope) -> Result<StepReceipt, Error> {
         let now = self.inner.clock.now_micros();
-        let request = CancellationRequest::read(req)?;
+        let request = CancellationRequest::read(cancellation)?;
         let id = request.id();
         let mut slot = self.slot(&id, false).await?;
         let c = slot.as_ref().ok_or_else(|| {

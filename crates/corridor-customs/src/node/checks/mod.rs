@@ -25,9 +25,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use corridor_aeo::replica::Replica;
 use corridor_core::{CountryCode, Digest, Envelope, KeyId, OperatorId, ParseError, PublicKey};
-use corridor_proto::v1;
 use corridor_topology::{ClearanceTarget, RiskProfile, Topology};
-use prost::Message;
 
 use crate::consignment::{Consignment, Effect};
 use crate::error::Error;
@@ -160,32 +158,8 @@ fn invalid(field: &str, reason: impl Into<String>) -> Error {
     Error::Refusal(Refusal::Invalid(ParseError::new(field, reason)))
 }
 
-/// The envelope in field `field`, which must carry payload type `expected`.
-fn open_envelope(
-    field: &str,
-    env: Option<v1::Envelope>,
-    expected: &str,
-) -> Result<Envelope, Error> {
-    let env: Envelope = env
-        .ok_or_else(|| ParseError::new(field, "required"))?
-        .try_into()
-        .map_err(|e: ParseError| e.within(field))?;
-    if env.payload_type() != expected {
-        return Err(invalid(
-            &format!("{field}.payload_type"),
-            format!("expected {expected:?}, got {:?}", env.payload_type()),
-        ));
-    }
-    Ok(env)
-}
-
 fn digest(field: &str, b: &[u8]) -> Result<Digest, Error> {
     Ok(Digest::from_slice(field, b)?)
-}
-
-/// The payload of `env` (in field `field`) as message `M`.
-pub(crate) fn decode<M: Message + Default>(field: &str, env: &Envelope) -> Result<M, Error> {
-    M::decode(env.payload()).map_err(|e| invalid(&format!("{field}.payload"), e.to_string()))
 }
 
 /// The sha256 of an envelope's canonical bytes: what the ledger finds a repeat by.

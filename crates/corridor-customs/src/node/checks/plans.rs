@@ -5,13 +5,11 @@
 
 use corridor_core::document::ConsignmentState as S;
 use corridor_core::document::{
-    Assessment, BorderEvent, Completion, Declaration, Lane, OfficerDecision, Release, SealCheck,
+    Assessment, BorderEvent, BorderEventKind, Completion, Declaration, Lane, OfficerDecision,
+    Outcome, Release, SealCheck,
 };
 use corridor_core::{Digest, Envelope, SigningKey, payload_type};
-use corridor_proto::customs::{
-    encode_assessment, encode_completion, encode_release, lane_from_wire,
-};
-use corridor_proto::v1;
+use corridor_proto::customs::{encode_assessment, encode_completion, encode_release};
 use corridor_service::Refusal;
 
 use super::{
@@ -51,8 +49,7 @@ impl Rules {
         Assessment {
             consignment_id: *id,
             country: self.country.clone(),
-            // `assess` starts green and only raises the lane; red is the safe side.
-            lane: lane_from_wire(a.lane).unwrap_or(Lane::Red),
+            lane: a.lane,
             reasons: a.reasons,
             aeo_recognised: aeo.recognised,
             aeo_basis: aeo.basis.clone(),
@@ -113,12 +110,13 @@ impl Rules {
     pub(crate) fn plan_border_event(
         &self,
         c: &Consignment,
-        e: OfficerSigned<v1::BorderEvent>,
+        e: OfficerSigned<BorderEvent>,
         s: Signer<'_>,
     ) -> Result<Plan, Error> {
-        let (env, e, id) = (e.envelope, e.message, e.id);
-        match e.kind() {
-            v1::BorderEventKind::Arrival => {
+        let event = e.document()?;
+        let (env, id) = (e.envelope, e.id);
+        match event.kind {
+            BorderEventKind::Arrival => {
                 if c.state != S::AwaitingArrival {
                     return Err(step_error(
                         c,
@@ -126,9 +124,8 @@ impl Rules {
                         "only a consignment awaiting arrival arrives",
                     ));
                 }
-                let e = BorderEvent::try_from(e).map_err(|x| x.within("envelope.payload"))?;
-                let problems = seal_problems(&c.seals, &e.seals);
-                let mut plan = Plan::new(kind::BORDER_ARRIVAL, &env, Effect::Arrived(e));
+                let problems = seal_problems(&c.seals, &event.seals);
+                let mut plan = Plan::new(kind::BORDER_ARRIVAL, &env, Effect::Arrived(event));
                 let mut lane = c.lane;
                 if !problems.is_empty() {
                     lane = Some(Lane::Red);
@@ -163,7 +160,7 @@ impl Rules {
                 }
                 Ok(plan)
             }
-            v1::BorderEventKind::Exit => {
+            BorderEventKind::Exit => {
                 if c.is_last() {
                     return Err(Error::Refusal(Refusal::FailedPrecondition(format!(
                         "{} is the last country of the route: import clearance completes the consignment, it does not exit",
@@ -175,9 +172,6 @@ impl Rules {
                 }
                 Ok(Plan::new(kind::BORDER_EXIT, &env, Effect::Exited))
             }
-            v1::BorderEventKind::Unspecified => {
-                Err(invalid("envelope.payload.kind", "ARRIVAL or EXIT"))
-            }
         }
     }
 
@@ -187,19 +181,13 @@ impl Rules {
     pub(crate) fn plan_decision(
         &self,
         c: &Consignment,
-        d: OfficerSigned<v1::OfficerDecision>,
+        d: OfficerSigned<OfficerDecision>,
         s: Signer<'_>,
     ) -> Result<Plan, Error> {
-        let (env, d, id) = (d.envelope, d.message, d.id);
-        let outcome = d.outcome();
-        if outcome == v1::Outcome::Unspecified {
-            return Err(invalid(
-                "envelope.payload.outcome",
-                "RELEASE, HOLD or REFUSE",
-            ));
-        }
-        if matches!(outcome, v1::Outcome::Hold | v1::Outcome::Refuse)
-            && d.findings.trim().is_empty()
+        let decision = d.document()?;
+        let (env, id) = (d.envelope, d.id);
+        let outcome = decision.outcome;
+        if matches!(outcome, Outcome::Hold | Outcome::Refuse) && decision.findings.trim().is_empty()
         {
             return Err(invalid(
                 "envelope.payload.findings",
@@ -207,7 +195,7 @@ impl Rules {
             ));
         }
         match (c.state, outcome) {
-            (S::AwaitingOfficer, _) | (S::Held, v1::Outcome::Release | v1::Outcome::Refuse) => {}
+            (S::AwaitingOfficer, _) | (S::Held, Outcome::Release | Outcome::Refuse) => {}
             (S::Held, _) => {
                 return Err(Error::Refusal(Refusal::FailedPrecondition(format!(
                     "consignment {id} is already held"
@@ -221,9 +209,8 @@ impl Rules {
                 ));
             }
         }
-        let decision = OfficerDecision::try_from(d).map_err(|x| x.within("envelope.payload"))?;
         let plan = Plan::new(kind::OFFICER_DECISION, &env, Effect::Decided(decision));
-        Ok(if outcome == v1::Outcome::Release && c.is_last() {
+        Ok(if outcome == Outcome::Release && c.is_last() {
             self.then_completion(plan, c, s)
         } else {
             plan

@@ -1,16 +1,18 @@
 //! Requests checked into the values only these checks build: everything about a request that
 //! does not depend on a consignment's state.
 
+use std::marker::PhantomData;
+
 use corridor_core::document::{
-    AdvanceRecord, Declaration, DeclarationCancellation, SealCheck, TransferAction, bill_seals,
+    AdvanceRecord, BorderEvent, Declaration, DeclarationCancellation, DeclarationSubmission,
+    OfficerDecision, SealCheck, TransferAction, bill_seals,
 };
-use corridor_core::{CountryCode, Digest, Envelope, OperatorId, ParseError, payload_type};
-use corridor_proto::v1;
+use corridor_core::{CountryCode, Digest, Envelope, OperatorId, ParseError};
+use corridor_proto::customs::{self, OfficerHeader};
 use corridor_service::Refusal;
-use prost::Message;
 
 use super::signed::operator_signed;
-use super::{OperatorKeys, Rules, decode, digest, envelope_id, invalid, open_envelope};
+use super::{OperatorKeys, Rules, digest, envelope_id, invalid};
 use crate::consignment::{Consignment, Opened};
 use crate::error::Error;
 
@@ -80,54 +82,43 @@ impl Announced {
     }
 }
 
-/// A payload an officer signs for one consignment at one country.
-pub(crate) trait OfficerPayload: Message + Default {
-    /// Its envelope's payload type.
-    const PAYLOAD_TYPE: &'static str;
-    /// The consignment's id bytes.
-    fn consignment_id(&self) -> &[u8];
-    /// The country it is for.
-    fn country(&self) -> &str;
-    /// When the officer saw it.
-    fn at_unix_micros(&self) -> i64;
+/// A document an officer signs for one consignment at one country.
+pub(crate) trait OfficerPayload: Sized {
+    /// Where it belongs, read before the rest.
+    fn header(payload: &[u8]) -> Result<OfficerHeader, ParseError>;
+    /// The whole document.
+    fn decode(payload: &[u8]) -> Result<Self, ParseError>;
 }
 
-impl OfficerPayload for v1::BorderEvent {
-    const PAYLOAD_TYPE: &'static str = payload_type::BORDER_EVENT;
-    fn consignment_id(&self) -> &[u8] {
-        &self.consignment_id
+impl OfficerPayload for BorderEvent {
+    fn header(payload: &[u8]) -> Result<OfficerHeader, ParseError> {
+        customs::decode_border_event_header(payload)
     }
-    fn country(&self) -> &str {
-        &self.country
-    }
-    fn at_unix_micros(&self) -> i64 {
-        self.at_unix_micros
+    fn decode(payload: &[u8]) -> Result<Self, ParseError> {
+        customs::decode_border_event(payload)
     }
 }
 
-impl OfficerPayload for v1::OfficerDecision {
-    const PAYLOAD_TYPE: &'static str = payload_type::OFFICER_DECISION;
-    fn consignment_id(&self) -> &[u8] {
-        &self.consignment_id
+impl OfficerPayload for OfficerDecision {
+    fn header(payload: &[u8]) -> Result<OfficerHeader, ParseError> {
+        customs::decode_officer_decision_header(payload)
     }
-    fn country(&self) -> &str {
-        &self.country
-    }
-    fn at_unix_micros(&self) -> i64 {
-        self.at_unix_micros
+    fn decode(payload: &[u8]) -> Result<Self, ParseError> {
+        customs::decode_officer_decision(payload)
     }
 }
 
 /// A border event or decision signed by an officer of this country, for this country, at a
-/// time.
+/// time. The rest of it (the event's kind, the decision's outcome) is read once the
+/// consignment is found: [`OfficerSigned::document`].
 #[derive(Debug)]
 pub(crate) struct OfficerSigned<M> {
     pub(super) envelope: Envelope,
-    pub(super) message: M,
     pub(super) id: Digest,
+    document: PhantomData<M>,
 }
 
-impl<M> OfficerSigned<M> {
+impl<M: OfficerPayload> OfficerSigned<M> {
     /// The consignment's id.
     pub(crate) fn id(&self) -> Digest {
         self.id
@@ -136,6 +127,11 @@ impl<M> OfficerSigned<M> {
     /// The envelope's id.
     pub(crate) fn envelope_id(&self) -> Digest {
         envelope_id(&self.envelope)
+    }
+
+    /// The whole document.
+    pub(super) fn document(&self) -> Result<M, Error> {
+        Ok(M::decode(self.envelope.payload()).map_err(|e| e.within("envelope"))?)
     }
 }
 
@@ -148,13 +144,9 @@ pub(crate) struct CancellationRequest {
 }
 
 impl CancellationRequest {
-    /// Reads the cancellation in `req`.
-    pub(crate) fn read(req: v1::SignedRequest) -> Result<Self, Error> {
-        let envelope = open_envelope(
-            "envelope",
-            req.envelope,
-            payload_type::DECLARATION_CANCELLATION,
-        )?;
+    /// Reads the cancellation in `envelope` (of payload type
+    /// [`payload_type::DECLARATION_CANCELLATION`]).
+    pub(crate) fn read(envelope: Envelope) -> Result<Self, Error> {
         let cancellation = corridor_proto::decode_declaration_cancellation(envelope.payload())
             .map_err(|e| e.within("envelope.payload"))?;
         Ok(Self {
@@ -215,28 +207,13 @@ impl Rules {
     pub(crate) fn declaration(
         &self,
         keys: &impl OperatorKeys,
-        req: v1::SubmitDeclarationRequest,
+        submission: DeclarationSubmission,
     ) -> Result<Declared, Error> {
-        let denv = open_envelope("declaration", req.declaration, payload_type::DECLARATION)?;
-        let benv = open_envelope(
-            "bill_of_lading",
-            req.bill_of_lading,
-            payload_type::BILL_OF_LADING,
-        )?;
-        if req.transfer_chain.is_empty() {
-            return Err(invalid(
-                "transfer_chain",
-                "the bill's transfer chain is required, from its ISSUE entry on",
-            ));
-        }
-        let mut tenvs = Vec::with_capacity(req.transfer_chain.len());
-        for (i, t) in req.transfer_chain.into_iter().enumerate() {
-            tenvs.push(open_envelope(
-                &format!("transfer_chain[{i}]"),
-                Some(t),
-                payload_type::TRANSFER_ENTRY,
-            )?);
-        }
+        let DeclarationSubmission {
+            declaration: denv,
+            bill_of_lading: benv,
+            transfer_chain: tenvs,
+        } = submission;
         // Decode (field errors) before the signatures, which need the signers' ids.
         let declaration = corridor_proto::decode_declaration(denv.payload())
             .map_err(|e| e.within("declaration.payload"))?;
@@ -360,47 +337,27 @@ impl Rules {
         })
     }
 
-    /// Checks a `DeliverAdvanceRecord` request.
+    /// Checks a `DeliverAdvanceRecord` request: the advance record in `env` (of payload
+    /// type [`payload_type::ADVANCE_RECORD`]).
     pub(crate) fn advance_record(
         &self,
         keys: &impl OperatorKeys,
-        req: v1::SignedRequest,
+        env: Envelope,
     ) -> Result<Announced, Error> {
-        let env = open_envelope("envelope", req.envelope, payload_type::ADVANCE_RECORD)?;
         // The signer must be a corridor node, and the previous node on the route.
         let signer = self.node_signed(&env)?;
-        let mut record: v1::AdvanceRecord = decode("envelope", &env)?;
-        // What is checked below besides the consignment; the rest opens it.
-        let consignment_id = std::mem::take(&mut record.consignment_id);
-        let from_country = std::mem::take(&mut record.from_country);
-        let to_country = std::mem::take(&mut record.to_country);
-        let prev_entry_hash = std::mem::take(&mut record.prev_entry_hash);
-        let wire_declaration = record
-            .declaration
-            .take()
-            .ok_or_else(|| ParseError::new("envelope.payload.declaration", "required"))?;
-        let declaration = corridor_proto::decode_declaration(&wire_declaration.payload)
-            .map_err(|e| e.within("envelope.payload.declaration.payload"))?;
-        let id = digest("envelope.payload.consignment_id", &consignment_id)?;
-        let denv: Envelope = wire_declaration
-            .try_into()
-            .map_err(|e: ParseError| e.within("envelope.payload.declaration"))?;
-        if denv.document_id() != id {
+        let record =
+            customs::decode_advance_record(env.payload()).map_err(|e| e.within("envelope"))?;
+        let id = record.consignment_id;
+        if record.declaration.document_id() != id {
             return Err(invalid(
                 "envelope.payload.consignment_id",
                 "is not the declaration's document id",
             ));
         }
-        let opened = Opened {
-            declaration_envelope: denv,
-            declaration,
-            seals: record.seals.into_iter().map(SealCheck::from).collect(),
-            carried: corridor_proto::customs::clearances(
-                "envelope.payload.clearances",
-                record.clearances,
-            )?,
-            aeo_at_origin: Some(record.aeo_at_origin),
-        };
+        let (from_country, to_country) = (record.from_country.clone(), record.to_country.clone());
+        let exit = record.exit;
+        let opened = opened_from_record(record).map_err(|e| e.within("envelope.payload"))?;
         let (denv, declaration) = (&opened.declaration_envelope, &opened.declaration);
         operator_signed(
             keys,
@@ -409,7 +366,7 @@ impl Rules {
             declaration.created_at_unix_micros,
             "declaration",
         )?;
-        if to_country != self.country.as_str() {
+        if to_country != self.country {
             return Err(invalid(
                 "envelope.payload.to_country",
                 format!("this is the node of {}", self.country),
@@ -422,13 +379,18 @@ impl Rules {
                 self.country
             )))
         })?;
-        if signer != prev || from_country != prev.as_str() {
+        if signer != prev || from_country != prev {
             return Err(Error::Refusal(Refusal::PermissionDenied(format!(
                 "the advance record is signed by the node of {signer} for {}; only the node of {prev} hands this consignment to {}",
                 from_country, self.country
             ))));
         }
-        digest("envelope.payload.prev_entry_hash", &prev_entry_hash)?;
+        if exit.is_none() {
+            return Err(invalid(
+                "envelope.payload.prev_entry_hash",
+                "required: the hash of the exit entry the record links",
+            ));
+        }
         Ok(Announced {
             envelope: env,
             id,
@@ -436,45 +398,41 @@ impl Rules {
         })
     }
 
-    /// Checks a `RecordBorderEvent` or `RecordDecision` request: an officer of this country
-    /// signed it, for this country, at a time.
-    pub(crate) fn officer_signed_request<M: OfficerPayload>(
+    /// Checks a `RecordBorderEvent` or `RecordDecision` request, the document in `env` (its
+    /// payload type checked as the envelope was opened): an officer of this country signed it, for this
+    /// country, at a time.
+    pub(crate) fn officer_request<M: OfficerPayload>(
         &self,
-        req: v1::SignedRequest,
+        env: Envelope,
     ) -> Result<OfficerSigned<M>, Error> {
-        let env = open_envelope("envelope", req.envelope, M::PAYLOAD_TYPE)?;
         self.officer_signed(&env)?;
-        let m: M = decode("envelope", &env)?;
-        let id = digest("envelope.payload.consignment_id", m.consignment_id())?;
-        if m.country() != self.country.as_str() {
+        let m = M::header(env.payload()).map_err(|e| e.within("envelope"))?;
+        let id = digest("envelope.payload.consignment_id", &m.consignment_id)?;
+        if m.country != self.country.as_str() {
             return Err(invalid(
                 "envelope.payload.country",
-                format!(
-                    "this is the node of {}, not {:?}",
-                    self.country,
-                    m.country()
-                ),
+                format!("this is the node of {}, not {:?}", self.country, m.country),
             ));
         }
-        if m.at_unix_micros() <= 0 {
+        if m.at_unix_micros <= 0 {
             return Err(invalid("envelope.payload.at_unix_micros", "required"));
         }
         Ok(OfficerSigned {
             envelope: env,
-            message: m,
             id,
+            document: PhantomData,
         })
     }
 
-    /// Checks the next node's answer to the advance record `record` of consignment `id`.
+    /// Checks the next node's answer to the advance record `record` of consignment `id`:
+    /// its receipt `renv` (of payload type [`payload_type::ADVANCE_RECEIPT`]).
     pub(crate) fn receipt(
         &self,
         id: &Digest,
         record: &Envelope,
         next: &CountryCode,
-        resp: v1::DeliverAdvanceRecordResponse,
+        renv: Envelope,
     ) -> Result<Receipt, Error> {
-        let renv = open_envelope("receipt", resp.receipt, payload_type::ADVANCE_RECEIPT)?;
         renv.verify_by(self.corridor.node_key(next)?).map_err(|e| {
             Error::Refusal(Refusal::Unauthenticated(format!(
                 "receipt from {next}: {e}"
@@ -506,9 +464,9 @@ fn previous_country(d: &Declaration, country: &CountryCode) -> Option<CountryCod
         .map(|i| d.route[i].country.clone())
 }
 
-/// What a recorded advance record opened a consignment with (checked when it was
-/// recorded: [`Rules::advance_record`]).
-pub(crate) fn opened_from_record(r: AdvanceRecord) -> Result<Opened, Error> {
+/// What an advance record opens a consignment with (checked when it was recorded:
+/// [`Rules::advance_record`]).
+pub(crate) fn opened_from_record(r: AdvanceRecord) -> Result<Opened, ParseError> {
     Ok(Opened {
         declaration: corridor_proto::decode_declaration(r.declaration.payload())
             .map_err(|e| e.within("declaration.payload"))?,

@@ -7,7 +7,10 @@ use corridor_core::document::ConsignmentState as S;
 use corridor_core::document::examples::{
     CARRIER_ID, FORWARDER_ID, SHIPPER_ID, sample_bill_of_lading, sample_declaration, sample_issue,
 };
-use corridor_core::document::{BillOfLading, Declaration, Lane, SealCheck, TransferEntry};
+use corridor_core::document::{
+    BillOfLading, BorderEvent, Declaration, DeclarationSubmission, Lane, OfficerDecision,
+    SealCheck, TransferEntry,
+};
 use corridor_core::{
     CountryCode, Digest, Envelope, KeyId, OperatorId, PublicKey, SigningKey, payload_type,
 };
@@ -16,12 +19,69 @@ use corridor_topology::{ClearanceTarget, RiskProfile};
 use prost::Message;
 use tonic::Code;
 
-use super::{Corridor, Officer, OperatorKeys, Plan, Rules, Signer, plan_handover};
+use super::{
+    Announced, Corridor, Declared, Officer, OfficerSigned, OperatorKeys, Plan, Receipt, Rules,
+    Signer, plan_handover,
+};
 use crate::consignment::{At, Consignment, Effect, Opened, kind};
 use crate::error::Error;
 use crate::risk::AeoStatus;
 
 const T0: i64 = 1_772_438_400_000_000;
+
+/// Each request read as the gRPC layer reads it (`crate::service`), then checked.
+impl Rules {
+    fn declaration_request(
+        &self,
+        keys: &impl OperatorKeys,
+        req: v1::SubmitDeclarationRequest,
+    ) -> Result<Declared, Error> {
+        self.declaration(keys, DeclarationSubmission::try_from(req)?)
+    }
+
+    fn advance_record_request(
+        &self,
+        keys: &impl OperatorKeys,
+        req: v1::SignedRequest,
+    ) -> Result<Announced, Error> {
+        let env =
+            corridor_proto::open_envelope("envelope", req.envelope, payload_type::ADVANCE_RECORD)?;
+        self.advance_record(keys, env)
+    }
+
+    fn border_event_request(
+        &self,
+        req: v1::SignedRequest,
+    ) -> Result<OfficerSigned<BorderEvent>, Error> {
+        let env =
+            corridor_proto::open_envelope("envelope", req.envelope, payload_type::BORDER_EVENT)?;
+        self.officer_request(env)
+    }
+
+    fn decision_request(
+        &self,
+        req: v1::SignedRequest,
+    ) -> Result<OfficerSigned<OfficerDecision>, Error> {
+        let env = corridor_proto::open_envelope(
+            "envelope",
+            req.envelope,
+            payload_type::OFFICER_DECISION,
+        )?;
+        self.officer_request(env)
+    }
+
+    fn receipt_response(
+        &self,
+        id: &Digest,
+        record: &Envelope,
+        next: &CountryCode,
+        resp: v1::DeliverAdvanceRecordResponse,
+    ) -> Result<Receipt, Error> {
+        let env =
+            corridor_proto::open_envelope("receipt", resp.receipt, payload_type::ADVANCE_RECEIPT)?;
+        self.receipt(id, record, next, env)
+    }
+}
 
 fn country(c: &str) -> CountryCode {
     CountryCode::parse("c", c).unwrap()
@@ -287,7 +347,7 @@ fn declarations_are_checked_in_order_and_each_refusal_names_its_cause() {
         change(&mut s);
         let mut req = s.request();
         change_request(&mut req);
-        let got = rules(at).declaration(&Keys::corridor(), req);
+        let got = rules(at).declaration_request(&Keys::corridor(), req);
         expect(row, got, *want);
     }
 }
@@ -296,7 +356,7 @@ fn declarations_are_checked_in_order_and_each_refusal_names_its_cause() {
 fn a_declaration_checked_is_planned_with_its_bill_chain_and_assessment() {
     let s = Submission::valid();
     let d = rules("CN")
-        .declaration(&Keys::corridor(), s.request())
+        .declaration_request(&Keys::corridor(), s.request())
         .unwrap();
     assert_eq!(d.id(), s.declaration_envelope().document_id());
     assert_eq!(d.bill_id(), Submission::bill_id(&s.bill));
@@ -345,7 +405,7 @@ fn the_route_and_the_guarantee_are_checked_against_the_corridor() {
     for (row, change, want) in rows {
         let mut r = rules("CN");
         change(&mut r);
-        let got = r.declaration(&Keys::corridor(), Submission::valid().request());
+        let got = r.declaration_request(&Keys::corridor(), Submission::valid().request());
         expect(row, got, *want);
     }
 }
@@ -358,6 +418,10 @@ fn advance_record() -> v1::AdvanceRecord {
         from_country: "CN".into(),
         to_country: "KZ".into(),
         declaration: Some(v1::Envelope::from(&denv)),
+        bill_of_lading_id: Submission::bill_id(&sample_bill_of_lading())
+            .as_bytes()
+            .to_vec(),
+        lane: v1::Lane::Green as i32,
         prev_entry_seq: 3,
         prev_entry_hash: Digest::of(b"exit entry").as_bytes().to_vec(),
         ..Default::default()
@@ -474,7 +538,7 @@ fn advance_records_are_taken_only_from_the_previous_node() {
         let mut r = advance_record();
         change(&mut r);
         let req = signed_request(payload_type::ADVANCE_RECORD, &r, &key(by));
-        let got = rules(at).advance_record(&Keys::corridor(), req);
+        let got = rules(at).advance_record_request(&Keys::corridor(), req);
         expect(row, got, *want);
     }
 }
@@ -561,8 +625,7 @@ fn officer_steps_are_signed_by_an_officer_of_this_country_for_it() {
     for (row, pt, by, change, want) in rows {
         let mut e = border_event(v1::BorderEventKind::Arrival);
         change(&mut e);
-        let got =
-            rules("CN").officer_signed_request::<v1::BorderEvent>(signed_request(pt, &e, &key(by)));
+        let got = rules("CN").border_event_request(signed_request(pt, &e, &key(by)));
         expect(row, got.map(|s| s.id()), *want);
     }
 }
@@ -750,7 +813,7 @@ fn border_events_follow_the_consignments_state_and_its_seals() {
             }
         });
         let step = r
-            .officer_signed_request::<v1::BorderEvent>(signed_request(
+            .border_event_request(signed_request(
                 payload_type::BORDER_EVENT,
                 &e,
                 &officer_key("CN"),
@@ -873,7 +936,7 @@ fn officer_decisions_follow_the_consignments_state_and_state_their_findings() {
             }
         });
         let step = r
-            .officer_signed_request::<v1::OfficerDecision>(signed_request(
+            .decision_request(signed_request(
                 payload_type::OFFICER_DECISION,
                 &d,
                 &key("officer KZ"),
@@ -943,11 +1006,11 @@ fn receipts_are_taken_from_the_next_node_for_the_record_sent() {
             receipt: Some(v1::Envelope::from(&env)),
             new: true,
         };
-        let got = rules("CN").receipt(&id, &record, &country("KZ"), resp);
+        let got = rules("CN").receipt_response(&id, &record, &country("KZ"), resp);
         expect(row, got, *want);
     }
     let missing = v1::DeliverAdvanceRecordResponse::default();
-    let got = rules("CN").receipt(&id, &record, &country("KZ"), missing);
+    let got = rules("CN").receipt_response(&id, &record, &country("KZ"), missing);
     expect(
         "no receipt",
         got,
@@ -970,7 +1033,7 @@ fn receipts_are_taken_from_the_next_node_for_the_record_sent() {
             new: true,
         };
         let checked = rules("CN")
-            .receipt(&id, &record, &country("KZ"), resp)
+            .receipt_response(&id, &record, &country("KZ"), resp)
             .unwrap();
         let plan = plan_handover(&consignment("CN", state, Lane::Green), checked);
         assert_eq!(
@@ -995,10 +1058,7 @@ fn cancellations_are_the_declarants_at_the_first_country_before_arrival() {
             corridor_proto::encode_declaration_cancellation(&c),
             &key(by),
         );
-        super::CancellationRequest::read(v1::SignedRequest {
-            envelope: Some(v1::Envelope::from(&env)),
-        })
-        .unwrap()
+        super::CancellationRequest::read(env).unwrap()
     };
     let rows: Vec<(&str, &str, &str, S, Planned)> = vec![
         (
@@ -1082,7 +1142,7 @@ fn an_assessment_planned_is_signed_by_the_node_and_applied_as_recorded() {
     let c = consignment("CN", S::AwaitingArrival, Lane::Green);
     let e = border_event(v1::BorderEventKind::Arrival);
     let step = rules("CN")
-        .officer_signed_request::<v1::BorderEvent>(signed_request(
+        .border_event_request(signed_request(
             payload_type::BORDER_EVENT,
             &e,
             &officer_key("CN"),
