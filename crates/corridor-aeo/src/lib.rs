@@ -30,14 +30,10 @@ use std::sync::Arc;
 use corridor_core::SigningKey;
 use corridor_ledger::Ledger;
 use corridor_proto::v1::aeo_registry_server::AeoRegistryServer;
-use corridor_proto::v1::ledger_reader_server::LedgerReaderServer;
 use corridor_topology::{Clock, Topology};
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tonic::server::NamedService;
-
-use corridor_service::LedgerReaderService;
 
 pub use authority::{ReservedKey, TrustedKeys};
 pub use error::Error;
@@ -75,33 +71,14 @@ pub struct Config {
 
 impl Config {
     /// The configuration a topology gives: its authority keys, known keys and clock, and the
-    /// registry's key (`key`, or the topology's private key path for development).
+    /// registry's key ([`Topology::service_key`]: `key`, or the topology's private key path
+    /// for development; the key the topology lists).
     pub fn from_topology(
         topology: &Topology,
         data_dir: PathBuf,
         key: Option<SigningKey>,
     ) -> Result<Self, Error> {
-        let key = match key {
-            Some(k) => k,
-            None => topology.registry_signing_key()?,
-        };
-        // Auditors check the registry's checkpoints with the topology's public key: a key
-        // passed in must be that one.
-        if let Some(paths) = &topology.registry.key {
-            let listed = corridor_core::PublicKey::load(&topology.resolve(&paths.public))
-                .map_err(corridor_topology::Error::from)?;
-            if listed != key.public() {
-                return Err(corridor_topology::Error::Invalid {
-                    field: "registry.key.public".into(),
-                    reason: format!(
-                        "the registry's key {} is not the key the topology lists ({})",
-                        key.id(),
-                        listed.id()
-                    ),
-                }
-                .into());
-            }
-        }
+        let key = topology.service_key(&corridor_topology::ServiceRole::Registry, key)?;
         Ok(Self {
             data_dir,
             origin: origin(&topology.name),
@@ -138,29 +115,27 @@ pub async fn serve_ready(
 ) -> Result<(), Error> {
     let ledger = Arc::new(Ledger::open(&config.data_dir, &config.origin, &config.key)?);
     let registry = Registry::open(ledger.clone(), config.keys, config.clock, shutdown.clone())?;
-    let reader = LedgerReaderService::new(ledger.clone(), config.key.clone());
-
-    let addr = listener.local_addr().ok();
-    tracing::info!(?addr, entries = ledger.len(), "AEO registry serving");
-    ready(addr);
-    config
-        .transport
-        .router(&[
-            <AeoRegistryServer<Registry> as NamedService>::NAME,
-            <LedgerReaderServer<LedgerReaderService> as NamedService>::NAME,
-        ])
-        .await?
-        .add_service(
-            AeoRegistryServer::new(registry.clone())
-                .max_decoding_message_size(config.max_message_bytes),
-        )
-        .add_service(
-            LedgerReaderServer::new(reader).max_decoding_message_size(config.max_message_bytes),
-        )
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled())
-        .await?;
-
-    ledger.seal(&config.key).await?;
-    tracing::info!(entries = ledger.len(), "AEO registry stopped");
-    Ok(())
+    let serving = corridor_service::Serving {
+        name: "AEO registry".into(),
+        transport: &config.transport,
+        ledger,
+        key: &config.key,
+        max_message_bytes: config.max_message_bytes,
+        // The registry's writer answers every call in flight before the server stops.
+        tasks: None,
+    };
+    corridor_service::serve(
+        listener,
+        serving,
+        <AeoRegistryServer<Registry> as NamedService>::NAME,
+        |router| {
+            router.add_service(
+                AeoRegistryServer::new(registry)
+                    .max_decoding_message_size(config.max_message_bytes),
+            )
+        },
+        shutdown,
+        ready,
+    )
+    .await
 }

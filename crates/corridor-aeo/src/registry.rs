@@ -41,9 +41,11 @@ struct Inner {
     clock: Clock,
     /// The number of ledger entries applied to the state: what watchers may read up to.
     applied: watch::Sender<u64>,
-    /// Set when a ledger write failed: the state may then lag the ledger, so the registry
-    /// records nothing more until it is restarted (and rebuilt from the ledger).
-    failed: std::sync::atomic::AtomicBool,
+    /// Set when the ledger recorded an entry other than the one staged (not new, or at
+    /// another sequence number): the state then disagrees with the ledger, so the registry
+    /// records nothing more until it is restarted (and rebuilt from the ledger). A failed
+    /// write stops the ledger itself ([`Ledger::is_failed`]).
+    diverged: std::sync::atomic::AtomicBool,
     shutdown: CancellationToken,
 }
 
@@ -163,7 +165,7 @@ impl Registry {
             state: RwLock::new(state),
             clock,
             applied,
-            failed: std::sync::atomic::AtomicBool::new(false),
+            diverged: std::sync::atomic::AtomicBool::new(false),
             shutdown,
         });
         let (submissions, rx) = mpsc::channel(4 * MAX_GROUP);
@@ -231,9 +233,17 @@ async fn writer(inner: Arc<Inner>, mut rx: mpsc::Receiver<Submission>) {
     }
 }
 
+impl Inner {
+    /// Whether the registry stopped recording: its ledger failed a write, or recorded
+    /// something other than what the state staged.
+    fn stopped(&self) -> bool {
+        self.ledger.is_failed() || self.diverged.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
 async fn write_group(inner: &Inner, group: Vec<Submission>) {
     use std::sync::atomic::Ordering;
-    if inner.failed.load(Ordering::SeqCst) {
+    if inner.stopped() {
         for s in group {
             let _ = s.reply.send(Err(Error::Refusal(Refusal::Unavailable(
                 "the registry stopped recording after a ledger failure; restart it".into(),
@@ -310,7 +320,7 @@ async fn write_group(inner: &Inner, group: Vec<Submission>) {
         ) in accepted.into_iter().zip(results).enumerate()
         {
             let seq = base + k as u64;
-            let ok = !inner.failed.load(Ordering::SeqCst);
+            let ok = !inner.stopped();
             match r {
                 Ok(a) if ok && a.seq == seq && a.new => {
                     let receipt = state.apply(
@@ -328,12 +338,14 @@ async fn write_group(inner: &Inner, group: Vec<Submission>) {
                     let _ = s.reply.send(Ok(receipt));
                 }
                 r => {
-                    inner.failed.store(true, Ordering::SeqCst);
                     let e = match r {
                         Err(e) => Error::Ledger(e),
-                        Ok(a) => Error::State(format!(
-                            "expected entry {seq} to be new, the ledger recorded {a:?}"
-                        )),
+                        Ok(a) => {
+                            inner.diverged.store(true, Ordering::SeqCst);
+                            Error::State(format!(
+                                "expected entry {seq} to be new, the ledger recorded {a:?}"
+                            ))
+                        }
                     };
                     tracing::error!(error = %e, seq, "ledger write failed; the registry stops recording");
                     receipts.push(None);

@@ -26,11 +26,8 @@ use corridor_aeo::follow::ReplicaStore;
 use corridor_core::{CountryCode, SigningKey};
 use corridor_ledger::Ledger;
 use corridor_proto::v1::customs_node_server::CustomsNodeServer;
-use corridor_proto::v1::ledger_reader_server::LedgerReaderServer;
-use corridor_service::LedgerReaderService;
 use corridor_topology::Topology;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tonic::server::NamedService;
 
@@ -71,38 +68,20 @@ pub struct Config {
 }
 
 impl Config {
-    /// The configuration a topology gives country `country`'s node; `key` or the topology's
-    /// private key path for development. A key passed in must be the one the topology lists.
+    /// The configuration a topology gives country `country`'s node, with its key
+    /// ([`Topology::service_key`]: `key`, or the topology's private key path for
+    /// development; the key the topology lists).
     pub fn from_topology(
         topology: &Topology,
         country: CountryCode,
         data_dir: PathBuf,
         key: Option<SigningKey>,
     ) -> Result<Self, Error> {
-        let key = match key {
-            Some(k) => k,
-            None => topology.node_signing_key(&country)?,
-        };
-        let listed = topology.node_keys()?;
-        if listed.get(&country) != Some(&key.public()) {
-            return Err(corridor_topology::Error::Invalid {
-                field: format!(
-                    "countries[{}].node.key.public",
-                    topology.country(&country)?.0
-                ),
-                reason: format!(
-                    "the node's key {} is not the key the topology lists for {country}",
-                    key.id()
-                ),
-            }
-            .into());
-        }
+        let role = corridor_topology::ServiceRole::Node(country.clone());
+        let key = topology.service_key(&role, key)?;
         Ok(Self {
             registry: Some(topology.registry_addr()?.to_string()),
-            transport: corridor_net::Transport::for_role(
-                topology,
-                &corridor_topology::ServiceRole::Node(country.clone()),
-            )?,
+            transport: corridor_net::Transport::for_role(topology, &role)?,
             country,
             data_dir,
             key,
@@ -145,34 +124,27 @@ pub async fn serve_ready(
             .spawn(replica.follow(endpoint, shutdown.clone()));
     }
     node.start_deliveries();
-    let reader = LedgerReaderService::new(ledger.clone(), config.key.clone());
-
-    let addr = listener.local_addr().ok();
-    tracing::info!(?addr, country = %config.country, entries = ledger.len(), "customs node serving");
-    ready(addr);
-    config
-        .transport
-        .router(&[
-            <CustomsNodeServer<Node> as NamedService>::NAME,
-            <LedgerReaderServer<LedgerReaderService> as NamedService>::NAME,
-        ])
-        .await?
-        .add_service(
-            CustomsNodeServer::new(node.clone())
-                .max_decoding_message_size(config.max_message_bytes),
-        )
-        .add_service(
-            LedgerReaderServer::new(reader).max_decoding_message_size(config.max_message_bytes),
-        )
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled())
-        .await?;
-
-    // Deliveries and the follower stop on the same token; wait for them, so that the
-    // databases are closed when this returns and a restart finds them free.
-    node.inner.tasks.close();
-    node.inner.tasks.wait().await;
-    drop(node);
-    ledger.seal(&config.key).await?;
-    tracing::info!(country = %config.country, entries = ledger.len(), "customs node stopped");
-    Ok(())
+    let tasks = node.inner.tasks.clone();
+    let serving = corridor_service::Serving {
+        name: format!("customs node {}", config.country),
+        transport: &config.transport,
+        ledger,
+        key: &config.key,
+        max_message_bytes: config.max_message_bytes,
+        // Deliveries and the follower stop on the same token.
+        tasks: Some(&tasks),
+    };
+    corridor_service::serve(
+        listener,
+        serving,
+        <CustomsNodeServer<Node> as NamedService>::NAME,
+        |router| {
+            router.add_service(
+                CustomsNodeServer::new(node).max_decoding_message_size(config.max_message_bytes),
+            )
+        },
+        shutdown,
+        ready,
+    )
+    .await
 }

@@ -24,11 +24,8 @@ use corridor_aeo::follow::ReplicaStore;
 use corridor_core::{OperatorId, SigningKey};
 use corridor_ledger::Ledger;
 use corridor_proto::v1::declarant_server::DeclarantServer;
-use corridor_proto::v1::ledger_reader_server::LedgerReaderServer;
-use corridor_service::LedgerReaderService;
 use corridor_topology::Topology;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tonic::server::NamedService;
 
@@ -101,27 +98,15 @@ pub fn load_operator_keys(dir: &Path) -> Result<BTreeMap<OperatorId, SigningKey>
 }
 
 impl Config {
-    /// The configuration a topology gives: its key (`key`, or the topology's development
-    /// key) and the operators' keys of the folder `declarant.operator_keys`.
+    /// The configuration a topology gives: its key ([`Topology::service_key`]: `key`, or the
+    /// topology's development key; the key the topology lists) and the operators' keys of
+    /// the folder `declarant.operator_keys`.
     pub fn from_topology(
         topology: &Topology,
         data_dir: PathBuf,
         key: Option<SigningKey>,
     ) -> Result<Self, Error> {
-        let key = match key {
-            Some(k) => k,
-            None => {
-                let p = topology
-                    .declarant
-                    .key
-                    .as_ref()
-                    .and_then(|k| k.private.as_ref())
-                    .ok_or_else(|| {
-                        corridor_topology::Error::MissingKey("the declarant (private)".into())
-                    })?;
-                SigningKey::load(&topology.resolve(p))?
-            }
-        };
+        let key = topology.service_key(&corridor_topology::ServiceRole::Declarant, key)?;
         let operators = match &topology.declarant.operator_keys {
             Some(dir) => load_operator_keys(&topology.resolve(dir))?,
             None => BTreeMap::new(),
@@ -183,39 +168,32 @@ pub async fn serve_ready(
             .spawn(replica.follow(endpoint, shutdown.clone()));
     }
     platform.retry_pending();
-    let reader = LedgerReaderService::new(ledger.clone(), config.key.clone());
-
-    let addr = listener.local_addr().ok();
     tracing::info!(
-        ?addr,
-        entries = ledger.len(),
         operators = config.operators.len(),
-        "declarant serving"
+        "declarant acts for its operators"
     );
-    ready(addr);
-    config
-        .transport
-        .router(&[
-            <DeclarantServer<Platform> as NamedService>::NAME,
-            <LedgerReaderServer<LedgerReaderService> as NamedService>::NAME,
-        ])
-        .await?
-        .add_service(
-            DeclarantServer::new(platform.clone())
-                .max_decoding_message_size(config.max_message_bytes),
-        )
-        .add_service(
-            LedgerReaderServer::new(reader).max_decoding_message_size(config.max_message_bytes),
-        )
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled())
-        .await?;
-
-    // The follower and the tracking streams stop on the same token, a pending retry after
-    // its one call: wait for them, so that the databases are closed when this returns.
-    platform.inner.tasks.close();
-    platform.inner.tasks.wait().await;
-    drop(platform);
-    ledger.seal(&config.key).await?;
-    tracing::info!(entries = ledger.len(), "declarant stopped");
-    Ok(())
+    let tasks = platform.inner.tasks.clone();
+    let serving = corridor_service::Serving {
+        name: "declarant".into(),
+        transport: &config.transport,
+        ledger,
+        key: &config.key,
+        max_message_bytes: config.max_message_bytes,
+        // The follower and the tracking streams stop on the same token, a pending retry
+        // after its one call.
+        tasks: Some(&tasks),
+    };
+    corridor_service::serve(
+        listener,
+        serving,
+        <DeclarantServer<Platform> as NamedService>::NAME,
+        |router| {
+            router.add_service(
+                DeclarantServer::new(platform).max_decoding_message_size(config.max_message_bytes),
+            )
+        },
+        shutdown,
+        ready,
+    )
+    .await
 }

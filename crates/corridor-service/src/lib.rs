@@ -1,9 +1,11 @@
 //! What every corridor service shares beyond its transport (`corridor-net`): the refusals
-//! and their one mapping to gRPC statuses ([`refusal`]), and the `LedgerReader` service
-//! over its ledger ([`ledger_reader`]).
+//! and their one mapping to gRPC statuses ([`refusal`]), the `LedgerReader` service over
+//! its ledger ([`ledger_reader`]), and the serve and shutdown skeleton ([`mod@serve`]).
 
 pub mod ledger_reader;
 pub mod refusal;
+pub mod serve;
 
 pub use ledger_reader::LedgerReaderService;
 pub use refusal::{Refusal, internal, ledger_failed};
+pub use serve::{Serving, serve};

@@ -747,18 +747,6 @@ impl Topology {
         Ok(out)
     }
 
-    /// The customs node of `code`'s private key, from the topology (development).
-    pub fn node_signing_key(&self, code: &CountryCode) -> Result<SigningKey, Error> {
-        let (_, c) = self.country(code)?;
-        let p = c
-            .node
-            .key
-            .as_ref()
-            .and_then(|k| k.private.as_ref())
-            .ok_or_else(|| Error::MissingKey(format!("the customs node of {code} (private)")))?;
-        Ok(SigningKey::load(&self.resolve(p))?)
-    }
-
     /// The public keys of country `code`'s officers, with their names.
     pub fn officer_keys(&self, code: &CountryCode) -> Result<Vec<(String, PublicKey)>, Error> {
         let (_, c) = self.country(code)?;
@@ -771,15 +759,50 @@ impl Topology {
         Ok(out)
     }
 
-    /// The registry's private key, from the topology (development).
-    pub fn registry_signing_key(&self) -> Result<SigningKey, Error> {
-        let p = self
-            .registry
-            .key
-            .as_ref()
-            .and_then(|k| k.private.as_ref())
-            .ok_or_else(|| Error::MissingKey("the AEO registry (private)".into()))?;
-        Ok(SigningKey::load(&self.resolve(p))?)
+    /// The signing key of service `role`: `given` (a deployment passes `--key`), or the
+    /// private key the topology names (development). Where the topology lists the role's
+    /// public key, the key must be that one: auditors and peers check the service's
+    /// signatures and checkpoints with the listed key.
+    pub fn service_key(
+        &self,
+        role: &ServiceRole,
+        given: Option<SigningKey>,
+    ) -> Result<SigningKey, Error> {
+        let (field, slot) = match role {
+            ServiceRole::Registry => ("registry.key".to_string(), &self.registry.key),
+            ServiceRole::Declarant => ("declarant.key".to_string(), &self.declarant.key),
+            ServiceRole::Node(code) => {
+                let (i, c) = self.country(code)?;
+                (format!("countries[{i}].node.key"), &c.node.key)
+            }
+            ServiceRole::Client => {
+                return Err(Error::MissingKey(format!("{role}: it signs nothing")));
+            }
+        };
+        let key = match given {
+            Some(k) => k,
+            None => {
+                let p = slot
+                    .as_ref()
+                    .and_then(|k| k.private.as_ref())
+                    .ok_or_else(|| Error::MissingKey(format!("{role} (private)")))?;
+                SigningKey::load(&self.resolve(p))?
+            }
+        };
+        if let Some(paths) = slot {
+            let listed = PublicKey::load(&self.resolve(&paths.public))?;
+            if listed != key.public() {
+                return Err(invalid(
+                    format!("{field}.public"),
+                    format!(
+                        "the key {} of {role} is not the key the topology lists ({})",
+                        key.id(),
+                        listed.id()
+                    ),
+                ));
+            }
+        }
+        Ok(key)
     }
 
     /// Every key slot of the topology, with the file stem `keys init` gives it (relative to
