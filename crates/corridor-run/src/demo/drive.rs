@@ -1,0 +1,282 @@
+//! Each consignment driven through the corridor: what the seed plans for it (`Plan`), the
+//! corridor's clock as the demo drives it (`Pace`), and the drivers that submit it and play
+//! its officers and transport from country to country (`Drivers`).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use corridor_core::{CountryCode, Digest, Envelope, SigningKey, payload_type as pt};
+use corridor_proto::examples::{Parties, plain_consignment};
+use corridor_proto::v1::customs_node_client::CustomsNodeClient;
+use corridor_proto::v1::declarant_client::DeclarantClient;
+use corridor_proto::v1::{self, ConsignmentState as S, Lane};
+use corridor_topology::Topology;
+use prost::Message;
+use tokio_stream::StreamExt;
+use tonic::transport::Channel;
+
+use super::parties::{CARRIER, CONSIGNEE, TRADERS, Trader};
+
+/// An hour in microseconds.
+pub(super) const HOUR: i64 = 3_600_000_000;
+
+/// Restricted goods the demo sends now and then: (HS code, description).
+const RESTRICTED: [(&str, &str); 2] = [
+    (
+        "2931900000",
+        "Organo-phosphorus compounds (listed precursors)",
+    ),
+    ("9306210000", "Shotgun cartridges"),
+];
+
+/// What the scenario decides for one consignment, from the seed.
+#[derive(Clone, Debug)]
+pub(super) struct Plan {
+    pub(super) n: u32,
+    pub(super) trader: usize,
+    pub(super) restricted: Option<usize>,
+    broken_seal_at: Option<usize>,
+    start_hours: f64,
+    /// Hours an officer takes: (document check, inspection).
+    yellow_hours: f64,
+    red_hours: f64,
+    refuse_restricted: bool,
+}
+
+impl Plan {
+    pub(super) fn new(seed: u64, n: u32) -> Self {
+        let d = Digest::of_parts(&[b"corridor/demo/v1", &seed.to_be_bytes(), &n.to_be_bytes()]);
+        let b = d.as_bytes();
+        Self {
+            n,
+            trader: usize::from(b[0]) % TRADERS.len(),
+            restricted: b[1]
+                .is_multiple_of(12)
+                .then_some(usize::from(b[2]) % RESTRICTED.len()),
+            broken_seal_at: b[3].is_multiple_of(25).then_some(usize::from(b[4]) % 4),
+            start_hours: f64::from(n) * 0.5,
+            yellow_hours: 2.0 + f64::from(b[5] % 9),
+            red_hours: 12.0 + f64::from(b[6] % 25),
+            refuse_restricted: b[7].is_multiple_of(2),
+        }
+    }
+}
+
+/// What became of one consignment: its id, or why driving it failed.
+pub(super) type Driven = Result<String, String>;
+
+/// The corridor's clock as the demo drives it.
+#[derive(Clone, Copy)]
+pub(super) struct Pace {
+    pub(super) speed: f64,
+}
+
+impl Pace {
+    async fn hours(&self, h: f64) {
+        if h > 0.0 {
+            tokio::time::sleep(Duration::from_secs_f64(h * 3600.0 / self.speed)).await;
+        }
+    }
+}
+
+/// What the consignments' drivers share: the corridor's clients, clock and officers.
+pub(super) struct Drivers {
+    pub(super) t: Topology,
+    pub(super) clock: corridor_topology::Clock,
+    pub(super) pace: Pace,
+    pub(super) declarant: DeclarantClient<Channel>,
+    pub(super) nodes: BTreeMap<CountryCode, CustomsNodeClient<Channel>>,
+    pub(super) officers: BTreeMap<CountryCode, SigningKey>,
+    pub(super) route: Vec<CountryCode>,
+}
+
+impl Drivers {
+    /// Hours of the legs from `a` to `b` in the topology (`a == b`: inside the country).
+    fn leg_hours(&self, a: &CountryCode, b: &CountryCode) -> f64 {
+        self.t
+            .legs
+            .iter()
+            .filter(|l| l.from == a.as_str() && l.to == b.as_str())
+            .map(|l| l.hours)
+            .sum()
+    }
+
+    fn signed(
+        &self,
+        cc: &CountryCode,
+        payload_type: &str,
+        m: &impl Message,
+    ) -> anyhow::Result<v1::SignedRequest> {
+        let key = self.officers.get(cc).context("officer key")?;
+        Ok(v1::SignedRequest {
+            envelope: Some(v1::Envelope::from(&Envelope::sign(
+                payload_type,
+                m.encode_to_vec(),
+                key,
+            ))),
+        })
+    }
+
+    pub(super) fn node(&self, cc: &CountryCode) -> anyhow::Result<CustomsNodeClient<Channel>> {
+        self.nodes.get(cc).cloned().context("node client")
+    }
+
+    /// Waits until the node of `cc` has handed consignment `id` over to the next one.
+    async fn handed_over(&self, cc: &CountryCode, id: &str) -> anyhow::Result<()> {
+        let mut s = self
+            .node(cc)?
+            .watch_consignment(v1::WatchConsignmentRequest {
+                consignment_id: id.into(),
+                from_sequence: 0,
+                follow: true,
+            })
+            .await?
+            .into_inner();
+        while let Some(e) = s.next().await {
+            if e?.state() == S::HandedOver {
+                return Ok(());
+            }
+        }
+        bail!("{cc} ended the consignment's stream before handing it over")
+    }
+
+    /// One consignment from submission to its end, officers and transport simulated.
+    pub(super) async fn drive(&self, plan: &Plan) -> anyhow::Result<String> {
+        self.pace.hours(plan.start_hours).await;
+        let Trader {
+            operator: trader,
+            origin,
+            ..
+        } = TRADERS[plan.trader];
+        let now = self.clock.now_micros();
+        let plain = plain_consignment(
+            &format!("KTZE-DEMO-{:06}", plan.n),
+            &format!("DEMO-{:06}", plan.n),
+            now + HOUR,
+            &Parties {
+                shipper: trader,
+                declarant: trader,
+                carrier: CARRIER,
+                consignee: CONSIGNEE,
+            },
+        );
+        let (mut request, seals) = (plain.request, plain.seals);
+        if let Some(b) = request.bill_of_lading.as_mut() {
+            b.place_of_loading = origin.into();
+            if !b.place_of_receipt.is_empty() {
+                b.place_of_receipt = origin.into();
+            }
+            if let Some(l) = b.transport_legs.first_mut() {
+                l.from_location = origin.into();
+            }
+            if let (Some(r), Some(i)) = (plan.restricted, b.consignment_items.first_mut()) {
+                i.hs_code = RESTRICTED[r].0.into();
+                i.description_of_goods = RESTRICTED[r].1.into();
+            }
+        }
+        if let (Some(r), Some(i)) = (
+            plan.restricted,
+            request
+                .declaration
+                .as_mut()
+                .and_then(|d| d.items.first_mut()),
+        ) {
+            i.hs_code = RESTRICTED[r].0.into();
+            i.description_of_goods = RESTRICTED[r].1.into();
+        }
+        let r = self
+            .declarant
+            .clone()
+            .submit_consignment(request)
+            .await
+            .map_err(|s| anyhow::anyhow!("submission refused: {}", s.message()))?
+            .into_inner();
+        let id = r.consignment_id;
+        let idb = Digest::parse_hex("id", &id)?.as_bytes().to_vec();
+        // The goods are presented at the place of loading an hour after the declaration.
+        self.pace.hours(1.0).await;
+        let last = self.route.len() - 1;
+        for (i, cc) in self.route.iter().enumerate() {
+            if i > 0 {
+                self.pace
+                    .hours(self.leg_hours(&self.route[i - 1], cc))
+                    .await;
+            }
+            let mut checked = seals.clone();
+            if let Some(s) = checked
+                .first_mut()
+                .filter(|_| plan.broken_seal_at == Some(i))
+            {
+                s.intact = false;
+            }
+            let arrival = v1::BorderEvent {
+                consignment_id: idb.clone(),
+                country: cc.to_string(),
+                kind: v1::BorderEventKind::Arrival as i32,
+                border_post: String::new(),
+                seals: checked,
+                at_unix_micros: self.clock.now_micros(),
+            };
+            let mut node = self.node(cc)?;
+            let r = node
+                .record_border_event(self.signed(cc, pt::BORDER_EVENT, &arrival)?)
+                .await
+                .map_err(|s| anyhow::anyhow!("arrival at {cc}: {}", s.message()))?
+                .into_inner();
+            if r.state() == S::AwaitingOfficer {
+                let red = r.lane() == Lane::Red;
+                self.pace
+                    .hours(if red {
+                        plan.red_hours
+                    } else {
+                        plan.yellow_hours
+                    })
+                    .await;
+                let refuse = red && plan.restricted.is_some() && plan.refuse_restricted;
+                let d = v1::OfficerDecision {
+                    consignment_id: idb.clone(),
+                    country: cc.to_string(),
+                    outcome: if refuse {
+                        v1::Outcome::Refuse
+                    } else {
+                        v1::Outcome::Release
+                    } as i32,
+                    findings: if refuse {
+                        "restricted goods without an export licence".into()
+                    } else if red {
+                        "inspection: goods as declared".into()
+                    } else {
+                        "documents in order".into()
+                    },
+                    at_unix_micros: self.clock.now_micros(),
+                };
+                let r = node
+                    .record_decision(self.signed(cc, pt::OFFICER_DECISION, &d)?)
+                    .await
+                    .map_err(|s| anyhow::anyhow!("decision at {cc}: {}", s.message()))?
+                    .into_inner();
+                if r.state() == S::Refused {
+                    return Ok(id);
+                }
+            }
+            if i == last {
+                return Ok(id);
+            }
+            self.pace.hours(self.leg_hours(cc, cc)).await;
+            let exit = v1::BorderEvent {
+                consignment_id: idb.clone(),
+                country: cc.to_string(),
+                kind: v1::BorderEventKind::Exit as i32,
+                border_post: String::new(),
+                seals: Vec::new(),
+                at_unix_micros: self.clock.now_micros(),
+            };
+            node.record_border_event(self.signed(cc, pt::BORDER_EVENT, &exit)?)
+                .await
+                .map_err(|s| anyhow::anyhow!("exit from {cc}: {}", s.message()))?;
+            self.handed_over(cc, &id).await?;
+        }
+        Ok(id)
+    }
+}
