@@ -145,7 +145,7 @@ pub(crate) struct CancellationRequest {
 
 impl CancellationRequest {
     /// Reads the cancellation in `envelope` (of payload type
-    /// [`payload_type::DECLARATION_CANCELLATION`]).
+    /// [`corridor_core::payload_type::DECLARATION_CANCELLATION`]).
     pub(crate) fn read(envelope: Envelope) -> Result<Self, Error> {
         let cancellation = corridor_proto::decode_declaration_cancellation(envelope.payload())
             .map_err(|e| e.within("envelope.payload"))?;
@@ -338,7 +338,7 @@ impl Rules {
     }
 
     /// Checks a `DeliverAdvanceRecord` request: the advance record in `env` (of payload
-    /// type [`payload_type::ADVANCE_RECORD`]).
+    /// type [`corridor_core::payload_type::ADVANCE_RECORD`]).
     pub(crate) fn advance_record(
         &self,
         keys: &impl OperatorKeys,
@@ -425,7 +425,7 @@ impl Rules {
     }
 
     /// Checks the next node's answer to the advance record `record` of consignment `id`:
-    /// its receipt `renv` (of payload type [`payload_type::ADVANCE_RECEIPT`]).
+    /// its receipt `renv` (of payload type [`corridor_core::payload_type::ADVANCE_RECEIPT`]).
     pub(crate) fn receipt(
         &self,
         id: &Digest,
