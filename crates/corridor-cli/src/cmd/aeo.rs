@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use corridor_aeo::sign::{request, submit};
-use corridor_core::{AeoTier, Envelope, PublicKey, SigningKey, payload_type as pt};
+use corridor_core::{AeoTier, Envelope, OperatorId, PublicKey, SigningKey, payload_type as pt};
 use corridor_proto::v1;
 use corridor_proto::v1::aeo_registry_client::AeoRegistryClient;
 use corridor_topology::Topology;
@@ -302,18 +302,18 @@ async fn run_command(
             key,
         }) => {
             let key = load_key(&key)?;
+            let id = OperatorId::parse("--id", &id)?;
             let public_keys = operator_keys
                 .iter()
-                .map(|p| PublicKey::load(p).map(|k| k.as_bytes().to_vec()))
+                .map(|p| PublicKey::load(p))
                 .collect::<Result<Vec<_>, _>>()?;
-            let doc = v1::OperatorRegistration {
-                country: id.get(..2).unwrap_or_default().to_owned(),
-                operator_id: id,
-                legal_name: name,
-                address,
-                public_keys,
-                issued_at_unix_micros: now(),
-            };
+            let doc = corridor_run::bootstrap::operator_registration(
+                &id,
+                &name,
+                &address,
+                &public_keys,
+                now(),
+            );
             let r = c
                 .register_operator(request(pt::OPERATOR_REGISTRATION, &doc, &key))
                 .await
