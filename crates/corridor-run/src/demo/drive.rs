@@ -33,14 +33,21 @@ const RESTRICTED: [(&str, &str); 2] = [
 /// What the scenario decides for one consignment, from the seed.
 #[derive(Clone, Debug)]
 pub(super) struct Plan {
+    /// The consignment's number in the scenario.
     pub(super) n: u32,
+    /// Its trader, an index into `TRADERS`.
     pub(super) trader: usize,
+    /// The restricted goods it carries, an index into `RESTRICTED`, if any.
     pub(super) restricted: Option<usize>,
+    /// The border (its index on the route) where a seal is found broken, if any.
     broken_seal_at: Option<usize>,
+    /// When it sets off, in corridor hours after the scenario starts.
     start_hours: f64,
-    /// Hours an officer takes: (document check, inspection).
+    /// Hours an officer takes over a document check (yellow lane).
     yellow_hours: f64,
+    /// Hours an officer takes over an inspection (red lane).
     red_hours: f64,
+    /// Whether an officer who inspects restricted goods refuses them (else releases them).
     refuse_restricted: bool,
 }
 
