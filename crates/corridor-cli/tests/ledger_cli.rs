@@ -72,6 +72,36 @@ fn keys_gen_writes_an_owner_only_key_and_refuses_to_overwrite() {
     assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
 }
 
+/// The key `keys gen` writes is one OpenSSL reads (`openssl pkey`, which refuses the RFC 5958
+/// v2 form in OpenSSL 3.0), and the public key OpenSSL derives from it is the `.pub` file.
+#[test]
+fn keys_gen_writes_a_key_openssl_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, pubkey) = gen_key(dir.path());
+    let o = Command::new("openssl")
+        .args(["pkey", "-in", &key, "-pubout"])
+        .output()
+        .expect("openssl (`.ci/run` installs it)");
+    assert!(
+        o.status.success(),
+        "openssl pkey: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(o.stdout).unwrap(),
+        std::fs::read_to_string(&pubkey).unwrap()
+    );
+    let text = Command::new("openssl")
+        .args(["pkey", "-in", &key, "-noout", "-text"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains("ED25519 Private-Key"),
+        "{}",
+        String::from_utf8_lossy(&text.stdout)
+    );
+}
+
 #[test]
 fn bench_leaves_a_ledger_that_verifies_online_and_offline() {
     let dir = tempfile::tempdir().unwrap();

@@ -133,3 +133,41 @@ fn a_python_client_built_from_the_protos_clears_a_consignment_through_corridor_u
 
     up.terminate();
 }
+
+/// The key `keys gen` writes loads with Python's `cryptography` (which cannot load the RFC
+/// 5958 v2 form), and is the key of its `.pub` file.
+#[test]
+fn python_cryptography_loads_the_keys_corridor_writes() {
+    let python = python();
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("operator.key");
+    ok(&["keys", "gen", "--out", key.to_str().unwrap()]);
+    let script = r#"
+import sys
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+with open(sys.argv[1], "rb") as f:
+    private = serialization.load_pem_private_key(f.read(), password=None)
+with open(sys.argv[1] + ".pub", "rb") as f:
+    public = serialization.load_pem_public_key(f.read())
+assert isinstance(private, Ed25519PrivateKey), type(private)
+raw = serialization.Encoding.Raw, serialization.PublicFormat.Raw
+assert private.public_key().public_bytes(*raw) == public.public_bytes(*raw)
+print(private.public_key().public_bytes(*raw).hex())
+"#;
+    let out = Command::new(&python)
+        .args(["-c", script])
+        .arg(&key)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        stdout,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let public = corridor_core::PublicKey::load(&dir.path().join("operator.key.pub")).unwrap();
+    assert_eq!(stdout.trim(), hex::encode(public.as_bytes()));
+}

@@ -1,9 +1,12 @@
 //! ed25519 keys: generation, key files, key ids.
 //!
-//! Private keys are stored as PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`), public keys as
-//! SubjectPublicKeyInfo PEM (`-----BEGIN PUBLIC KEY-----`), the forms OpenSSL and every
-//! language's ed25519 library read. A private key file is created with mode 0600 and the
-//! loader refuses a file that its group or others may read.
+//! Private keys are stored as PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`) in RFC 8410's form:
+//! a version 0 (v1) OneAsymmetricKey holding the 32-byte seed and no public key, the form
+//! OpenSSL, Python's `cryptography` and every language's ed25519 library load. Public keys
+//! are SubjectPublicKeyInfo PEM (`-----BEGIN PUBLIC KEY-----`). The loader also reads the
+//! RFC 5958 v2 form (the public key embedded), which earlier versions wrote. A private key
+//! file is created with mode 0600 and the loader refuses a file that its group or others may
+//! read.
 
 use std::fmt;
 use std::fs;
@@ -201,20 +204,29 @@ impl SigningKey {
         self.key.sign(msg).to_bytes()
     }
 
-    /// Writes the key to `path` (PKCS#8 PEM, mode 0600, refusing to overwrite) and the public
-    /// key to `path` + `.pub`.
+    /// The key as PKCS#8 PEM in RFC 8410's v1 form (the seed, no public key), in memory
+    /// that is zeroed when dropped.
+    fn to_pem(
+        &self,
+    ) -> Result<impl std::ops::Deref<Target = String> + use<>, ed25519_dalek::pkcs8::Error> {
+        let bytes = ed25519_dalek::pkcs8::KeypairBytes {
+            secret_key: self.key.to_bytes(),
+            public_key: None,
+        };
+        bytes.to_pkcs8_pem(Default::default())
+    }
+
+    /// Writes the key to `path` (PKCS#8 PEM in RFC 8410's v1 form, mode 0600, refusing to
+    /// overwrite) and the public key to `path` + `.pub`.
     pub fn save(&self, path: &Path) -> Result<PathBuf, Error> {
         let io = |source| Error::KeyIo {
             path: path.to_owned(),
             source,
         };
-        let pem = self
-            .key
-            .to_pkcs8_pem(Default::default())
-            .map_err(|e| Error::KeyFormat {
-                path: path.to_owned(),
-                reason: e.to_string(),
-            })?;
+        let pem = self.to_pem().map_err(|e| Error::KeyFormat {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
         let mut opts = fs::OpenOptions::new();
         opts.write(true).create_new(true);
         #[cfg(unix)]
@@ -306,6 +318,42 @@ mod tests {
             );
             assert!(err.to_string().contains("0640"));
         }
+    }
+
+    /// What is written is the v1 form (no public key inside); the v2 form that earlier
+    /// versions wrote, with the public key embedded, still loads.
+    #[test]
+    fn keys_are_written_in_the_v1_form_and_the_v2_form_still_loads() {
+        use ed25519_dalek::pkcs8::{KeypairBytes, PublicKeyBytes};
+        let dir = tempfile::tempdir().unwrap();
+        let key = SigningKey::generate();
+        let path = dir.path().join("v1.key");
+        key.save(&path).unwrap();
+        let written = fs::read_to_string(&path).unwrap();
+        let der = ed25519_dalek::pkcs8::Document::from_pem(written.trim())
+            .unwrap()
+            .1;
+        // SEQUENCE { INTEGER 0, AlgorithmIdentifier { 1.3.101.112 }, OCTET STRING { seed } }
+        assert_eq!(der.as_bytes().len(), 48, "{written}");
+        assert_eq!(&der.as_bytes()[..5], &[0x30, 0x2e, 0x02, 0x01, 0x00]);
+
+        let v2 = KeypairBytes {
+            secret_key: key.key.to_bytes(),
+            public_key: Some(PublicKeyBytes(*key.public().as_bytes())),
+        }
+        .to_pkcs8_pem(Default::default())
+        .unwrap();
+        assert!(v2.len() > written.len(), "v2 carries the public key");
+        let v2_path = dir.path().join("v2.key");
+        let mut opts = fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        opts.open(&v2_path)
+            .unwrap()
+            .write_all(v2.as_bytes())
+            .unwrap();
+        assert_eq!(SigningKey::load(&v2_path).unwrap().id(), key.id());
     }
 
     #[test]

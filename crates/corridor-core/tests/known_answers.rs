@@ -147,3 +147,28 @@ fn two_signatures_on_one_envelope() {
     env.verify_by(&kz.public()).unwrap();
     env.verify_by(&az.public()).unwrap();
 }
+
+/// RFC 8410 section 10's example keys (`testdata/rfc8410/`): the private key is written
+/// byte for byte in its v1 form, its public key as section 10.1 gives it, and both read back.
+#[test]
+fn rfc8410_key_files() {
+    let dir = format!("{}/testdata/rfc8410", env!("CARGO_MANIFEST_DIR"));
+    let want_private = std::fs::read_to_string(format!("{dir}/private-key.pem")).unwrap();
+    let want_public = std::fs::read_to_string(format!("{dir}/public-key.pem")).unwrap();
+    let seed: [u8; 32] =
+        hex::decode("d4ee72dbf913584ad5b6d8f1f769f8ad3afe7c28cbf1d4fbe097a88f44755842")
+            .unwrap()
+            .try_into()
+            .unwrap();
+    let key = SigningKey::from_seed(&seed);
+
+    let out = tempfile::tempdir().unwrap();
+    let path = out.path().join("example.key");
+    let pub_path = key.save(&path).unwrap();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), want_private);
+    assert_eq!(std::fs::read_to_string(&pub_path).unwrap(), want_public);
+
+    assert_eq!(SigningKey::load(&path).unwrap().public(), key.public());
+    let public = PublicKey::load(std::path::Path::new(&format!("{dir}/public-key.pem"))).unwrap();
+    assert_eq!(public, key.public());
+}
