@@ -121,8 +121,8 @@ impl Transport {
 impl Transport {
     /// A server on this transport with what every corridor server offers beside its own
     /// services: gRPC health, reporting each of `serving` (service names) SERVING, and
-    /// reflection over corridor's descriptor set, v1 and v1alpha (grpcurl 1.8 and Python's
-    /// grpcio-reflection speak only v1alpha). The caller adds its own services.
+    /// reflection, v1 and v1alpha (grpcurl 1.8 and Python's grpcio-reflection speak only
+    /// v1alpha), listing `serving`, health and reflection. The caller adds its own services.
     pub async fn router(&self, serving: &[&str]) -> Result<Router, Error> {
         let (reporter, health) = tonic_health::server::health_reporter();
         for name in serving {
@@ -130,10 +130,20 @@ impl Transport {
                 .set_service_status(*name, tonic_health::ServingStatus::Serving)
                 .await;
         }
+        // Reflection lists what this server serves: its own services, health and
+        // reflection (not every service of corridor's descriptor set).
         let reflection = || {
-            tonic_reflection::server::Builder::configure()
+            let mut b = tonic_reflection::server::Builder::configure()
                 .register_encoded_file_descriptor_set(corridor_proto::FILE_DESCRIPTOR_SET)
-                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
+            for name in serving.iter().copied().chain([
+                "grpc.health.v1.Health",
+                "grpc.reflection.v1.ServerReflection",
+                "grpc.reflection.v1alpha.ServerReflection",
+            ]) {
+                b = b.with_service_name(name);
+            }
+            b
         };
         let bad = |e: tonic_reflection::server::Error| Error::Invalid {
             field: "reflection".into(),
