@@ -17,7 +17,8 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
-/// Starts `corridor up` and reads its table until it says it is up: (service, address, pid).
+/// Starts `corridor up` and reads its table until it says it is ready: (service, address,
+/// pid).
 fn start_up(data: &Path) -> (Child, Vec<(String, String, u32)>) {
     let mut child = corridor()
         .args(["up", "--ports", "auto", "--topology"])
@@ -30,12 +31,17 @@ fn start_up(data: &Path) -> (Child, Vec<(String, String, u32)>) {
         .unwrap();
     let mut services = Vec::new();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut in_table = false;
     loop {
         let l = lines.next().unwrap().unwrap();
-        if l.starts_with("corridor up:") {
+        if l == "corridor up: ready" {
             break;
         }
         if l.starts_with("SERVICE") {
+            in_table = true;
+            continue;
+        }
+        if !in_table {
             continue;
         }
         // "customs KZ   127.0.0.1:44173   12029   /tmp/.../customs/KZ"

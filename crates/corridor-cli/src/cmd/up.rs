@@ -12,6 +12,9 @@ use corridor_run::launch::{Corridor, prepare, signal};
 use crate::Outcome;
 use crate::cmd::{block_on_all_cores, this_program};
 
+/// The line `up` prints, last, once the corridor is ready for clients.
+pub(crate) const READY: &str = "corridor up: ready";
+
 /// `corridor up`.
 #[derive(Args, Clone)]
 pub(crate) struct UpArgs {
@@ -48,19 +51,22 @@ pub(crate) fn run(a: UpArgs) -> anyhow::Result<Outcome> {
         let registered =
             register_topology_operators(&corridor.topology, clock.now_micros()).await?;
         sync(&corridor.topology).await?;
-        for line in corridor.table() {
-            println!("{line}");
-        }
-        println!(
-            "corridor up: {} services; topology {}; Ctrl-C stops them",
-            corridor.services.len(),
-            corridor.topology_file().display()
-        );
         if registered > 0 {
             println!(
                 "registered {registered} operators of the topology with their development keys"
             );
         }
+        println!(
+            "{} services; topology {}; Ctrl-C stops them",
+            corridor.services.len(),
+            corridor.topology_file().display()
+        );
+        for line in corridor.table() {
+            println!("{line}");
+        }
+        // The one line tools wait for: every service SERVING, the operators registered and
+        // every service caught up with the registry.
+        println!("{READY}");
         if !std::io::stdout().is_terminal() {
             use std::io::Write;
             let _ = std::io::stdout().flush();

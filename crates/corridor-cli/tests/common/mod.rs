@@ -214,7 +214,8 @@ pub(crate) fn corridor_root(dir: &Path) -> Corridor {
     }
 }
 
-/// A `corridor up --ports auto` child, once it printed its last line (every service SERVING).
+/// A `corridor up --ports auto` child, once it printed `corridor up: ready` (every service
+/// SERVING, the topology's operators registered).
 /// Killed on drop, so that a failed test leaves no corridor behind.
 pub(crate) struct Up {
     pub(crate) child: Child,
@@ -240,7 +241,7 @@ impl Up {
                 .next()
                 .expect("corridor up ended before it was up")
                 .unwrap();
-            if line.starts_with("corridor up:") {
+            if line == "corridor up: ready" {
                 break;
             }
         }
