@@ -60,6 +60,9 @@ enum Command {
     /// Measure corridor's throughput on this machine.
     #[command(subcommand)]
     Bench(cmd::bench::BenchCommand),
+    /// The corridor topology built into the binary.
+    #[command(subcommand)]
+    Topology(cmd::topology::TopologyCommand),
 }
 
 /// How a command ended, beyond plain success.
@@ -98,6 +101,7 @@ fn main() -> ExitCode {
         Command::Queue(c) => cmd::customs::queue(c),
         Command::Trace(c) => cmd::trace::run(c),
         Command::Bench(c) => cmd::bench::run(c),
+        Command::Topology(c) => cmd::topology::run(c),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

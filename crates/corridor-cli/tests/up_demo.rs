@@ -210,25 +210,26 @@ fn up_refuses_a_taken_port_and_an_unwritable_directory_in_one_line() {
     assert!(err.contains("cannot create the data directory"), "{err}");
 }
 
-/// Runs a small demo; returns its JSON report.
-fn demo(dir: &Path, name: &str, seed: &str) -> serde_json::Value {
+/// Runs a small demo in `dir` on `topology` (the binary's built-in one if `None`, run from
+/// `dir`, outside the repository); returns its JSON report.
+fn demo(dir: &Path, name: &str, seed: &str, topology: Option<&Path>) -> serde_json::Value {
     let report = dir.join(format!("{name}.json"));
-    let (code, out, err) = run(&[
-        "demo",
-        "--consignments",
-        "6",
-        "--seed",
-        seed,
-        "--speed",
-        "150000",
-        "--topology",
-        deploy("corridor.toml").to_str().unwrap(),
-        "--data",
-        dir.join(name).to_str().unwrap(),
-        "--report",
-        report.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{out}{err}");
+    let mut c = corridor();
+    c.args(["demo", "--consignments", "6", "--seed", seed])
+        .args(["--speed", "150000", "--data"])
+        .arg(dir.join(name))
+        .arg("--report")
+        .arg(&report)
+        .current_dir(dir);
+    if let Some(t) = topology {
+        c.arg("--topology").arg(t);
+    }
+    let o = c.output().unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert_eq!(o.status.code(), Some(0), "{out}{err}");
     assert!(
         out.contains("traces: 6/6 verified across every ledger"),
         "{out}"
@@ -239,7 +240,7 @@ fn demo(dir: &Path, name: &str, seed: &str) -> serde_json::Value {
 #[test]
 fn a_demo_reports_every_consignment_and_the_same_seed_gives_the_same_lanes() {
     let dir = tempfile::tempdir().unwrap();
-    let r = demo(dir.path(), "first", "7");
+    let r = demo(dir.path(), "first", "7", Some(&deploy("corridor.toml")));
     let consignments = r["consignments"].as_array().unwrap();
     assert_eq!(consignments.len(), 6);
     let route = ["CN", "KZ", "AZ", "TR"];
@@ -299,8 +300,9 @@ fn a_demo_reports_every_consignment_and_the_same_seed_gives_the_same_lanes() {
         }
     }
 
-    // The same seed: the same lanes for the same consignments (by reference).
-    let again = demo(dir.path(), "second", "7");
+    // The same seed: the same lanes for the same consignments (by reference), on the topology
+    // built into the binary, from a directory outside the repository.
+    let again = demo(dir.path(), "second", "7", None);
     let by_ref = |r: &serde_json::Value| -> BTreeMap<String, Vec<String>> {
         r["consignments"]
             .as_array()
@@ -320,4 +322,20 @@ fn a_demo_reports_every_consignment_and_the_same_seed_gives_the_same_lanes() {
             .collect()
     };
     assert_eq!(by_ref(&r), by_ref(&again));
+}
+
+/// `topology show` prints the topology built into the binary: `deploy/corridor.toml`.
+#[test]
+fn topology_show_prints_the_built_in_middle_corridor() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = corridor()
+        .args(["topology", "show"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert_eq!(
+        String::from_utf8(o.stdout).unwrap(),
+        std::fs::read_to_string(deploy("corridor.toml")).unwrap()
+    );
 }

@@ -16,10 +16,11 @@ use corridor_audit::layout::{declarant_dir, logs_dir, node_dir, registry_dir, to
 use corridor_topology::Topology;
 use tokio::sync::mpsc;
 
-/// The data root's topology: made (keys and all) from `src` on the first run, read back on
-/// later ones; `adjust` may change it (ports, clock, risk) before it is written again.
+/// The data root's topology: made (keys and all) from `src` (the built-in Middle Corridor,
+/// [`corridor_topology::MIDDLE_CORRIDOR`], when `None`) on the first run, read back on later
+/// ones; `adjust` may change it (ports, clock, risk) before it is written again.
 pub fn prepare(
-    src: &Path,
+    src: Option<&Path>,
     root: &Path,
     auto_ports: bool,
     adjust: impl FnOnce(&mut Topology),
@@ -34,15 +35,19 @@ pub fn prepare(
     let mut t = if file.exists() {
         Topology::load(&file)?
     } else {
-        let t = Topology::load(src).with_context(|| {
-            format!(
-                "cannot load the topology {} (run from the repository, or pass --topology FILE)",
-                src.display()
-            )
-        })?;
+        let (t, from) = match src {
+            Some(src) => (
+                Topology::load(src)
+                    .with_context(|| format!("cannot load the topology {}", src.display()))?,
+                src.display().to_string(),
+            ),
+            None => (
+                Topology::middle_corridor()?,
+                "the built-in Middle Corridor".to_string(),
+            ),
+        };
         let header = format!(
-            "Written by `corridor up` from {}: development keys, never to be committed.",
-            src.display()
+            "Written by `corridor up` from {from}: development keys, never to be committed."
         );
         corridor_topology::init_keys(t, root, &header)?.0
     };

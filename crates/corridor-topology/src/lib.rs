@@ -71,6 +71,11 @@ pub use clock::{Clock, ClockConfig};
 pub use init::{InitOptions, init_keys, init_keys_with};
 pub use risk::{ClearanceTarget, LaneRates, RiskProfile, ValueFloor};
 
+/// The Middle Corridor (China -> Kazakhstan -> Azerbaijan -> Turkey) as `deploy/corridor.toml`
+/// describes it, built into the binary so that `corridor up`, `demo` and `bench` run from
+/// any directory (`corridor topology show` prints it for editing).
+pub const MIDDLE_CORRIDOR: &str = include_str!("../../../deploy/corridor.toml");
+
 /// What can be wrong with a topology.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -358,6 +363,11 @@ impl Topology {
             },
             e => e,
         })
+    }
+
+    /// [`MIDDLE_CORRIDOR`], parsed and checked (it names no file).
+    pub fn middle_corridor() -> Result<Self, Error> {
+        Self::parse(MIDDLE_CORRIDOR, Path::new("."))
     }
 
     /// Parses and checks topology text; relative paths resolve against `base`.

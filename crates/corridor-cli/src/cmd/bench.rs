@@ -136,9 +136,10 @@ pub(crate) struct BenchCorridor {
     /// together) or `single` (`RecordBorderEvent`, one call each).
     #[arg(long, value_enum, default_value_t = Events::Batch)]
     events: Events,
-    /// The corridor to run.
-    #[arg(long, value_name = "FILE", default_value = "deploy/corridor.toml")]
-    topology: PathBuf,
+    /// The corridor to run (default: the Middle Corridor built into the binary, as
+    /// `corridor topology show` prints it).
+    #[arg(long, value_name = "FILE")]
+    topology: Option<PathBuf>,
 }
 
 /// How the benchmark's border posts send border events.

@@ -38,9 +38,10 @@ pub(crate) struct DemoArgs {
     /// Keep everything in DIR (default: a temporary directory, removed at the end).
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
-    /// The corridor to run.
-    #[arg(long, value_name = "FILE", default_value = "deploy/corridor.toml")]
-    topology: PathBuf,
+    /// The corridor to run (default: the Middle Corridor built into the binary, as
+    /// `corridor topology show` prints it).
+    #[arg(long, value_name = "FILE")]
+    topology: Option<PathBuf>,
 }
 
 pub(crate) fn run(a: DemoArgs) -> anyhow::Result<Outcome> {
@@ -63,7 +64,7 @@ pub(crate) fn run(a: DemoArgs) -> anyhow::Result<Outcome> {
         .map_or(0, |d| d.as_micros() as i64);
     let start = format_micros(now);
     let speed = a.speed;
-    let t = prepare(&a.topology, &root, true, |t| {
+    let t = prepare(a.topology.as_deref(), &root, true, |t| {
         t.clock = ClockConfig::Scenario {
             start: start.clone(),
             speed,

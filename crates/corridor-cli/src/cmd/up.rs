@@ -18,9 +18,10 @@ pub(crate) const READY: &str = "corridor up: ready";
 /// `corridor up`.
 #[derive(Args, Clone)]
 pub(crate) struct UpArgs {
-    /// The corridor to run (its keys are made on the first run).
-    #[arg(long, value_name = "FILE", default_value = "deploy/corridor.toml")]
-    pub(crate) topology: PathBuf,
+    /// The corridor to run, its keys made on the first run (default: the Middle Corridor
+    /// built into the binary, as `corridor topology show` prints it).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) topology: Option<PathBuf>,
     /// Where the keys, DATA/topology.toml, each service's data and the logs live.
     #[arg(long, value_name = "DIR", default_value = "corridor-data")]
     pub(crate) data: PathBuf,
@@ -40,7 +41,7 @@ pub(crate) enum Ports {
 /// `corridor up`.
 pub(crate) fn run(a: UpArgs) -> anyhow::Result<Outcome> {
     let auto = a.ports == Some(Ports::Auto);
-    let t = prepare(&a.topology, &a.data, auto, |_| {})?;
+    let t = prepare(a.topology.as_deref(), &a.data, auto, |_| {})?;
     let root = a.data.clone();
     let program = this_program()?;
     block_on_all_cores(async move {

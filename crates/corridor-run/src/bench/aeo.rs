@@ -42,8 +42,6 @@ pub struct AeoConfig {
     pub data: Option<PathBuf>,
 }
 
-/// The default topology, built in so the benchmark runs from any directory.
-const DEFAULT_TOPOLOGY: &str = include_str!("../../../../deploy/corridor.toml");
 const TIERS: [v1::AeoTier; 3] = [
     v1::AeoTier::Full,
     v1::AeoTier::SecuritySafety,
@@ -54,7 +52,7 @@ const TIERS: [v1::AeoTier; 3] = [
 pub async fn run(args: &AeoConfig, mut out: impl FnMut(String)) -> anyhow::Result<bool> {
     let topology = match &args.topology {
         Some(p) => Topology::load(p)?,
-        None => Topology::parse(DEFAULT_TOPOLOGY, std::path::Path::new("."))?,
+        None => Topology::middle_corridor()?,
     };
     let countries: Arc<Vec<CountryCode>> = Arc::new(topology.country_codes());
     let nc = countries.len();

@@ -50,8 +50,8 @@ pub struct CorridorConfig {
     /// queued while up to four calls are out goes in the next call, as a train's events go
     /// together) or `single` (`RecordBorderEvent`, one call each).
     pub events: Events,
-    /// The corridor to run.
-    pub topology: PathBuf,
+    /// The corridor to run (default: the built-in Middle Corridor).
+    pub topology: Option<PathBuf>,
 }
 
 /// How the benchmark's border posts send border events.
@@ -392,7 +392,7 @@ pub async fn run(
             tmp.path().to_owned()
         }
     };
-    let t = prepare(&a.topology, &root, true, |t| {
+    let t = prepare(a.topology.as_deref(), &root, true, |t| {
         t.clock = ClockConfig::System;
         for c in &mut t.countries {
             c.risk = RiskProfile::all_green();
