@@ -22,6 +22,7 @@ use std::sync::Arc;
 use corridor_topology::{Error, ServiceRole, TlsMaterial, Topology};
 use tonic::transport::server::Router;
 use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity, Server, ServerTlsConfig};
+use tower::util::MapResponseLayer;
 
 /// The transport of one role: plaintext, or TLS with the corridor CA and the role's own
 /// certificate. Cheap to clone.
@@ -123,7 +124,7 @@ impl Transport {
     /// services: gRPC health, reporting each of `serving` (service names) SERVING, and
     /// reflection, v1 and v1alpha (grpcurl 1.8 and Python's grpcio-reflection speak only
     /// v1alpha), listing `serving`, health and reflection. The caller adds its own services.
-    pub async fn router(&self, serving: &[&str]) -> Result<Router, Error> {
+    pub async fn router(&self, serving: &[&str]) -> Result<CorridorRouter, Error> {
         let (reporter, health) = tonic_health::server::health_reporter();
         for name in serving {
             reporter
@@ -153,10 +154,43 @@ impl Transport {
         let v1alpha = reflection().build_v1alpha().map_err(bad)?;
         Ok(self
             .server()?
+            .layer(MapResponseLayer::new(
+                resource_exhausted as fn(HttpResponse) -> HttpResponse,
+            ))
             .add_service(health)
             .add_service(v1)
             .add_service(v1alpha))
     }
+}
+
+type HttpResponse = http::Response<tonic::body::Body>;
+
+/// The router every corridor server starts from ([`Transport::router`]): a request over the
+/// server's message limit is answered RESOURCE_EXHAUSTED (`proto/LIMITS.md`).
+pub type CorridorRouter = Router<
+    tower::layer::util::Stack<
+        MapResponseLayer<fn(HttpResponse) -> HttpResponse>,
+        tower::layer::util::Identity,
+    >,
+>;
+
+/// A request over the server's message limit is answered RESOURCE_EXHAUSTED, as gRPC's
+/// status-code table says ("a message larger than the configured limit"; libraries never
+/// generate OUT_OF_RANGE). tonic answers it OUT_OF_RANGE with "decoded message length too
+/// large: found N bytes, the limit is: M bytes"; the code is changed, the message kept.
+fn resource_exhausted(mut r: HttpResponse) -> HttpResponse {
+    let h = r.headers_mut();
+    let too_large = h
+        .get("grpc-message")
+        .and_then(|m| m.to_str().ok())
+        .is_some_and(|m| m.replace("%20", " ").contains("message length too large"));
+    if too_large && h.get("grpc-status").is_some_and(|s| s == "11") {
+        h.insert(
+            "grpc-status",
+            http::HeaderValue::from(tonic::Code::ResourceExhausted as i32),
+        );
+    }
+    r
 }
 
 fn bad_tls(role: &ServiceRole, e: &tonic::transport::Error) -> Error {

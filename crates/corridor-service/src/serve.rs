@@ -8,14 +8,13 @@ use std::sync::Arc;
 
 use corridor_core::SigningKey;
 use corridor_ledger::Ledger;
-use corridor_net::Transport;
+use corridor_net::{CorridorRouter, Transport};
 use corridor_proto::v1::ledger_reader_server::LedgerReaderServer;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tonic::server::NamedService;
-use tonic::transport::server::Router;
 
 use crate::LedgerReaderService;
 
@@ -45,7 +44,7 @@ pub async fn serve<E>(
     listener: TcpListener,
     serving: Serving<'_>,
     service_name: &'static str,
-    add: impl FnOnce(Router) -> Router,
+    add: impl FnOnce(CorridorRouter) -> CorridorRouter,
     shutdown: CancellationToken,
     ready: impl FnOnce(Option<SocketAddr>),
 ) -> Result<(), E>

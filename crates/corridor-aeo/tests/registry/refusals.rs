@@ -328,7 +328,7 @@ async fn oversized_messages_are_refused_by_the_configured_limit() {
         .register_operator(request(pt::OPERATOR_REGISTRATION, &reg, keys.of("KZ")))
         .await
         .unwrap_err();
-    assert_eq!(s.code(), Code::OutOfRange, "{s:?}");
+    assert_eq!(s.code(), Code::ResourceExhausted, "{s:?}");
     assert!(s.message().contains("16384"), "{s:?}");
     assert_eq!(ledger_size(&r).await, 0);
     r.stop().await;

@@ -20,7 +20,8 @@ use super::{Platform, Submission, lock};
 use crate::error::Error;
 
 /// Is this gRPC status the node's verdict on the submission (as opposed to the node not
-/// being reached)?
+/// being reached)? A submission over the node's message limit is refused for good
+/// (RESOURCE_EXHAUSTED; OUT_OF_RANGE from nodes before that code was used).
 fn is_verdict(s: &tonic::Status) -> bool {
     use tonic::Code;
     matches!(
@@ -31,6 +32,7 @@ fn is_verdict(s: &tonic::Status) -> bool {
             | Code::FailedPrecondition
             | Code::AlreadyExists
             | Code::NotFound
+            | Code::ResourceExhausted
             | Code::OutOfRange
     )
 }
@@ -338,6 +340,12 @@ mod tests {
                 None
             )
         );
+        // A submission over the node's message limit is refused, not retried.
+        let too_large = Err(Status::resource_exhausted(
+            "decoded message length too large",
+        ));
+        let o = outcome(&id, &cn, &too_large, 9).unwrap();
+        assert_eq!(o.state, SubmissionState::Refused, "{}", o.detail);
         for s in [Status::unavailable("down"), Status::internal("bad receipt")] {
             let e = Status::from(outcome(&id, &cn, &Err(s), 9).unwrap_err());
             assert_eq!(e.code(), Code::Unavailable);
