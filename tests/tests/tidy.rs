@@ -414,3 +414,22 @@ fn the_services_pure_modules_name_no_wire_type() {
         }
     }
 }
+
+/// The README names the Python client's pinned requirements as `tests/clients/python/
+/// requirements.txt` pins them.
+#[test]
+fn the_readme_names_the_python_requirements_as_pinned() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let requirements =
+        std::fs::read_to_string(root().join("tests/clients/python/requirements.txt")).unwrap();
+    let pins: Vec<&str> = requirements
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    assert!(pins.len() >= 4, "{pins:?}");
+    for pin in pins {
+        assert!(pin.contains("=="), "{pin} is not pinned");
+        assert!(readme.contains(pin), "the README does not name {pin}");
+    }
+}
