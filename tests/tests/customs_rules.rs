@@ -1101,3 +1101,27 @@ async fn a_node_refuses_to_start_on_an_outbox_row_its_ledger_did_not_write() {
     assert!(err.contains(&c.id.to_hex()), "{err}");
     sb.stop().await;
 }
+
+/// A declaration's receipt names its last entry, the assessment: the declaration's own entry
+/// is seq - 2 - (transfer-chain entries), then the bill and each transfer entry, as
+/// `customs.proto` says of `StepReceipt.seq`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declaration_s_receipt_names_the_assessment_after_the_declaration_bill_and_chain() {
+    let mut sb = Sandbox::start().await;
+    sb.register_parties().await;
+    sb.sync().await;
+    let c = sb.consignment(0, |_| {});
+    let r = submit(&sb, &c).await.unwrap();
+    let chain = c.request.transfer_chain.len() as u64;
+    let entries = sb.subject_entries("CN", &c.id).await;
+    let got: Vec<(u64, &str)> = entries.iter().map(|e| (e.seq, e.kind.as_str())).collect();
+    let first = r.seq - 2 - chain;
+    let mut want = vec![
+        (first, "declaration.accepted"),
+        (first + 1, "bill.presented"),
+    ];
+    want.extend((0..chain).map(|i| (first + 2 + i, "bill.transfer")));
+    want.push((r.seq, "risk.assessed"));
+    assert_eq!(got, want);
+    sb.stop().await;
+}
