@@ -40,6 +40,7 @@ async fn listed(addr: SocketAddr) -> BTreeSet<String> {
 fn names(own: &str) -> BTreeSet<String> {
     [
         own,
+        "corridor.v1.CorridorClock",
         "corridor.v1.LedgerReader",
         "grpc.health.v1.Health",
         "grpc.reflection.v1.ServerReflection",

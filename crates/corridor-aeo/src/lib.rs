@@ -120,6 +120,7 @@ pub async fn serve_ready(
         transport: &config.transport,
         ledger,
         key: &config.key,
+        clock: config.clock,
         max_message_bytes: config.max_message_bytes,
         // The registry's writer answers every call in flight before the server stops.
         tasks: None,

@@ -130,6 +130,7 @@ pub async fn serve_ready(
         transport: &config.transport,
         ledger,
         key: &config.key,
+        clock: node.inner.clock,
         max_message_bytes: config.max_message_bytes,
         // Deliveries and the follower stop on the same token.
         tasks: Some(&tasks),

@@ -178,6 +178,7 @@ pub async fn serve_ready(
         transport: &config.transport,
         ledger,
         key: &config.key,
+        clock: platform.inner.clock,
         max_message_bytes: config.max_message_bytes,
         // The follower and the tracking streams stop on the same token, a pending retry
         // after its one call.

@@ -1,5 +1,5 @@
 //! The serve and shutdown skeleton every service runs: its own gRPC service beside
-//! `LedgerReader` over its ledger, health and reflection, on a listener the caller has bound;
+//! `LedgerReader` over its ledger, `CorridorClock`, health and reflection, on a listener the caller has bound;
 //! on shutdown, the calls in flight finish, the service's background tasks are waited for,
 //! and the ledger is made durable with a final signed checkpoint.
 
@@ -9,14 +9,16 @@ use std::sync::Arc;
 use corridor_core::SigningKey;
 use corridor_ledger::Ledger;
 use corridor_net::{CorridorRouter, Transport};
+use corridor_proto::v1::corridor_clock_server::CorridorClockServer;
 use corridor_proto::v1::ledger_reader_server::LedgerReaderServer;
+use corridor_topology::Clock;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tonic::server::NamedService;
 
-use crate::LedgerReaderService;
+use crate::{CorridorClockService, LedgerReaderService};
 
 /// What a service runs its gRPC server with, besides its own service.
 pub struct Serving<'a> {
@@ -28,6 +30,8 @@ pub struct Serving<'a> {
     pub ledger: Arc<Ledger>,
     /// The key that signs the ledger's checkpoints.
     pub key: &'a SigningKey,
+    /// The clock the service checks documents by, served as `CorridorClock`.
+    pub clock: Clock,
     /// Largest request message accepted, in bytes (for every service of the server).
     pub max_message_bytes: usize,
     /// The service's background tasks (steps run to completion, deliveries, followers),
@@ -37,7 +41,7 @@ pub struct Serving<'a> {
 }
 
 /// Serves on `listener` until `shutdown` is cancelled: the service `NAME` that `add` adds
-/// to the router (applying `max_message_bytes` to it), `LedgerReader`, health (every
+/// to the router (applying `max_message_bytes` to it), `LedgerReader`, `CorridorClock`, health (every
 /// service reported SERVING) and reflection. `ready` is called with the listening address
 /// just before the server starts.
 pub async fn serve<E>(
@@ -58,6 +62,7 @@ where
         transport,
         ledger,
         key,
+        clock,
         max_message_bytes,
         tasks,
     } = serving;
@@ -69,9 +74,14 @@ where
         .router(&[
             service_name,
             <LedgerReaderServer<LedgerReaderService> as NamedService>::NAME,
+            <CorridorClockServer<CorridorClockService> as NamedService>::NAME,
         ])
         .await?
-        .add_service(LedgerReaderServer::new(reader).max_decoding_message_size(max_message_bytes));
+        .add_service(LedgerReaderServer::new(reader).max_decoding_message_size(max_message_bytes))
+        .add_service(
+            CorridorClockServer::new(CorridorClockService::new(clock))
+                .max_decoding_message_size(max_message_bytes),
+        );
     add(router)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled())
         .await?;
