@@ -49,20 +49,7 @@ impl Sandbox {
     /// The entries of the declarant's ledger about `subject` (a consignment or a bill), in
     /// sequence order.
     pub async fn declarant_entries(&self, subject: &Digest) -> Vec<v1::LedgerEntry> {
-        let mut stream = self
-            .declarant_ledger()
-            .await
-            .list_subject_entries(v1::ListSubjectEntriesRequest {
-                subject: subject.to_hex(),
-            })
-            .await
-            .expect("subject entries")
-            .into_inner();
-        let mut out = Vec::new();
-        while let Some(e) = stream.next().await {
-            out.push(e.expect("entry"));
-        }
-        out
+        subject_entries(self.declarant_ledger().await, subject).await
     }
 
     /// The declarant's status, answered at once.
@@ -201,20 +188,7 @@ impl Sandbox {
 
     /// The entries of country `code`'s ledger about consignment `id`, in sequence order.
     pub async fn subject_entries(&self, code: &str, id: &Digest) -> Vec<v1::LedgerEntry> {
-        let mut stream = self
-            .node_ledger(code)
-            .await
-            .list_subject_entries(v1::ListSubjectEntriesRequest {
-                subject: id.to_hex(),
-            })
-            .await
-            .expect("subject entries")
-            .into_inner();
-        let mut out = Vec::new();
-        while let Some(e) = stream.next().await {
-            out.push(e.expect("entry"));
-        }
-        out
+        subject_entries(self.node_ledger(code).await, id).await
     }
 
     /// The consignment as country `code` sees it.
@@ -228,6 +202,25 @@ impl Sandbox {
             .expect("consignment")
             .into_inner()
     }
+}
+
+/// The entries about `subject` that the ledger behind `reader` holds, in sequence order.
+async fn subject_entries(
+    mut reader: LedgerReaderClient<Channel>,
+    subject: &Digest,
+) -> Vec<v1::LedgerEntry> {
+    let mut stream = reader
+        .list_subject_entries(v1::ListSubjectEntriesRequest {
+            subject: subject.to_hex(),
+        })
+        .await
+        .expect("subject entries")
+        .into_inner();
+    let mut out = Vec::new();
+    while let Some(e) = stream.next().await {
+        out.push(e.expect("entry"));
+    }
+    out
 }
 
 /// A border event document.

@@ -15,8 +15,9 @@ use corridor_core::document::{
 use corridor_core::{Digest, Envelope, OperatorId};
 use tokio::sync::OwnedMutexGuard;
 
-use super::checks::{CancellationRequest, Signer};
+use super::checks::{CancellationRequest, OfficerPayload, OfficerSigned, Plan, Rules, Signer};
 use super::{Node, lock};
+use crate::consignment::Consignment;
 use crate::error::Error;
 use crate::risk::AeoStatus;
 
@@ -199,48 +200,45 @@ impl Node {
         Ok(slot)
     }
 
-    /// `RecordBorderEvent`: the border event in `event`.
+    /// `RecordBorderEvent`: the border event in `event`. An exit queues the advance record
+    /// for the next node.
     pub(crate) async fn border_event(&self, event: Envelope) -> Result<StepReceipt, Error> {
-        let now = self.inner.clock.now_micros();
-        let event = self.inner.rules.officer_request::<BorderEvent>(event)?;
-        let (id, env_id) = (event.id(), event.envelope_id());
-        let mut slot = self.known(&id).await?;
-        let c = slot.as_ref().ok_or_else(|| Error::State("slot".into()))?;
-        if let Some(e) = c.recorded.get(&env_id) {
-            return Ok(self.receipt_again(c, e.seq));
-        }
-        let plan = self
-            .inner
-            .rules
-            .plan_border_event(c, event, self.signer(now))?;
-        let appended = self.record(&mut slot, id, plan, now).await?;
-        let c = slot.as_ref().ok_or_else(|| Error::State("slot".into()))?;
-        if c.state == S::Exited {
+        let (id, receipt) = self
+            .officer_step::<BorderEvent>(event, Rules::plan_border_event)
+            .await?;
+        if receipt.new && receipt.state == S::Exited {
             self.queue_delivery(id);
         }
-        Ok(self.receipt(c, appended.last(), now))
+        Ok(receipt)
     }
 
     /// `RecordDecision`: the decision in `decision`.
     pub(crate) async fn decide(&self, decision: Envelope) -> Result<StepReceipt, Error> {
+        let (_, receipt) = self
+            .officer_step::<OfficerDecision>(decision, Rules::plan_decision)
+            .await?;
+        Ok(receipt)
+    }
+
+    /// A step an officer signs for a consignment known here: checked, answered with its first
+    /// receipt when the same envelope comes again, else planned by `plan` and recorded.
+    async fn officer_step<M: OfficerPayload>(
+        &self,
+        env: Envelope,
+        plan: impl FnOnce(&Rules, &Consignment, OfficerSigned<M>, Signer<'_>) -> Result<Plan, Error>,
+    ) -> Result<(Digest, StepReceipt), Error> {
         let now = self.inner.clock.now_micros();
-        let decision = self
-            .inner
-            .rules
-            .officer_request::<OfficerDecision>(decision)?;
-        let (id, env_id) = (decision.id(), decision.envelope_id());
+        let signed = self.inner.rules.officer_request::<M>(env)?;
+        let (id, env_id) = (signed.id(), signed.envelope_id());
         let mut slot = self.known(&id).await?;
         let c = slot.as_ref().ok_or_else(|| Error::State("slot".into()))?;
         if let Some(e) = c.recorded.get(&env_id) {
-            return Ok(self.receipt_again(c, e.seq));
+            return Ok((id, self.receipt_again(c, e.seq)));
         }
-        let plan = self
-            .inner
-            .rules
-            .plan_decision(c, decision, self.signer(now))?;
+        let plan = plan(&self.inner.rules, c, signed, self.signer(now))?;
         let appended = self.record(&mut slot, id, plan, now).await?;
         let c = slot.as_ref().ok_or_else(|| Error::State("slot".into()))?;
-        Ok(self.receipt(c, appended.last(), now))
+        Ok((id, self.receipt(c, appended.last(), now)))
     }
 
     /// `CancelDeclaration`: the declarant withdraws a declaration before the goods arrive at

@@ -32,7 +32,7 @@ use crate::error::Error;
 
 pub(crate) use plans::{Signer, plan_handover};
 pub(crate) use requests::{
-    Announced, Cancellation, CancellationRequest, Declared, OfficerSigned, Receipt,
+    Announced, Cancellation, CancellationRequest, Declared, OfficerPayload, OfficerSigned, Receipt,
     opened_from_record,
 };
 
