@@ -280,7 +280,7 @@ fn keys(
     now: i64,
 ) -> Result<Outcome, Error> {
     let Some(o) = latest.operator(&u.operator_id) else {
-        return Err(Error::Refusal(Refusal::FailedPrecondition(format!(
+        return Err(Error::Refusal(Refusal::NotFound(format!(
             "operator_id: {} is not registered",
             u.operator_id
         ))));
@@ -501,7 +501,7 @@ fn countersign(
     let signed = by.parties(&m)?;
     let id = &m.arrangement_id;
     let Some(existing) = latest.arrangement(id) else {
-        return Err(Error::Refusal(Refusal::FailedPrecondition(format!(
+        return Err(Error::Refusal(Refusal::NotFound(format!(
             "arrangement_id: {id} has not been proposed; propose it first"
         ))));
     };
@@ -565,11 +565,10 @@ fn terminate(
         ))));
     };
     if !existing.arrangement.party(&t.country) {
-        return Err(ParseError::new(
-            "country",
-            format!("{} is not a party to arrangement {id}", t.country),
-        )
-        .into());
+        return Err(Error::Refusal(Refusal::PermissionDenied(format!(
+            "country: {} is not a party to arrangement {id}",
+            t.country
+        ))));
     }
     by.require_authority(&t.country, &format!("termination of {id}"))?;
     if existing.terminated.is_some() {

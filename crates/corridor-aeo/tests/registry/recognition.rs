@@ -105,7 +105,7 @@ async fn arrangements_need_both_signatures_and_their_scope_decides() {
     both.add_signature(keys.of("AZ"));
     refused(
         c.countersign_arrangement(submit(&both)).await,
-        Code::FailedPrecondition,
+        Code::NotFound,
         "has not been proposed",
     );
     let proposed = sign(pt::MUTUAL_RECOGNITION, &mra, keys.of("KZ"));

@@ -95,7 +95,7 @@ fn arrangements_are_proposed_countersigned_and_terminated_by_their_parties() {
                 "countersigned without being proposed",
                 Op::Countersign,
                 mra(&new, &[&cn, &kz]),
-                Refused(Code::FailedPrecondition, "has not been proposed"),
+                Refused(Code::NotFound, "has not been proposed"),
             ),
             case(
                 "countersigned with other terms",
@@ -138,7 +138,7 @@ fn arrangements_are_proposed_countersigned_and_terminated_by_their_parties() {
                 Op::Terminate,
                 end("MRA-CN-KZ", "AZ", &az),
                 Refused(
-                    Code::InvalidArgument,
+                    Code::PermissionDenied,
                     "country: AZ is not a party to arrangement MRA-CN-KZ",
                 ),
             ),

@@ -140,10 +140,7 @@ fn key_updates_keep_an_active_key_and_take_no_one_elses() {
                 "an operator not registered",
                 Op::Keys,
                 update("KZ2", &[&fresh], &[], "KZ"),
-                Refused(
-                    Code::FailedPrecondition,
-                    "operator_id: KZ2 is not registered",
-                ),
+                Refused(Code::NotFound, "operator_id: KZ2 is not registered"),
             ),
             case(
                 "by another country's authority",
