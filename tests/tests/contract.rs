@@ -782,6 +782,19 @@ impl World {
                 request.declaration = Some(flipped(&env));
                 (At::Node("CN"), unary!(cn, submit_declaration, request))
             }
+            "submit/extra-signature" => {
+                let mut env: Envelope = fresh
+                    .request
+                    .declaration
+                    .clone()
+                    .unwrap()
+                    .try_into()
+                    .unwrap();
+                env.add_signature(&SigningKey::generate());
+                let mut request = fresh.request;
+                request.declaration = Some(v1::Envelope::from(&env));
+                (At::Node("CN"), unary!(cn, submit_declaration, request))
+            }
             "submit/unmandated" => {
                 let c = fresh;
                 let env: Envelope = c.request.declaration.clone().unwrap().try_into().unwrap();
@@ -884,6 +897,15 @@ impl World {
             }
             "event/stranger" => {
                 let request = signed(pt::BORDER_EVENT, &arrival, &SigningKey::generate());
+                (At::Node("CN"), unary!(cn, record_border_event, request))
+            }
+            "event/extra-signature" => {
+                let mut env =
+                    Envelope::sign(pt::BORDER_EVENT, arrival.encode_to_vec(), &sb.officer("CN"));
+                env.add_signature(&SigningKey::generate());
+                let request = v1::SignedRequest {
+                    envelope: Some(v1::Envelope::from(&env)),
+                };
                 (At::Node("CN"), unary!(cn, record_border_event, request))
             }
             "event/foreign-officer" => {
@@ -1089,6 +1111,23 @@ impl World {
                 );
                 let mut request = transfer_request(&entry, &sb.operator_key(TOPOLOGY_SHIPPER));
                 request.entry.as_mut().unwrap().payload_type = pt::BILL_OF_LADING.into();
+                (At::Declarant, unary!(declarant, transfer_bill, request))
+            }
+            "transfer/extra-signature" => {
+                let entry = next_entry(
+                    &self.platform_bill,
+                    TransferAction::Transfer,
+                    TOPOLOGY_FORWARDER,
+                );
+                let mut env = Envelope::sign(
+                    pt::TRANSFER_ENTRY,
+                    corridor_proto::encode_transfer_entry(&entry),
+                    &sb.operator_key(TOPOLOGY_SHIPPER),
+                );
+                env.add_signature(&SigningKey::generate());
+                let request = v1::TransferBillRequest {
+                    entry: Some(v1::Envelope::from(&env)),
+                };
                 (At::Declarant, unary!(declarant, transfer_bill, request))
             }
             "transfer/unknown-bill" => {

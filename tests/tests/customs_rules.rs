@@ -5,7 +5,7 @@
 //! links between the ledgers.
 
 use corridor_audit::{Corpus, Source};
-use corridor_core::document::examples::{FORWARDER_ID, SHIPPER_ID};
+use corridor_core::document::examples::{CARRIER_ID, FORWARDER_ID, SHIPPER_ID};
 use corridor_core::document::{DeclarationRole, DeclaredItem, RouteStep, RouteStepParts, Text};
 use corridor_core::payload_type as pt;
 use corridor_core::{CountryCode, Digest, Envelope, HsCode, OperatorId, SigningKey, UnLocode};
@@ -578,9 +578,18 @@ async fn forged_unmandated_or_conflicting_declarations_write_nothing() {
         (first.seq, &first.entry_hash, first.state(), first.lane())
     );
     assert_eq!(sb.ledger_size("CN").await, size);
-    // The same declaration in another envelope (one more signature) conflicts.
+    // One more signature by a key of nobody: refused, whatever else the envelope says.
     let mut env = declaration_envelope(&c);
     env.add_signature(&SigningKey::generate());
+    refused(
+        submit(&sb, &with_declaration(&c, v1::Envelope::from(&env))).await,
+        Code::Unauthenticated,
+        "declaration: signature 2 is not by a key of the corridor",
+    );
+    // The same declaration in another envelope (one more signature, by a registered
+    // operator) conflicts.
+    let mut env = declaration_envelope(&c);
+    env.add_signature(&sb.operators[CARRIER_ID]);
     assert_eq!(env.document_id(), c.id);
     let other = with_declaration(&c, v1::Envelope::from(&env));
     refused(

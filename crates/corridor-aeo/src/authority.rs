@@ -106,6 +106,12 @@ impl TrustedKeys {
         Ok(Self::new(t.authority_keys()?, t.other_keys()?).with_operators(reserved))
     }
 
+    /// The key with id `k` if the topology gives it to a role (an operator's topology key
+    /// included).
+    pub(crate) fn role_key(&self, k: &KeyId) -> Option<PublicKey> {
+        self.by_id.get(k).map(|held| held.key)
+    }
+
     /// The corridor's countries (those with a customs authority key).
     pub fn countries(&self) -> impl Iterator<Item = &CountryCode> {
         self.authorities.keys()

@@ -171,6 +171,21 @@ impl Replica {
         (&answer).into()
     }
 
+    /// The public key with id `key` if the corridor knows it at `at`: a key the topology gives
+    /// to a role (a customs authority, node or officer, the registry, the declarant, an
+    /// operator's topology key), or a key registered to an operator and valid at `at` (as
+    /// [`Replica::operator_key`] says); otherwise why not. What every signature of an envelope
+    /// a node or the declarant records must be by (SIGNING.md section 3).
+    pub fn known_key(&self, key: &KeyId, at: i64) -> Result<PublicKey, String> {
+        if let Some(k) = self.state.trusted().role_key(key) {
+            return Ok(k);
+        }
+        match self.state.key_owner(key) {
+            Some(operator) => self.operator_key(&operator.clone(), key, at),
+            None => Err(format!("key {key} is not a key of the corridor")),
+        }
+    }
+
     /// The public key with id `key` if it is registered for `operator` and valid at `at`
     /// (added at or before `at`, and not revoked at or before `at`); otherwise which of these
     /// fails: the operator is not registered, the key is not the operator's, the key is not

@@ -159,6 +159,16 @@ impl State {
         }
     }
 
+    /// The operator key `k` was ever registered for (durable changes only).
+    pub(crate) fn key_owner(&self, k: &KeyId) -> Option<&OperatorId> {
+        self.operator_keys.get(k)
+    }
+
+    /// The topology's keys.
+    pub(crate) fn trusted(&self) -> &TrustedKeys {
+        &self.keys
+    }
+
     /// The view the rules check the next change against.
     pub(crate) fn latest(&self) -> Latest<'_> {
         Latest { state: self }

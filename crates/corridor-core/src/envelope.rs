@@ -176,6 +176,26 @@ impl Envelope {
         Digest::of(&self.payload)
     }
 
+    /// Checks every signature: each must be by a key `known` gives for its key id (or says
+    /// why not), and verify under it. The message says which signature fails and why.
+    pub fn verify_every(
+        &self,
+        known: impl Fn(&KeyId) -> Result<PublicKey, String>,
+    ) -> Result<(), String> {
+        let signed = pae(&self.payload_type, &self.payload);
+        for (i, s) in self.signatures.iter().enumerate() {
+            let key = known(&s.key_id)
+                .map_err(|why| format!("signature {i} is not by a key of the corridor: {why}"))?;
+            if !key.verify(&signed, &s.sig) {
+                return Err(format!(
+                    "signature {i}, by key {}, does not verify",
+                    s.key_id
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Checks that `key` signed this envelope and that its signature verifies.
     pub fn verify_by(&self, key: &PublicKey) -> Result<(), Error> {
         let sig = self

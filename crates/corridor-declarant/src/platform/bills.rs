@@ -232,7 +232,11 @@ impl Platform {
         for s in env.signatures() {
             match replica.operator_key(&entry.actor, &s.key_id, entry.time_unix_micros) {
                 Ok(k) => {
-                    return env.verify_by(&k).map_err(|e| {
+                    env.verify_by(&k).map_err(|e| {
+                        Error::Refusal(Refusal::Unauthenticated(format!("transfer entry: {e}")))
+                    })?;
+                    let at = entry.time_unix_micros;
+                    return env.verify_every(|k| replica.known_key(k, at)).map_err(|e| {
                         Error::Refusal(Refusal::Unauthenticated(format!("transfer entry: {e}")))
                     });
                 }

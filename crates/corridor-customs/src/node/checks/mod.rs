@@ -111,6 +111,10 @@ pub(crate) trait OperatorKeys {
         key: &KeyId,
         at: i64,
     ) -> Result<PublicKey, String>;
+
+    /// The key `key` if the corridor knows it at `at`: a topology role's, or an operator's
+    /// valid then; else why not.
+    fn known_key(&self, key: &KeyId, at: i64) -> Result<PublicKey, String>;
 }
 
 impl OperatorKeys for Replica {
@@ -121,6 +125,10 @@ impl OperatorKeys for Replica {
         at: i64,
     ) -> Result<PublicKey, String> {
         Replica::operator_key(self, operator, key, at)
+    }
+
+    fn known_key(&self, key: &KeyId, at: i64) -> Result<PublicKey, String> {
+        Replica::known_key(self, key, at)
     }
 }
 

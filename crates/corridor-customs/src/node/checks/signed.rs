@@ -1,11 +1,24 @@
 //! Who signed an envelope: an operator with a key the registry lists for it at the
-//! document's time, an officer of this country, or a corridor node.
+//! document's time, an officer of this country, or a corridor node. And the rule for the
+//! signatures beyond the one required: each must be by a key the corridor knows and verify,
+//! so that nothing recorded carries a signature nobody can check.
 
-use corridor_core::{CountryCode, Envelope, OperatorId};
+use corridor_core::{CountryCode, Envelope, KeyId, OperatorId, PublicKey};
 use corridor_service::Refusal;
 
 use super::{OperatorKeys, Rules};
 use crate::error::Error;
+
+/// Checks that every signature of `env` is by a key `known` gives and verifies; `what`
+/// names the document.
+fn every_signature(
+    env: &Envelope,
+    what: &str,
+    known: impl Fn(&KeyId) -> Result<PublicKey, String>,
+) -> Result<(), Error> {
+    env.verify_every(known)
+        .map_err(|e| Error::Refusal(Refusal::Unauthenticated(format!("{what}: {e}"))))
+}
 
 /// Checks that `operator` signed `env` with a key registered for it and valid at `at`.
 pub(super) fn operator_signed(
@@ -19,11 +32,12 @@ pub(super) fn operator_signed(
     for s in env.signatures() {
         match keys.operator_key(operator, &s.key_id, at) {
             Ok(k) => {
-                return env.verify_by(&k).map_err(|e| {
+                env.verify_by(&k).map_err(|e| {
                     Error::Refusal(Refusal::Unauthenticated(format!(
                         "{what}: signature of {operator}: {e}"
                     )))
-                });
+                })?;
+                return every_signature(env, what, |k| keys.known_key(k, at));
             }
             Err(e) => {
                 why.get_or_insert(e);
@@ -47,6 +61,7 @@ impl Rules {
                     Error::Refusal(Refusal::Unauthenticated(format!("officer signature: {e}")))
                 })?;
                 if o.country == self.country {
+                    every_signature(env, "officer's document", |k| self.corridor_key(k))?;
                     return Ok(o.name.clone());
                 }
                 foreign.get_or_insert(format!("officer {} of {}", o.name, o.country));
@@ -81,6 +96,22 @@ impl Rules {
             .map_err(|e| {
                 Error::Refusal(Refusal::Unauthenticated(format!("advance record: {e}")))
             })?;
+        every_signature(env, "advance record", |k| self.corridor_key(k))?;
         Ok(signer)
+    }
+
+    /// The key with id `k` if it is an officer's or a node's of this corridor.
+    fn corridor_key(&self, k: &KeyId) -> Result<PublicKey, String> {
+        if let Some(o) = self.corridor.officers.get(k) {
+            return Ok(o.key);
+        }
+        match self.corridor.node_by_key.get(k) {
+            Some(country) => self
+                .corridor
+                .node_key(country)
+                .map(|key| *key)
+                .map_err(|e| e.to_string()),
+            None => Err(format!("key {k} is not an officer's or a customs node's")),
+        }
     }
 }

@@ -120,6 +120,13 @@ impl OperatorKeys for Keys {
             .cloned()
             .ok_or_else(|| format!("key {k} is not a key of operator {op}"))
     }
+
+    fn known_key(&self, k: &KeyId, _at: i64) -> Result<PublicKey, String> {
+        self.0
+            .iter()
+            .find_map(|((_, id), key)| (id == k).then_some(*key))
+            .ok_or_else(|| format!("key {k} is not a key of the corridor"))
+    }
 }
 
 /// The rules of country `at` in the CN -> KZ -> AZ -> TR corridor, with officers at CN and KZ.
@@ -299,6 +306,23 @@ fn declarations_are_checked_in_order_and_each_refusal_names_its_cause() {
             |s| s.declaration_signers = vec![key("a stranger")],
             |_| {},
             Some((Code::Unauthenticated, "declaration is not signed by")),
+        ),
+        (
+            "one more signature, by a registered operator",
+            "CN",
+            |s| s.declaration_signers.push(key(CARRIER_ID)),
+            |_| {},
+            None,
+        ),
+        (
+            "one more signature, by a key of nobody",
+            "CN",
+            |s| s.declaration_signers.push(key("a stranger")),
+            |_| {},
+            Some((
+                Code::Unauthenticated,
+                "declaration: signature 2 is not by a key of the corridor",
+            )),
         ),
         (
             "a declarant without the holder's signature",
@@ -628,6 +652,41 @@ fn officer_steps_are_signed_by_an_officer_of_this_country_for_it() {
         let got = rules("CN").border_event_request(signed_request(pt, &e, &key(by)));
         expect(row, got.map(|s| s.id()), *want);
     }
+}
+
+#[test]
+fn every_signature_of_an_officer_s_document_is_by_a_corridor_key_and_verifies() {
+    let e = border_event(v1::BorderEventKind::Arrival);
+    let with = |second: &SigningKey| {
+        let mut env = Envelope::sign(
+            payload_type::BORDER_EVENT,
+            e.encode_to_vec(),
+            &key("officer CN"),
+        );
+        env.add_signature(second);
+        v1::SignedRequest {
+            envelope: Some(v1::Envelope::from(&env)),
+        }
+    };
+    let got = rules("CN").border_event_request(with(&key("officer KZ")));
+    expect("co-signed by KZ's officer", got.map(|s| s.id()), None);
+    let got = rules("CN").border_event_request(with(&key("a stranger")));
+    expect(
+        "co-signed by a key of nobody",
+        got.map(|s| s.id()),
+        Some((
+            Code::Unauthenticated,
+            "officer's document: signature 1 is not by a key of the corridor",
+        )),
+    );
+    let mut bad = with(&key("officer KZ"));
+    bad.envelope.as_mut().unwrap().signatures[1].sig[0] ^= 0x01;
+    let got = rules("CN").border_event_request(bad);
+    expect(
+        "co-signed with a signature that does not verify",
+        got.map(|s| s.id()),
+        Some((Code::Unauthenticated, "signature 1, by key")),
+    );
 }
 
 fn signer(now: i64) -> Signer<'static> {
