@@ -22,6 +22,14 @@ it shows:
    payload type and payload, key id = hex SHA-256 of the raw 32-byte public key.
 4. **Submission.** Straight to the first customs node (``CustomsNode.SubmitDeclaration``); the
    consignment id it answers is the SHA-256 of the declaration's payload bytes.
+   **Refusals.** Around it, the negative cases of ``negative.py``: requests the written
+   contract (proto/ERRORS.md, SIGNING.md, LIMITS.md and the protos' comments) says must be
+   refused, each checked for its status code, the message the contract states and an
+   unchanged ledger; before the submission a flipped signature bit, a wrong payload type and
+   a message over the node's limit; after it the same envelope again, the same declaration in
+   another envelope, a second declaration on the bill, border events under a wrong payload
+   type, by another country's officer and by an unknown key, and a double spend of a bill at
+   the declarant.
 5. **The borders.** At each country the officers' steps (``corridor arrive``, ``decide
    release`` when the node waits for an officer, ``exit``) with the development officer keys;
    between countries the client follows the previous node (``CustomsNode.WatchConsignment``,
@@ -35,9 +43,10 @@ Usage, against ``corridor up --ports auto --data DIR``::
 
 It speaks plaintext gRPC, or mutual TLS with the corridor's client certificate when the
 topology has a ``[tls]`` section (``corridor keys init --tls``). It prints the consignment id,
-the steps and every node's events, and ``completed <id>`` last.
-Exit status: 0 only when the consignment completed; 1 on any error, with a message; 2 on bad
-usage. Needs Python 3.11 or later (``tomllib``).
+the steps and every node's events, one ``negative <case>: <CODE>: <message>`` line per
+negative case and ``negative cases: N passed (...)``, and ``completed <id>`` last.
+Exit status: 0 only when every negative case passed and the consignment completed; 1 on any
+error, with a message; 2 on bad usage. Needs Python 3.11 or later (``tomllib``).
 """
 
 from __future__ import annotations
@@ -62,6 +71,8 @@ from types import SimpleNamespace
 import grpc
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+import negative
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -584,6 +595,21 @@ def drive(pb, c: Corridor, channels: dict, work: Path, args: argparse.Namespace)
     decl_env = envelope(pb, PT_DECLARATION, declaration, shipper)
     expected_id = document_id(decl_env).hex()
     print(f"bill {bill_id.hex()} signed by {carrier_id}; declaration signed by {shipper_id}")
+    cases = negative.Cases(
+        pb,
+        c,
+        channels[first],
+        shipper_id=shipper_id,
+        shipper=shipper,
+        carrier=carrier,
+        bill_env=bill_env,
+        issue_env=issue_env,
+        declaration=declaration,
+        decl_env=decl_env,
+        goods=goods,
+        suffix=suffix,
+    )
+    cases.before_declaration()  # what the first node refuses before anything is declared
 
     # 4. Straight to the first customs node.
     node = pb.customs_grpc.CustomsNodeStub(channels[first])
@@ -603,6 +629,7 @@ def drive(pb, c: Corridor, channels: dict, work: Path, args: argparse.Namespace)
     print(
         f"{first}: {states.Name(receipt.state)}, {lanes.Name(receipt.lane)} (entry {receipt.seq})"
     )
+    cases.after_declaration(receipt)  # repeats, conflicts and roles, before the arrival
 
     # 5. Border by border.
     for i, cc in enumerate(ROUTE):
@@ -667,4 +694,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as the module `client`, the one negative.py imports: one ClientError, one of each.
+    import client
+
+    sys.exit(client.main())
