@@ -109,7 +109,7 @@ impl Rules {
             Some(country) => self
                 .corridor
                 .node_key(country)
-                .map(|key| *key)
+                .copied()
                 .map_err(|e| e.to_string()),
             None => Err(format!("key {k} is not an officer's or a customs node's")),
         }
