@@ -82,6 +82,14 @@ fn python() -> PathBuf {
     if has_requirements(&python, &requirements) {
         return python;
     }
+    // Tests of this file run as separate processes: one makes the environment at a time,
+    // and the others find it made.
+    std::fs::create_dir_all(ws.join("target")).unwrap();
+    let lock = std::fs::File::create(ws.join("target/py-client-venv.lock")).unwrap();
+    lock.lock().unwrap();
+    if has_requirements(&python, &requirements) {
+        return python;
+    }
     if !python.exists() {
         check(
             "python3 -m venv target/py-client-venv",
