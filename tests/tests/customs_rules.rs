@@ -1134,3 +1134,41 @@ async fn a_declaration_s_receipt_names_the_assessment_after_the_declaration_bill
     assert_eq!(got, want);
     sb.stop().await;
 }
+
+/// A field the declaration's message does not define is skipped on decoding and kept in the
+/// signed payload: the consignment id covers it and the ledger records it byte for byte, as
+/// SIGNING.md section 2 says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payload_field_unknown_to_the_schema_is_kept_in_the_signed_bytes() {
+    let mut sb = Sandbox::start().await;
+    sb.register_parties().await;
+    sb.sync().await;
+    let c = sb.consignment(0, |_| {});
+    let mut payload = declaration_envelope(&c).payload().to_vec();
+    // Field 2047, varint 1: no field of corridor.v1.Declaration.
+    let unknown = [0xf8, 0x7f, 0x01];
+    payload.extend_from_slice(&unknown);
+    let mut env = Envelope::sign(
+        pt::DECLARATION,
+        payload.clone(),
+        &sb.operators[FORWARDER_ID],
+    );
+    env.add_signature(&sb.operators[SHIPPER_ID]);
+    let id = env.document_id();
+    assert_ne!(id, c.id);
+    let extended = Consignment {
+        id,
+        ..with_declaration(&c, v1::Envelope::from(&env))
+    };
+    let r = submit(&sb, &extended).await.unwrap();
+    assert!(r.new);
+    let entries = sb.subject_entries("CN", &id).await;
+    let recorded = &only(&entries, "declaration.accepted").envelope;
+    let recorded: Envelope = v1::Envelope::decode(recorded.as_slice())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    assert_eq!(recorded.payload(), payload.as_slice());
+    assert!(recorded.payload().ends_with(&unknown));
+    sb.stop().await;
+}
