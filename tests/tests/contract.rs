@@ -327,6 +327,33 @@ fn transfer_request(entry: &TransferEntry, key: &SigningKey) -> v1::TransferBill
     }
 }
 
+/// A call of RPC `path` at `addr` whose request is not a message of the RPC's type: field 1
+/// as a varint, where each request this is sent to has a message in field 1.
+fn not_protobuf(addr: std::net::SocketAddr, path: &'static str) -> Call {
+    Box::pin(async move {
+        let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let mut grpc = tonic::client::Grpc::new(channel);
+        grpc.ready().await.unwrap();
+        let codec =
+            tonic_prost::ProstCodec::<v1::ListEntriesRequest, v1::GetCheckpointRequest>::default();
+        let request = v1::ListEntriesRequest {
+            from_sequence: 5,
+            to_sequence: 0,
+        };
+        grpc.unary(
+            tonic::Request::new(request),
+            tonic::codegen::http::uri::PathAndQuery::from_static(path),
+            codec,
+        )
+        .await
+        .map(|_| ())
+    })
+}
+
 /// A request of `bytes` bytes or more.
 fn padding(bytes: usize) -> Vec<u8> {
     vec![0x20; bytes]
@@ -457,6 +484,13 @@ impl World {
         let r = At::Registry;
         match name {
             // The registry.
+            "register/not-protobuf" => (
+                r,
+                not_protobuf(
+                    sb.topology.registry_addr().unwrap(),
+                    "/corridor.v1.AeoRegistry/RegisterOperator",
+                ),
+            ),
             "register/payload-type" => {
                 let doc = registration("CN91440300RG01", &SigningKey::generate());
                 let env = sealed(pt::AEO_CERTIFICATE, &doc, &[&cn_authority]);
@@ -742,7 +776,39 @@ impl World {
                 (r, unary!(registry, list_arrangements, request))
             }
 
+            // A ledger reader (the CN node's).
+            "entries/range" => {
+                let request = v1::ListEntriesRequest {
+                    from_sequence: 3,
+                    to_sequence: 2,
+                };
+                (
+                    At::Node("CN"),
+                    stream!(sb.node_ledger("CN").await, list_entries, request),
+                )
+            }
+            "subject-entries/too-long" => {
+                let request = v1::ListSubjectEntriesRequest {
+                    subject: "x".repeat(65_536),
+                };
+                (
+                    At::Node("CN"),
+                    stream!(sb.node_ledger("CN").await, list_subject_entries, request),
+                )
+            }
+
             // The customs node.
+            "submit/not-protobuf" => (
+                At::Node("CN"),
+                not_protobuf(
+                    sb.node_addr("CN"),
+                    "/corridor.v1.CustomsNode/SubmitDeclaration",
+                ),
+            ),
+            "list/filter" => {
+                let request = v1::ListConsignmentsRequest { filter: 99 };
+                (At::Node("CN"), unary!(cn, list_consignments, request))
+            }
             "submit/payload-type" => {
                 let mut request = d.request.clone();
                 request.declaration.as_mut().unwrap().payload_type = pt::BILL_OF_LADING.into();
@@ -1029,6 +1095,13 @@ impl World {
             }
 
             // The declarant.
+            "consignment/not-protobuf" => (
+                At::Declarant,
+                not_protobuf(
+                    sb.declarant_addr(),
+                    "/corridor.v1.Declarant/SubmitConsignment",
+                ),
+            ),
             "consignment/field" => {
                 let mut request = plain_consignment(self.n, &topology_parties()).request;
                 request.declaration.as_mut().unwrap().items[0].hs_code = "7700000000".into();

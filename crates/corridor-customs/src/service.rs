@@ -218,7 +218,12 @@ impl v1::customs_node_server::CustomsNode for Node {
         &self,
         request: Request<v1::ListConsignmentsRequest>,
     ) -> Result<Response<v1::ListConsignmentsResponse>, Status> {
-        let filter = request.get_ref().filter().into();
+        let filter = request.get_ref().filter;
+        let filter = v1::QueueFilter::try_from(filter)
+            .map_err(|_| {
+                Status::invalid_argument(format!("filter: {filter} is not a QueueFilter"))
+            })?
+            .into();
         let views = self.list(filter).await;
         Ok(Response::new(v1::ListConsignmentsResponse {
             consignments: views.iter().map(v1::ConsignmentView::from).collect(),

@@ -155,7 +155,7 @@ impl Transport {
         Ok(self
             .server()?
             .layer(MapResponseLayer::new(
-                resource_exhausted as fn(HttpResponse) -> HttpResponse,
+                conventional_codes as fn(HttpResponse) -> HttpResponse,
             ))
             .add_service(health)
             .add_service(v1)
@@ -166,7 +166,8 @@ impl Transport {
 type HttpResponse = http::Response<tonic::body::Body>;
 
 /// The router every corridor server starts from ([`Transport::router`]): a request over the
-/// server's message limit is answered RESOURCE_EXHAUSTED (`proto/LIMITS.md`).
+/// server's message limit is answered RESOURCE_EXHAUSTED (`proto/LIMITS.md`), one that is not
+/// a protobuf message of the RPC's type INVALID_ARGUMENT (`proto/ERRORS.md`).
 pub type CorridorRouter = Router<
     tower::layer::util::Stack<
         MapResponseLayer<fn(HttpResponse) -> HttpResponse>,
@@ -174,21 +175,34 @@ pub type CorridorRouter = Router<
     >,
 >;
 
-/// A request over the server's message limit is answered RESOURCE_EXHAUSTED, as gRPC's
-/// status-code table says ("a message larger than the configured limit"; libraries never
-/// generate OUT_OF_RANGE). tonic answers it OUT_OF_RANGE with "decoded message length too
-/// large: found N bytes, the limit is: M bytes"; the code is changed, the message kept.
-fn resource_exhausted(mut r: HttpResponse) -> HttpResponse {
+/// The codes tonic gives a request it cannot read, made the ones corridor documents; the
+/// message is kept.
+/// - A request over the server's message limit: tonic answers OUT_OF_RANGE "decoded message
+///   length too large: found N bytes, the limit is: M bytes". It becomes RESOURCE_EXHAUSTED,
+///   as gRPC's status-code table says ("a message larger than the configured limit";
+///   libraries never generate OUT_OF_RANGE).
+/// - A request that is not a protobuf message of the RPC's type: tonic answers INTERNAL
+///   "failed to decode Protobuf message: ...". The client sent it, so it becomes
+///   INVALID_ARGUMENT, and INTERNAL keeps meaning a fault of the service.
+fn conventional_codes(mut r: HttpResponse) -> HttpResponse {
     let h = r.headers_mut();
-    let too_large = h
+    let message = h
         .get("grpc-message")
         .and_then(|m| m.to_str().ok())
-        .is_some_and(|m| m.replace("%20", " ").contains("message length too large"));
-    if too_large && h.get("grpc-status").is_some_and(|s| s == "11") {
-        h.insert(
-            "grpc-status",
-            http::HeaderValue::from(tonic::Code::ResourceExhausted as i32),
-        );
+        .map(|m| m.replace("%20", " "))
+        .unwrap_or_default();
+    let status = h.get("grpc-status").and_then(|s| s.to_str().ok());
+    let code = match status {
+        Some("11") if message.contains("message length too large") => {
+            Some(tonic::Code::ResourceExhausted)
+        }
+        Some("13") if message.starts_with("failed to decode Protobuf message") => {
+            Some(tonic::Code::InvalidArgument)
+        }
+        _ => None,
+    };
+    if let Some(code) = code {
+        h.insert("grpc-status", http::HeaderValue::from(code as i32));
     }
     r
 }

@@ -100,6 +100,12 @@ impl v1::ledger_reader_server::LedgerReader for LedgerReaderService {
         r: Request<v1::ListEntriesRequest>,
     ) -> Result<Response<Self::ListEntriesStream>, Status> {
         let r = r.into_inner();
+        if r.to_sequence != 0 && r.to_sequence < r.from_sequence {
+            return Err(Status::invalid_argument(format!(
+                "to_sequence: {} is below from_sequence {} (0 means up to the ledger's size)",
+                r.to_sequence, r.from_sequence
+            )));
+        }
         let to = if r.to_sequence == 0 {
             self.ledger.len()
         } else {
