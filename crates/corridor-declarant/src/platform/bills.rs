@@ -2,8 +2,9 @@
 //! by its carrier, with its ISSUE entry), a bill on the platform is found, and each transfer
 //! is checked against the bill as it stands (`check_transfer`, pure) before it is recorded.
 
+use corridor_aeo::replica::operator_signed;
 use corridor_core::document::declarant::{BillRecord, BillSource};
-use corridor_core::document::{BillOfLading, TransferAction, TransferEntry};
+use corridor_core::document::{BillOfLading, TransferEntry};
 use corridor_core::{Digest, Envelope, ParseError, payload_type};
 use corridor_service::Refusal;
 
@@ -110,17 +111,10 @@ fn check_transfer(
     let tip = b
         .tip()
         .ok_or_else(|| Error::State(format!("bill {bill_id} has no chain")))?;
-    if entry.seq == tip.entry.seq + 1
-        && entry.actor != tip.entry.to_holder
-        && !matches!(
-            entry.action,
-            TransferAction::SurrenderAccepted | TransferAction::SurrenderRejected
-        )
-    {
-        return Err(Error::Refusal(Refusal::PermissionDenied(format!(
-            "{} does not hold bill {bill_id}: {} does",
-            entry.actor, tip.entry.to_holder
-        ))));
+    if entry.seq == tip.entry.seq + 1 {
+        entry
+            .check_holder(&tip.entry)
+            .map_err(|e| Error::Refusal(Refusal::PermissionDenied(e.to_string())))?;
     }
     entry
         .check_follows(&tip.id, &tip.entry)
@@ -194,7 +188,13 @@ impl Platform {
         let entry = corridor_proto::decode_transfer_entry(env.payload())
             .map_err(|e| e.within("entry.payload"))?;
         let bill_id = entry.document_id;
-        self.check_actor_signature(&env, &entry)?;
+        operator_signed(
+            &*self.inner.replica.read(),
+            &env,
+            &entry.actor,
+            entry.time_unix_micros,
+            "entry",
+        )?;
         let bill_lock = lock(&self.inner.bill_locks)
             .entry(bill_id)
             .or_default()
@@ -225,26 +225,6 @@ impl Platform {
             .ok_or_else(|| Error::State("bill".into()))
     }
 
-    /// The actor's signature on a transfer entry, with a key valid at the entry's time.
-    fn check_actor_signature(&self, env: &Envelope, entry: &TransferEntry) -> Result<(), Error> {
-        let replica = self.inner.replica.read();
-        let mut why = String::from("no signature");
-        for s in env.signatures() {
-            match replica.operator_key(&entry.actor, &s.key_id, entry.time_unix_micros) {
-                Ok(k) => {
-                    return env.verify_by(&k).map_err(|e| {
-                        Error::Refusal(Refusal::Unauthenticated(format!("transfer entry: {e}")))
-                    });
-                }
-                Err(e) => why = e,
-            }
-        }
-        Err(Error::Refusal(Refusal::Unauthenticated(format!(
-            "the transfer entry is not signed by its actor {}: {why}",
-            entry.actor
-        ))))
-    }
-
     /// `GetBill`.
     pub(crate) fn bill(&self, id: &Digest) -> Result<BillRecord, Error> {
         let st = lock(&self.inner.state);
@@ -258,10 +238,10 @@ impl Platform {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use corridor_core::document::TransferEntryParts;
     use corridor_core::document::examples::{
         CONSIGNEE_ID, FORWARDER_ID, ISSUED_AT, SHIPPER_ID, sample_bill_of_lading, sample_issue,
     };
+    use corridor_core::document::{TransferAction, TransferEntryParts};
     use corridor_core::{OperatorId, SigningKey};
     use tonic::Code;
 

@@ -1,41 +1,12 @@
-//! Who signed an envelope: an operator with a key the registry lists for it at the
-//! document's time, an officer of this country, or a corridor node.
+//! Who signed an envelope: an officer of this country, or a corridor node. (An operator's
+//! signature, by a key the registry lists for it at the document's time, is
+//! `corridor_aeo::replica::operator_signed`, the rule the declarant checks by too.)
 
-use corridor_core::{CountryCode, Envelope, OperatorId};
+use corridor_core::{CountryCode, Envelope};
 use corridor_service::Refusal;
 
-use super::{OperatorKeys, Rules};
+use super::Rules;
 use crate::error::Error;
-
-/// Checks that `operator` signed `env` with a key registered for it and valid at `at`.
-pub(super) fn operator_signed(
-    keys: &impl OperatorKeys,
-    env: &Envelope,
-    operator: &OperatorId,
-    at: i64,
-    what: &str,
-) -> Result<(), Error> {
-    let mut why = None;
-    for s in env.signatures() {
-        match keys.operator_key(operator, &s.key_id, at) {
-            Ok(k) => {
-                return env.verify_by(&k).map_err(|e| {
-                    Error::Refusal(Refusal::Unauthenticated(format!(
-                        "{what}: signature of {operator}: {e}"
-                    )))
-                });
-            }
-            Err(e) => {
-                why.get_or_insert(e);
-            }
-        }
-    }
-    Err(Error::Refusal(Refusal::Unauthenticated(format!(
-        "{what} is not signed by {operator} with a key valid at {}: {}",
-        corridor_topology::clock::format_micros(at),
-        why.unwrap_or_else(|| "no signature".into())
-    ))))
-}
 
 impl Rules {
     /// The officer of this country who signed `env`.
