@@ -658,6 +658,7 @@ async fn a_declaration_for_a_party_that_no_longer_holds_the_bill_is_refused_at_t
         bill_of_lading: None,
         bill_of_lading_id: r.bill_of_lading_id.clone(),
         declaration: Some(d.clone()),
+        ..Default::default()
     };
     let cn = sb.ledger_size("CN").await;
     let s = refused(
@@ -712,6 +713,7 @@ async fn a_declaration_for_a_party_that_no_longer_holds_the_bill_is_refused_at_t
             bill_of_lading: None,
             bill_of_lading_id: r.bill_of_lading_id.clone(),
             declaration: Some(d),
+            ..Default::default()
         },
     )
     .await
@@ -1075,7 +1077,10 @@ async fn invalid_plain_data_is_refused_before_anything_is_recorded() {
         (
             with(&|r| r.bill_of_lading_id = Digest::of(b"a bill").to_hex()),
             Code::InvalidArgument,
-            vec!["bill_of_lading_id: give either a new bill_of_lading or the id".into()],
+            vec![
+                "bill_of_lading_id: give the bill one way only".into(),
+                "the request gives bill_of_lading and bill_of_lading_id".into(),
+            ],
         ),
         (
             with(&|r| {
