@@ -3,7 +3,8 @@
 //! `tests/clients/python` (stubs generated from `proto/`, its own ed25519 keys, documents
 //! signed as `proto/SIGNING.md` says) takes a consignment through `corridor up` from its
 //! declaration at the first node to its completion at the last, and `corridor trace`
-//! verifies every document it signed.
+//! verifies every document it signed; then it puts a bill its own carrier signed on the
+//! declarant's platform, which declares it, and finds it there as it signed it.
 //!
 //! The Python comes from `$CORRIDOR_PYTHON` if set; otherwise from the virtual environment
 //! `target/py-client-venv`, made here (`python3 -m venv`, then `pip install -r
@@ -126,6 +127,10 @@ fn a_python_client_built_from_the_protos_clears_a_consignment_through_corridor_u
         "{id:?}"
     );
     assert!(stdout.contains(&format!("consignment {id}\n")), "{stdout}");
+    assert!(
+        stdout.contains("on the platform as signed, held by CN"),
+        "the declarant took the client's carrier-signed bill:\n{stdout}"
+    );
 
     // Every document the client signed checks out against the keys it registered.
     let trace = ok(&["trace", "--topology", up.topology.to_str().unwrap(), id]);
