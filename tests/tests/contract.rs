@@ -20,8 +20,9 @@ use corridor_proto::v1;
 use corridor_proto::v1::ledger_reader_client::LedgerReaderClient;
 use corridor_run::bootstrap;
 use corridor_tests::sandbox::{
-    Consignment, DAY, Sandbox, TOPOLOGY_AZ_FORWARDER, TOPOLOGY_FORWARDER, TOPOLOGY_SHIPPER,
-    border_event, now, plain_consignment, signed, topology_parties,
+    Consignment, DAY, Sandbox, TOPOLOGY_AZ_FORWARDER, TOPOLOGY_CARRIER, TOPOLOGY_FORWARDER,
+    TOPOLOGY_SHIPPER, border_event, carrier_signed, now, plain_consignment, signed,
+    topology_parties,
 };
 use prost::Message;
 use tonic::{Code, Status};
@@ -352,6 +353,31 @@ fn not_protobuf(addr: std::net::SocketAddr, path: &'static str) -> Call {
         .await
         .map(|_| ())
     })
+}
+
+/// `chain` with one more entry after its last: `actor`, who does not hold the bill, transfers
+/// it to `to`, signing with `key`.
+fn by_non_holder(chain: &mut Vec<v1::Envelope>, actor: &str, to: &str, key: &SigningKey) {
+    let last: Envelope = chain.last().cloned().unwrap().try_into().unwrap();
+    let tip = corridor_proto::decode_transfer_entry(last.payload()).unwrap();
+    let mut parts = tip
+        .next(
+            last.document_id(),
+            TransferAction::Transfer,
+            op(to),
+            now(),
+            None,
+        )
+        .unwrap()
+        .into_parts();
+    parts.actor = op(actor);
+    parts.from_holder = Some(op(actor));
+    let entry = TransferEntry::new(parts).unwrap();
+    chain.push(v1::Envelope::from(&Envelope::sign(
+        pt::TRANSFER_ENTRY,
+        corridor_proto::encode_transfer_entry(&entry),
+        key,
+    )));
 }
 
 /// A request of `bytes` bytes or more.
@@ -873,6 +899,16 @@ impl World {
                 request.declaration = Some(v1::Envelope::from(&alone));
                 (At::Node("CN"), unary!(cn, submit_declaration, request))
             }
+            "submit/chain-not-holder" => {
+                let mut request = fresh.request;
+                by_non_holder(
+                    &mut request.transfer_chain,
+                    FORWARDER_ID,
+                    CARRIER_ID,
+                    &self.key(FORWARDER_ID),
+                );
+                (At::Node("CN"), unary!(cn, submit_declaration, request))
+            }
             "submit/not-first" => {
                 let c = fresh;
                 (At::Node("KZ"), unary!(kz, submit_declaration, c.request))
@@ -1113,6 +1149,38 @@ impl World {
             "consignment/no-bill" => {
                 let mut request = plain_consignment(self.n, &topology_parties()).request;
                 request.bill_of_lading = None;
+                (
+                    At::Declarant,
+                    unary!(declarant, submit_consignment, request),
+                )
+            }
+            "consignment/two-ways" => {
+                let plain = plain_consignment(self.n, &topology_parties());
+                let mut request = carrier_signed(&plain, &sb.operator_key(TOPOLOGY_CARRIER), now());
+                request.bill_of_lading = plain.request.bill_of_lading;
+                (
+                    At::Declarant,
+                    unary!(declarant, submit_consignment, request),
+                )
+            }
+            "consignment/bill-flipped-bit" => {
+                let plain = plain_consignment(self.n, &topology_parties());
+                let mut request = carrier_signed(&plain, &sb.operator_key(TOPOLOGY_CARRIER), now());
+                request.bill_of_lading_envelope.as_mut().unwrap().signatures[0].sig[9] ^= 0x10;
+                (
+                    At::Declarant,
+                    unary!(declarant, submit_consignment, request),
+                )
+            }
+            "consignment/chain-not-holder" => {
+                let plain = plain_consignment(self.n, &topology_parties());
+                let mut request = carrier_signed(&plain, &sb.operator_key(TOPOLOGY_CARRIER), now());
+                by_non_holder(
+                    &mut request.transfer_chain,
+                    TOPOLOGY_FORWARDER,
+                    TOPOLOGY_AZ_FORWARDER,
+                    &sb.operator_key(TOPOLOGY_FORWARDER),
+                );
                 (
                     At::Declarant,
                     unary!(declarant, submit_consignment, request),

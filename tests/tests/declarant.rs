@@ -1,19 +1,22 @@
 #![allow(clippy::unwrap_used)]
 //! The declarant service through a whole corridor run in-process (see
 //! `corridor_tests::sandbox`): plain data cleared through every country and tracked in
-//! corridor order, the bill of lading as a transferable record, refusals passed on from the
-//! first node, cancellation, restarts, and refusals that record nothing.
+//! corridor order, the bill of lading as a transferable record, a bill its carrier signed
+//! elsewhere put on the platform with its chain, refusals passed on from the first node,
+//! cancellation, restarts, and refusals that record nothing.
 
 use std::time::Duration;
 
+use corridor_core::document::examples::CARRIER_ID;
 use corridor_core::document::{Declaration, TransferAction, TransferEntry, TransferEntryParts};
 use corridor_core::{Digest, Envelope, OperatorId, SigningKey, payload_type as pt};
 use corridor_customs::consignment::kind as node_kind;
 use corridor_declarant::platform::kind;
 use corridor_proto::v1::{self, ConsignmentState as S, Lane, Outcome, SubmissionState};
 use corridor_tests::sandbox::{
-    PlainConsignment, Sandbox, TOPOLOGY_AZ_FORWARDER, TOPOLOGY_CARRIER, TOPOLOGY_CONSIGNEE,
-    TOPOLOGY_FORWARDER, TOPOLOGY_SHIPPER, now, plain_consignment, topology_parties,
+    DAY, Parties, PlainConsignment, Sandbox, TOPOLOGY_AZ_FORWARDER, TOPOLOGY_CARRIER,
+    TOPOLOGY_CONSIGNEE, TOPOLOGY_FORWARDER, TOPOLOGY_SHIPPER, carrier_signed, now,
+    plain_consignment, topology_parties,
 };
 use tokio_stream::StreamExt;
 use tonic::{Code, Status};
@@ -102,13 +105,27 @@ async fn cancel(sb: &Sandbox, id: &Digest, reason: &str) -> Result<v1::StepRecei
         .map(|r| r.into_inner())
 }
 
-/// The last entry of a bill's transfer chain, with its document id.
-fn tip(r: &v1::BillRecord) -> (Digest, TransferEntry) {
-    let env: Envelope = r.chain.last().cloned().unwrap().try_into().unwrap();
+/// A transfer chain's entry envelope, read: its document id and the entry.
+fn entry_of(env: &v1::Envelope) -> (Digest, TransferEntry) {
+    let env: Envelope = env.clone().try_into().unwrap();
     (
         env.document_id(),
         corridor_proto::decode_transfer_entry(env.payload()).unwrap(),
     )
+}
+
+/// The last entry of a bill's transfer chain, with its document id.
+fn tip(r: &v1::BillRecord) -> (Digest, TransferEntry) {
+    entry_of(r.chain.last().unwrap())
+}
+
+/// Transfer entry `entry` in an envelope signed by `key`.
+fn signed_entry(entry: &TransferEntry, key: &SigningKey) -> v1::Envelope {
+    v1::Envelope::from(&Envelope::sign(
+        pt::TRANSFER_ENTRY,
+        corridor_proto::encode_transfer_entry(entry),
+        key,
+    ))
 }
 
 /// The entry after the tip of `r`: its holder moves the bill to `to` by `action`.
@@ -472,7 +489,7 @@ async fn a_to_order_bill_is_transferred_endorsed_surrendered_and_spent_once() {
         transfer(&sb, &forged, &shipper).await,
         Code::Unauthenticated,
         &[&format!(
-            "the transfer entry is not signed by its actor {TOPOLOGY_FORWARDER}"
+            "entry is not signed by {TOPOLOGY_FORWARDER} with a key valid at"
         )],
     );
     // An entry the former holder signs in its own name, correctly: the signature is good,
@@ -555,7 +572,9 @@ async fn a_to_order_bill_is_transferred_endorsed_surrendered_and_spent_once() {
     refused(
         transfer(&sb, &accept, &consignee).await,
         Code::Unauthenticated,
-        &[&format!("not signed by its actor {TOPOLOGY_CARRIER}")],
+        &[&format!(
+            "entry is not signed by {TOPOLOGY_CARRIER} with a key valid at"
+        )],
     );
     let spent = transfer(&sb, &accept, &carrier).await.unwrap();
     assert_eq!(
@@ -656,6 +675,7 @@ async fn a_declaration_for_a_party_that_no_longer_holds_the_bill_is_refused_at_t
         bill_of_lading: None,
         bill_of_lading_id: r.bill_of_lading_id.clone(),
         declaration: Some(d.clone()),
+        ..Default::default()
     };
     let cn = sb.ledger_size("CN").await;
     let s = refused(
@@ -710,6 +730,7 @@ async fn a_declaration_for_a_party_that_no_longer_holds_the_bill_is_refused_at_t
             bill_of_lading: None,
             bill_of_lading_id: r.bill_of_lading_id.clone(),
             declaration: Some(d),
+            ..Default::default()
         },
     )
     .await
@@ -1073,7 +1094,10 @@ async fn invalid_plain_data_is_refused_before_anything_is_recorded() {
         (
             with(&|r| r.bill_of_lading_id = Digest::of(b"a bill").to_hex()),
             Code::InvalidArgument,
-            vec!["bill_of_lading_id: give either a new bill_of_lading or the id".into()],
+            vec![
+                "bill_of_lading_id: give the bill one way only".into(),
+                "the request gives bill_of_lading and bill_of_lading_id".into(),
+            ],
         ),
         (
             with(&|r| {
@@ -1084,6 +1108,397 @@ async fn invalid_plain_data_is_refused_before_anything_is_recorded() {
             vec!["is not on this platform".into()],
         ),
     ];
+    for (request, code, parts) in cases {
+        let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+        refused(submit(&sb, request).await, code, &parts);
+        assert_eq!(sb.declarant_ledger_size().await, size, "{parts:?}");
+    }
+    let p = sb.platform_status().await;
+    assert_eq!((p.bills, p.submissions, p.pending), (0, 0, 0));
+    assert_eq!(sb.ledger_size("CN").await, cn);
+    sb.stop().await;
+}
+
+/// The parties of the topology, but a carrier that is not one of them: registered in the
+/// registry with its own key, which the declarant does not hold.
+fn with_own_carrier() -> Parties<'static> {
+    Parties {
+        carrier: CARRIER_ID,
+        ..topology_parties()
+    }
+}
+
+/// A sandbox with the topology's operators and [`CARRIER_ID`] registered (every service
+/// knowing them), and the carrier's key.
+async fn started_with_own_carrier() -> (Sandbox, SigningKey) {
+    let mut sb = started().await;
+    let carrier = sb.register(CARRIER_ID).await;
+    sb.sync().await;
+    let operators = sb.platform_status().await.operators;
+    assert!(
+        !operators.iter().any(|o| o == CARRIER_ID),
+        "the declarant holds no key of the carrier: {operators:?}"
+    );
+    (sb, carrier)
+}
+
+/// The bill id a request presents, and its chain's last entry with its document id.
+fn presented(r: &v1::SubmitConsignmentRequest) -> (Digest, (Digest, TransferEntry)) {
+    let env: Envelope = r
+        .bill_of_lading_envelope
+        .clone()
+        .unwrap()
+        .try_into()
+        .unwrap();
+    (
+        env.document_id(),
+        entry_of(r.transfer_chain.last().unwrap()),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bill_its_carrier_signed_elsewhere_is_declared_kept_across_a_restart_and_clears_the_corridor()
+ {
+    let (mut sb, carrier) = started_with_own_carrier().await;
+    let c = plain_consignment(1, &with_own_carrier());
+    let request = carrier_signed(&c, &carrier, now());
+    let (bill_id, _) = presented(&request);
+    let r = submit(&sb, request.clone()).await.unwrap();
+    let id = hex(&r.consignment_id);
+    assert_eq!(r.bill_of_lading_id, bill_id.to_hex());
+    assert_eq!(r.first_node.clone().unwrap().state(), S::AwaitingArrival);
+
+    // On the platform exactly as presented, as one it issued itself.
+    let b = bill(&sb, &r.bill_of_lading_id).await;
+    assert_eq!(b.bill_of_lading, request.bill_of_lading_envelope);
+    assert_eq!(b.chain, request.transfer_chain);
+    assert_eq!(
+        (b.holder.as_str(), b.last_action.as_str(), b.spent),
+        (TOPOLOGY_SHIPPER, "ISSUE", false)
+    );
+    assert_eq!(
+        kinds(&sb.declarant_entries(&bill_id).await),
+        [kind::BILL, kind::TRANSFER]
+    );
+    assert_eq!(
+        kinds(&sb.declarant_entries(&id).await),
+        [kind::SUBMITTED, kind::OUTCOME]
+    );
+    // The first node has the carrier's own signature, and the declaration the declarant
+    // signed for the shipper.
+    let at_cn = sb.subject_entries("CN", &id).await;
+    let bill_at_cn = at_cn
+        .iter()
+        .find(|e| e.kind == node_kind::BILL_PRESENTED)
+        .unwrap();
+    let benv = corridor_proto::decode_envelope(&bill_at_cn.envelope).unwrap();
+    assert_eq!(benv.document_id(), bill_id);
+    benv.verify_by(&carrier.public()).unwrap();
+    let denv = corridor_proto::decode_envelope(&at_cn[0].envelope).unwrap();
+    for signer in [TOPOLOGY_FORWARDER, TOPOLOGY_SHIPPER] {
+        denv.verify_by(&sb.operator_key(signer).public()).unwrap();
+    }
+
+    // The same request again: that bill and that declaration, nothing written.
+    let size = sb.declarant_ledger_size().await;
+    let again = submit(&sb, request.clone()).await.unwrap();
+    assert_eq!(again.consignment_id, r.consignment_id);
+    assert_eq!(sb.declarant_ledger_size().await, size);
+
+    // Another declaration of it: the bill as recorded, refused by the first node as any
+    // second declaration of a bill is (the submission and its outcome recorded).
+    let mut second = request.clone();
+    second.declaration.as_mut().unwrap().declaration_reference = "XSRE-D-000002".into();
+    refused(
+        submit(&sb, second).await,
+        Code::AlreadyExists,
+        &[
+            "customs node: ",
+            &format!("bill {bill_id} is already declared in consignment {id}"),
+        ],
+    );
+    assert_eq!(
+        kinds(&sb.declarant_entries(&bill_id).await),
+        [kind::BILL, kind::TRANSFER]
+    );
+
+    for code in &c.route {
+        pass(&sb, &c, &id, code).await;
+    }
+    assert_eq!(sb.view("TR", &id).await.state(), S::Completed);
+
+    // A restart keeps the bill, and TransferBill extends it.
+    let before = (
+        bill(&sb, &r.bill_of_lading_id).await,
+        status(&sb, &id).await,
+    );
+    sb.stop_declarant().await;
+    sb.restart_declarant().await;
+    assert_eq!(bill(&sb, &r.bill_of_lading_id).await, before.0);
+    assert_eq!(own(&status(&sb, &id).await), own(&before.1));
+    let moved = transfer(
+        &sb,
+        &next(&before.0, TransferAction::Transfer, TOPOLOGY_FORWARDER),
+        &sb.operator_key(TOPOLOGY_SHIPPER),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (moved.holder.as_str(), moved.chain.len()),
+        (TOPOLOGY_FORWARDER, 2)
+    );
+    assert_eq!(moved.chain[0], request.transfer_chain[0]);
+    sb.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_presented_chain_that_extends_the_record_is_recorded_and_one_that_conflicts_is_a_double_spend()
+ {
+    let (sb, carrier) = started_with_own_carrier().await;
+    let c = plain_consignment(1, &with_own_carrier());
+    let first = carrier_signed(&c, &carrier, now());
+    let (bill_id, (issue_id, issue)) = presented(&first);
+    let r = submit(&sb, first.clone()).await.unwrap();
+    // Withdrawn, so that the bill is free to declare again.
+    cancel(&sb, &hex(&r.consignment_id), "sold on to the forwarder")
+        .await
+        .unwrap();
+
+    // The shipper transfers it to the forwarder on the carrier's platform; the forwarder
+    // declares it for itself with the chain as it now stands.
+    let shipper = sb.operator_key(TOPOLOGY_SHIPPER);
+    let moved = issue
+        .next(
+            issue_id,
+            TransferAction::Transfer,
+            op(TOPOLOGY_FORWARDER),
+            now(),
+            None,
+        )
+        .unwrap();
+    let mut extended = first.clone();
+    extended.transfer_chain.push(signed_entry(&moved, &shipper));
+    {
+        let d = extended.declaration.as_mut().unwrap();
+        d.declaration_reference = "XSRE-D-000002".into();
+        d.declarant_operator_id = TOPOLOGY_FORWARDER.into();
+        d.holder_operator_id = TOPOLOGY_FORWARDER.into();
+    }
+    let r2 = submit(&sb, extended.clone()).await.unwrap();
+    assert_eq!(r2.bill_of_lading_id, r.bill_of_lading_id);
+    assert_eq!(r2.first_node.unwrap().state(), S::AwaitingArrival);
+    let b = bill(&sb, &r.bill_of_lading_id).await;
+    assert_eq!(b.chain, extended.transfer_chain);
+    assert_eq!(b.holder, TOPOLOGY_FORWARDER);
+    assert_eq!(
+        kinds(&sb.declarant_entries(&bill_id).await),
+        [kind::BILL, kind::TRANSFER, kind::TRANSFER]
+    );
+
+    // Another transfer from the shipper's holder state: a double spend, nothing recorded.
+    let size = sb.declarant_ledger_size().await;
+    let elsewhere = issue
+        .next(
+            issue_id,
+            TransferAction::Transfer,
+            op(TOPOLOGY_AZ_FORWARDER),
+            now(),
+            None,
+        )
+        .unwrap();
+    let mut conflicting = extended.clone();
+    conflicting.transfer_chain[1] = signed_entry(&elsewhere, &shipper);
+    {
+        let d = conflicting.declaration.as_mut().unwrap();
+        d.declaration_reference = "XSRE-D-000003".into();
+        d.declarant_operator_id = TOPOLOGY_AZ_FORWARDER.into();
+        d.holder_operator_id = TOPOLOGY_AZ_FORWARDER.into();
+    }
+    refused(
+        submit(&sb, conflicting).await,
+        Code::FailedPrecondition,
+        &[
+            &format!("transfer_chain[1]: double spend: entry 1 of bill {bill_id}"),
+            &format!("TRANSFER by {TOPOLOGY_SHIPPER} to {TOPOLOGY_FORWARDER}"),
+        ],
+    );
+    assert_eq!(sb.declarant_ledger_size().await, size);
+    assert_eq!(bill(&sb, &r.bill_of_lading_id).await, b);
+    sb.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_presented_bill_and_chain_are_refused_as_the_first_node_refuses_them_and_nothing_is_recorded()
+ {
+    let (sb, carrier) = started_with_own_carrier().await;
+    let c = plain_consignment(1, &with_own_carrier());
+    let base = carrier_signed(&c, &carrier, now());
+    let (bill_id, (issue_id, issue)) = presented(&base);
+    let shipper = sb.operator_key(TOPOLOGY_SHIPPER);
+    let forwarder = sb.operator_key(TOPOLOGY_FORWARDER);
+    // The shipper's transfer to the forwarder, right and wrong.
+    let moved = issue
+        .next(
+            issue_id,
+            TransferAction::Transfer,
+            op(TOPOLOGY_FORWARDER),
+            now(),
+            None,
+        )
+        .unwrap();
+    let with_parts = |change: &dyn Fn(&mut TransferEntryParts)| {
+        let mut p = moved.clone().into_parts();
+        change(&mut p);
+        TransferEntry::new(p).unwrap()
+    };
+    let unlinked = with_parts(&|p| p.prev_entry_hash = Some(Digest::of(b"elsewhere")));
+    let by_forwarder = with_parts(&|p| {
+        p.actor = op(TOPOLOGY_FORWARDER);
+        p.from_holder = Some(op(TOPOLOGY_FORWARDER));
+        p.to_holder = op(TOPOLOGY_AZ_FORWARDER);
+    });
+    let surrendered = issue
+        .next(
+            issue_id,
+            TransferAction::SurrenderForDelivery,
+            op(CARRIER_ID),
+            now(),
+            None,
+        )
+        .unwrap();
+    let surrender = signed_entry(&surrendered, &shipper);
+    let accepted = surrendered
+        .next(
+            entry_of(&surrender).0,
+            TransferAction::SurrenderAccepted,
+            op(CARRIER_ID),
+            now(),
+            None,
+        )
+        .unwrap();
+    let with = |f: &dyn Fn(&mut v1::SubmitConsignmentRequest)| {
+        let mut r = base.clone();
+        f(&mut r);
+        r
+    };
+    let chain = |entries: Vec<v1::Envelope>| {
+        let mut r = base.clone();
+        r.transfer_chain = entries;
+        r
+    };
+    let issue_env = base.transfer_chain[0].clone();
+    let mut mistyped = signed_entry(&moved, &shipper);
+    mistyped.payload_type = pt::DECLARATION.into();
+    let key_id = carrier.public().id();
+
+    let cases: Vec<(v1::SubmitConsignmentRequest, Code, Vec<String>)> = vec![
+        (
+            with(&|r| r.bill_of_lading = c.request.bill_of_lading.clone()),
+            Code::InvalidArgument,
+            vec![
+                "bill_of_lading_envelope: give the bill one way only".into(),
+                "the request gives bill_of_lading and bill_of_lading_envelope".into(),
+            ],
+        ),
+        (
+            with(&|r| r.transfer_chain.clear()),
+            Code::InvalidArgument,
+            vec![
+                "transfer_chain: the bill's transfer chain is required, from its ISSUE entry on"
+                    .into(),
+            ],
+        ),
+        (
+            with(&|r| {
+                r.bill_of_lading_envelope.as_mut().unwrap().payload_type = pt::TRANSFER_ENTRY.into()
+            }),
+            Code::InvalidArgument,
+            vec![format!(
+                "bill_of_lading_envelope.payload_type: expected {:?}, got {:?}",
+                pt::BILL_OF_LADING,
+                pt::TRANSFER_ENTRY
+            )],
+        ),
+        (
+            chain(vec![issue_env.clone(), mistyped]),
+            Code::InvalidArgument,
+            vec![format!(
+                "transfer_chain[1].payload_type: expected {:?}, got {:?}",
+                pt::TRANSFER_ENTRY,
+                pt::DECLARATION
+            )],
+        ),
+        (
+            with(&|r| r.bill_of_lading_envelope.as_mut().unwrap().signatures[0].sig[0] ^= 1),
+            Code::Unauthenticated,
+            vec![format!(
+                "bill_of_lading_envelope: signature of {CARRIER_ID}: "
+            )],
+        ),
+        (
+            carrier_signed(&c, &carrier, now() - DAY),
+            Code::Unauthenticated,
+            vec![
+                format!(
+                    "bill_of_lading_envelope is not signed by {CARRIER_ID} with a key valid at"
+                ),
+                format!("key {key_id} of operator {CARRIER_ID} is not yet valid"),
+            ],
+        ),
+        (
+            chain(vec![issue_env.clone(), signed_entry(&moved, &forwarder)]),
+            Code::Unauthenticated,
+            vec![
+                format!(
+                    "transfer_chain[1] is not signed by {TOPOLOGY_SHIPPER} with a key valid at"
+                ),
+                format!("is not a key of operator {TOPOLOGY_SHIPPER}"),
+            ],
+        ),
+        (
+            chain(vec![signed_entry(&moved, &shipper)]),
+            Code::InvalidArgument,
+            vec!["transfer_chain[0].action: the chain starts with ISSUE".into()],
+        ),
+        (
+            chain(vec![issue_env.clone(), signed_entry(&unlinked, &shipper)]),
+            Code::InvalidArgument,
+            vec![format!(
+                "transfer_chain[1].prev_entry_hash: must be the previous entry's document id {issue_id}"
+            )],
+        ),
+        (
+            chain(vec![
+                issue_env.clone(),
+                signed_entry(&by_forwarder, &forwarder),
+            ]),
+            Code::PermissionDenied,
+            vec![format!(
+                "transfer_chain[1]: {TOPOLOGY_FORWARDER} does not hold bill {bill_id}: {TOPOLOGY_SHIPPER} does"
+            )],
+        ),
+        (
+            chain(vec![
+                issue_env.clone(),
+                surrender.clone(),
+                signed_entry(&accepted, &carrier),
+            ]),
+            Code::FailedPrecondition,
+            vec![format!(
+                "bill {bill_id} has been surrendered and accepted: it is spent"
+            )],
+        ),
+        // The declaration is the declarant's to sign, whoever signed the bill.
+        (
+            with(&|r| {
+                r.declaration.as_mut().unwrap().declarant_operator_id = "AZ9999999999".into()
+            }),
+            Code::PermissionDenied,
+            vec!["the declarant does not act for AZ9999999999 (declarant)".into()],
+        ),
+    ];
+    let size = sb.declarant_ledger_size().await;
+    let cn = sb.ledger_size("CN").await;
     for (request, code, parts) in cases {
         let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
         refused(submit(&sb, request).await, code, &parts);

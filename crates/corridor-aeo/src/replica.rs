@@ -8,11 +8,16 @@
 //! checks it when it rebuilds from its own ledger (every signature against the authority and
 //! operator keys, the authority rules, the state). A replica therefore trusts the topology's
 //! keys, not the registry's transport.
+//!
+//! [`operator_signed`] is the one rule a document an operator signs is checked by against
+//! such a copy ([`OperatorKeys`]): the signature of the party it names, by a key registered
+//! to it and valid at the document's own time. The customs nodes and the declarant use it.
 
 use corridor_core::aeo::record::RecognitionAnswer;
-use corridor_core::{AeoId, AeoTier, CountryCode, Digest, KeyId, OperatorId, PublicKey};
+use corridor_core::{AeoId, AeoTier, CountryCode, Digest, Envelope, KeyId, OperatorId, PublicKey};
 use corridor_ledger::Entry;
 use corridor_proto::v1;
+use corridor_service::Refusal;
 
 use crate::authority::TrustedKeys;
 use crate::error::Error;
@@ -218,4 +223,72 @@ impl Replica {
         }
         Ok(k.key)
     }
+}
+
+/// Operators' keys as a copy of the registry holds them: what a document an operator signs
+/// is checked against (a [`Replica`]; in tests, a fixed set).
+pub trait OperatorKeys {
+    /// The key `key` of `operator`, if registered to it and valid at `at`; else why not.
+    fn operator_key(
+        &self,
+        operator: &OperatorId,
+        key: &KeyId,
+        at: i64,
+    ) -> Result<PublicKey, String>;
+
+    /// The key `key` if the corridor knows it at `at` (a topology role's, or an operator's
+    /// valid then); else why not.
+    fn known_key(&self, key: &KeyId, at: i64) -> Result<PublicKey, String>;
+}
+
+impl OperatorKeys for Replica {
+    fn operator_key(
+        &self,
+        operator: &OperatorId,
+        key: &KeyId,
+        at: i64,
+    ) -> Result<PublicKey, String> {
+        Replica::operator_key(self, operator, key, at)
+    }
+
+    fn known_key(&self, key: &KeyId, at: i64) -> Result<PublicKey, String> {
+        Replica::known_key(self, key, at)
+    }
+}
+
+/// Checks that `operator` signed `env` with a key registered to it and valid at `at`, the
+/// document's own time (SIGNING.md section 3). `what` names the document. Refused
+/// (Unauthenticated) as `{what} is not signed by {operator} with a key valid at {time}:
+/// {why}` when no signature is by such a key, or `{what}: signature of {operator}: {why}`
+/// when it is but does not verify. Every other signature of `env` must be by a key the
+/// corridor knows at `at` and verify too (`{what}: signature N is not by a key of the
+/// corridor: {why}`), so nothing recorded carries a signature nobody can check.
+pub fn operator_signed(
+    keys: &(impl OperatorKeys + ?Sized),
+    env: &Envelope,
+    operator: &OperatorId,
+    at: i64,
+    what: &str,
+) -> Result<(), Refusal> {
+    let mut why = None;
+    for s in env.signatures() {
+        match keys.operator_key(operator, &s.key_id, at) {
+            Ok(k) => {
+                env.verify_by(&k).map_err(|e| {
+                    Refusal::Unauthenticated(format!("{what}: signature of {operator}: {e}"))
+                })?;
+                return env
+                    .verify_every(|k| keys.known_key(k, at))
+                    .map_err(|e| Refusal::Unauthenticated(format!("{what}: {e}")));
+            }
+            Err(e) => {
+                why.get_or_insert(e);
+            }
+        }
+    }
+    Err(Refusal::Unauthenticated(format!(
+        "{what} is not signed by {operator} with a key valid at {}: {}",
+        corridor_topology::clock::format_micros(at),
+        why.unwrap_or_else(|| "no signature".into())
+    )))
 }

@@ -152,7 +152,7 @@ async fn a_trader_declares_watches_and_moves_the_bill_through_the_cli() {
     assert_eq!(code, 2, "{err}");
     assert!(
         err.contains("valid authentication credentials")
-            && err.contains("not signed by its actor CN91650000HG02"),
+            && err.contains("entry is not signed by CN91650000HG02 with a key valid at"),
         "{err}"
     );
     let out = ok(&[

@@ -3,14 +3,15 @@
 //! `tests/clients/python` (stubs generated from `proto/`, its own ed25519 keys, documents
 //! signed as `proto/SIGNING.md` says) takes a consignment through `corridor up` from its
 //! declaration at the first node to its completion at the last, and `corridor trace`
-//! verifies every document it signed. On the way it runs its negative cases
-//! (`tests/clients/python/negative.py`): requests the written contract says are refused
-//! (a flipped signature bit, a wrong payload type, a message over the node's limit, another
-//! envelope of a declared document, a second declaration on a bill, an officer of another
-//! country, an unknown signer, a double spend of a bill at the declarant) or answered with
-//! their first receipt (the same envelope again), each with the status code and message of
-//! `proto/ERRORS.md`, `proto/SIGNING.md` and `proto/LIMITS.md` and nothing recorded; the test
-//! checks that every one of them ran and passed.
+//! verifies every document it signed; then it puts a bill its own carrier signed on the
+//! declarant's platform, which declares it, and finds it there as it signed it. On the way
+//! it runs its negative cases (`tests/clients/python/negative.py`): requests the written
+//! contract says are refused (a flipped signature bit, a wrong payload type, a message over
+//! the node's limit, another envelope of a declared document, a second declaration on a bill,
+//! an officer of another country, an unknown signer, a double spend of a bill at the
+//! declarant) or answered with their first receipt (the same envelope again), each with the
+//! status code and message of `proto/ERRORS.md`, `proto/SIGNING.md` and `proto/LIMITS.md` and
+//! nothing recorded; the test checks that every one of them ran and passed.
 //!
 //! The Python comes from `$CORRIDOR_PYTHON` if set; otherwise from the virtual environment
 //! `target/py-client-venv`, made here (`python3 -m venv`, then `pip install -r
@@ -141,6 +142,10 @@ fn a_python_client_built_from_the_protos_clears_a_consignment_through_corridor_u
         "{id:?}"
     );
     assert!(stdout.contains(&format!("consignment {id}\n")), "{stdout}");
+    assert!(
+        stdout.contains("on the platform as signed, held by CN"),
+        "the declarant took the client's carrier-signed bill:\n{stdout}"
+    );
 
     // Every negative case ran and passed (the client exits 1 on the first that fails).
     let negative = stdout

@@ -1,12 +1,15 @@
 //! The declarant: the trade side's gateway, as the gRPC service `corridor.v1.Declarant`.
 //!
 //! It holds the keys of the operators it acts for (a folder of `<OPERATOR_ID>.key` files).
-//! From plain consignment data it builds the bill of lading and has the carrier's key sign it
-//! (with its ISSUE entry), builds the declaration and signs it as the declarant (and as the
-//! holder when the declarant acts for another operator), records the submission in its own
-//! ledger and lodges it at the first customs node of the route. It follows each consignment
-//! across every node, and is the platform of record of each bill's transfer chain: a second
-//! transfer from the same holder state is refused as a double spend.
+//! The bill of lading of a submission is built from plain data and signed with the carrier's
+//! key it holds (with its ISSUE entry), or is one already on the platform, or is signed by
+//! its carrier elsewhere and presented with its transfer chain (checked as the first customs
+//! node checks one, and then against the platform's record of the bill). From plain data it
+//! builds the declaration and signs it as the declarant (and as the holder when the
+//! declarant acts for another operator), records the submission in its own ledger and lodges
+//! it at the first customs node of the route. It follows each consignment across every node,
+//! and is the platform of record of each bill's transfer chain, however the bill came: a
+//! second transfer from the same holder state is refused as a double spend.
 //!
 //! [`serve`] runs it on a listener the caller has bound.
 

@@ -27,16 +27,22 @@ fn ending(state: i32) -> Option<bool> {
 
 impl Platform {
     /// `SubmitConsignment` from the wire, read in the order its refusals are documented: the
-    /// bill (new, or on the platform), then the declaration, whose bill id and creation time
-    /// left empty are the presented bill's id and now.
+    /// bill (new, on the platform, or signed by its carrier and presented with its transfer
+    /// chain, their envelopes opened here with their payload types), then the declaration,
+    /// whose bill id and creation time left empty are the presented bill's id and now.
     async fn submit_request(
         &self,
         r: v1::SubmitConsignmentRequest,
     ) -> Result<v1::SubmitConsignmentResponse, Error> {
         let now = self.now();
-        let source =
-            corridor_proto::declarant::bill_source(r.bill_of_lading, &r.bill_of_lading_id, now)?;
-        let bill = self.present(source)?;
+        let source = corridor_proto::declarant::bill_source(
+            r.bill_of_lading,
+            &r.bill_of_lading_id,
+            r.bill_of_lading_envelope,
+            r.transfer_chain,
+            now,
+        )?;
+        let bill = self.present(source).await?;
         let declaration =
             corridor_proto::declarant::request_declaration(r.declaration, &bill.id, now)?;
         let submitted = self.submit(bill, declaration).await?;

@@ -7,10 +7,11 @@
 //! decoded and encoded again has the same bytes.
 
 use corridor_core::document::declarant::{
-    BillRecord, BillSource, PlatformStatus, SubmissionOutcome, SubmissionReceipt, SubmissionState,
+    BillRecord, BillSource, PlatformStatus, SignedBill, SubmissionOutcome, SubmissionReceipt,
+    SubmissionState,
 };
 use corridor_core::document::{BillOfLading, Declaration, StepReceipt};
-use corridor_core::{CountryCode, Digest, Envelope, ParseError};
+use corridor_core::{CountryCode, Digest, Envelope, ParseError, payload_type};
 use prost::Message;
 
 use crate::customs::{lane_from_wire, state_from_wire};
@@ -154,33 +155,97 @@ impl TryFrom<v1::StepReceipt> for StepReceipt {
     }
 }
 
-/// The bill of a `SubmitConsignmentRequest`: a new bill (its `issued_at_unix_micros` 0
-/// meaning `now`) or the id of one on the platform, never both.
+/// What a `SubmitConsignmentRequest` gives its bill by: exactly one of a new bill (its
+/// `issued_at_unix_micros` 0 meaning `now`), the id of one on the platform, or a
+/// carrier-signed bill envelope with its transfer chain (each envelope opened with its
+/// payload type, in field order: the bill, then the chain, which may not be empty).
 pub fn bill_source(
     bill: Option<v1::BillOfLading>,
     bill_of_lading_id: &str,
+    bill_of_lading_envelope: Option<v1::Envelope>,
+    transfer_chain: Vec<v1::Envelope>,
     now: i64,
 ) -> Result<BillSource, ParseError> {
-    match (bill, bill_of_lading_id) {
-        (Some(_), id) if !id.is_empty() => Err(ParseError::new(
-            "bill_of_lading_id",
-            "give either a new bill_of_lading or the id of a bill on the platform",
-        )),
-        (Some(mut b), _) => {
-            if b.issued_at_unix_micros == 0 {
-                b.issued_at_unix_micros = now;
-            }
-            BillOfLading::try_from(b)
-                .map(|b| BillSource::Issue(Box::new(b)))
-                .map_err(|e| e.within("bill_of_lading"))
+    let ways: Vec<&str> = [
+        (bill.is_some(), "bill_of_lading"),
+        (!bill_of_lading_id.is_empty(), "bill_of_lading_id"),
+        (
+            bill_of_lading_envelope.is_some() || !transfer_chain.is_empty(),
+            if bill_of_lading_envelope.is_some() {
+                "bill_of_lading_envelope"
+            } else {
+                "transfer_chain"
+            },
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(given, field)| given.then_some(field))
+    .collect();
+    match ways[..] {
+        [] => {
+            return Err(ParseError::new(
+                "bill_of_lading",
+                format!("required: {BILL_WAYS}"),
+            ));
         }
-        (None, "") => Err(ParseError::new(
-            "bill_of_lading",
-            "required (or the bill_of_lading_id of a bill on the platform)",
-        )),
-        (None, id) => Digest::parse_hex("bill_of_lading_id", id).map(BillSource::OnPlatform),
+        [_] => {}
+        [first, second, ..] => {
+            return Err(ParseError::new(
+                second,
+                format!(
+                    "give the bill one way only ({BILL_WAYS}); the request gives {first} and {second}"
+                ),
+            ));
+        }
     }
+    if let Some(mut b) = bill {
+        if b.issued_at_unix_micros == 0 {
+            b.issued_at_unix_micros = now;
+        }
+        return BillOfLading::try_from(b)
+            .map(|b| BillSource::Issue(Box::new(b)))
+            .map_err(|e| e.within("bill_of_lading"));
+    }
+    if !bill_of_lading_id.is_empty() {
+        return Digest::parse_hex("bill_of_lading_id", bill_of_lading_id)
+            .map(BillSource::OnPlatform);
+    }
+    let Some(envelope) = bill_of_lading_envelope else {
+        return Err(ParseError::new(
+            "bill_of_lading_envelope",
+            "required with a transfer_chain: the carrier-signed bill the chain is of",
+        ));
+    };
+    let bill_of_lading = crate::open_envelope(
+        "bill_of_lading_envelope",
+        Some(envelope),
+        payload_type::BILL_OF_LADING,
+    )?;
+    if transfer_chain.is_empty() {
+        return Err(ParseError::new(
+            "transfer_chain",
+            "the bill's transfer chain is required, from its ISSUE entry on",
+        ));
+    }
+    let transfer_chain = transfer_chain
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| {
+            crate::open_envelope(
+                &format!("transfer_chain[{i}]"),
+                Some(t),
+                payload_type::TRANSFER_ENTRY,
+            )
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(BillSource::Signed(SignedBill {
+        bill_of_lading,
+        transfer_chain,
+    }))
 }
+
+/// The ways a `SubmitConsignmentRequest` gives its bill, as its refusals name them.
+const BILL_WAYS: &str = "a new bill_of_lading, the bill_of_lading_id of a bill on the platform, or a carrier-signed bill_of_lading_envelope with its transfer_chain";
 
 /// The declaration of a `SubmitConsignmentRequest`: its `bill_of_lading_id` left empty is
 /// the bill's id, its `created_at_unix_micros` 0 is `now`.
@@ -263,18 +328,81 @@ mod tests {
     }
 
     #[test]
-    fn a_submission_names_one_bill() {
-        let field = |r: Result<BillSource, ParseError>| r.unwrap_err().field;
-        assert_eq!(
-            field(bill_source(Some(Default::default()), "ab", 1)),
-            "bill_of_lading_id"
-        );
-        assert_eq!(field(bill_source(None, "", 1)), "bill_of_lading");
-        assert_eq!(field(bill_source(None, "xyz", 1)), "bill_of_lading_id");
+    fn a_submission_gives_its_bill_one_way() {
+        let env = |t: &str| {
+            Some(v1::Envelope {
+                payload_type: t.into(),
+                payload: b"p".to_vec(),
+                signatures: vec![v1::Signature {
+                    keyid: "ab".repeat(32),
+                    sig: vec![1; 64],
+                }],
+            })
+        };
+        let bill = || env(payload_type::BILL_OF_LADING);
+        let entry = || env(payload_type::TRANSFER_ENTRY).unwrap();
         let id = Digest::of(b"b");
+        let field = |r: Result<BillSource, ParseError>| r.unwrap_err().to_string();
+        let rows: [(Result<BillSource, ParseError>, &str); 10] = [
+            (
+                bill_source(Some(Default::default()), "ab", None, vec![], 1),
+                "bill_of_lading_id: give the bill one way only",
+            ),
+            (
+                bill_source(Some(Default::default()), "", bill(), vec![entry()], 1),
+                "the request gives bill_of_lading and bill_of_lading_envelope",
+            ),
+            (
+                bill_source(None, &id.to_hex(), None, vec![entry()], 1),
+                "transfer_chain: give the bill one way only",
+            ),
+            (
+                bill_source(None, "", None, vec![], 1),
+                "bill_of_lading: required",
+            ),
+            (
+                bill_source(None, "xyz", None, vec![], 1),
+                "bill_of_lading_id: ",
+            ),
+            (
+                bill_source(None, "", None, vec![entry()], 1),
+                "bill_of_lading_envelope: required with a transfer_chain",
+            ),
+            (
+                bill_source(None, "", bill(), vec![], 1),
+                "transfer_chain: the bill's transfer chain is required",
+            ),
+            (
+                bill_source(
+                    None,
+                    "",
+                    env(payload_type::TRANSFER_ENTRY),
+                    vec![entry()],
+                    1,
+                ),
+                "bill_of_lading_envelope.payload_type: expected",
+            ),
+            (
+                bill_source(None, "", bill(), vec![entry(), bill().unwrap()], 1),
+                "transfer_chain[1].payload_type: expected",
+            ),
+            (
+                bill_source(None, "", bill(), vec![v1::Envelope::default()], 1),
+                "transfer_chain[0].",
+            ),
+        ];
+        for (got, want) in rows {
+            let got = field(got);
+            assert!(got.contains(want), "{got:?} does not say {want:?}");
+        }
         assert_eq!(
-            bill_source(None, &id.to_hex(), 1),
+            bill_source(None, &id.to_hex(), None, vec![], 1),
             Ok(BillSource::OnPlatform(id))
+        );
+        let signed = bill_source(None, "", bill(), vec![entry()], 1).unwrap();
+        assert!(
+            matches!(&signed, BillSource::Signed(s) if s.transfer_chain.len() == 1),
+            "{signed:?}"
         );
         assert_eq!(
             request_declaration(None, &id, 1).unwrap_err().field,

@@ -79,6 +79,8 @@ pub fn plain_consignment(
             bill_of_lading: Some(b),
             bill_of_lading_id: String::new(),
             declaration: Some(d),
+            bill_of_lading_envelope: None,
+            transfer_chain: Vec::new(),
         },
         seals: seal_checks(&bill),
     }

@@ -18,6 +18,7 @@
 use std::fmt::Display;
 
 use corridor_core::ParseError;
+use corridor_core::document::ChainError;
 use tonic::Status;
 
 /// Why a request was refused, as the client is told.
@@ -57,6 +58,19 @@ impl From<Refusal> for Status {
             Refusal::AlreadyExists(m) => Status::already_exists(m),
             Refusal::NotFound(m) => Status::not_found(m),
             Refusal::Unavailable(m) => Status::unavailable(m),
+        }
+    }
+}
+
+/// A bill's transfer chain refused ([`corridor_core::document::check_chain`]): a field
+/// (InvalidArgument), an entry by someone who does not hold the bill (PermissionDenied, as
+/// SIGNING.md section 3 has it), or a spent bill (FailedPrecondition).
+impl From<ChainError> for Refusal {
+    fn from(e: ChainError) -> Self {
+        match e {
+            ChainError::Invalid(p) => Refusal::Invalid(p),
+            e @ ChainError::NotHolder { .. } => Refusal::PermissionDenied(e.to_string()),
+            e @ ChainError::Spent { .. } => Refusal::FailedPrecondition(e.to_string()),
         }
     }
 }

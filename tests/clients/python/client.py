@@ -35,6 +35,14 @@ it shows:
    between countries the client follows the previous node (``CustomsNode.WatchConsignment``,
    ``follow``) until it has handed the consignment over, and at the last country until it is
    completed.
+6. **Through the declarant.** A second bill, signed by the client's carrier, is put on the
+   declarant's platform with its ISSUE entry (``Declarant.SubmitConsignment`` with
+   ``bill_of_lading_envelope`` and ``transfer_chain``), issued to an operator the declarant
+   acts for (``Declarant.GetPlatformStatus`` lists them), which the declarant declares for
+   from plain data. The declarant holds no key of the carrier: its copy of the registry
+   vouches for the carrier's signature. The client checks that ``Declarant.GetBill`` shows
+   the bill and chain exactly as it signed them, then withdraws the declaration
+   (``Declarant.CancelConsignment``).
 
 Usage, against ``corridor up --ports auto --data DIR``::
 
@@ -129,6 +137,8 @@ def generate_stubs(proto_dir: Path, out_dir: Path) -> SimpleNamespace:
         declaration=load("declaration_pb2"),
         customs=load("customs_pb2"),
         customs_grpc=load("customs_pb2_grpc"),
+        declarant=load("declarant_pb2"),
+        declarant_grpc=load("declarant_pb2_grpc"),
         ledger_service=load("ledger_service_pb2"),
         ledger_service_grpc=load("ledger_service_pb2_grpc"),
     )
@@ -220,6 +230,7 @@ class Corridor:
         base = topology.parent  # paths in the topology are relative to its directory
         try:
             self.registry = t["registry"]["listen"]
+            self.declarant = t["declarant"]["listen"]
             self.countries = [c["code"] for c in t["countries"]]
             self.node = {c["code"]: c["node"]["listen"] for c in t["countries"]}
             self.authority_key = {
@@ -290,11 +301,16 @@ def register_operator(
     print(f"registered {operator_id} (key {key.key_id[:16]}...) by the {country} authority: {out}")
 
 
-def wait_for_registry_copy(pb, c: Corridor, node_channel) -> None:
-    """Waits until the first node's copy of the AEO registry holds every registration."""
+def registry_size(pb, c: Corridor) -> int:
+    """The number of entries of the AEO registry's ledger, from its signed checkpoint."""
     with c.channel(c.registry) as ch:
         reader = pb.ledger_service_grpc.LedgerReaderStub(ch)
-        size = reader.GetCheckpoint(pb.ledger_service.GetCheckpointRequest(), timeout=WAIT_S).size
+        return reader.GetCheckpoint(pb.ledger_service.GetCheckpointRequest(), timeout=WAIT_S).size
+
+
+def wait_for_registry_copy(pb, c: Corridor, node_channel) -> None:
+    """Waits until the first node's copy of the AEO registry holds every registration."""
+    size = registry_size(pb, c)
     node = pb.customs_grpc.CustomsNodeStub(node_channel)
     status = node.GetNodeStatus(
         pb.customs.NodeStatusRequest(min_registry_entries=size), timeout=WAIT_S
@@ -487,6 +503,34 @@ def build_declaration(
     return decl
 
 
+def make_goods(serial: int) -> list[dict]:
+    """Two containers of solar equipment, numbered serial and serial + 1."""
+    return [
+        dict(
+            hs="8541430000",
+            description="Photovoltaic modules, 450 W",
+            packages=620,
+            package_type="PX",
+            gross_g=14_260_000,
+            net_g=13_020_000,
+            value_cents=9_300_000,
+            container=container_number("PYC", serial),
+            seal=f"PY{secrets.randbelow(10**8):08d}",
+        ),
+        dict(
+            hs="8504409000",
+            description="Solar string inverters",
+            packages=300,
+            package_type="CT",
+            gross_g=6_900_000,
+            net_g=6_150_000,
+            value_cents=12_750_000,
+            container=container_number("PYC", serial + 1),
+            seal=f"PY{secrets.randbelow(10**8):08d}",
+        ),
+    ]
+
+
 # ---- 5. the borders ----------------------------------------------------------------------
 
 
@@ -558,31 +602,9 @@ def drive(pb, c: Corridor, channels: dict, work: Path, args: argparse.Namespace)
 
     # 3. The documents, all dated now (the corridor runs the system clock) and signed.
     now = time.time_ns() // 1000
-    serial = secrets.randbelow(10**6 - 1)  # two containers: serial and serial + 1
-    goods = [
-        dict(
-            hs="8541430000",
-            description="Photovoltaic modules, 450 W",
-            packages=620,
-            package_type="PX",
-            gross_g=14_260_000,
-            net_g=13_020_000,
-            value_cents=9_300_000,
-            container=container_number("PYC", serial),
-            seal=f"PY{secrets.randbelow(10**8):08d}",
-        ),
-        dict(
-            hs="8504409000",
-            description="Solar string inverters",
-            packages=300,
-            package_type="CT",
-            gross_g=6_900_000,
-            net_g=6_150_000,
-            value_cents=12_750_000,
-            container=container_number("PYC", serial + 1),
-            seal=f"PY{secrets.randbelow(10**8):08d}",
-        ),
-    ]
+    # Four containers: serial and serial + 1 here, the next two through the declarant (6.).
+    serial = secrets.randbelow(10**6 - 3)
+    goods = make_goods(serial)
     bill = build_bill(pb, f"PYRL-{suffix}", shipper_id, carrier_id, now, goods)
     bill_env = envelope(pb, PT_BILL_OF_LADING, bill, carrier)
     bill_id = document_id(bill_env)
@@ -647,7 +669,96 @@ def drive(pb, c: Corridor, channels: dict, work: Path, args: argparse.Namespace)
                 raise ClientError(f"{cc} did not let {cid} exit: {state}")
     last = ROUTE[-1]
     follow_until(pb, channels[last], last, cid, states.CONSIGNMENT_STATE_COMPLETED)
+
+    # 6. A bill the client's carrier signs, put on the declarant's platform.
+    through_declarant(pb, c, carrier_id, carrier, suffix, serial + 2)
     return cid
+
+
+# ---- 6. through the declarant ------------------------------------------------------------
+
+
+def through_declarant(
+    pb, c: Corridor, carrier_id: str, carrier: Signer, suffix: str, serial: int
+) -> None:
+    """Has the declarant take a bill the client's carrier signed, with its ISSUE entry, and
+    declare it for an operator it acts for; checks the platform's record; withdraws it."""
+    d, states = pb.declarant, pb.customs.ConsignmentState
+    size = registry_size(pb, c)
+    with c.channel(c.declarant) as ch:
+        declarant = pb.declarant_grpc.DeclarantStub(ch)
+        # The declarant's copy of the registry must know the carrier's key.
+        status = declarant.GetPlatformStatus(
+            d.PlatformStatusRequest(min_registry_entries=size), timeout=WAIT_S
+        )
+        if status.registry_entries < size:
+            raise ClientError(
+                f"the declarant's copy of the registry has {status.registry_entries} entries, "
+                f"the registry {size}"
+            )
+        if carrier_id in status.operators:
+            raise ClientError(f"the declarant holds a key of {carrier_id}: it should not")
+        holder = next((o for o in status.operators if o.startswith(ROUTE[0])), None)
+        if holder is None:
+            raise ClientError(
+                f"the declarant acts for no operator of {ROUTE[0]}: {list(status.operators)}"
+            )
+        now = time.time_ns() // 1000
+        goods = make_goods(serial)
+        bill = build_bill(pb, f"PYRL-{suffix}-D", holder, carrier_id, now, goods)
+        bill_env = envelope(pb, PT_BILL_OF_LADING, bill, carrier)
+        bill_id = document_id(bill_env)
+        issue_env = envelope(
+            pb, PT_TRANSFER_ENTRY, build_issue(pb, bill_id, carrier_id, holder, now), carrier
+        )
+        # The declaration as plain data: the declarant signs it, as `holder`.
+        declaration = build_declaration(
+            pb, f"PYDECL-{suffix}", bill_id, holder, now, goods, c.guarantee_share
+        )
+        answer = declarant.SubmitConsignment(
+            d.SubmitConsignmentRequest(
+                declaration=declaration,
+                bill_of_lading_envelope=bill_env,
+                transfer_chain=[issue_env],
+            ),
+            timeout=WAIT_S,
+        )
+        if answer.bill_of_lading_id != bill_id.hex():
+            raise ClientError(
+                f"the declarant names bill {answer.bill_of_lading_id}, the client signed "
+                f"{bill_id.hex()}"
+            )
+        if answer.first_node.state != states.CONSIGNMENT_STATE_AWAITING_ARRIVAL:
+            raise ClientError(
+                f"the first node left {answer.consignment_id} "
+                f"{states.Name(answer.first_node.state)}"
+            )
+        print(
+            f"declarant: bill {bill_id.hex()} signed by {carrier_id} declared for {holder}: "
+            f"consignment {answer.consignment_id} at {answer.first_country}"
+        )
+        record = declarant.GetBill(
+            d.GetBillRequest(bill_of_lading_id=bill_id.hex()), timeout=WAIT_S
+        )
+        as_sent = (
+            record.bill_of_lading.SerializeToString() == bill_env.SerializeToString()
+            and [e.SerializeToString() for e in record.chain] == [issue_env.SerializeToString()]
+        )
+        if not as_sent or record.holder != holder or record.last_action != "ISSUE":
+            raise ClientError(
+                f"the declarant's record of bill {bill_id.hex()} is not the bill and chain sent: "
+                f"held by {record.holder!r}, last {record.last_action!r}, "
+                f"{len(record.chain)} entries"
+            )
+        print(f"declarant: bill {bill_id.hex()} on the platform as signed, held by {holder}")
+        receipt = declarant.CancelConsignment(
+            d.CancelConsignmentRequest(
+                consignment_id=answer.consignment_id,
+                reason="an example: withdrawn before arrival",
+            ),
+            timeout=WAIT_S,
+        )
+        print(f"declarant: {answer.consignment_id} {states.Name(receipt.state)}")
 
 
 def main(argv: list[str] | None = None) -> int:

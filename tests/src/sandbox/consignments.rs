@@ -1,11 +1,12 @@
 //! Consignments for the tests: the sample goods signed by their parties and ready to submit
-//! (and declared again with the same bill), and as plain data for the declarant.
+//! (and declared again with the same bill), and as plain data for the declarant (with the
+//! bill as plain data too, or signed by its carrier and presented with its ISSUE entry).
 
 use corridor_core::document::examples::{
     CARRIER_ID, FORWARDER_ID, SHIPPER_ID, bill_of_lading_at, declaration_at,
 };
 use corridor_core::document::{BillOfLading, BillOfLadingParts, DeclarationParts, TransferEntry};
-use corridor_core::{Digest, Envelope, OperatorId, payload_type as pt};
+use corridor_core::{Digest, Envelope, OperatorId, SigningKey, payload_type as pt};
 use corridor_proto::examples::Parties;
 use corridor_proto::v1;
 
@@ -142,6 +143,45 @@ pub struct PlainConsignment {
     pub route: Vec<String>,
     /// Every seal of its bill, intact.
     pub seals: Vec<v1::SealCheck>,
+}
+
+/// Consignment `c` with its bill given the third way: signed with `carrier` (its carrier's
+/// key, which the declarant need not hold) and issued to its shipper at `at`, presented with
+/// that ISSUE entry (signed by the carrier too) instead of as plain data. The declaration is
+/// dated `at` too, so that the same request can be sent again.
+pub fn carrier_signed(
+    c: &PlainConsignment,
+    carrier: &SigningKey,
+    at: i64,
+) -> v1::SubmitConsignmentRequest {
+    let mut wire = c.request.bill_of_lading.clone().expect("a plain bill");
+    wire.issued_at_unix_micros = at;
+    let bill = BillOfLading::try_from(wire).expect("valid bill of lading");
+    let benv = Envelope::sign(
+        pt::BILL_OF_LADING,
+        corridor_proto::encode_bill_of_lading(&bill),
+        carrier,
+    );
+    let issue = TransferEntry::issue(
+        benv.document_id(),
+        bill.carrier.operator_id.clone(),
+        bill.shipper.operator_id.clone(),
+        at,
+    )
+    .expect("issue entry");
+    let ienv = Envelope::sign(
+        pt::TRANSFER_ENTRY,
+        corridor_proto::encode_transfer_entry(&issue),
+        carrier,
+    );
+    let mut request = c.request.clone();
+    request.bill_of_lading = None;
+    request.bill_of_lading_envelope = Some(v1::Envelope::from(&benv));
+    request.transfer_chain = vec![v1::Envelope::from(&ienv)];
+    if let Some(d) = request.declaration.as_mut() {
+        d.created_at_unix_micros = at;
+    }
+    request
 }
 
 /// Consignment `n` of the sample goods as plain data for the declarant, between `parties`,

@@ -11,7 +11,7 @@
 //! - `parties`: the keys of every role, operators registered and certified, certificates
 //!   suspended, arrangements recorded, and every service caught up with the registry.
 //! - `consignments`: consignments signed and ready to submit, and as plain data for the
-//!   declarant.
+//!   declarant (the bill as plain data, or signed by its carrier).
 //! - `clients`: clients of the services, and the calls tests make through them (border
 //!   events, officers' decisions, consignments and ledgers looked up).
 
@@ -28,7 +28,7 @@ use corridor_core::SigningKey;
 use corridor_topology::Topology;
 
 pub use clients::{border_event, signed};
-pub use consignments::{Consignment, PlainConsignment, plain_consignment};
+pub use consignments::{Consignment, PlainConsignment, carrier_signed, plain_consignment};
 pub use corridor_proto::examples::Parties;
 pub use parties::{
     ARRANGEMENT_BENEFITS, TOPOLOGY_AZ_FORWARDER, TOPOLOGY_CARRIER, TOPOLOGY_CONSIGNEE,

@@ -48,6 +48,20 @@ pub enum BillSource {
     Issue(Box<BillOfLading>),
     /// A bill already on the platform, by document id.
     OnPlatform(Digest),
+    /// A bill its carrier signed, with its transfer chain, each signed by its own party.
+    Signed(SignedBill),
+}
+
+/// A bill of lading signed by its carrier elsewhere (on the carrier's own platform), with
+/// its transfer chain, as a submission presents it: each envelope opened with its payload
+/// type, nothing else checked yet.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct SignedBill {
+    /// The `BillOfLading` envelope, to be signed by its carrier.
+    pub bill_of_lading: Envelope,
+    /// The bill's transfer chain from its ISSUE entry on (at least that entry), each
+    /// `TransferEntry` envelope to be signed by its actor.
+    pub transfer_chain: Vec<Envelope>,
 }
 
 /// A bill of lading on the platform, with its transfer chain.

@@ -48,7 +48,10 @@ pub use ebl::{
     Address, BillOfLading, BillOfLadingParts, BillOfLadingType, ConsignmentItem, Equipment,
     FreightPaymentTerm, NotifyParty, Party, Seal, SealSource, TransportLeg, TransportLegParts,
 };
-pub use transfer::{TransferAction, TransferEntry, TransferEntryParts};
+pub use transfer::{
+    ChainEntry, ChainError, NotHolder, TransferAction, TransferEntry, TransferEntryParts,
+    check_chain,
+};
 
 /// A point in time: microseconds since the Unix epoch (UTC), as on the wire.
 pub type UnixMicros = i64;

@@ -1,6 +1,11 @@
 //! The transfer chain of an electronic bill of lading (after DCSA PINT): issue, transfer,
 //! endorsement, surrender for delivery and the carrier's answer, each entry linking the
 //! document id (sha256 of the payload) of the one before.
+//!
+//! An entry is checked on its own ([`TransferEntry::new`]), against the entry it follows
+//! ([`TransferEntry::check_follows`], [`TransferEntry::check_holder`]) and against its bill
+//! ([`TransferEntry::check_against_bill`]); a whole chain presented with its bill, as a
+//! customs node and the declarant receive one, is [`check_chain`].
 
 use std::ops::Deref;
 
@@ -223,6 +228,40 @@ impl TransferEntry {
     /// after an accepted surrender; the carrier's answer right after a surrender and only
     /// then.
     pub fn check_follows(&self, prev_id: &Digest, prev: &TransferEntry) -> Result<(), ParseError> {
+        self.check_linked(prev_id, prev)?;
+        if self.0.from_holder.as_ref() != Some(&prev.to_holder) {
+            return Err(ParseError::new(
+                "from_holder",
+                format!("the bill is held by {}", prev.to_holder),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks that this entry's actor holds the bill as `prev` left it: the role a transfer
+    /// needs, once its actor's signature is established. The carrier's answer to a surrender
+    /// passes here: the surrender left the bill with the carrier, and whether one came
+    /// before is [`TransferEntry::check_follows`]'s to say.
+    pub fn check_holder(&self, prev: &TransferEntry) -> Result<(), NotHolder> {
+        let p = &self.0;
+        if p.actor == prev.to_holder
+            || matches!(
+                p.action,
+                TransferAction::SurrenderAccepted | TransferAction::SurrenderRejected
+            )
+        {
+            return Ok(());
+        }
+        Err(NotHolder {
+            bill: p.document_id,
+            actor: p.actor.clone(),
+            holder: prev.to_holder.clone(),
+        })
+    }
+
+    /// [`TransferEntry::check_follows`] but for the holder: same bill, next seq, linked by
+    /// hash, an action that may come after `prev`'s.
+    fn check_linked(&self, prev_id: &Digest, prev: &TransferEntry) -> Result<(), ParseError> {
         let p = &self.0;
         if p.document_id != prev.document_id {
             return Err(ParseError::new(
@@ -248,12 +287,6 @@ impl TransferEntry {
             return Err(ParseError::new(
                 "prev_entry_hash",
                 format!("must be the previous entry's document id {prev_id}"),
-            ));
-        }
-        if p.from_holder.as_ref() != Some(&prev.to_holder) {
-            return Err(ParseError::new(
-                "from_holder",
-                format!("the bill is held by {}", prev.to_holder),
             ));
         }
         let name = p.action.name();
@@ -336,6 +369,116 @@ impl Deref for TransferEntry {
     fn deref(&self) -> &TransferEntryParts {
         &self.0
     }
+}
+
+/// An entry by an operator who does not hold the bill: its actor signed it, but the entry
+/// before left the bill with someone else (a matter of permission, not of signature).
+#[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
+#[error("{actor} does not hold bill {bill}: {holder} does")]
+pub struct NotHolder {
+    /// The bill.
+    pub bill: Digest,
+    /// Who signed the entry.
+    pub actor: OperatorId,
+    /// Who held the bill before it.
+    pub holder: OperatorId,
+}
+
+/// An entry of a transfer chain as received: its document id (SHA-256 of its payload, which
+/// the next entry links) and what it says.
+#[derive(Clone, Copy, Debug)]
+pub struct ChainEntry<'a> {
+    /// The entry's document id.
+    pub id: &'a Digest,
+    /// The entry.
+    pub entry: &'a TransferEntry,
+}
+
+/// Why a transfer chain presented with its bill is refused ([`check_chain`]); the variants
+/// come in the order they are checked.
+#[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
+pub enum ChainError {
+    /// The chain is empty, or an entry does not fit the bill or the entry before it; the path
+    /// names the entry (`transfer_chain[2].prev_entry_hash`).
+    #[error(transparent)]
+    Invalid(#[from] ParseError),
+    /// An entry (`field`, e.g. `transfer_chain[1]`) is by an operator who did not hold the
+    /// bill then.
+    #[error("{field}: {not_holder}")]
+    NotHolder {
+        /// The entry's path.
+        field: String,
+        /// Who acted, and who held the bill.
+        not_holder: NotHolder,
+    },
+    /// The chain ends with an accepted surrender: the bill is spent.
+    #[error("bill {bill} has been surrendered and accepted: it is spent")]
+    Spent {
+        /// The bill.
+        bill: Digest,
+    },
+}
+
+/// Checks a bill's transfer chain presented whole with the bill (each entry's signature by
+/// its actor already verified); `field` names the chain in errors (`transfer_chain`). In
+/// order: every entry is of bill `bill_id` and fits the bill, the first is ISSUE and each
+/// other follows the one before (seq, link, action) ([`ChainError::Invalid`]); then each
+/// entry after ISSUE is by the holder the one before left the bill with
+/// ([`ChainError::NotHolder`]); then the last does not leave the bill spent
+/// ([`ChainError::Spent`]).
+pub fn check_chain(
+    field: &str,
+    bill_id: &Digest,
+    bill: &BillOfLading,
+    chain: &[ChainEntry<'_>],
+) -> Result<(), ChainError> {
+    let Some(last) = chain.last() else {
+        return Err(ParseError::new(
+            field,
+            "the bill's transfer chain is required, from its ISSUE entry on",
+        )
+        .into());
+    };
+    let at = |i: usize| format!("{field}[{i}]");
+    for (i, e) in chain.iter().enumerate() {
+        if e.entry.document_id != *bill_id {
+            return Err(ParseError::new(
+                format!("{}.document_id", at(i)),
+                "not the bill presented",
+            )
+            .into());
+        }
+        e.entry
+            .check_against_bill(bill)
+            .map_err(|x| x.within(&at(i)))?;
+        match i.checked_sub(1).map(|p| &chain[p]) {
+            None if e.entry.action != TransferAction::Issue => {
+                return Err(ParseError::new(
+                    format!("{}.action", at(i)),
+                    "the chain starts with ISSUE",
+                )
+                .into());
+            }
+            None => {}
+            Some(prev) => e
+                .entry
+                .check_linked(prev.id, prev.entry)
+                .map_err(|x| x.within(&at(i)))?,
+        }
+    }
+    for (i, pair) in chain.windows(2).enumerate() {
+        pair[1]
+            .entry
+            .check_holder(pair[0].entry)
+            .map_err(|not_holder| ChainError::NotHolder {
+                field: at(i + 1),
+                not_holder,
+            })?;
+    }
+    if last.entry.is_final() {
+        return Err(ChainError::Spent { bill: *bill_id });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -548,6 +691,164 @@ mod tests {
             )
             .expect_err("no surrender to answer");
         assert_eq!(e.field, "action");
+    }
+
+    /// `chain` checked as presented with the sample bill (whose id is [`bill_id`]).
+    fn check(chain: &[TransferEntry]) -> Result<(), ChainError> {
+        let ids: Vec<Digest> = chain.iter().map(id_of).collect();
+        let entries: Vec<ChainEntry<'_>> = ids
+            .iter()
+            .zip(chain)
+            .map(|(id, entry)| ChainEntry { id, entry })
+            .collect();
+        check_chain(
+            "transfer_chain",
+            &bill_id(),
+            &sample_bill_of_lading(),
+            &entries,
+        )
+    }
+
+    /// The entry after `prev` by `actor` (holder or not), moving the bill to `to`.
+    fn by(prev: &TransferEntry, action: TransferAction, actor: &str, to: &str) -> TransferEntry {
+        TransferEntry::new(TransferEntryParts {
+            document_id: prev.document_id,
+            seq: prev.seq + 1,
+            prev_entry_hash: Some(id_of(prev)),
+            action,
+            actor: op(actor),
+            from_holder: Some(op(actor)),
+            to_holder: op(to),
+            time_unix_micros: prev.time_unix_micros + 1,
+            reason: None,
+        })
+        .expect("valid alone")
+    }
+
+    #[test]
+    fn a_presented_chain_is_checked_fields_first_then_holders_then_whether_it_is_spent() {
+        use TransferAction::{SurrenderAccepted, SurrenderForDelivery, Transfer};
+        let (i, t) = (issue(), transfer());
+        let surrendered = by(
+            &t,
+            SurrenderForDelivery,
+            examples::FORWARDER_ID,
+            examples::CARRIER_ID,
+        );
+        let accepted = by(
+            &surrendered,
+            SurrenderAccepted,
+            examples::CARRIER_ID,
+            examples::CARRIER_ID,
+        );
+        let stranger = by(&i, Transfer, examples::CONSIGNEE_ID, examples::FORWARDER_ID);
+        let unlinked = {
+            let mut p = by(
+                &stranger,
+                Transfer,
+                examples::FORWARDER_ID,
+                examples::SHIPPER_ID,
+            )
+            .into_parts();
+            p.prev_entry_hash = Some(Digest::ZERO);
+            TransferEntry::new(p).expect("valid alone")
+        };
+        let of_another_bill = examples::sample_issue(Digest::ZERO);
+        let to_someone_else = {
+            let mut p = issue().into_parts();
+            p.to_holder = op(examples::FORWARDER_ID);
+            TransferEntry::new(p).expect("valid alone")
+        };
+        let invalid = |f: &str| Err(f.to_string());
+        let rows: Vec<(&str, Vec<TransferEntry>, Result<(), String>)> = vec![
+            ("ISSUE alone", vec![i.clone()], Ok(())),
+            ("ISSUE and a transfer", vec![i.clone(), t.clone()], Ok(())),
+            ("empty", vec![], invalid("transfer_chain")),
+            (
+                "no ISSUE first",
+                vec![t.clone()],
+                invalid("transfer_chain[0].action"),
+            ),
+            (
+                "another bill",
+                vec![of_another_bill],
+                invalid("transfer_chain[0].document_id"),
+            ),
+            (
+                "issued to someone else",
+                vec![to_someone_else],
+                invalid("transfer_chain[0].to_holder"),
+            ),
+            (
+                "ISSUE twice",
+                vec![i.clone(), i.clone()],
+                invalid("transfer_chain[1].seq"),
+            ),
+            // A link that does not follow is a field error even after an entry by a
+            // stranger: fields are checked before roles.
+            (
+                "not linked",
+                vec![i.clone(), stranger.clone(), unlinked],
+                invalid("transfer_chain[2].prev_entry_hash"),
+            ),
+            (
+                "by a stranger",
+                vec![i.clone(), stranger],
+                Err("not holder transfer_chain[1]".into()),
+            ),
+            (
+                "spent",
+                vec![i, t, surrendered, accepted],
+                Err("spent".into()),
+            ),
+        ];
+        for (row, chain, want) in rows {
+            let got = check(&chain).map_err(|e| match e {
+                ChainError::Invalid(p) => p.field,
+                ChainError::NotHolder { field, not_holder } => {
+                    assert_eq!(
+                        (not_holder.actor.as_str(), not_holder.holder.as_str()),
+                        (examples::CONSIGNEE_ID, examples::SHIPPER_ID),
+                        "{row}"
+                    );
+                    format!("not holder {field}")
+                }
+                ChainError::Spent { bill } => {
+                    assert_eq!(bill, bill_id(), "{row}");
+                    "spent".into()
+                }
+            });
+            assert_eq!(got, want, "{row}");
+        }
+    }
+
+    #[test]
+    fn only_the_holder_acts_on_the_bill_but_the_carrier_answers_a_surrender() {
+        let (i, t) = (issue(), transfer());
+        assert_eq!(t.check_holder(&i), Ok(()));
+        let stranger = by(
+            &i,
+            TransferAction::Transfer,
+            examples::CONSIGNEE_ID,
+            examples::FORWARDER_ID,
+        );
+        let e = stranger.check_holder(&i).expect_err("not the holder");
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{} does not hold bill {}: {} does",
+                examples::CONSIGNEE_ID,
+                bill_id(),
+                examples::SHIPPER_ID
+            )
+        );
+        let answer = by(
+            &t,
+            TransferAction::SurrenderAccepted,
+            examples::CARRIER_ID,
+            examples::CARRIER_ID,
+        );
+        assert_eq!(answer.check_holder(&t), Ok(()));
     }
 
     #[test]

@@ -1,11 +1,22 @@
 //! Bills of lading on the platform and their transfer chains: a new bill is issued (signed
-//! by its carrier, with its ISSUE entry), a bill on the platform is found, and each transfer
-//! is checked against the bill as it stands (`check_transfer`, pure) before it is recorded.
+//! by its carrier's key, with its ISSUE entry), a bill on the platform is found, a bill its
+//! carrier signed elsewhere is taken with its chain, and each transfer is checked against the
+//! bill as it stands (`check_transfer`, pure) before it is recorded.
+//!
+//! A bill presented with its chain is checked as the first customs node checks one (the
+//! same rules: `corridor_aeo::replica::operator_signed` for each signature, then
+//! `corridor_core::document::check_chain`), then against the platform's record of it
+//! (`merge`, pure): a bill new here is recorded with its whole chain; for a bill on the
+//! platform each presented entry is what `TransferBill` would make of it, so the same
+//! entries are that bill, entries beyond the record are recorded as transfers, and another
+//! entry where the record has one is a double spend.
 
-use corridor_core::document::declarant::{BillRecord, BillSource};
-use corridor_core::document::{BillOfLading, TransferAction, TransferEntry};
+use corridor_aeo::replica::operator_signed;
+use corridor_core::document::declarant::{BillRecord, BillSource, SignedBill};
+use corridor_core::document::{BillOfLading, ChainEntry, ChainError, TransferEntry, check_chain};
 use corridor_core::{Digest, Envelope, ParseError, payload_type};
 use corridor_service::Refusal;
+use tokio::sync::OwnedMutexGuard;
 
 use super::record::{Effect, Planned};
 use super::{Bill, ChainLink, Platform, kind, lock};
@@ -18,26 +29,31 @@ pub(crate) struct PresentedBill {
     /// The bill, signed by its carrier.
     pub(crate) envelope: Envelope,
     pub(crate) bill: BillOfLading,
-    /// Its transfer chain as it stands.
+    /// Its transfer chain as it stands (with the entries this submission records).
     pub(crate) chain: Vec<ChainLink>,
-    /// Whether it is issued with this submission (and recorded with it).
-    pub(crate) new: bool,
+    /// Whether the bill is new here (recorded with this submission, its chain with it).
+    new_bill: bool,
+    /// How many entries at the end of `chain` this submission records.
+    new_entries: usize,
+    /// For a presented chain: the bill's lock, held from the comparison with the record
+    /// until the submission is recorded, so that no transfer comes between.
+    held: Option<OwnedMutexGuard<()>>,
 }
 
 impl PresentedBill {
-    /// The entries that record a new bill and its chain (none for a bill on the platform).
+    /// The entries that record what of the bill and its chain is new here.
     pub(super) fn planned(&self) -> Vec<Planned> {
-        if !self.new {
-            return Vec::new();
+        let mut planned = Vec::new();
+        if self.new_bill {
+            planned.push(Planned {
+                kind: kind::BILL,
+                subject: self.id,
+                envelope: self.envelope.clone(),
+                rows: Vec::new(),
+                effect: Effect::Bill(Box::new((self.envelope.clone(), self.bill.clone()))),
+            });
         }
-        let mut planned = vec![Planned {
-            kind: kind::BILL,
-            subject: self.id,
-            envelope: self.envelope.clone(),
-            rows: Vec::new(),
-            effect: Effect::Bill(Box::new((self.envelope.clone(), self.bill.clone()))),
-        }];
-        for l in &self.chain {
+        for l in &self.chain[self.chain.len() - self.new_entries..] {
             planned.push(Planned {
                 kind: kind::TRANSFER,
                 subject: self.id,
@@ -47,6 +63,11 @@ impl PresentedBill {
             });
         }
         planned
+    }
+
+    /// Lets transfers of the bill go on, once the submission is recorded.
+    pub(super) fn recorded(&mut self) {
+        self.held = None;
     }
 }
 
@@ -110,17 +131,10 @@ fn check_transfer(
     let tip = b
         .tip()
         .ok_or_else(|| Error::State(format!("bill {bill_id} has no chain")))?;
-    if entry.seq == tip.entry.seq + 1
-        && entry.actor != tip.entry.to_holder
-        && !matches!(
-            entry.action,
-            TransferAction::SurrenderAccepted | TransferAction::SurrenderRejected
-        )
-    {
-        return Err(Error::Refusal(Refusal::PermissionDenied(format!(
-            "{} does not hold bill {bill_id}: {} does",
-            entry.actor, tip.entry.to_holder
-        ))));
+    if entry.seq == tip.entry.seq + 1 {
+        entry
+            .check_holder(&tip.entry)
+            .map_err(|e| Error::Refusal(Refusal::PermissionDenied(e.to_string())))?;
     }
     entry
         .check_follows(&tip.id, &tip.entry)
@@ -131,56 +145,172 @@ fn check_transfer(
     Ok(Transfer::Next)
 }
 
+/// The bill `recorded` (document id `bill_id`) with the presented chain `chain` (checked
+/// whole with [`check_chain`]) taken entry by entry as `TransferBill` takes one: the same
+/// entries (by document id) are the recorded ones, whose envelopes stand; entries beyond the
+/// record are appended; another entry where the record has one is a double spend. Returns
+/// the bill as it would then stand, and how many entries were appended.
+fn merge(bill_id: &Digest, recorded: &Bill, chain: Vec<ChainLink>) -> Result<(Bill, usize), Error> {
+    let mut merged = recorded.clone();
+    for (i, l) in chain.into_iter().enumerate() {
+        match check_transfer(bill_id, &merged, &l.id, &l.entry) {
+            Ok(Transfer::Recorded) => {}
+            Ok(Transfer::Next) => merged.chain.push(l),
+            Err(Error::Refusal(Refusal::FailedPrecondition(m))) => {
+                return Err(Error::Refusal(Refusal::FailedPrecondition(format!(
+                    "transfer_chain[{i}]: {m}"
+                ))));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let appended = merged.chain.len() - recorded.chain.len();
+    if merged.tip().is_some_and(|t| t.entry.is_final()) {
+        return Err(Refusal::from(ChainError::Spent { bill: *bill_id }).into());
+    }
+    Ok((merged, appended))
+}
+
 impl Platform {
     /// The bill of a submission: a new one signed by its carrier's key with its ISSUE entry,
-    /// or one on the platform.
-    pub(crate) fn present(&self, source: BillSource) -> Result<PresentedBill, Error> {
+    /// one on the platform, or one signed by its carrier elsewhere, presented with its chain.
+    pub(crate) async fn present(&self, source: BillSource) -> Result<PresentedBill, Error> {
         match source {
-            BillSource::Issue(bill) => {
-                let bill = *bill;
-                let carrier = self.operator_key(&bill.carrier.operator_id, "carrier")?;
-                let envelope = Envelope::sign(
-                    payload_type::BILL_OF_LADING,
-                    corridor_proto::encode_bill_of_lading(&bill),
-                    carrier,
-                );
-                let issue = TransferEntry::issue(
-                    envelope.document_id(),
-                    bill.carrier.operator_id.clone(),
-                    bill.shipper.operator_id.clone(),
-                    bill.issued_at_unix_micros,
-                )
-                .map_err(|e| e.within("bill_of_lading"))?;
-                let ienv = Envelope::sign(
-                    payload_type::TRANSFER_ENTRY,
-                    corridor_proto::encode_transfer_entry(&issue),
-                    carrier,
-                );
-                let id = ienv.document_id();
-                Ok(PresentedBill {
-                    id: envelope.document_id(),
-                    envelope,
-                    bill,
-                    chain: vec![ChainLink {
-                        envelope: ienv,
-                        entry: issue,
-                        id,
-                    }],
-                    new: true,
-                })
-            }
-            BillSource::OnPlatform(id) => {
-                let st = lock(&self.inner.state);
-                let b = st.bills.get(&id).ok_or_else(|| not_on_platform(&id))?;
-                Ok(PresentedBill {
-                    id,
-                    envelope: b.envelope.clone(),
-                    bill: b.bill.clone(),
-                    chain: b.chain.clone(),
-                    new: false,
-                })
+            BillSource::Issue(bill) => self.issue(*bill),
+            BillSource::OnPlatform(id) => self.on_platform(&id),
+            BillSource::Signed(signed) => self.present_signed(signed).await,
+        }
+    }
+
+    /// A new bill, signed with its carrier's key (which the declarant must hold) and issued
+    /// to its shipper.
+    fn issue(&self, bill: BillOfLading) -> Result<PresentedBill, Error> {
+        let carrier = self.operator_key(&bill.carrier.operator_id, "carrier")?;
+        let envelope = Envelope::sign(
+            payload_type::BILL_OF_LADING,
+            corridor_proto::encode_bill_of_lading(&bill),
+            carrier,
+        );
+        let issue = TransferEntry::issue(
+            envelope.document_id(),
+            bill.carrier.operator_id.clone(),
+            bill.shipper.operator_id.clone(),
+            bill.issued_at_unix_micros,
+        )
+        .map_err(|e| e.within("bill_of_lading"))?;
+        let ienv = Envelope::sign(
+            payload_type::TRANSFER_ENTRY,
+            corridor_proto::encode_transfer_entry(&issue),
+            carrier,
+        );
+        let id = ienv.document_id();
+        Ok(PresentedBill {
+            id: envelope.document_id(),
+            envelope,
+            bill,
+            chain: vec![ChainLink {
+                envelope: ienv,
+                entry: issue,
+                id,
+            }],
+            new_bill: true,
+            new_entries: 1,
+            held: None,
+        })
+    }
+
+    /// A bill on the platform, as it stands.
+    pub(super) fn on_platform(&self, id: &Digest) -> Result<PresentedBill, Error> {
+        let st = lock(&self.inner.state);
+        let b = st.bills.get(id).ok_or_else(|| not_on_platform(id))?;
+        Ok(PresentedBill {
+            id: *id,
+            envelope: b.envelope.clone(),
+            bill: b.bill.clone(),
+            chain: b.chain.clone(),
+            new_bill: false,
+            new_entries: 0,
+            held: None,
+        })
+    }
+
+    /// A bill its carrier signed, with its transfer chain: decoded, every signature checked
+    /// against the registry copy, the chain checked whole against the bill, then against the
+    /// platform's record of the bill (under the bill's lock, kept until it is recorded).
+    async fn present_signed(&self, signed: SignedBill) -> Result<PresentedBill, Error> {
+        let SignedBill {
+            bill_of_lading: envelope,
+            transfer_chain,
+        } = signed;
+        let bill = corridor_proto::decode_bill_of_lading(envelope.payload())
+            .map_err(|e| e.within("bill_of_lading_envelope.payload"))?;
+        let mut chain = Vec::with_capacity(transfer_chain.len());
+        for (i, env) in transfer_chain.into_iter().enumerate() {
+            let entry = corridor_proto::decode_transfer_entry(env.payload())
+                .map_err(|e| e.within(&format!("transfer_chain[{i}].payload")))?;
+            chain.push(ChainLink {
+                id: env.document_id(),
+                envelope: env,
+                entry,
+            });
+        }
+        let id = envelope.document_id();
+        {
+            let replica = self.inner.replica.read();
+            operator_signed(
+                &*replica,
+                &envelope,
+                &bill.carrier.operator_id,
+                bill.issued_at_unix_micros,
+                "bill_of_lading_envelope",
+            )?;
+            for (i, l) in chain.iter().enumerate() {
+                operator_signed(
+                    &*replica,
+                    &l.envelope,
+                    &l.entry.actor,
+                    l.entry.time_unix_micros,
+                    &format!("transfer_chain[{i}]"),
+                )?;
             }
         }
+        let links: Vec<ChainEntry<'_>> = chain
+            .iter()
+            .map(|l| ChainEntry {
+                id: &l.id,
+                entry: &l.entry,
+            })
+            .collect();
+        check_chain("transfer_chain", &id, &bill, &links).map_err(Refusal::from)?;
+
+        let held = self.bill_lock(&id).lock_owned().await;
+        let st = lock(&self.inner.state);
+        let Some(recorded) = st.bills.get(&id) else {
+            return Ok(PresentedBill {
+                id,
+                envelope,
+                bill,
+                new_bill: true,
+                new_entries: chain.len(),
+                chain,
+                held: Some(held),
+            });
+        };
+        let (merged, new_entries) = merge(&id, recorded, chain)?;
+        Ok(PresentedBill {
+            id,
+            envelope: merged.envelope,
+            bill: merged.bill,
+            chain: merged.chain,
+            new_bill: false,
+            new_entries,
+            held: Some(held),
+        })
+    }
+
+    /// The lock that puts the steps on bill `id` one after another.
+    fn bill_lock(&self, id: &Digest) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+        lock(&self.inner.bill_locks).entry(*id).or_default().clone()
     }
 
     /// `TransferBill`: a transfer entry signed by its actor.
@@ -194,11 +324,14 @@ impl Platform {
         let entry = corridor_proto::decode_transfer_entry(env.payload())
             .map_err(|e| e.within("entry.payload"))?;
         let bill_id = entry.document_id;
-        self.check_actor_signature(&env, &entry)?;
-        let bill_lock = lock(&self.inner.bill_locks)
-            .entry(bill_id)
-            .or_default()
-            .clone();
+        operator_signed(
+            &*self.inner.replica.read(),
+            &env,
+            &entry.actor,
+            entry.time_unix_micros,
+            "entry",
+        )?;
+        let bill_lock = self.bill_lock(&bill_id);
         let _one_at_a_time = bill_lock.lock().await;
         {
             let st = lock(&self.inner.state);
@@ -225,30 +358,6 @@ impl Platform {
             .ok_or_else(|| Error::State("bill".into()))
     }
 
-    /// The actor's signature on a transfer entry, with a key valid at the entry's time.
-    fn check_actor_signature(&self, env: &Envelope, entry: &TransferEntry) -> Result<(), Error> {
-        let replica = self.inner.replica.read();
-        let mut why = String::from("no signature");
-        for s in env.signatures() {
-            match replica.operator_key(&entry.actor, &s.key_id, entry.time_unix_micros) {
-                Ok(k) => {
-                    env.verify_by(&k).map_err(|e| {
-                        Error::Refusal(Refusal::Unauthenticated(format!("transfer entry: {e}")))
-                    })?;
-                    let at = entry.time_unix_micros;
-                    return env.verify_every(|k| replica.known_key(k, at)).map_err(|e| {
-                        Error::Refusal(Refusal::Unauthenticated(format!("transfer entry: {e}")))
-                    });
-                }
-                Err(e) => why = e,
-            }
-        }
-        Err(Error::Refusal(Refusal::Unauthenticated(format!(
-            "the transfer entry is not signed by its actor {}: {why}",
-            entry.actor
-        ))))
-    }
-
     /// `GetBill`.
     pub(crate) fn bill(&self, id: &Digest) -> Result<BillRecord, Error> {
         let st = lock(&self.inner.state);
@@ -262,10 +371,10 @@ impl Platform {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use corridor_core::document::TransferEntryParts;
     use corridor_core::document::examples::{
         CONSIGNEE_ID, FORWARDER_ID, ISSUED_AT, SHIPPER_ID, sample_bill_of_lading, sample_issue,
     };
+    use corridor_core::document::{TransferAction, TransferEntryParts};
     use corridor_core::{OperatorId, SigningKey};
     use tonic::Code;
 
@@ -370,6 +479,102 @@ mod tests {
                 "{row}"
             );
         }
+    }
+
+    /// `entry` as a link of a chain, signed with `seed`'s key.
+    fn link(entry: TransferEntry, seed: u8) -> ChainLink {
+        let envelope = Envelope::sign(
+            payload_type::TRANSFER_ENTRY,
+            corridor_proto::encode_transfer_entry(&entry),
+            &SigningKey::from_seed(&[seed; 32]),
+        );
+        ChainLink {
+            id: envelope.document_id(),
+            envelope,
+            entry,
+        }
+    }
+
+    fn merged(r: Result<(Bill, usize), Error>) -> Result<(Vec<Digest>, usize), (Code, String)> {
+        r.map(|(b, n)| (b.chain.iter().map(|l| l.id).collect(), n))
+            .map_err(|e| {
+                let s = tonic::Status::from(e);
+                (s.code(), s.message().to_string())
+            })
+    }
+
+    #[test]
+    fn a_presented_chain_is_taken_against_the_record_entry_by_entry() {
+        let (id, b) = issued();
+        let issue = b.chain[0].clone();
+        let moved = link(transfer(&b, SHIPPER_ID, 1, issue.id), 3);
+        let mut two = b.clone();
+        two.chain.push(moved.clone());
+        let ids = |b: &Bill| b.chain.iter().map(|l| l.id).collect::<Vec<_>>();
+
+        // The same chain, and a prefix of the record: the bill as recorded.
+        assert_eq!(merged(merge(&id, &b, b.chain.clone())), Ok((ids(&b), 0)));
+        assert_eq!(
+            merged(merge(&id, &two, b.chain.clone())),
+            Ok((ids(&two), 0))
+        );
+        // The same entry in another envelope (signed again): the recorded envelope stands.
+        let again = link(issue.entry.clone(), 4);
+        assert_eq!(again.id, issue.id);
+        assert_ne!(again.envelope, issue.envelope);
+        let (m, _) = merge(&id, &b, vec![again]).unwrap();
+        assert_eq!(m.chain[0].envelope, issue.envelope);
+        // A chain that extends the record: the entries beyond it are appended.
+        assert_eq!(
+            merged(merge(&id, &b, two.chain.clone())),
+            Ok((ids(&two), 1))
+        );
+        // Another entry where the record has one: a double spend, named by its place.
+        let mut parts = moved.entry.clone().into_parts();
+        parts.to_holder = op(FORWARDER_ID);
+        let other = link(TransferEntry::new(parts).unwrap(), 3);
+        let got = merged(merge(&id, &two, vec![issue.clone(), other])).unwrap_err();
+        assert_eq!(got.0, Code::FailedPrecondition, "{}", got.1);
+        assert!(
+            got.1.starts_with(&format!(
+                "transfer_chain[1]: double spend: entry 1 of bill {id} was already recorded"
+            )),
+            "{}",
+            got.1
+        );
+        // A bill the record has spent, presented before it was: spent.
+        let carrier = b.bill.carrier.operator_id.clone();
+        let surrender = issue
+            .entry
+            .next(
+                issue.id,
+                TransferAction::SurrenderForDelivery,
+                carrier.clone(),
+                ISSUED_AT + 1,
+                None,
+            )
+            .unwrap();
+        let surrender = link(surrender, 3);
+        let accepted = surrender
+            .entry
+            .next(
+                surrender.id,
+                TransferAction::SurrenderAccepted,
+                carrier,
+                ISSUED_AT + 2,
+                None,
+            )
+            .unwrap();
+        let mut spent = b.clone();
+        spent.chain.extend([surrender, link(accepted, 2)]);
+        let got = merged(merge(&id, &spent, b.chain.clone())).unwrap_err();
+        assert_eq!(
+            got,
+            (
+                Code::FailedPrecondition,
+                format!("bill {id} has been surrendered and accepted: it is spent")
+            )
+        );
     }
 
     #[test]

@@ -5,8 +5,10 @@
 //! - `record` is the one place state changes: it appends planned entries in one atomic
 //!   batch and only once the append is durable applies them, in memory; on start it rebuilds
 //!   the same state by replaying the ledger through the same `apply`.
-//! - `bills` keeps the bills and their transfer chains: it issues a new bill or finds one,
-//!   and checks each transfer (the checks are pure functions of the bill as it stands).
+//! - `bills` keeps the bills and their transfer chains: it issues a new bill, finds one, or
+//!   takes one its carrier signed elsewhere with its chain, and checks each transfer (the
+//!   checks are pure functions of the bill as it stands; a presented chain is taken entry by
+//!   entry as a transfer is).
 //! - `submissions` lodges declarations at the first node of their route (through
 //!   `crate::nodes`), records the node's answer, retries the unanswered ones after a restart,
 //!   and cancels; what an answer makes of a submission is decided apart from recording it.
@@ -32,7 +34,8 @@ use crate::nodes::Nodes;
 
 /// Ledger entry kinds the declarant records.
 pub mod kind {
-    /// A bill of lading issued on the platform (signed by its carrier).
+    /// A bill of lading put on the platform (signed by its carrier): issued here, or
+    /// presented with its transfer chain.
     pub const BILL: &str = "bill.issued";
     /// An entry of a bill's transfer chain (signed by its actor).
     pub const TRANSFER: &str = "bill.transfer";

@@ -79,7 +79,7 @@ impl Platform {
     /// before anything is recorded.
     pub(crate) async fn submit(
         &self,
-        bill: PresentedBill,
+        mut bill: PresentedBill,
         declaration: Declaration,
     ) -> Result<SubmissionReceipt, Error> {
         if declaration.bill_of_lading_id != bill.id {
@@ -117,6 +117,7 @@ impl Platform {
             effect: Effect::Submitted(Box::new((denv.clone(), declaration))),
         });
         let appended = self.record(planned).await?;
+        bill.recorded();
         if appended.last().is_some_and(|a| !a.new)
             && self.submission(&id)?.state != SubmissionState::Pending
         {
@@ -215,7 +216,7 @@ impl Platform {
             let p = self.clone();
             self.inner.tasks.spawn(async move {
                 let bill_id = declaration.bill_of_lading_id;
-                let Ok(bill) = p.present(corridor_core::document::declarant::BillSource::OnPlatform(bill_id)) else {
+                let Ok(bill) = p.on_platform(&bill_id) else {
                     return;
                 };
                 let first = declaration.route[0].country.clone();

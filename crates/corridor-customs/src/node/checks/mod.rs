@@ -23,8 +23,7 @@ mod tests;
 use corridor_service::Refusal;
 use std::collections::{BTreeMap, HashMap};
 
-use corridor_aeo::replica::Replica;
-use corridor_core::{CountryCode, Digest, Envelope, KeyId, OperatorId, ParseError, PublicKey};
+use corridor_core::{CountryCode, Digest, Envelope, KeyId, ParseError, PublicKey};
 use corridor_topology::{ClearanceTarget, RiskProfile, Topology};
 
 use crate::consignment::{Consignment, Effect};
@@ -103,34 +102,7 @@ pub(crate) struct Rules {
 }
 
 /// The operators' keys, as the node's copy of the registry has them.
-pub(crate) trait OperatorKeys {
-    /// The key `key` of `operator`, if registered and valid at `at`; else why not.
-    fn operator_key(
-        &self,
-        operator: &OperatorId,
-        key: &KeyId,
-        at: i64,
-    ) -> Result<PublicKey, String>;
-
-    /// The key `key` if the corridor knows it at `at`: a topology role's, or an operator's
-    /// valid then; else why not.
-    fn known_key(&self, key: &KeyId, at: i64) -> Result<PublicKey, String>;
-}
-
-impl OperatorKeys for Replica {
-    fn operator_key(
-        &self,
-        operator: &OperatorId,
-        key: &KeyId,
-        at: i64,
-    ) -> Result<PublicKey, String> {
-        Replica::operator_key(self, operator, key, at)
-    }
-
-    fn known_key(&self, key: &KeyId, at: i64) -> Result<PublicKey, String> {
-        Replica::known_key(self, key, at)
-    }
-}
+pub(crate) use corridor_aeo::replica::OperatorKeys;
 
 /// One entry of a step: its kind, the exact envelope bytes, and what it does once durable.
 pub(crate) struct Planned {

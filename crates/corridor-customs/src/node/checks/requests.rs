@@ -3,15 +3,15 @@
 
 use std::marker::PhantomData;
 
+use corridor_aeo::replica::operator_signed;
 use corridor_core::document::{
-    AdvanceRecord, BorderEvent, Declaration, DeclarationCancellation, DeclarationSubmission,
-    OfficerDecision, SealCheck, TransferAction, bill_seals,
+    AdvanceRecord, BorderEvent, ChainEntry, ChainError, Declaration, DeclarationCancellation,
+    DeclarationSubmission, OfficerDecision, SealCheck, bill_seals, check_chain,
 };
 use corridor_core::{CountryCode, Digest, Envelope, OperatorId, ParseError};
 use corridor_proto::customs::{self, OfficerHeader};
 use corridor_service::Refusal;
 
-use super::signed::operator_signed;
 use super::{OperatorKeys, Rules, digest, envelope_id, invalid};
 use crate::consignment::{Consignment, Opened};
 use crate::error::Error;
@@ -262,12 +262,10 @@ impl Rules {
                 "declaration (the holder's mandate)",
             )
             .map_err(|e| match e {
-                Error::Refusal(Refusal::Unauthenticated(m)) => {
-                    Error::Refusal(Refusal::PermissionDenied(format!(
-                        "{} declares for {} without the holder's signature: {m}",
-                        declaration.declarant_operator_id, declaration.holder_operator_id
-                    )))
-                }
+                Refusal::Unauthenticated(m) => Refusal::PermissionDenied(format!(
+                    "{} declares for {} without the holder's signature: {m}",
+                    declaration.declarant_operator_id, declaration.holder_operator_id
+                )),
                 e => e,
             })?;
         }
@@ -285,37 +283,23 @@ impl Rules {
         declaration
             .check_against_bill(&bill)
             .map_err(|e| e.within("declaration"))?;
-        for (i, e) in chain.iter().enumerate() {
-            let field = format!("transfer_chain[{i}]");
-            if e.document_id != bill_id {
-                return Err(invalid(
-                    &format!("{field}.document_id"),
-                    "not the bill presented",
-                ));
-            }
-            e.check_against_bill(&bill).map_err(|x| x.within(&field))?;
-            if i == 0 {
-                if e.action != TransferAction::Issue {
-                    return Err(invalid(
-                        &format!("{field}.action"),
-                        "the chain starts with ISSUE",
-                    ));
-                }
-            } else {
-                e.check_follows(&tenvs[i - 1].document_id(), &chain[i - 1])
-                    .map_err(|x| x.within(&field))?;
-            }
-        }
+        let ids: Vec<Digest> = tenvs.iter().map(Envelope::document_id).collect();
+        let links: Vec<ChainEntry<'_>> = ids
+            .iter()
+            .zip(&chain)
+            .map(|(id, entry)| ChainEntry { id, entry })
+            .collect();
+        // The chain's fields now; who acted in it, and whether it is spent, with the roles.
+        let chain_roles = match check_chain("transfer_chain", &bill_id, &bill, &links) {
+            Err(ChainError::Invalid(p)) => return Err(p.into()),
+            other => other,
+        };
         self.check_route(&declaration)?;
         self.check_guarantee(&declaration)?;
 
         // Roles.
+        chain_roles.map_err(Refusal::from)?;
         let last = &chain[chain.len() - 1];
-        if last.is_final() {
-            return Err(Error::Refusal(Refusal::FailedPrecondition(format!(
-                "bill {bill_id} has been surrendered and accepted: it is spent"
-            ))));
-        }
         if last.to_holder != declaration.holder_operator_id {
             return Err(Error::Refusal(Refusal::PermissionDenied(format!(
                 "the bill is held by {}, not by {}: the declarant neither holds it nor acts for its holder",

@@ -1,12 +1,14 @@
-//! Who signed an envelope: an operator with a key the registry lists for it at the
-//! document's time, an officer of this country, or a corridor node. And the rule for the
-//! signatures beyond the one required: each must be by a key the corridor knows and verify,
-//! so that nothing recorded carries a signature nobody can check.
+//! Who signed an envelope: an officer of this country, or a corridor node. (An operator's
+//! signature, by a key the registry lists for it at the document's time, is
+//! `corridor_aeo::replica::operator_signed`, the rule the declarant checks by too.) Every
+//! other signature of an officer's document or an advance record must be an officer's or a
+//! node's key of the corridor and verify, so nothing recorded carries a signature nobody can
+//! check.
 
-use corridor_core::{CountryCode, Envelope, KeyId, OperatorId, PublicKey};
+use corridor_core::{CountryCode, Envelope, KeyId, PublicKey};
 use corridor_service::Refusal;
 
-use super::{OperatorKeys, Rules};
+use super::Rules;
 use crate::error::Error;
 
 /// Checks that every signature of `env` is by a key `known` gives and verifies; `what`
@@ -18,37 +20,6 @@ fn every_signature(
 ) -> Result<(), Error> {
     env.verify_every(known)
         .map_err(|e| Error::Refusal(Refusal::Unauthenticated(format!("{what}: {e}"))))
-}
-
-/// Checks that `operator` signed `env` with a key registered for it and valid at `at`.
-pub(super) fn operator_signed(
-    keys: &impl OperatorKeys,
-    env: &Envelope,
-    operator: &OperatorId,
-    at: i64,
-    what: &str,
-) -> Result<(), Error> {
-    let mut why = None;
-    for s in env.signatures() {
-        match keys.operator_key(operator, &s.key_id, at) {
-            Ok(k) => {
-                env.verify_by(&k).map_err(|e| {
-                    Error::Refusal(Refusal::Unauthenticated(format!(
-                        "{what}: signature of {operator}: {e}"
-                    )))
-                })?;
-                return every_signature(env, what, |k| keys.known_key(k, at));
-            }
-            Err(e) => {
-                why.get_or_insert(e);
-            }
-        }
-    }
-    Err(Error::Refusal(Refusal::Unauthenticated(format!(
-        "{what} is not signed by {operator} with a key valid at {}: {}",
-        corridor_topology::clock::format_micros(at),
-        why.unwrap_or_else(|| "no signature".into())
-    ))))
 }
 
 impl Rules {

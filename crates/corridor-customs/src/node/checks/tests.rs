@@ -9,7 +9,7 @@ use corridor_core::document::examples::{
 };
 use corridor_core::document::{
     BillOfLading, BorderEvent, Declaration, DeclarationSubmission, Lane, OfficerDecision,
-    SealCheck, TransferEntry,
+    SealCheck, TransferAction, TransferEntry, TransferEntryParts,
 };
 use corridor_core::{
     CountryCode, Digest, Envelope, KeyId, OperatorId, PublicKey, SigningKey, payload_type,
@@ -347,6 +347,33 @@ fn declarations_are_checked_in_order_and_each_refusal_names_its_cause() {
             |s| s.chain = vec![sample_issue(Digest::of(b"another bill"))],
             |_| {},
             Some((Code::InvalidArgument, "transfer_chain[0].document_id")),
+        ),
+        (
+            "a transfer by someone who does not hold the bill",
+            "CN",
+            |s| {
+                let issue = &s.chain[0];
+                let id = Digest::of(&corridor_proto::encode_transfer_entry(issue));
+                let stranger = OperatorId::parse("actor", FORWARDER_ID).unwrap();
+                let by_stranger = TransferEntry::new(TransferEntryParts {
+                    document_id: issue.document_id,
+                    seq: 1,
+                    prev_entry_hash: Some(id),
+                    action: TransferAction::Transfer,
+                    actor: stranger.clone(),
+                    from_holder: Some(stranger),
+                    to_holder: OperatorId::parse("to", CARRIER_ID).unwrap(),
+                    time_unix_micros: issue.time_unix_micros + 1,
+                    reason: None,
+                })
+                .unwrap();
+                s.chain.push(by_stranger);
+            },
+            |_| {},
+            Some((
+                Code::PermissionDenied,
+                "transfer_chain[1]: KZ180340009876 does not hold bill",
+            )),
         ),
         (
             "a declarant that holds nothing, declaring for itself",
