@@ -262,8 +262,41 @@ impl OperatorKeys for Replica {
 /// {why}` when no signature is by such a key, or `{what}: signature of {operator}: {why}`
 /// when it is but does not verify. Every other signature of `env` must be by a key the
 /// corridor knows at `at` and verify too (`{what}: signature N is not by a key of the
-/// corridor: {why}`), so nothing recorded carries a signature nobody can check.
+/// corridor: {why}`), so nothing recorded carries a signature nobody can check: once this
+/// passes, every signature of `env` is verified.
 pub fn operator_signed(
+    keys: &(impl OperatorKeys + ?Sized),
+    env: &Envelope,
+    operator: &OperatorId,
+    at: i64,
+    what: &str,
+) -> Result<(), Refusal> {
+    let mut why = None;
+    for (i, s) in env.signatures().iter().enumerate() {
+        match keys.operator_key(operator, &s.key_id, at) {
+            Ok(k) => {
+                // The first signature by this key, which verify_by checks.
+                env.verify_by(&k).map_err(|e| {
+                    Refusal::Unauthenticated(format!("{what}: signature of {operator}: {e}"))
+                })?;
+                return env
+                    .verify_every(Some(i), |k| keys.known_key(k, at))
+                    .map_err(|e| Refusal::Unauthenticated(format!("{what}: {e}")));
+            }
+            Err(e) => {
+                why.get_or_insert(e);
+            }
+        }
+    }
+    Err(not_signed(operator, at, what, why))
+}
+
+/// Checks that `operator` is among the signers of `env`, whose signatures
+/// [`operator_signed`] has verified (all of them): one is by a key registered to `operator`
+/// and valid at `at`. A second required signer of one envelope (a declaration's holder) is
+/// checked so, without verifying a signature twice. Refused as [`operator_signed`] refuses
+/// a missing signer.
+pub fn also_signed_by(
     keys: &(impl OperatorKeys + ?Sized),
     env: &Envelope,
     operator: &OperatorId,
@@ -273,22 +306,19 @@ pub fn operator_signed(
     let mut why = None;
     for s in env.signatures() {
         match keys.operator_key(operator, &s.key_id, at) {
-            Ok(k) => {
-                env.verify_by(&k).map_err(|e| {
-                    Refusal::Unauthenticated(format!("{what}: signature of {operator}: {e}"))
-                })?;
-                return env
-                    .verify_every(|k| keys.known_key(k, at))
-                    .map_err(|e| Refusal::Unauthenticated(format!("{what}: {e}")));
-            }
+            Ok(_) => return Ok(()),
             Err(e) => {
                 why.get_or_insert(e);
             }
         }
     }
-    Err(Refusal::Unauthenticated(format!(
+    Err(not_signed(operator, at, what, why))
+}
+
+fn not_signed(operator: &OperatorId, at: i64, what: &str, why: Option<String>) -> Refusal {
+    Refusal::Unauthenticated(format!(
         "{what} is not signed by {operator} with a key valid at {}: {}",
         corridor_topology::clock::format_micros(at),
         why.unwrap_or_else(|| "no signature".into())
-    )))
+    ))
 }

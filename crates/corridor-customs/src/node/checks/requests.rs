@@ -3,7 +3,7 @@
 
 use std::marker::PhantomData;
 
-use corridor_aeo::replica::operator_signed;
+use corridor_aeo::replica::{also_signed_by, operator_signed};
 use corridor_core::document::{
     AdvanceRecord, BorderEvent, ChainEntry, ChainError, Declaration, DeclarationCancellation,
     DeclarationSubmission, OfficerDecision, SealCheck, bill_seals, check_chain,
@@ -254,7 +254,7 @@ impl Rules {
             "declaration",
         )?;
         if declaration.holder_operator_id != declaration.declarant_operator_id {
-            operator_signed(
+            also_signed_by(
                 keys,
                 &denv,
                 &declaration.holder_operator_id,

@@ -11,14 +11,15 @@ use corridor_service::Refusal;
 use super::Rules;
 use crate::error::Error;
 
-/// Checks that every signature of `env` is by a key `known` gives and verifies; `what`
-/// names the document.
-fn every_signature(
+/// Checks that every signature of `env` but the one at `verified` is by a key `known`
+/// gives and verifies; `what` names the document.
+fn every_other_signature(
     env: &Envelope,
+    verified: usize,
     what: &str,
     known: impl Fn(&KeyId) -> Result<PublicKey, String>,
 ) -> Result<(), Error> {
-    env.verify_every(known)
+    env.verify_every(Some(verified), known)
         .map_err(|e| Error::Refusal(Refusal::Unauthenticated(format!("{what}: {e}"))))
 }
 
@@ -26,13 +27,13 @@ impl Rules {
     /// The officer of this country who signed `env`.
     pub(super) fn officer_signed(&self, env: &Envelope) -> Result<String, Error> {
         let mut foreign = None;
-        for s in env.signatures() {
+        for (i, s) in env.signatures().iter().enumerate() {
             if let Some(o) = self.corridor.officers.get(&s.key_id) {
                 env.verify_by(&o.key).map_err(|e| {
                     Error::Refusal(Refusal::Unauthenticated(format!("officer signature: {e}")))
                 })?;
                 if o.country == self.country {
-                    every_signature(env, "officer's document", |k| self.corridor_key(k))?;
+                    every_other_signature(env, i, "officer's document", |k| self.corridor_key(k))?;
                     return Ok(o.name.clone());
                 }
                 foreign.get_or_insert(format!("officer {} of {}", o.name, o.country));
@@ -54,10 +55,11 @@ impl Rules {
 
     /// The corridor node that signed the advance record `env`.
     pub(super) fn node_signed(&self, env: &Envelope) -> Result<CountryCode, Error> {
-        let signer = env
+        let (at, signer) = env
             .signatures()
             .iter()
-            .find_map(|s| self.corridor.node_by_key.get(&s.key_id).cloned())
+            .enumerate()
+            .find_map(|(i, s)| Some((i, self.corridor.node_by_key.get(&s.key_id)?.clone())))
             .ok_or_else(|| {
                 Error::Refusal(Refusal::Unauthenticated(
                     "the advance record is not signed by a customs node of this corridor".into(),
@@ -67,7 +69,7 @@ impl Rules {
             .map_err(|e| {
                 Error::Refusal(Refusal::Unauthenticated(format!("advance record: {e}")))
             })?;
-        every_signature(env, "advance record", |k| self.corridor_key(k))?;
+        every_other_signature(env, at, "advance record", |k| self.corridor_key(k))?;
         Ok(signer)
     }
 
