@@ -602,7 +602,13 @@ async fn foreign_officers_foreign_nodes_and_steps_out_of_order_write_nothing() {
     let size = sb.ledger_size("CN").await;
 
     // An officer of KZ at CN's node; a key no officer has.
-    let arrival = border_event("CN", &c.id, v1::BorderEventKind::Arrival, c.seals.clone());
+    let arrival = border_event(
+        "CN",
+        &c.id,
+        v1::BorderEventKind::Arrival,
+        "CNXIY",
+        c.seals.clone(),
+    );
     refused(
         sb.node("CN")
             .await

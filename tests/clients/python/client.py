@@ -23,7 +23,8 @@ it shows:
 4. **Submission.** Straight to the first customs node (``CustomsNode.SubmitDeclaration``); the
    consignment id it answers is the SHA-256 of the declaration's payload bytes.
 5. **The borders.** At each country the officers' steps (``corridor arrive``, ``decide
-   release`` when the node waits for an officer, ``exit``) with the development officer keys;
+   release`` when the node waits for an officer, ``exit``) with the development officer keys,
+   at the border posts the declaration names (``--post``, a UN/LOCODE the topology lists);
    between countries the client follows the previous node (``CustomsNode.WatchConsignment``,
    ``follow``) until it has handed the consignment over, and at the last country until it is
    completed.
@@ -72,6 +73,15 @@ PT_DECLARATION = "application/vnd.corridor.declaration.v1+protobuf"
 
 # The route this client declares, with the UN/LOCODEs of crates/corridor-core's examples.
 ROUTE = ["CN", "KZ", "AZ", "TR"]
+# The border posts it declares, country by country: (entry, exit), UN/LOCODEs of posts the
+# topology lists (`border_posts`; `corridor topology show`). The first country has no entry
+# post (the goods are presented for export at one of its posts), the last no exit post.
+POSTS = {
+    "CN": ("", "CNKHG"),
+    "KZ": ("KZKGS", "KZAAU"),
+    "AZ": ("AZBAK", "AZBKS"),
+    "TR": ("TRKSY", ""),
+}
 
 HOUR = 3_600_000_000  # microseconds: every corridor time is microseconds since the Unix epoch
 DAY = 24 * HOUR
@@ -211,6 +221,11 @@ class Corridor:
             self.registry = t["registry"]["listen"]
             self.countries = [c["code"] for c in t["countries"]]
             self.node = {c["code"]: c["node"]["listen"] for c in t["countries"]}
+            # Each country's border posts, UN/LOCODEs in the topology's order.
+            self.posts = {
+                c["code"]: [p["locode"] for p in c.get("border_posts", [])]
+                for c in t["countries"]
+            }
             self.authority_key = {
                 c["code"]: base / c["authority_key"]["private"] for c in t["countries"]
             }
@@ -416,13 +431,11 @@ def build_declaration(
     d, ebl = pb.declaration, pb.ebl
     rail = d.TransportMeans(mode=ebl.TRANSPORT_MODE_RAIL, identification="X8024")
     steps = [
-        ("CN", d.DECLARATION_ROLE_EXPORT, "", "CNKHG", HOUR, rail),
-        ("KZ", d.DECLARATION_ROLE_TRANSIT, "KZKGS", "KZAAU", 3 * DAY, rail),
+        ("CN", d.DECLARATION_ROLE_EXPORT, HOUR, rail),
+        ("KZ", d.DECLARATION_ROLE_TRANSIT, 3 * DAY, rail),
         (
             "AZ",
             d.DECLARATION_ROLE_TRANSIT,
-            "AZBAK",
-            "AZBKS",
             7 * DAY + 12 * HOUR,
             d.TransportMeans(
                 mode=ebl.TRANSPORT_MODE_FERRY, identification="Barda", nationality="AZ"
@@ -431,8 +444,6 @@ def build_declaration(
         (
             "TR",
             d.DECLARATION_ROLE_IMPORT,
-            "TRKSY",
-            "",
             10 * DAY,
             d.TransportMeans(mode=ebl.TRANSPORT_MODE_RAIL, identification="BTK block train"),
         ),
@@ -444,7 +455,8 @@ def build_declaration(
         holder_operator_id=shipper,  # one signature, the declarant's
         created_at_unix_micros=now,
     )
-    for country, role, entry, exit_, arrival, means in steps:
+    for country, role, arrival, means in steps:
+        entry, exit_ = POSTS[country]
         decl.route.add(
             country=country,
             role=role,
@@ -604,18 +616,25 @@ def drive(pb, c: Corridor, channels: dict, work: Path, args: argparse.Namespace)
         f"{first}: {states.Name(receipt.state)}, {lanes.Name(receipt.lane)} (entry {receipt.seq})"
     )
 
-    # 5. Border by border.
+    # 5. Border by border, at the declared posts: the goods arrive at each country's entry
+    # post (at the first country, which has none declared, at its first post in the
+    # topology, where they are presented for export) and leave at its exit post.
     for i, cc in enumerate(ROUTE):
         if i > 0:
             prev = ROUTE[i - 1]
             follow_until(pb, channels[prev], prev, cid, states.CONSIGNMENT_STATE_HANDED_OVER)
-        state = officer(c, "arrive", cc, cid)
+        entry, exit_ = POSTS[cc]
+        if not entry:
+            if not c.posts[cc]:
+                raise ClientError(f"the topology lists no border post of {cc}")
+            entry = c.posts[cc][0]
+        state = officer(c, "arrive", cc, cid, "--post", entry)
         if state == "awaiting an officer":
             state = officer(c, "decide", cc, cid, "release", "--findings", "documents in order")
         if state not in ("released", "completed"):
             raise ClientError(f"{cc} did not release {cid}: {state}")
         if i + 1 < len(ROUTE):
-            state = officer(c, "exit", cc, cid)
+            state = officer(c, "exit", cc, cid, "--post", exit_)
             if state not in ("exited", "handed over"):
                 raise ClientError(f"{cc} did not let {cid} exit: {state}")
     last = ROUTE[-1]

@@ -170,7 +170,11 @@ impl Rules {
                 if c.state != S::Released {
                     return Err(step_error(c, "exit", "only a released consignment exits"));
                 }
-                Ok(Plan::new(kind::BORDER_EXIT, &env, Effect::Exited))
+                Ok(Plan::new(
+                    kind::BORDER_EXIT,
+                    &env,
+                    Effect::Exited(event.border_post),
+                ))
             }
         }
     }

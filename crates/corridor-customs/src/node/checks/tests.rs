@@ -543,11 +543,18 @@ fn advance_records_are_taken_only_from_the_previous_node() {
     }
 }
 
+/// A border event at CN for the sample consignment, at the post the sample declaration
+/// implies: its first post (an inland office) for an arrival, its exit post for an exit.
 fn border_event(kind: v1::BorderEventKind) -> v1::BorderEvent {
     v1::BorderEvent {
         consignment_id: Digest::of(b"c").as_bytes().to_vec(),
         country: "CN".into(),
         kind: kind as i32,
+        border_post: match kind {
+            v1::BorderEventKind::Exit => "CNKHG",
+            _ => "CNXIY",
+        }
+        .into(),
         at_unix_micros: T0,
         ..Default::default()
     }
