@@ -201,3 +201,27 @@ fn the_middle_corridors_posts_are_listed_by_locode_with_their_crossings() {
         }
     }
 }
+
+#[test]
+fn the_sample_declaration_names_posts_the_middle_corridor_lists_crossed_its_way() {
+    use corridor_core::Digest;
+    use corridor_core::document::examples::sample_declaration;
+    use corridor_topology::Crossing;
+    let t = Topology::middle_corridor().unwrap();
+    let d = sample_declaration(Digest::ZERO);
+    for step in &d.route {
+        let posts = t.posts(&step.country).unwrap();
+        for (post, way) in [
+            (&step.entry_border_post, Crossing::Entry),
+            (&step.exit_border_post, Crossing::Exit),
+        ] {
+            if let Some(post) = post {
+                assert!(
+                    posts.iter().any(|p| p.locode == *post && p.crosses(way)),
+                    "{post} is not an {way} post of {}",
+                    step.country
+                );
+            }
+        }
+    }
+}
