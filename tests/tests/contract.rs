@@ -497,7 +497,14 @@ impl World {
         let kz = sb.node("KZ").await;
         let declarant = sb.declarant().await;
         let d = &self.declared;
-        let officer_doc = |kind| border_event("CN", &d.id, kind, d.seals.clone());
+        let officer_doc = |kind| {
+            let post = if kind == v1::BorderEventKind::Arrival {
+                "CNXIY"
+            } else {
+                "CNKHG"
+            };
+            border_event("CN", &d.id, kind, post, d.seals.clone())
+        };
         let arrival = officer_doc(v1::BorderEventKind::Arrival);
         let decision = |outcome: v1::Outcome, findings: &str| v1::OfficerDecision {
             consignment_id: d.id.as_bytes().to_vec(),
@@ -849,6 +856,15 @@ impl World {
                 });
                 (At::Node("CN"), unary!(cn, submit_declaration, c.request))
             }
+            "submit/route-post" => {
+                let c = self.sb.consignment(self.n, |p| {
+                    let mut step = p.route[1].clone().into_parts();
+                    step.entry_border_post =
+                        Some(corridor_core::UnLocode::parse("post", "KZAAU").unwrap());
+                    p.route[1] = corridor_core::document::RouteStep::new(step).unwrap();
+                });
+                (At::Node("CN"), unary!(cn, submit_declaration, c.request))
+            }
             "submit/no-chain" => {
                 let mut request = d.request.clone();
                 request.transfer_chain.clear();
@@ -1021,7 +1037,25 @@ impl World {
                 (At::Node("CN"), unary!(cn, record_border_event, request))
             }
             "event/unknown" => {
-                let doc = border_event("CN", &unknown, v1::BorderEventKind::Arrival, Vec::new());
+                let doc = border_event(
+                    "CN",
+                    &unknown,
+                    v1::BorderEventKind::Arrival,
+                    "CNXIY",
+                    Vec::new(),
+                );
+                let request = signed(pt::BORDER_EVENT, &doc, &sb.officer("CN"));
+                (At::Node("CN"), unary!(cn, record_border_event, request))
+            }
+            "event/no-post" => {
+                let mut doc = arrival.clone();
+                doc.border_post.clear();
+                let request = signed(pt::BORDER_EVENT, &doc, &sb.officer("CN"));
+                (At::Node("CN"), unary!(cn, record_border_event, request))
+            }
+            "event/wrong-post" => {
+                let mut doc = officer_doc(v1::BorderEventKind::Exit);
+                doc.border_post = "CNXIY".into();
                 let request = signed(pt::BORDER_EVENT, &doc, &sb.officer("CN"));
                 (At::Node("CN"), unary!(cn, record_border_event, request))
             }

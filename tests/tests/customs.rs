@@ -110,7 +110,7 @@ async fn a_train_of_border_events_is_one_call_each_event_answered_in_order() {
     let arrival = |id: &Digest, seals: Vec<v1::SealCheck>, key| {
         signed(
             pt::BORDER_EVENT,
-            &border_event("CN", id, BorderEventKind::Arrival, seals),
+            &border_event("CN", id, BorderEventKind::Arrival, "CNXIY", seals),
             key,
         )
     };

@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used)]
 //! The clearance rules of the customs nodes, through a whole corridor run in-process (see
 //! `corridor_tests::sandbox`): officers' decisions, AEO recognition, HS and seal rules,
-//! refusals that write nothing, handovers across restarts, a fifth country, and the hash
+//! border posts, refusals that write nothing, handovers across restarts, a fifth country, and the hash
 //! links between the ledgers.
 
 use corridor_audit::{Corpus, Source};
@@ -611,7 +611,13 @@ async fn foreign_officers_foreign_nodes_and_steps_out_of_order_write_nothing() {
     let size = sb.ledger_size("CN").await;
 
     // An officer of KZ at CN's node; a key no officer has.
-    let arrival = border_event("CN", &c.id, v1::BorderEventKind::Arrival, c.seals.clone());
+    let arrival = border_event(
+        "CN",
+        &c.id,
+        v1::BorderEventKind::Arrival,
+        "CNXIY",
+        c.seals.clone(),
+    );
     refused(
         sb.node("CN")
             .await
@@ -738,6 +744,142 @@ async fn foreign_officers_foreign_nodes_and_steps_out_of_order_write_nothing() {
     assert!(!again.new);
     assert_eq!(again.receipt, first.receipt);
     assert_eq!(sb.ledger_size("KZ").await, kz + 2);
+    sb.stop().await;
+}
+
+/// Step `i` of a route with its entry post (`entry`) or exit post changed to `post`.
+fn with_post(d: &mut corridor_core::document::DeclarationParts, i: usize, entry: bool, post: &str) {
+    let mut step = d.route[i].clone().into_parts();
+    let post = Some(UnLocode::parse("post", post).unwrap());
+    if entry {
+        step.entry_border_post = post;
+    } else {
+        step.exit_border_post = post;
+    }
+    d.route[i] = RouteStep::new(step).unwrap();
+}
+
+/// An officer's release at `code` when receipt `r` says the consignment waits for one.
+async fn release_if_held(sb: &Sandbox, code: &str, id: &Digest, r: v1::StepReceipt) {
+    if r.state() == S::AwaitingOfficer {
+        let d = sb
+            .decide(code, id, Outcome::Release, "documents in order")
+            .await
+            .unwrap();
+        assert!(matches!(d.state(), S::Released | S::Completed), "at {code}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn border_posts_the_topology_does_not_allow_are_refused_and_write_nothing() {
+    let mut sb = Sandbox::start().await;
+    sb.register_parties().await;
+    sb.sync().await;
+
+    // Declared routes: an entry post must be an entry post of its country, an exit post an
+    // exit post, as deploy/corridor.toml lists them.
+    let entered_at_an_exit = sb.consignment(0, |d| with_post(d, 1, true, "KZAAU"));
+    refused(
+        submit(&sb, &entered_at_an_exit).await,
+        Code::InvalidArgument,
+        "declaration.route[1].entry_border_post: KZAAU is not an entry border post of KZ; its entry posts are KZKGS (Altynkol)",
+    );
+    let unknown = sb.consignment(1, |d| with_post(d, 2, false, "AZXXX"));
+    refused(
+        submit(&sb, &unknown).await,
+        Code::InvalidArgument,
+        "declaration.route[2].exit_border_post: AZXXX is not an exit border post of AZ; its exit posts are AZBKS (Beyuk-Kesik)",
+    );
+    assert_eq!(sb.ledger_size("CN").await, 0);
+
+    let c = sb.consignment(2, |_| {});
+    submit(&sb, &c).await.unwrap();
+    let cn = sb.ledger_size("CN").await;
+    let seals = || c.seals.clone();
+    // Border events: the post is required, and must be one of the country's, crossed the
+    // event's way; the consignment is looked up first.
+    refused(
+        sb.arrive_at("CN", "", &c.id, seals()).await,
+        Code::InvalidArgument,
+        "envelope.payload.border_post: required",
+    );
+    refused(
+        sb.arrive_at("CN", "KZKGS", &c.id, seals()).await,
+        Code::InvalidArgument,
+        "envelope.payload.border_post: KZKGS is not a border post of CN; its posts are CNXIY (Xi'an International Port), CNKHG (Khorgos)",
+    );
+    refused(
+        sb.arrive_at("CN", "CNXXX", &c.id, seals()).await,
+        Code::InvalidArgument,
+        "envelope.payload.border_post: CNXXX is not a border post of CN",
+    );
+    // A wrong post is refused before the step's order is looked at (exit before arrival).
+    refused(
+        sb.exit_at("CN", "CNXIY", &c.id).await,
+        Code::InvalidArgument,
+        "envelope.payload.border_post: CNXIY is not an exit border post of CN; its exit posts are CNKHG (Khorgos)",
+    );
+    refused(
+        sb.arrive_at("CN", "", &Digest::of(b"unknown"), seals())
+            .await,
+        Code::NotFound,
+        "is not known at CN",
+    );
+    assert_eq!(sb.ledger_size("CN").await, cn);
+
+    // At the first country the goods may be presented at any of its posts: here at the
+    // frontier rather than at the inland office.
+    let r = sb.arrive_at("CN", "CNKHG", &c.id, seals()).await.unwrap();
+    release_if_held(&sb, "CN", &c.id, r).await;
+    sb.exit("CN", &c.id).await.unwrap();
+    sb.wait_for("CN", &c.id, S::HandedOver).await;
+
+    let kz = sb.ledger_size("KZ").await;
+    refused(
+        sb.arrive_at("KZ", "KZAAU", &c.id, seals()).await,
+        Code::InvalidArgument,
+        "envelope.payload.border_post: KZAAU is not an entry border post of KZ; its entry posts are KZKGS (Altynkol)",
+    );
+    assert_eq!(sb.ledger_size("KZ").await, kz);
+    let r = sb.arrive("KZ", &c.id, seals()).await.unwrap();
+    release_if_held(&sb, "KZ", &c.id, r).await;
+    let kz = sb.ledger_size("KZ").await;
+    refused(
+        sb.exit_at("KZ", "KZKGS", &c.id).await,
+        Code::InvalidArgument,
+        "envelope.payload.border_post: KZKGS is not an exit border post of KZ; its exit posts are KZAAU (Aktau port), KZKUR (Kuryk port)",
+    );
+    assert_eq!(sb.ledger_size("KZ").await, kz);
+    // Declared by Aktau, the train leaves by Kuryk: a diversion, recorded as the officer
+    // sent it.
+    let r = sb.exit_at("KZ", "KZKUR", &c.id).await.unwrap();
+    assert_eq!(r.state(), S::Exited);
+    let exit = only(&sb.subject_entries("KZ", &c.id).await, "border.exit").clone();
+    let env = corridor_proto::decode_envelope(&exit.envelope).unwrap();
+    assert_eq!(
+        v1::BorderEvent::decode(env.payload()).unwrap().border_post,
+        "KZKUR"
+    );
+    let v = sb.view("KZ", &c.id).await;
+    assert!(
+        v.events
+            .iter()
+            .any(|e| e.detail == "exited at KZKUR (declared KZAAU) towards AZ"),
+        "{:#?}",
+        v.events
+    );
+    sb.wait_for("KZ", &c.id, S::HandedOver).await;
+    pass(&sb, &c, "AZ").await;
+    pass(&sb, &c, "TR").await;
+    // The last country has no exit post: an exit there is refused by its post.
+    let tr = sb.ledger_size("TR").await;
+    refused(
+        sb.exit_at("TR", "TRKSY", &c.id).await,
+        Code::InvalidArgument,
+        "envelope.payload.border_post: TRKSY is not an exit border post of TR; TR has no exit border posts",
+    );
+    assert_eq!(sb.ledger_size("TR").await, tr);
+    check_links(&sb, &c).await;
     sb.stop().await;
 }
 
@@ -966,7 +1108,7 @@ async fn a_route_through_georgia_clears_through_five_nodes() {
             country: cc("GE"),
             role: DeclarationRole::Transit,
             entry_border_post: post("GEGRD"),
-            exit_border_post: post("GEAKH"),
+            exit_border_post: post("GEKRT"),
             planned_arrival_unix_micros: (az.planned_arrival_unix_micros
                 + tr.planned_arrival_unix_micros)
                 / 2,

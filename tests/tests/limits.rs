@@ -19,6 +19,7 @@ async fn a_request_over_the_limit_is_resource_exhausted_and_the_largest_batch_fi
         "CN",
         &Digest::of(b"x"),
         v1::BorderEventKind::Arrival,
+        "CNXIY",
         vec![],
     );
     doc.border_post = "p".repeat(DEFAULT_MAX_MESSAGE_BYTES);
@@ -72,8 +73,7 @@ async fn a_request_over_the_limit_is_resource_exhausted_and_the_largest_batch_fi
     let requests: Vec<_> = (0..MAX_BATCH)
         .map(|i| {
             let id = Digest::of(format!("consignment {i}").as_bytes());
-            let mut e = border_event("CN", &id, v1::BorderEventKind::Arrival, vec![]);
-            e.border_post = "Khorgos".into();
+            let e = border_event("CN", &id, v1::BorderEventKind::Arrival, "CNKHG", vec![]);
             signed(payload_type::BORDER_EVENT, &e, &officer)
         })
         .collect();

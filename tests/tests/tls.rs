@@ -251,7 +251,7 @@ async fn a_consignment_is_handed_over_between_nodes_over_mutual_tls() {
 
     // Arrival and exit at CN, signed by its officer; an officer's release if the lane asks.
     let officer = c.private_key(&c.country("CN").officers[0].key);
-    let arrival = border_event("CN", &id, v1::BorderEventKind::Arrival, seals);
+    let arrival = border_event("CN", &id, v1::BorderEventKind::Arrival, "CNXIY", seals);
     let r = c
         .node("CN")
         .await
@@ -278,7 +278,7 @@ async fn a_consignment_is_handed_over_between_nodes_over_mutual_tls() {
     } else {
         assert_eq!(r.state(), S::Released);
     }
-    let exit = border_event("CN", &id, v1::BorderEventKind::Exit, Vec::new());
+    let exit = border_event("CN", &id, v1::BorderEventKind::Exit, "CNKHG", Vec::new());
     c.node("CN")
         .await
         .record_border_event(signed(pt::BORDER_EVENT, &exit, &officer))

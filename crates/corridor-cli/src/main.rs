@@ -46,9 +46,11 @@ enum Command {
     Bill(cmd::declarant::BillArgs),
     /// Cancel a declaration before the goods arrive at the first border.
     Cancel(cmd::declarant::CancelArgs),
-    /// Record a consignment's arrival at a border, with the seals checked (an officer).
+    /// Record a consignment's arrival at a border post (--post UN/LOCODE), with the seals
+    /// checked (an officer).
     Arrive(cmd::customs::ArriveArgs),
-    /// Record a consignment's exit from a country; its node hands it on (an officer).
+    /// Record a consignment's exit from a country at a border post (--post UN/LOCODE); its
+    /// node hands it on (an officer).
     Exit(cmd::customs::ExitArgs),
     /// Release, hold or refuse a consignment in the yellow or red lane (an officer).
     Decide(cmd::customs::DecideArgs),

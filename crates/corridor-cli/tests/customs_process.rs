@@ -9,7 +9,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{ROUTE, Service, corridor_root, country_of, now, ok, run};
+use common::{ARRIVAL_POSTS, EXIT_POSTS, ROUTE, Service, corridor_root, country_of, now, ok, run};
 
 use corridor_core::document::TransferEntry;
 use corridor_core::document::examples::{
@@ -137,7 +137,7 @@ async fn a_consignment_clears_through_node_processes_one_killed_mid_flow() {
             }
             assert!(handed, "{prev} handed the consignment over");
         }
-        let out = c.officer("arrive", cc, &id, &[]);
+        let out = c.officer("arrive", cc, &id, &["--post", ARRIVAL_POSTS[i]]);
         assert!(out.starts_with(&id), "{out}");
         if *cc == "AZ" {
             // Killed between arrival and release: the arrival is in AZ's ledger.
@@ -173,7 +173,7 @@ async fn a_consignment_clears_through_node_processes_one_killed_mid_flow() {
             );
         }
         if i + 1 < ROUTE.len() {
-            let out = c.officer("exit", cc, &id, &[]);
+            let out = c.officer("exit", cc, &id, &["--post", EXIT_POSTS[i]]);
             assert!(out.contains("exited"), "{out}");
         }
     }

@@ -9,7 +9,9 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
-use common::{Corridor, ROUTE, Service, corridor, corridor_root, deploy, ok, run};
+use common::{
+    ARRIVAL_POSTS, Corridor, EXIT_POSTS, ROUTE, Service, corridor, corridor_root, deploy, ok, run,
+};
 use corridor_proto::v1;
 use corridor_proto::v1::customs_node_client::CustomsNodeClient;
 use corridor_proto::v1::declarant_client::DeclarantClient;
@@ -104,12 +106,12 @@ async fn a_trader_declares_watches_and_moves_the_bill_through_the_cli() {
                 }
             }
         }
-        let out = c.officer("arrive", cc, &id, &[]);
+        let out = c.officer("arrive", cc, &id, &["--post", ARRIVAL_POSTS[i]]);
         if out.contains("awaiting an officer") {
             c.officer("decide", cc, &id, &["release", "--findings", "checked"]);
         }
         if i + 1 < ROUTE.len() {
-            c.officer("exit", cc, &id, &[]);
+            c.officer("exit", cc, &id, &["--post", EXIT_POSTS[i]]);
         }
     }
     let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();

@@ -17,9 +17,9 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
-/// Starts `corridor up` and reads its table until it says it is ready: (service, address,
-/// pid).
-fn start_up(data: &Path) -> (Child, Vec<(String, String, u32)>) {
+/// Starts `corridor up` and reads its tables until it says it is ready: (service, address,
+/// pid) of each service, and the border posts' lines.
+fn start_up(data: &Path) -> (Child, Vec<(String, String, u32)>, Vec<String>) {
     let mut child = corridor()
         .args(["up", "--ports", "auto", "--topology"])
         .arg(deploy("corridor.toml"))
@@ -29,9 +29,9 @@ fn start_up(data: &Path) -> (Child, Vec<(String, String, u32)>) {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    let mut services = Vec::new();
+    let (mut services, mut posts) = (Vec::new(), Vec::new());
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut in_table = false;
+    let (mut in_table, mut in_posts) = (false, false);
     loop {
         let l = lines.next().unwrap().unwrap();
         if l == "corridor up: ready" {
@@ -41,7 +41,20 @@ fn start_up(data: &Path) -> (Child, Vec<(String, String, u32)>) {
             in_table = true;
             continue;
         }
+        if l.starts_with("COUNTRY") {
+            in_posts = true;
+            continue;
+        }
+        if in_posts {
+            posts.push(l);
+            continue;
+        }
         if !in_table {
+            continue;
+        }
+        // The services' table ends with an empty line; the border posts' table follows.
+        if l.is_empty() {
+            in_table = false;
             continue;
         }
         // "customs KZ   127.0.0.1:44173   12029   /tmp/.../customs/KZ"
@@ -55,7 +68,7 @@ fn start_up(data: &Path) -> (Child, Vec<(String, String, u32)>) {
     }
     // Keep draining stdout so `up` never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    (child, services)
+    (child, services, posts)
 }
 
 fn alive(pid: u32) -> bool {
@@ -97,7 +110,25 @@ async fn serving(addr: &str, service: &str) -> ServingStatus {
 async fn up_serves_every_service_and_sigterm_stops_every_child() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("corridor-data");
-    let (mut up, services) = start_up(&data);
+    let (mut up, services, posts) = start_up(&data);
+    // Each country's border posts, with their UN/LOCODEs and crossings.
+    let posts: Vec<Vec<&str>> = posts
+        .iter()
+        .map(|l| l.split_whitespace().take(4).collect())
+        .collect();
+    assert!(
+        posts.contains(&vec!["CN", "CNXIY", "inland", "Xi'an"]),
+        "{posts:?}"
+    );
+    assert!(
+        posts.contains(&vec!["KZ", "KZKGS", "entry", "Altynkol"]),
+        "{posts:?}"
+    );
+    assert!(
+        posts.contains(&vec!["KZ", "KZKUR", "exit", "Kuryk"]),
+        "{posts:?}"
+    );
+    assert_eq!(posts.len(), 8, "{posts:?}");
     let names: Vec<&str> = services.iter().map(|s| s.0.as_str()).collect();
     assert_eq!(
         names,
@@ -170,7 +201,7 @@ async fn up_serves_every_service_and_sigterm_stops_every_child() {
 
     // Started again on the same directory: the same keys, and a SIGKILL of `up` itself
     // still stops every child (their stdin closes).
-    let (mut up, services) = start_up(&data);
+    let (mut up, services, _) = start_up(&data);
     let pids: Vec<u32> = services.iter().map(|s| s.2).collect();
     up.kill().unwrap();
     up.wait().unwrap();

@@ -8,7 +8,7 @@ use corridor_core::document::{
     Assessment, BorderEvent, ClearanceStatus, ConsignmentEvent, ConsignmentState as S,
     CountryClearance, Declaration, Lane, OfficerDecision, Outcome, SealCheck,
 };
-use corridor_core::{CountryCode, Digest, Envelope};
+use corridor_core::{CountryCode, Digest, Envelope, UnLocode};
 
 /// Ledger entry kinds a customs node records, in the order a consignment meets them.
 pub mod kind {
@@ -73,8 +73,8 @@ pub(crate) enum Effect {
     Released,
     /// An officer's decision.
     Decided(OfficerDecision),
-    /// Exit from the country.
-    Exited,
+    /// Exit from the country, at this border post.
+    Exited(UnLocode),
     /// The next node acknowledged.
     HandedOver {
         /// The next node's country.
@@ -307,14 +307,15 @@ impl Consignment {
                         s.intact = false;
                     }
                 }
+                let declared = self
+                    .declaration
+                    .step(&self.country)
+                    .and_then(|s| s.entry_border_post.as_ref());
+                let post = post(&e.border_post, declared);
                 if broken.is_empty() {
-                    format!("arrived at {}; seals intact", post(&e.border_post))
+                    format!("arrived at {post}; seals intact")
                 } else {
-                    format!(
-                        "arrived at {}; seals broken: {}",
-                        post(&e.border_post),
-                        broken.join(", ")
-                    )
+                    format!("arrived at {post}; seals broken: {}", broken.join(", "))
                 }
             }
             Effect::Released => {
@@ -340,14 +341,19 @@ impl Consignment {
                     format!("refused: {}", d.findings)
                 }
             },
-            Effect::Exited => {
+            Effect::Exited(at_post) => {
                 self.state = S::Exited;
                 self.exit = Some(ExitEntry {
                     entry: at.entry(),
                     at: at.time,
                 });
+                let declared = self
+                    .declaration
+                    .step(&self.country)
+                    .and_then(|s| s.exit_border_post.as_ref());
                 format!(
-                    "exited towards {}",
+                    "exited at {} towards {}",
+                    post(at_post, declared),
                     self.next.as_ref().map_or("nowhere", |c| c.as_str())
                 )
             }
@@ -400,8 +406,13 @@ pub(crate) fn clearance_status(
     }
 }
 
-fn post(p: &str) -> &str {
-    if p.is_empty() { "the border" } else { p }
+/// The border post an event was recorded at, and the one declared for it if that was
+/// another (a diversion): `KZKUR (declared KZAAU)`.
+fn post(at: &UnLocode, declared: Option<&UnLocode>) -> String {
+    match declared {
+        Some(d) if d != at => format!("{at} (declared {d})"),
+        _ => at.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -472,7 +483,7 @@ mod tests {
             consignment_id: Digest::of(b"c"),
             country: CountryCode::parse("c", "KZ").unwrap(),
             kind: BorderEventKind::Arrival,
-            border_post: String::new(),
+            border_post: corridor_core::UnLocode::parse("p", "KZKGS").unwrap(),
             seals: Vec::new(),
             at_unix_micros: 1,
         }
@@ -509,6 +520,23 @@ mod tests {
             .map(|x| x.dwell_micros / HOUR)
             .collect();
         assert_eq!(dwell, [30, 12]);
+    }
+
+    #[test]
+    fn border_events_say_where_and_a_diversion_names_the_declared_post() {
+        let locode = |s: &str| corridor_core::UnLocode::parse("p", s).unwrap();
+        let mut c = at_kz(0);
+        let e = c.apply(
+            &Effect::Arrived(arrival()),
+            &at(2, HOUR, kind::BORDER_ARRIVAL),
+        );
+        assert_eq!(e.detail, "arrived at KZKGS; seals intact");
+        c.apply(&Effect::Released, &at(3, 2 * HOUR, kind::RELEASE_AUTOMATIC));
+        let e = c.apply(
+            &Effect::Exited(locode("KZKUR")),
+            &at(4, 3 * HOUR, kind::BORDER_EXIT),
+        );
+        assert_eq!(e.detail, "exited at KZKUR (declared KZAAU) towards AZ");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use corridor_core::document::{
     DeclarationSubmission, DeliveryAnswer, ExitLink, Lane, NodeStatus, OfficerDecision, Outcome,
     QueueFilter, Release, SealCheck, StepReceipt,
 };
-use corridor_core::{CountryCode, Digest, Envelope, ParseError, payload_type};
+use corridor_core::{CountryCode, Digest, Envelope, ParseError, UnLocode, payload_type};
 use prost::Message;
 
 use crate::v1;
@@ -58,6 +58,17 @@ fn consignment_id(field: &str, b: &[u8]) -> Result<Digest, ParseError> {
 
 fn country(field: &str, s: &str) -> Result<CountryCode, ParseError> {
     CountryCode::parse(field, s)
+}
+
+/// A required UN/LOCODE field.
+fn locode(field: &str, s: &str) -> Result<UnLocode, ParseError> {
+    if s.is_empty() {
+        return Err(ParseError::new(
+            field,
+            "required: the UN/LOCODE of the border post (the topology lists each country's posts; `corridor topology show`)",
+        ));
+    }
+    UnLocode::parse(field, s)
 }
 
 impl From<v1::SealCheck> for SealCheck {
@@ -169,7 +180,7 @@ impl TryFrom<v1::BorderEvent> for BorderEvent {
             consignment_id: consignment_id("consignment_id", &m.consignment_id)?,
             country: country("country", &m.country)?,
             kind,
-            border_post: m.border_post,
+            border_post: locode("border_post", &m.border_post)?,
             seals: m.seals.into_iter().map(SealCheck::from).collect(),
             at_unix_micros: m.at_unix_micros,
         })
@@ -185,7 +196,7 @@ impl From<&BorderEvent> for v1::BorderEvent {
                 BorderEventKind::Arrival => v1::BorderEventKind::Arrival,
                 BorderEventKind::Exit => v1::BorderEventKind::Exit,
             } as i32,
-            border_post: e.border_post.clone(),
+            border_post: e.border_post.to_string(),
             seals: seals_to_wire(&e.seals),
             at_unix_micros: e.at_unix_micros,
         }
@@ -690,7 +701,7 @@ mod tests {
             consignment_id: id.clone(),
             country: "KZ".into(),
             kind: v1::BorderEventKind::Arrival as i32,
-            border_post: "Khorgos".into(),
+            border_post: "KZKGS".into(),
             seals: vec![v1::SealCheck {
                 container_number: "MSKU1234565".into(),
                 seal_number: "S1".into(),
@@ -791,14 +802,36 @@ mod tests {
         for (row, bytes, field) in rows {
             assert_eq!(decode_assessment(&bytes).unwrap_err().field, field, "{row}");
         }
-        let e = v1::BorderEvent {
+        let arrival = v1::BorderEvent {
             consignment_id: vec![0; 32],
             country: "KZ".into(),
+            kind: v1::BorderEventKind::Arrival as i32,
+            border_post: "KZKGS".into(),
             ..Default::default()
         };
-        assert_eq!(
-            decode_border_event(&e.encode_to_vec()).unwrap_err().field,
-            "payload.kind"
-        );
+        type Change = fn(&mut v1::BorderEvent);
+        let rows: [(&str, Change, &str); 3] = [
+            ("no kind", |e| e.kind = 0, "payload.kind"),
+            (
+                "no border post",
+                |e| e.border_post.clear(),
+                "payload.border_post",
+            ),
+            (
+                "a border post by name",
+                |e| e.border_post = "Altynkol".into(),
+                "payload.border_post",
+            ),
+        ];
+        for (row, change, field) in rows {
+            let mut e = arrival.clone();
+            change(&mut e);
+            assert_eq!(
+                decode_border_event(&e.encode_to_vec()).unwrap_err().field,
+                field,
+                "{row}"
+            );
+        }
+        assert!(decode_border_event(&arrival.encode_to_vec()).is_ok());
     }
 }

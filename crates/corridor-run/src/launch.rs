@@ -250,7 +250,9 @@ impl Corridor {
         topology_file(&self.root)
     }
 
-    /// The table of services, a line each, with a header.
+    /// The table of services, a line each, with a header; then, after an empty line, the
+    /// table of the corridor's border posts, a line each: country, UN/LOCODE, crossings
+    /// (`inland` for an office where goods cross no frontier) and name.
     pub fn table(&self) -> Vec<String> {
         let mut lines = vec![format!(
             "{:<12} {:<22} {:<8} DATA",
@@ -264,6 +266,23 @@ impl Corridor {
                 s.pid,
                 s.data.display()
             ));
+        }
+        lines.push(String::new());
+        lines.push(format!(
+            "{:<8} {:<8} {:<12} NAME",
+            "COUNTRY", "POST", "CROSSINGS"
+        ));
+        for cc in self.topology.country_codes() {
+            // The topology was checked when it was loaded: every post has a valid code.
+            for p in self.topology.posts(&cc).unwrap_or_default() {
+                lines.push(format!(
+                    "{:<8} {:<8} {:<12} {}",
+                    cc.as_str(),
+                    p.locode.as_str(),
+                    p.crossings_text(),
+                    p.name
+                ));
+            }
         }
         lines
     }

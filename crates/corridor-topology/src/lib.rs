@@ -14,12 +14,37 @@
 //! and an optional `anchor`); `[clearance]` (`target_hours`, default 72, and
 //! `warning_share`, default 0.8); `[registry]` and `[declarant]` (`listen`, optional `key`);
 //! `[[countries]]` in route order (`code`, `name`, `authority_key`, `node = {listen, key}`,
-//! `border_posts`, `officers`, and an optional `risk` profile: `rates` and `aeo_rates` as
-//! `{blue, yellow, red}`, `min_random_rate`, `red_hs_prefixes`, `value_floors`,
-//! `guarantee_share`, `seed`); `[[legs]]` (`from`, `to`, `mode`, `from_place`, `to_place`,
-//! `hours`, `transit`: countries outside the corridor that a leg crosses); `[[operators]]`. A
-//! key is `{public, private?}`; `corridor keys init` creates them under `DIR/keys/` and
-//! writes `DIR/topology.toml`.
+//! `border_posts` (`{name, locode, mode, crossings, note?}`, below), `officers`, and an
+//! optional `risk` profile: `rates` and `aeo_rates` as `{blue, yellow, red}`,
+//! `min_random_rate`, `red_hs_prefixes`, `value_floors`, `guarantee_share`, `seed`);
+//! `[[legs]]` (`from`, `to`, `mode`, `from_place`, `to_place`, `hours`, `transit`: countries
+//! outside the corridor that a leg crosses); `[[operators]]`. A key is `{public, private?}`;
+//! `corridor keys init` creates them under `DIR/keys/` and writes `DIR/topology.toml`.
+//!
+//! # Border posts
+//!
+//! Each country lists the customs offices where the corridor's goods meet its customs, each
+//! with its `locode` and its `crossings`:
+//!
+//! ```toml
+//! border_posts = [
+//!     { name = "Altynkol", locode = "KZKGS", mode = "rail", crossings = ["entry"] },
+//!     { name = "Aktau port", locode = "KZAAU", mode = "ferry", crossings = ["exit"] },
+//! ]
+//! ```
+//!
+//! `locode` is required: the post's UN/LOCODE (parsed as [`corridor_core::UnLocode`]), whose
+//! first two letters are the country's code; no two posts of the corridor share one. It is
+//! what a declaration's route steps (`entry_border_post`, `exit_border_post`) and an
+//! officer's border events (`border_post`) name the post by. `crossings` lists the ways goods
+//! cross the frontier there, `"entry"` and/or `"exit"`; an empty list (the default) is an
+//! inland customs office, where goods are presented for export or import clearance but cross
+//! no frontier (Xi'an's, where the Middle Corridor's trains are cleared and loaded). A
+//! customs node takes a declared route whose entry posts are entry posts of their countries
+//! and whose exit posts are exit posts; an arrival at the route's first country at any of its
+//! posts, at any other country at an entry post; an exit at an exit post. A wrong post is
+//! refused naming the field, e.g. `countries[1].border_posts[0].locode: ...`.
+//! [`Topology::posts`] gives a country's posts with their codes parsed ([`Post`]).
 //!
 //! # TLS
 //!
@@ -64,7 +89,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use corridor_core::{CountryCode, OperatorId, PublicKey, SigningKey};
+use corridor_core::{CountryCode, OperatorId, PublicKey, SigningKey, UnLocode};
 use serde::{Deserialize, Serialize};
 
 pub use clock::{Clock, ClockConfig};
@@ -229,17 +254,99 @@ pub struct Declarant {
     pub tls: Option<TlsPaths>,
 }
 
-/// A place where goods cross into or out of a country.
+/// A customs office of a country on the route: a border post where goods cross the
+/// frontier, or an inland office where they are presented for export or import clearance
+/// without crossing one (see [the crate docs](crate#border-posts)).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BorderPost {
     /// Name of the post (e.g. "Khorgos").
     pub name: String,
+    /// The post's UN/LOCODE (e.g. `CNKHG`), what declarations and border events name it by:
+    /// its first two letters are its country's code, and no other post of the corridor has
+    /// it. Required (the default, empty, is refused naming the field).
+    #[serde(default)]
+    pub locode: String,
     /// What crosses there: `rail`, `road`, `ferry` or `air`.
     pub mode: String,
+    /// Which ways goods cross the frontier here: `entry`, `exit`, or both; none for an inland
+    /// office.
+    #[serde(default)]
+    pub crossings: Vec<String>,
     /// Free text: the post's role on the route.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub note: String,
+}
+
+/// A way goods cross a country's frontier at a border post.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Crossing {
+    /// Into the country.
+    Entry,
+    /// Out of the country.
+    Exit,
+}
+
+impl Crossing {
+    /// Both, in the order a consignment meets them.
+    pub const ALL: [Self; 2] = [Self::Entry, Self::Exit];
+
+    /// The name the topology file uses: `entry` or `exit`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Entry => "entry",
+            Self::Exit => "exit",
+        }
+    }
+
+    fn parse(field: &str, s: &str) -> Result<Self, Error> {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.name() == s)
+            .ok_or_else(|| invalid(field, format!("expected entry or exit, got {s:?}")))
+    }
+}
+
+impl std::fmt::Display for Crossing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A border post of a checked topology, as code uses it: its UN/LOCODE parsed and its
+/// crossings read ([`Topology::posts`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Post {
+    /// The post's UN/LOCODE.
+    pub locode: UnLocode,
+    /// Its name.
+    pub name: String,
+    /// Which ways goods cross the frontier here, as the topology lists them; empty for an
+    /// inland office.
+    pub crossings: Vec<Crossing>,
+}
+
+impl Post {
+    /// Whether goods cross the frontier `way` here.
+    pub fn crosses(&self, way: Crossing) -> bool {
+        self.crossings.contains(&way)
+    }
+
+    /// The crossings as a table shows them: `entry`, `exit`, `entry, exit`, or `inland`.
+    pub fn crossings_text(&self) -> String {
+        if self.crossings.is_empty() {
+            return "inland".into();
+        }
+        let names: Vec<&str> = self.crossings.iter().map(|c| c.name()).collect();
+        names.join(", ")
+    }
+}
+
+impl std::fmt::Display for Post {
+    /// `KZKGS (Altynkol)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.locode, self.name)
+    }
 }
 
 /// A customs officer of a country.
@@ -419,12 +526,14 @@ impl Topology {
             ));
         }
         let mut codes = BTreeSet::new();
+        // Every post's UN/LOCODE, with the field that lists it.
+        let mut posts = BTreeMap::new();
         let mut listens = BTreeSet::from([&self.registry.listen, &self.declarant.listen]);
         for (i, c) in self.countries.iter().enumerate() {
             let field = format!("countries[{i}]");
             let code = CountryCode::parse(&format!("{field}.code"), &c.code)
                 .map_err(|e| invalid(e.field, e.reason))?;
-            if !codes.insert(code) {
+            if !codes.insert(code.clone()) {
                 return Err(invalid(format!("{field}.code"), "listed twice"));
             }
             check_listen(&format!("{field}.node.listen"), &c.node.listen)?;
@@ -436,7 +545,8 @@ impl Topology {
             }
             c.risk.check(&format!("{field}.risk"))?;
             for (j, p) in c.border_posts.iter().enumerate() {
-                check_mode(&format!("{field}.border_posts[{j}].mode"), &p.mode)?;
+                let field = format!("{field}.border_posts[{j}]");
+                check_post(&field, &code, p, &mut posts)?;
             }
         }
         if self.legs.is_empty() {
@@ -736,6 +846,30 @@ impl Topology {
             })
     }
 
+    /// The border posts of country `code`, in the topology's order, with their UN/LOCODEs
+    /// parsed (checked when the topology was read).
+    pub fn posts(&self, code: &CountryCode) -> Result<Vec<Post>, Error> {
+        let (i, c) = self.country(code)?;
+        let mut out = Vec::with_capacity(c.border_posts.len());
+        for (j, p) in c.border_posts.iter().enumerate() {
+            let field = format!("countries[{i}].border_posts[{j}]");
+            let locode = UnLocode::parse(&format!("{field}.locode"), &p.locode)
+                .map_err(|e| invalid(e.field, e.reason))?;
+            let crossings = p
+                .crossings
+                .iter()
+                .enumerate()
+                .map(|(k, c)| Crossing::parse(&format!("{field}.crossings[{k}]"), c))
+                .collect::<Result<_, _>>()?;
+            out.push(Post {
+                locode,
+                name: p.name.clone(),
+                crossings,
+            });
+        }
+        Ok(out)
+    }
+
     /// The listen address of country `code`'s customs node.
     pub fn node_addr(&self, code: &CountryCode) -> Result<SocketAddr, Error> {
         let (i, c) = self.country(code)?;
@@ -848,6 +982,49 @@ fn parse_listen(field: &str, s: &str) -> Result<SocketAddr, Error> {
 
 fn check_listen(field: &str, s: &str) -> Result<(), Error> {
     parse_listen(field, s).map(|_| ())
+}
+
+/// Checks border post `p` of country `country` at `field`, and that no post before it (in
+/// `seen`, with their fields) has its UN/LOCODE.
+fn check_post(
+    field: &str,
+    country: &CountryCode,
+    p: &BorderPost,
+    seen: &mut BTreeMap<UnLocode, String>,
+) -> Result<(), Error> {
+    if p.name.trim().is_empty() {
+        return Err(invalid(format!("{field}.name"), "required"));
+    }
+    let f = format!("{field}.locode");
+    if p.locode.is_empty() {
+        return Err(invalid(
+            f,
+            "required: the post's UN/LOCODE (e.g. KZKGS), what declarations and border events name it by",
+        ));
+    }
+    let locode = UnLocode::parse(&f, &p.locode).map_err(|e| invalid(e.field, e.reason))?;
+    if locode.country() != *country {
+        return Err(invalid(
+            f,
+            format!("{locode} is not a UN/LOCODE of {country}: it must start with {country}"),
+        ));
+    }
+    if let Some(other) = seen.get(&locode) {
+        return Err(invalid(
+            f,
+            format!("{locode} is already the UN/LOCODE of {other}"),
+        ));
+    }
+    seen.insert(locode, field.to_string());
+    check_mode(&format!("{field}.mode"), &p.mode)?;
+    let mut ways = BTreeSet::new();
+    for (k, c) in p.crossings.iter().enumerate() {
+        let f = format!("{field}.crossings[{k}]");
+        if !ways.insert(Crossing::parse(&f, c)?) {
+            return Err(invalid(f, "listed twice"));
+        }
+    }
+    Ok(())
 }
 
 fn check_mode(field: &str, m: &str) -> Result<(), Error> {

@@ -81,3 +81,147 @@ fn a_wrong_topology_names_the_field() {
         "operators[3].id"
     );
 }
+
+/// The field and reason of the refusal of `deploy/corridor.toml` with `from` replaced by `to`
+/// (which must be in it).
+fn refused_post(from: &str, to: &str) -> (String, String) {
+    let text = std::fs::read_to_string(deploy("corridor.toml")).unwrap();
+    assert!(
+        text.contains(from),
+        "{from:?} is not in deploy/corridor.toml"
+    );
+    match Topology::parse(&text.replacen(from, to, 1), Path::new(".")) {
+        Err(Error::Invalid { field, reason }) => (field, reason),
+        Err(e) => panic!("{from:?} -> {to:?}: expected an invalid field, got {e}"),
+        Ok(_) => panic!("{from:?} -> {to:?}: accepted"),
+    }
+}
+
+#[test]
+fn every_border_post_has_a_unique_locode_of_its_country_and_known_crossings() {
+    let altynkol = "locode = \"KZKGS\", mode = \"rail\", crossings = [\"entry\"]";
+    let rows = [
+        (
+            "no locode",
+            altynkol,
+            "mode = \"rail\", crossings = [\"entry\"]",
+            "countries[1].border_posts[0].locode",
+            "required: the post's UN/LOCODE",
+        ),
+        (
+            "not a UN/LOCODE",
+            "locode = \"KZKGS\"",
+            "locode = \"KZ-KGS\"",
+            "countries[1].border_posts[0].locode",
+            "a UN/LOCODE is a country code and 3 characters",
+        ),
+        (
+            "of another country",
+            "locode = \"KZKGS\"",
+            "locode = \"CNKGS\"",
+            "countries[1].border_posts[0].locode",
+            "CNKGS is not a UN/LOCODE of KZ: it must start with KZ",
+        ),
+        (
+            "listed twice",
+            "locode = \"KZKUR\"",
+            "locode = \"KZAAU\"",
+            "countries[1].border_posts[2].locode",
+            "KZAAU is already the UN/LOCODE of countries[1].border_posts[1]",
+        ),
+        (
+            "an unknown crossing",
+            "crossings = [\"entry\"], note = \"entry from China",
+            "crossings = [\"in\"], note = \"entry from China",
+            "countries[1].border_posts[0].crossings[0]",
+            "expected entry or exit, got \"in\"",
+        ),
+        (
+            "a crossing twice",
+            "crossings = [\"exit\"], note = \"exit to Kazakhstan",
+            "crossings = [\"exit\", \"exit\"], note = \"exit to Kazakhstan",
+            "countries[0].border_posts[1].crossings[1]",
+            "listed twice",
+        ),
+        (
+            "no name",
+            "name = \"Kars\"",
+            "name = \" \"",
+            "countries[3].border_posts[0].name",
+            "required",
+        ),
+    ];
+    for (row, from, to, field, reason) in rows {
+        let (f, r) = refused_post(from, to);
+        assert_eq!(f, field, "{row}: {r}");
+        assert!(r.contains(reason), "{row}: {r:?} lacks {reason:?}");
+    }
+}
+
+#[test]
+fn the_middle_corridors_posts_are_listed_by_locode_with_their_crossings() {
+    use corridor_topology::Crossing::{Entry, Exit};
+    let t = Topology::middle_corridor().unwrap();
+    let posts = |cc: &str| -> Vec<(String, Vec<corridor_topology::Crossing>)> {
+        let cc = corridor_core::CountryCode::parse("cc", cc).unwrap();
+        t.posts(&cc)
+            .unwrap()
+            .into_iter()
+            .map(|p| (p.locode.to_string(), p.crossings))
+            .collect()
+    };
+    let p = |code: &str, crossings: &[corridor_topology::Crossing]| {
+        (code.to_string(), crossings.to_vec())
+    };
+    assert_eq!(posts("CN"), [p("CNXIY", &[]), p("CNKHG", &[Exit])]);
+    assert_eq!(
+        posts("KZ"),
+        [
+            p("KZKGS", &[Entry]),
+            p("KZAAU", &[Exit]),
+            p("KZKUR", &[Exit])
+        ]
+    );
+    assert_eq!(posts("AZ"), [p("AZBAK", &[Entry]), p("AZBKS", &[Exit])]);
+    assert_eq!(posts("TR"), [p("TRKSY", &[Entry])]);
+    let khorgos = &t.posts(&t.country_codes()[0]).unwrap()[1];
+    assert_eq!(khorgos.to_string(), "CNKHG (Khorgos)");
+    assert_eq!(khorgos.crossings_text(), "exit");
+
+    // Written out (as `corridor keys init` writes a topology) and read back, every post keeps
+    // its code and crossings; the Georgian corridor's posts are of their countries too.
+    let again = Topology::parse(&t.to_toml(), Path::new(".")).unwrap();
+    for cc in t.country_codes() {
+        assert_eq!(again.posts(&cc).unwrap(), t.posts(&cc).unwrap(), "{cc}");
+    }
+    let ge = Topology::load(&deploy("corridor-ge.toml")).unwrap();
+    for cc in ge.country_codes() {
+        for post in ge.posts(&cc).unwrap() {
+            assert_eq!(post.locode.country(), cc, "{post}");
+        }
+    }
+}
+
+#[test]
+fn the_sample_declaration_names_posts_the_middle_corridor_lists_crossed_its_way() {
+    use corridor_core::Digest;
+    use corridor_core::document::examples::sample_declaration;
+    use corridor_topology::Crossing;
+    let t = Topology::middle_corridor().unwrap();
+    let d = sample_declaration(Digest::ZERO);
+    for step in &d.route {
+        let posts = t.posts(&step.country).unwrap();
+        for (post, way) in [
+            (&step.entry_border_post, Crossing::Entry),
+            (&step.exit_border_post, Crossing::Exit),
+        ] {
+            if let Some(post) = post {
+                assert!(
+                    posts.iter().any(|p| p.locode == *post && p.crosses(way)),
+                    "{post} is not an {way} post of {}",
+                    step.country
+                );
+            }
+        }
+    }
+}

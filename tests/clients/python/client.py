@@ -31,7 +31,8 @@ it shows:
    type, by another country's officer and by an unknown key, and a double spend of a bill at
    the declarant.
 5. **The borders.** At each country the officers' steps (``corridor arrive``, ``decide
-   release`` when the node waits for an officer, ``exit``) with the development officer keys;
+   release`` when the node waits for an officer, ``exit``) with the development officer keys,
+   at the border posts the declaration names (``--post``, a UN/LOCODE the topology lists);
    between countries the client follows the previous node (``CustomsNode.WatchConsignment``,
    ``follow``) until it has handed the consignment over, and at the last country until it is
    completed.
@@ -91,6 +92,15 @@ PT_DECLARATION = "application/vnd.corridor.declaration.v1+protobuf"
 
 # The route this client declares, with the UN/LOCODEs of crates/corridor-core's examples.
 ROUTE = ["CN", "KZ", "AZ", "TR"]
+# The border posts it declares, country by country: (entry, exit), UN/LOCODEs of posts the
+# topology lists (`border_posts`; `corridor topology show`). The first country has no entry
+# post (the goods are presented for export at one of its posts), the last no exit post.
+POSTS = {
+    "CN": ("", "CNKHG"),
+    "KZ": ("KZKGS", "KZAAU"),
+    "AZ": ("AZBAK", "AZBKS"),
+    "TR": ("TRKSY", ""),
+}
 
 HOUR = 3_600_000_000  # microseconds: every corridor time is microseconds since the Unix epoch
 DAY = 24 * HOUR
@@ -233,6 +243,11 @@ class Corridor:
             self.declarant = t["declarant"]["listen"]
             self.countries = [c["code"] for c in t["countries"]]
             self.node = {c["code"]: c["node"]["listen"] for c in t["countries"]}
+            # Each country's border posts, UN/LOCODEs in the topology's order.
+            self.posts = {
+                c["code"]: [p["locode"] for p in c.get("border_posts", [])]
+                for c in t["countries"]
+            }
             self.authority_key = {
                 c["code"]: base / c["authority_key"]["private"] for c in t["countries"]
             }
@@ -443,13 +458,11 @@ def build_declaration(
     d, ebl = pb.declaration, pb.ebl
     rail = d.TransportMeans(mode=ebl.TRANSPORT_MODE_RAIL, identification="X8024")
     steps = [
-        ("CN", d.DECLARATION_ROLE_EXPORT, "", "CNKHG", HOUR, rail),
-        ("KZ", d.DECLARATION_ROLE_TRANSIT, "KZKGS", "KZAAU", 3 * DAY, rail),
+        ("CN", d.DECLARATION_ROLE_EXPORT, HOUR, rail),
+        ("KZ", d.DECLARATION_ROLE_TRANSIT, 3 * DAY, rail),
         (
             "AZ",
             d.DECLARATION_ROLE_TRANSIT,
-            "AZBAK",
-            "AZBKS",
             7 * DAY + 12 * HOUR,
             d.TransportMeans(
                 mode=ebl.TRANSPORT_MODE_FERRY, identification="Barda", nationality="AZ"
@@ -458,8 +471,6 @@ def build_declaration(
         (
             "TR",
             d.DECLARATION_ROLE_IMPORT,
-            "TRKSY",
-            "",
             10 * DAY,
             d.TransportMeans(mode=ebl.TRANSPORT_MODE_RAIL, identification="BTK block train"),
         ),
@@ -471,7 +482,8 @@ def build_declaration(
         holder_operator_id=shipper,  # one signature, the declarant's
         created_at_unix_micros=now,
     )
-    for country, role, entry, exit_, arrival, means in steps:
+    for country, role, arrival, means in steps:
+        entry, exit_ = POSTS[country]
         decl.route.add(
             country=country,
             role=role,
@@ -653,18 +665,25 @@ def drive(pb, c: Corridor, channels: dict, work: Path, args: argparse.Namespace)
     )
     cases.after_declaration(receipt)  # repeats, conflicts and roles, before the arrival
 
-    # 5. Border by border.
+    # 5. Border by border, at the declared posts: the goods arrive at each country's entry
+    # post (at the first country, which has none declared, at its first post in the
+    # topology, where they are presented for export) and leave at its exit post.
     for i, cc in enumerate(ROUTE):
         if i > 0:
             prev = ROUTE[i - 1]
             follow_until(pb, channels[prev], prev, cid, states.CONSIGNMENT_STATE_HANDED_OVER)
-        state = officer(c, "arrive", cc, cid)
+        entry, exit_ = POSTS[cc]
+        if not entry:
+            if not c.posts[cc]:
+                raise ClientError(f"the topology lists no border post of {cc}")
+            entry = c.posts[cc][0]
+        state = officer(c, "arrive", cc, cid, "--post", entry)
         if state == "awaiting an officer":
             state = officer(c, "decide", cc, cid, "release", "--findings", "documents in order")
         if state not in ("released", "completed"):
             raise ClientError(f"{cc} did not release {cid}: {state}")
         if i + 1 < len(ROUTE):
-            state = officer(c, "exit", cc, cid)
+            state = officer(c, "exit", cc, cid, "--post", exit_)
             if state not in ("exited", "handed over"):
                 raise ClientError(f"{cc} did not let {cid} exit: {state}")
     last = ROUTE[-1]

@@ -1,15 +1,17 @@
 //! Clients of the running services, and the calls tests make through them: border events
-//! and officers' decisions signed and recorded, consignments followed and looked up, and
+//! (at the posts the sample declaration names, or at a post given) and officers' decisions
+//! signed and recorded, consignments followed and looked up, and
 //! ledgers read.
 
 use std::net::SocketAddr;
 
-use corridor_core::{Digest, Envelope, SigningKey, payload_type as pt};
+use corridor_core::{CountryCode, Digest, Envelope, SigningKey, payload_type as pt};
 use corridor_proto::v1;
 use corridor_proto::v1::aeo_registry_client::AeoRegistryClient;
 use corridor_proto::v1::customs_node_client::CustomsNodeClient;
 use corridor_proto::v1::declarant_client::DeclarantClient;
 use corridor_proto::v1::ledger_reader_client::LedgerReaderClient;
+use corridor_topology::Crossing;
 use tokio_stream::StreamExt;
 use tonic::transport::Channel;
 
@@ -85,14 +87,47 @@ impl Sandbox {
             .expect("connect to the node")
     }
 
-    /// Records arrival (with `seals`) at country `code`, signed by its officer.
+    /// The UN/LOCODE of the border post where the officers of country `code` record a `kind`
+    /// event of a consignment declared as the sample is, at the posts the declaration names:
+    /// an arrival at the corridor's first country at its first post (the goods are presented
+    /// there for export), any other arrival at the country's first entry post, an exit at its
+    /// first exit post.
+    pub fn border_post(&self, code: &str, kind: v1::BorderEventKind) -> String {
+        let cc = CountryCode::parse("code", code).expect("a country code");
+        let posts = self.topology.posts(&cc).expect("a country of the corridor");
+        let first = self.topology.country_codes().first() == Some(&cc);
+        let post = match kind {
+            v1::BorderEventKind::Arrival if first => posts.first(),
+            v1::BorderEventKind::Exit => posts.iter().find(|p| p.crosses(Crossing::Exit)),
+            _ => posts.iter().find(|p| p.crosses(Crossing::Entry)),
+        };
+        post.unwrap_or_else(|| panic!("{code} has no post for {kind:?}"))
+            .locode
+            .to_string()
+    }
+
+    /// Records arrival (with `seals`) at country `code`, at the declared post
+    /// ([`Sandbox::border_post`]), signed by its officer.
     pub async fn arrive(
         &self,
         code: &str,
         id: &Digest,
         seals: Vec<v1::SealCheck>,
     ) -> Result<v1::StepReceipt, tonic::Status> {
-        let e = border_event(code, id, v1::BorderEventKind::Arrival, seals);
+        let post = self.border_post(code, v1::BorderEventKind::Arrival);
+        self.arrive_at(code, &post, id, seals).await
+    }
+
+    /// Records arrival (with `seals`) at border post `post` of country `code`, signed by its
+    /// officer.
+    pub async fn arrive_at(
+        &self,
+        code: &str,
+        post: &str,
+        id: &Digest,
+        seals: Vec<v1::SealCheck>,
+    ) -> Result<v1::StepReceipt, tonic::Status> {
+        let e = border_event(code, id, v1::BorderEventKind::Arrival, post, seals);
         self.node(code)
             .await
             .record_border_event(signed(pt::BORDER_EVENT, &e, &self.officer(code)))
@@ -100,9 +135,21 @@ impl Sandbox {
             .map(|r| r.into_inner())
     }
 
-    /// Records exit from country `code`, signed by its officer.
+    /// Records exit from country `code`, at the declared post ([`Sandbox::border_post`]),
+    /// signed by its officer.
     pub async fn exit(&self, code: &str, id: &Digest) -> Result<v1::StepReceipt, tonic::Status> {
-        let e = border_event(code, id, v1::BorderEventKind::Exit, Vec::new());
+        let post = self.border_post(code, v1::BorderEventKind::Exit);
+        self.exit_at(code, &post, id).await
+    }
+
+    /// Records exit from country `code` at border post `post`, signed by its officer.
+    pub async fn exit_at(
+        &self,
+        code: &str,
+        post: &str,
+        id: &Digest,
+    ) -> Result<v1::StepReceipt, tonic::Status> {
+        let e = border_event(code, id, v1::BorderEventKind::Exit, post, Vec::new());
         self.node(code)
             .await
             .record_border_event(signed(pt::BORDER_EVENT, &e, &self.officer(code)))
@@ -223,18 +270,19 @@ async fn subject_entries(
     out
 }
 
-/// A border event document.
+/// A border event document at border post `post` (a UN/LOCODE) of country `code`.
 pub fn border_event(
     code: &str,
     id: &Digest,
     kind: v1::BorderEventKind,
+    post: &str,
     seals: Vec<v1::SealCheck>,
 ) -> v1::BorderEvent {
     v1::BorderEvent {
         consignment_id: id.as_bytes().to_vec(),
         country: code.into(),
         kind: kind as i32,
-        border_post: String::new(),
+        border_post: post.into(),
         seals,
         at_unix_micros: now(),
     }

@@ -67,8 +67,10 @@ pub(crate) struct ArriveArgs {
     /// record is reported intact.
     #[arg(long, value_name = "CONTAINER/SEAL")]
     pub(crate) broken: Vec<String>,
-    /// The border post (as named in the topology).
-    #[arg(long, default_value = "")]
+    /// The UN/LOCODE of the border post where the goods arrived (e.g. KZKGS): at the first
+    /// country of the route any of its posts, elsewhere an entry post (the topology's
+    /// `border_posts`; `corridor topology show` prints the built-in one).
+    #[arg(long, value_name = "LOCODE")]
     pub(crate) post: String,
 }
 
@@ -77,8 +79,10 @@ pub(crate) struct ArriveArgs {
 pub(crate) struct ExitArgs {
     #[command(flatten)]
     pub(crate) officer: OfficerArgs,
-    /// The border post (as named in the topology).
-    #[arg(long, default_value = "")]
+    /// The UN/LOCODE of the border post where the goods left (e.g. KZAAU): an exit post of
+    /// the country (the topology's `border_posts`; `corridor topology show` prints the
+    /// built-in one).
+    #[arg(long, value_name = "LOCODE")]
     pub(crate) post: String,
 }
 

@@ -12,6 +12,15 @@ use corridor_topology::Topology;
 
 pub(crate) const ROUTE: [&str; 4] = ["CN", "KZ", "AZ", "TR"];
 
+/// Where the officers record the sample consignment's arrival at each country of [`ROUTE`]
+/// (`arrive --post`): the entry posts its declaration names, and at CN, where it names none,
+/// the inland office where the goods are presented for export.
+pub(crate) const ARRIVAL_POSTS: [&str; 4] = ["CNXIY", "KZKGS", "AZBAK", "TRKSY"];
+
+/// Where the officers record its exit from each country but the last (`exit --post`): the
+/// exit posts its declaration names.
+pub(crate) const EXIT_POSTS: [&str; 3] = ["CNKHG", "KZAAU", "AZBKS"];
+
 pub(crate) fn corridor() -> Command {
     Command::new(env!("CARGO_BIN_EXE_corridor"))
 }

@@ -4,7 +4,7 @@
 //! `proto/corridor/v1/customs.proto`; `corridor-proto` converts the wire messages into them.
 //! Field names are those of the proto messages.
 
-use crate::codes::CountryCode;
+use crate::codes::{CountryCode, UnLocode};
 use crate::digest::Digest;
 use crate::document::UnixMicros;
 
@@ -99,8 +99,11 @@ pub struct BorderEvent {
     pub country: CountryCode,
     /// Arrival or exit.
     pub kind: BorderEventKind,
-    /// The border post, as the officer names it (may be empty).
-    pub border_post: String,
+    /// The border post's UN/LOCODE. A node takes only a post its topology lists for its
+    /// country, crossed this way: at an arrival at the route's first country any of its
+    /// posts, at any other arrival an entry post, at an exit an exit post. It need not be the
+    /// post the declaration named: a diversion is recorded as the officer states it.
+    pub border_post: UnLocode,
     /// The seals as found (at arrival).
     pub seals: Vec<SealCheck>,
     /// When the officer saw the goods.

@@ -8,8 +8,11 @@
 //! delivers. Operator ids, names and references are made up. The place codes have the
 //! UN/LOCODE form; `CNXIY` (Xi'an), `AZBAK` (Baku) and `TRIST` (Istanbul) are the listed
 //! codes of those places, the others (Aktau `KZAAU`, the border posts) stand in for
-//! theirs. Georgia, which the railway crosses between Azerbaijan and Turkey, is not on the
-//! declared route, as in the four-country demo topology.
+//! theirs. The route's border posts are those `deploy/corridor.toml` lists, crossed as it
+//! says (Khorgos `CNKHG` exit; Altynkol `KZKGS` entry, Aktau `KZAAU` exit; Alat `AZBAK`
+//! entry, Beyuk-Kesik `AZBKS` exit; Kars `TRKSY` entry), as a customs node requires.
+//! Georgia, which the railway crosses between Azerbaijan and Turkey, is not on the declared
+//! route, as in the four-country demo topology.
 
 use std::num::{NonZeroU32, NonZeroU64};
 

@@ -118,7 +118,7 @@ impl Node {
         effect: &Effect,
     ) -> Result<Option<RowChange>, Error> {
         Ok(match (effect, c) {
-            (Effect::Exited, Some(c)) => Some(RowChange::set(
+            (Effect::Exited(_), Some(c)) => Some(RowChange::set(
                 outbox_key(id),
                 customs::encode_advance_record(&self.advance_record(c, None)?),
             )),

@@ -161,7 +161,9 @@ impl Node {
             kind::OFFICER_DECISION => {
                 Effect::Decided(customs::decode_officer_decision(env.payload())?)
             }
-            kind::BORDER_EXIT => Effect::Exited,
+            kind::BORDER_EXIT => {
+                Effect::Exited(customs::decode_border_event(env.payload())?.border_post)
+            }
             kind::ADVANCE_ACKNOWLEDGED => Effect::HandedOver {
                 by: customs::decode_advance_receipt(env.payload())?.country,
             },

@@ -27,7 +27,7 @@ use corridor_audit::source::remote_ledger;
 use corridor_audit::{Corpus, Source, connect_plain as channel};
 
 use crate::bootstrap::dev_key;
-use crate::demo::{CARRIER, CONSIGNEE, TRADERS, setup_registry};
+use crate::demo::{CARRIER, CONSIGNEE, StepPosts, TRADERS, declared_posts, setup_registry};
 use crate::launch::{Corridor, prepare};
 
 /// Writes one line of the benchmark's output.
@@ -158,6 +158,9 @@ struct Driver {
     declarant: DeclarantClient<Channel>,
     nodes: Vec<(CountryCode, Post, SigningKey)>,
     seals: Vec<v1::SealCheck>,
+    /// Where the officers record every consignment, country by country: the posts its
+    /// declaration names (every consignment declares the sample's route).
+    posts: Vec<StepPosts>,
     /// Border events sent again because the next node did not have the advance record yet.
     early: AtomicU32,
 }
@@ -202,11 +205,15 @@ impl Driver {
             .to_vec();
         let last = self.nodes.len() - 1;
         for (i, (cc, node, officer)) in self.nodes.iter().enumerate() {
+            let at = self
+                .posts
+                .get(i)
+                .context("a step of the route for every node")?;
             let arrival = v1::BorderEvent {
                 consignment_id: id.clone(),
                 country: cc.to_string(),
                 kind: v1::BorderEventKind::Arrival as i32,
-                border_post: String::new(),
+                border_post: at.arrival.clone(),
                 seals: self.seals.clone(),
                 at_unix_micros: now,
             };
@@ -231,6 +238,7 @@ impl Driver {
             if i < last {
                 let exit = v1::BorderEvent {
                     kind: v1::BorderEventKind::Exit as i32,
+                    border_post: at.exit.clone(),
                     seals: Vec::new(),
                     ..arrival
                 };
@@ -419,7 +427,7 @@ async fn bench(
         let client = CustomsNodeClient::new(channel(&t.node_addr(&cc)?.to_string()).await?);
         nodes.push((cc, Post::start(client, a.events == Events::Batch), officer));
     }
-    let seals = plain_consignment(
+    let sample = plain_consignment(
         "S",
         "S",
         clock.now_micros(),
@@ -429,12 +437,20 @@ async fn bench(
             carrier: CARRIER,
             consignee: CONSIGNEE,
         },
-    )
-    .seals;
+    );
+    let posts = declared_posts(
+        &t,
+        sample
+            .request
+            .declaration
+            .as_ref()
+            .context("a declaration")?,
+    )?;
     let driver = Arc::new(Driver {
         declarant: DeclarantClient::new(channel(&t.declarant.listen).await?),
         nodes,
-        seals,
+        seals: sample.seals,
+        posts,
         early: AtomicU32::new(0),
     });
 

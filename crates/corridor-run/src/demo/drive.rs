@@ -1,6 +1,7 @@
 //! Each consignment driven through the corridor: what the seed plans for it (`Plan`), the
 //! corridor's clock as the demo drives it (`Pace`), and the drivers that submit it and play
-//! its officers and transport from country to country (`Drivers`).
+//! its officers (at the border posts it declares, `declared_posts`) and transport from
+//! country to country (`Drivers`).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -68,6 +69,40 @@ impl Plan {
             refuse_restricted: b[7].is_multiple_of(2),
         }
     }
+}
+
+/// Where a consignment's officers record it at one country of its route.
+pub(crate) struct StepPosts {
+    /// The UN/LOCODE of the post it arrives at.
+    pub(crate) arrival: String,
+    /// The UN/LOCODE of the post it exits at (empty at the last country).
+    pub(crate) exit: String,
+}
+
+/// The posts of each step of declaration `d`'s route, as declared: an arrival at the entry
+/// post (at the first country, where the declaration names none, its first post in the
+/// topology `t`: the goods are presented there for export), an exit at the exit post.
+pub(crate) fn declared_posts(t: &Topology, d: &v1::Declaration) -> anyhow::Result<Vec<StepPosts>> {
+    d.route
+        .iter()
+        .enumerate()
+        .map(|(i, step)| {
+            let arrival = if i == 0 {
+                let cc = CountryCode::parse("route[0].country", &step.country)?;
+                let posts = t.posts(&cc)?;
+                let first = posts
+                    .first()
+                    .with_context(|| format!("{cc} lists no border post"))?;
+                first.locode.to_string()
+            } else {
+                step.entry_border_post.clone()
+            };
+            Ok(StepPosts {
+                arrival,
+                exit: step.exit_border_post.clone(),
+            })
+        })
+        .collect()
 }
 
 /// What became of one consignment: its id, or why driving it failed.
@@ -192,6 +227,10 @@ impl Drivers {
             i.hs_code = RESTRICTED[r].0.into();
             i.description_of_goods = RESTRICTED[r].1.into();
         }
+        let posts = declared_posts(
+            &self.t,
+            request.declaration.as_ref().context("a declaration")?,
+        )?;
         let r = self
             .declarant
             .clone()
@@ -210,6 +249,9 @@ impl Drivers {
                     .hours(self.leg_hours(&self.route[i - 1], cc))
                     .await;
             }
+            let at = posts
+                .get(i)
+                .context("a step of the route for every country")?;
             let mut checked = seals.clone();
             if let Some(s) = checked
                 .first_mut()
@@ -221,7 +263,7 @@ impl Drivers {
                 consignment_id: idb.clone(),
                 country: cc.to_string(),
                 kind: v1::BorderEventKind::Arrival as i32,
-                border_post: String::new(),
+                border_post: at.arrival.clone(),
                 seals: checked,
                 at_unix_micros: self.clock.now_micros(),
             };
@@ -275,7 +317,7 @@ impl Drivers {
                 consignment_id: idb.clone(),
                 country: cc.to_string(),
                 kind: v1::BorderEventKind::Exit as i32,
-                border_post: String::new(),
+                border_post: at.exit.clone(),
                 seals: Vec::new(),
                 at_unix_micros: self.clock.now_micros(),
             };

@@ -33,6 +33,7 @@ pub use report::Report;
 use crate::bootstrap::dev_key;
 use crate::launch::Corridor;
 use drive::{Driven, Drivers, Pace, Plan};
+pub(crate) use drive::{StepPosts, declared_posts};
 
 /// How the demo runs.
 #[derive(Clone, Copy, Debug)]

@@ -1,14 +1,54 @@
-//! A declaration's fields against the corridor: its route and its guarantee.
+//! Fields against the corridor: a declaration's route (its countries and border posts) and
+//! guarantee, and the border post a border event names.
 
-use corridor_core::CountryCode;
 use corridor_core::document::Declaration;
+use corridor_core::{CountryCode, UnLocode};
+use corridor_topology::{Crossing, Post};
 
-use super::{Rules, invalid};
+use super::{Corridor, Rules, invalid};
 use crate::error::Error;
+
+impl Corridor {
+    /// Checks that `post`, named at `field`, is a border post of `country` where goods cross
+    /// `way` (any of its posts for `None`); the refusal names the posts that are.
+    pub(super) fn check_post(
+        &self,
+        field: &str,
+        country: &CountryCode,
+        way: Option<Crossing>,
+        post: &UnLocode,
+    ) -> Result<(), Error> {
+        let allowed: Vec<&Post> = self
+            .posts
+            .get(country)
+            .into_iter()
+            .flatten()
+            .filter(|p| way.is_none_or(|w| p.crosses(w)))
+            .collect();
+        if allowed.iter().any(|p| p.locode == *post) {
+            return Ok(());
+        }
+        let (a, kind) = match way {
+            Some(w) => ("an", format!("{w} ")),
+            None => ("a", String::new()),
+        };
+        let listed = if allowed.is_empty() {
+            format!("{country} has no {kind}border posts")
+        } else {
+            let names: Vec<String> = allowed.iter().map(ToString::to_string).collect();
+            format!("its {kind}posts are {}", names.join(", "))
+        };
+        Err(invalid(
+            field,
+            format!("{post} is not {a} {kind}border post of {country}; {listed}"),
+        ))
+    }
+}
 
 impl Rules {
     /// Checks that the route follows the topology from this node on: consecutive steps are
-    /// consecutive corridor countries, and one of them is this node's.
+    /// consecutive corridor countries, one of them is this node's, and each step's entry
+    /// post is an entry post of its country, its exit post an exit post.
     pub(super) fn check_route(&self, d: &Declaration) -> Result<(), Error> {
         let route = &self.corridor.route;
         let pos = |c: &CountryCode| route.iter().position(|r| r == c);
@@ -26,6 +66,23 @@ impl Rules {
                         &format!("declaration.route[{i}].country"),
                         format!("the corridor does not go from {prev} to {}", step.country),
                     ));
+                }
+            }
+            for (name, way, post) in [
+                (
+                    "entry_border_post",
+                    Crossing::Entry,
+                    &step.entry_border_post,
+                ),
+                ("exit_border_post", Crossing::Exit, &step.exit_border_post),
+            ] {
+                if let Some(post) = post {
+                    self.corridor.check_post(
+                        &format!("declaration.route[{i}].{name}"),
+                        &step.country,
+                        Some(way),
+                        post,
+                    )?;
                 }
             }
         }

@@ -10,7 +10,10 @@
 //! against the consignment it withdraws) and [`Receipt`] (the next node's receipt for an
 //! advance record). The `plan_*` functions take a checked value and, when the step depends
 //! on it, the consignment as it stands, and decide the step: a [`Plan`] of the entries to
-//! record, or the error that refuses it (FailedPrecondition for a step out of order).
+//! record, or the error that refuses it (a field that depends on the consignment first, such
+//! as a border event's post, then FailedPrecondition for a step out of order). Border posts
+//! are checked against the topology's ([`Corridor::posts`]): a declared route's entry and
+//! exit posts, and the post of each border event.
 //! `record` takes nothing but a `Plan`, so only a checked step is ever written.
 
 mod fields;
@@ -24,7 +27,7 @@ use corridor_service::Refusal;
 use std::collections::{BTreeMap, HashMap};
 
 use corridor_core::{CountryCode, Digest, Envelope, KeyId, ParseError, PublicKey};
-use corridor_topology::{ClearanceTarget, RiskProfile, Topology};
+use corridor_topology::{ClearanceTarget, Post, RiskProfile, Topology};
 
 use crate::consignment::{Consignment, Effect};
 use crate::error::Error;
@@ -43,21 +46,26 @@ pub(crate) struct Officer {
     pub(crate) key: PublicKey,
 }
 
-/// What the checks know of the corridor: its route and the keys of its nodes and officers.
+/// What the checks know of the corridor: its route, its border posts and the keys of its
+/// nodes and officers.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Corridor {
     /// The corridor's countries, in route order.
     pub(crate) route: Vec<CountryCode>,
+    /// Each country's border posts, as the topology lists them: what declared routes and
+    /// border events may name.
+    pub(crate) posts: BTreeMap<CountryCode, Vec<Post>>,
     pub(crate) nodes: BTreeMap<CountryCode, PublicKey>,
     pub(crate) node_by_key: HashMap<KeyId, CountryCode>,
     pub(crate) officers: HashMap<KeyId, Officer>,
 }
 
 impl Corridor {
-    /// The route, nodes and officers a topology lists.
+    /// The route, border posts, nodes and officers a topology lists.
     pub(crate) fn from_topology(t: &Topology) -> Result<Self, Error> {
         let route = t.country_codes();
         let mut officers = Vec::new();
+        let mut posts = BTreeMap::new();
         for c in &route {
             for (name, key) in t.officer_keys(c)? {
                 officers.push(Officer {
@@ -66,12 +74,14 @@ impl Corridor {
                     key,
                 });
             }
+            posts.insert(c.clone(), t.posts(c)?);
         }
-        Ok(Self::new(route, t.node_keys()?, officers))
+        Ok(Self::new(route, posts, t.node_keys()?, officers))
     }
 
     pub(crate) fn new(
         route: Vec<CountryCode>,
+        posts: BTreeMap<CountryCode, Vec<Post>>,
         nodes: BTreeMap<CountryCode, PublicKey>,
         officers: Vec<Officer>,
     ) -> Self {
@@ -79,6 +89,7 @@ impl Corridor {
             node_by_key: nodes.iter().map(|(c, k)| (k.id(), c.clone())).collect(),
             officers: officers.into_iter().map(|o| (o.key.id(), o)).collect(),
             route,
+            posts,
             nodes,
         }
     }

@@ -11,6 +11,7 @@ use corridor_core::document::{
 use corridor_core::{Digest, Envelope, SigningKey, payload_type};
 use corridor_proto::customs::{encode_assessment, encode_completion, encode_release};
 use corridor_service::Refusal;
+use corridor_topology::Crossing;
 
 use super::{
     Announced, Cancellation, Declared, OfficerSigned, Plan, Receipt, Rules, invalid, step_error,
@@ -103,10 +104,13 @@ impl Rules {
         .then(kind::RISK_ASSESSED, &aenv, Effect::Assessed(assessment))
     }
 
-    /// A border event for consignment `c`. An arrival checks the seals (re-assessing red if
-    /// one is broken, missing or unknown) and releases green and blue at once (completing
-    /// them at the last country); an exit is of a released consignment, not at the last
-    /// country.
+    /// A border event for consignment `c`. Its post is one of this country's in the
+    /// topology: for an arrival at the route's first country any of them (the goods are
+    /// presented for export there), for another arrival an entry post, for an exit an exit
+    /// post; another post than the declared one is a diversion, recorded as sent. An arrival
+    /// checks the seals (re-assessing red if one is broken, missing or unknown) and releases
+    /// green and blue at once (completing them at the last country); an exit is of a
+    /// released consignment, not at the last country.
     pub(crate) fn plan_border_event(
         &self,
         c: &Consignment,
@@ -114,6 +118,17 @@ impl Rules {
         s: Signer<'_>,
     ) -> Result<Plan, Error> {
         let event = e.document()?;
+        let way = match event.kind {
+            BorderEventKind::Arrival if c.is_first() => None,
+            BorderEventKind::Arrival => Some(Crossing::Entry),
+            BorderEventKind::Exit => Some(Crossing::Exit),
+        };
+        self.corridor.check_post(
+            "envelope.payload.border_post",
+            &self.country,
+            way,
+            &event.border_post,
+        )?;
         let (env, id) = (e.envelope, e.id);
         match event.kind {
             BorderEventKind::Arrival => {
@@ -170,7 +185,11 @@ impl Rules {
                 if c.state != S::Released {
                     return Err(step_error(c, "exit", "only a released consignment exits"));
                 }
-                Ok(Plan::new(kind::BORDER_EXIT, &env, Effect::Exited))
+                Ok(Plan::new(
+                    kind::BORDER_EXIT,
+                    &env,
+                    Effect::Exited(event.border_post),
+                ))
             }
         }
     }

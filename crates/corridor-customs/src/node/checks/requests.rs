@@ -109,8 +109,9 @@ impl OfficerPayload for OfficerDecision {
 }
 
 /// A border event or decision signed by an officer of this country, for this country, at a
-/// time. The rest of it (the event's kind, the decision's outcome) is read once the
-/// consignment is found: [`OfficerSigned::document`].
+/// time. The rest of it (the event's kind and border post, the decision's outcome) is read
+/// once the consignment is found ([`OfficerSigned::document`]), and checked with it: which
+/// posts a border event may name depends on where the consignment's route starts.
 #[derive(Debug)]
 pub(crate) struct OfficerSigned<M> {
     pub(super) envelope: Envelope,

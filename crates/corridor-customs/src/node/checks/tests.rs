@@ -8,14 +8,14 @@ use corridor_core::document::examples::{
     CARRIER_ID, FORWARDER_ID, SHIPPER_ID, sample_bill_of_lading, sample_declaration, sample_issue,
 };
 use corridor_core::document::{
-    BillOfLading, BorderEvent, Declaration, DeclarationSubmission, Lane, OfficerDecision,
-    SealCheck, TransferAction, TransferEntry, TransferEntryParts,
+    BillOfLading, BorderEvent, Declaration, DeclarationParts, DeclarationSubmission, Lane,
+    OfficerDecision, RouteStep, SealCheck, TransferAction, TransferEntry, TransferEntryParts,
 };
 use corridor_core::{
-    CountryCode, Digest, Envelope, KeyId, OperatorId, PublicKey, SigningKey, payload_type,
+    CountryCode, Digest, Envelope, KeyId, OperatorId, PublicKey, SigningKey, UnLocode, payload_type,
 };
 use corridor_proto::v1;
-use corridor_topology::{ClearanceTarget, RiskProfile};
+use corridor_topology::{ClearanceTarget, Crossing, Post, RiskProfile, Topology};
 use prost::Message;
 use tonic::Code;
 
@@ -129,9 +129,15 @@ impl OperatorKeys for Keys {
     }
 }
 
-/// The rules of country `at` in the CN -> KZ -> AZ -> TR corridor, with officers at CN and KZ.
+/// The rules of country `at` in the CN -> KZ -> AZ -> TR corridor, with the border posts of
+/// `deploy/corridor.toml` and officers at CN and KZ.
 fn rules(at: &str) -> Rules {
     let route: Vec<CountryCode> = ["CN", "KZ", "AZ", "TR"].map(country).to_vec();
+    let topology = Topology::middle_corridor().unwrap();
+    let posts = route
+        .iter()
+        .map(|c| (c.clone(), topology.posts(c).unwrap()))
+        .collect();
     let nodes: BTreeMap<CountryCode, PublicKey> = route
         .iter()
         .map(|c| (c.clone(), node_key(c.as_str()).public()))
@@ -145,7 +151,7 @@ fn rules(at: &str) -> Rules {
         .to_vec();
     Rules {
         country: country(at),
-        corridor: Corridor::new(route, nodes, officers),
+        corridor: Corridor::new(route, posts, nodes, officers),
         risk: RiskProfile::all_green(),
         target: ClearanceTarget::default(),
     }
@@ -461,6 +467,66 @@ fn the_route_and_the_guarantee_are_checked_against_the_corridor() {
     }
 }
 
+/// Step `i` of the route with its entry (or exit) post `post`.
+fn route_post(d: &mut DeclarationParts, i: usize, way: Crossing, post: &str) {
+    let mut step = d.route[i].clone().into_parts();
+    let post = Some(UnLocode::parse("post", post).unwrap());
+    match way {
+        Crossing::Entry => step.entry_border_post = post,
+        Crossing::Exit => step.exit_border_post = post,
+    }
+    d.route[i] = RouteStep::new(step).unwrap();
+}
+
+#[test]
+fn declared_border_posts_are_the_corridors_crossed_their_way() {
+    type Row = (
+        &'static str,
+        Change<DeclarationParts>,
+        Option<(Code, &'static str)>,
+    );
+    let rows: &[Row] = &[
+        ("as declared", |_| {}, None),
+        (
+            "the other Caspian port",
+            |d| route_post(d, 1, Crossing::Exit, "KZKUR"),
+            None,
+        ),
+        (
+            "KZ entered at its exit port",
+            |d| route_post(d, 1, Crossing::Entry, "KZAAU"),
+            Some((
+                Code::InvalidArgument,
+                "declaration.route[1].entry_border_post: KZAAU is not an entry border post of KZ; its entry posts are KZKGS (Altynkol)",
+            )),
+        ),
+        (
+            "a post the topology does not list",
+            |d| route_post(d, 2, Crossing::Exit, "AZXXX"),
+            Some((
+                Code::InvalidArgument,
+                "declaration.route[2].exit_border_post: AZXXX is not an exit border post of AZ; its exit posts are AZBKS (Beyuk-Kesik)",
+            )),
+        ),
+        (
+            "CN left from its inland office",
+            |d| route_post(d, 0, Crossing::Exit, "CNXIY"),
+            Some((
+                Code::InvalidArgument,
+                "declaration.route[0].exit_border_post: CNXIY is not an exit border post of CN; its exit posts are CNKHG (Khorgos)",
+            )),
+        ),
+    ];
+    for (row, change, want) in rows {
+        let mut s = Submission::valid();
+        let mut parts = s.declaration.clone().into_parts();
+        change(&mut parts);
+        s.declaration = Declaration::new(parts).unwrap();
+        let got = rules("CN").declaration_request(&Keys::corridor(), s.request());
+        expect(row, got, *want);
+    }
+}
+
 /// The advance record CN's node hands to KZ for the sample consignment, unsigned.
 fn advance_record() -> v1::AdvanceRecord {
     let denv = Submission::valid().declaration_envelope();
@@ -594,11 +660,18 @@ fn advance_records_are_taken_only_from_the_previous_node() {
     }
 }
 
+/// A border event at CN for the sample consignment, at the post the sample declaration
+/// implies: its first post (an inland office) for an arrival, its exit post for an exit.
 fn border_event(kind: v1::BorderEventKind) -> v1::BorderEvent {
     v1::BorderEvent {
         consignment_id: Digest::of(b"c").as_bytes().to_vec(),
         country: "CN".into(),
         kind: kind as i32,
+        border_post: match kind {
+            v1::BorderEventKind::Exit => "CNKHG",
+            _ => "CNXIY",
+        }
+        .into(),
         at_unix_micros: T0,
         ..Default::default()
     }
@@ -865,13 +938,16 @@ fn border_events_follow_the_consignments_state_and_its_seals() {
             )),
         ),
         (
-            "exit at the last country",
+            "exit at the last country, where no post is an exit",
             "TR",
             S::Released,
             Lane::Green,
             Exit,
             vec![],
-            Err((out_of_order, "TR is the last country of the route")),
+            Err((
+                Code::InvalidArgument,
+                "envelope.payload.border_post: TRKSY is not an exit border post of TR; TR has no exit border posts",
+            )),
         ),
         (
             "neither arrival nor exit",
@@ -890,6 +966,9 @@ fn border_events_follow_the_consignments_state_and_its_seals() {
         let c = consignment(at, *state, *lane);
         let mut e = border_event(*k);
         e.country = at.to_string();
+        if *at == "TR" {
+            e.border_post = "TRKSY".into();
+        }
         e.seals = seals.iter().map(v1::SealCheck::from).collect();
         let mut r = rules(at);
         // An officer of the country acting (the corridor's officers sit at CN and KZ).
@@ -906,6 +985,214 @@ fn border_events_follow_the_consignments_state_and_its_seals() {
             ))
             .unwrap();
         check_plan(row, r.plan_border_event(&c, step, signer(T0)), want);
+    }
+}
+
+#[test]
+fn a_border_event_names_a_post_of_this_country_crossed_its_way() {
+    use v1::BorderEventKind::{Arrival, Exit};
+    let field = Code::InvalidArgument;
+    let released = Ok(vec![kind::BORDER_ARRIVAL, kind::RELEASE_AUTOMATIC]);
+    type Row = (
+        &'static str,
+        &'static str,
+        S,
+        v1::BorderEventKind,
+        &'static str,
+        Change<Rules>,
+        Planned,
+    );
+    let rows: Vec<Row> = vec![
+        (
+            "arrival at the first country's inland office",
+            "CN",
+            S::AwaitingArrival,
+            Arrival,
+            "CNXIY",
+            |_| {},
+            released.clone(),
+        ),
+        (
+            "arrival at the first country's frontier post",
+            "CN",
+            S::AwaitingArrival,
+            Arrival,
+            "CNKHG",
+            |_| {},
+            released.clone(),
+        ),
+        (
+            "arrival at an entry post",
+            "KZ",
+            S::AwaitingArrival,
+            Arrival,
+            "KZKGS",
+            |_| {},
+            released,
+        ),
+        (
+            "arrival at an exit post",
+            "KZ",
+            S::AwaitingArrival,
+            Arrival,
+            "KZAAU",
+            |_| {},
+            Err((
+                field,
+                "envelope.payload.border_post: KZAAU is not an entry border post of KZ; its entry posts are KZKGS (Altynkol)",
+            )),
+        ),
+        (
+            "arrival at a post the topology does not list",
+            "KZ",
+            S::AwaitingArrival,
+            Arrival,
+            "KZXXX",
+            |_| {},
+            Err((
+                field,
+                "envelope.payload.border_post: KZXXX is not an entry border post of KZ; its entry posts are KZKGS (Altynkol)",
+            )),
+        ),
+        (
+            "arrival at the first country, at another country's post",
+            "CN",
+            S::AwaitingArrival,
+            Arrival,
+            "KZKGS",
+            |_| {},
+            Err((
+                field,
+                "envelope.payload.border_post: KZKGS is not a border post of CN; its posts are CNXIY (Xi'an International Port), CNKHG (Khorgos)",
+            )),
+        ),
+        (
+            "exit at an entry post",
+            "KZ",
+            S::Released,
+            Exit,
+            "KZKGS",
+            |_| {},
+            Err((
+                field,
+                "envelope.payload.border_post: KZKGS is not an exit border post of KZ; its exit posts are KZAAU (Aktau port), KZKUR (Kuryk port)",
+            )),
+        ),
+        (
+            "exit at the inland office",
+            "CN",
+            S::Released,
+            Exit,
+            "CNXIY",
+            |_| {},
+            Err((
+                field,
+                "envelope.payload.border_post: CNXIY is not an exit border post of CN; its exit posts are CNKHG (Khorgos)",
+            )),
+        ),
+        (
+            "exit at another country's post",
+            "KZ",
+            S::Released,
+            Exit,
+            "AZBKS",
+            |_| {},
+            Err((field, "AZBKS is not an exit border post of KZ")),
+        ),
+        (
+            "exit by the Caspian port not declared: a diversion",
+            "KZ",
+            S::Released,
+            Exit,
+            "KZKUR",
+            |_| {},
+            Ok(vec![kind::BORDER_EXIT]),
+        ),
+        (
+            "a wrong post is refused before the step's order is looked at",
+            "KZ",
+            S::Released,
+            Arrival,
+            "KZAAU",
+            |_| {},
+            Err((field, "KZAAU is not an entry border post of KZ")),
+        ),
+        (
+            "no post",
+            "KZ",
+            S::AwaitingArrival,
+            Arrival,
+            "",
+            |_| {},
+            Err((field, "envelope.payload.border_post: required")),
+        ),
+        (
+            "a post by its name",
+            "KZ",
+            S::AwaitingArrival,
+            Arrival,
+            "Altynkol",
+            |_| {},
+            Err((field, "envelope.payload.border_post: a UN/LOCODE is")),
+        ),
+        (
+            "exit at the last country of the route, in a corridor that goes on",
+            "TR",
+            S::Released,
+            Exit,
+            "TRKPK",
+            |r| {
+                let kapikule = Post {
+                    locode: UnLocode::parse("post", "TRKPK").unwrap(),
+                    name: "Kapikule".into(),
+                    crossings: vec![Crossing::Exit],
+                };
+                r.corridor
+                    .posts
+                    .entry(country("TR"))
+                    .or_default()
+                    .push(kapikule);
+            },
+            Err((
+                Code::FailedPrecondition,
+                "TR is the last country of the route",
+            )),
+        ),
+    ];
+    for (row, at, state, k, post, change, want) in &rows {
+        let c = consignment(at, *state, Lane::Green);
+        let mut e = border_event(*k);
+        e.country = at.to_string();
+        e.border_post = post.to_string();
+        e.seals = vec![v1::SealCheck::from(&seal("S1", true))];
+        let mut r = rules(at);
+        change(&mut r);
+        r.corridor.officers.values_mut().for_each(|o| {
+            if o.country.as_str() == "CN" {
+                o.country = country(at);
+            }
+        });
+        let step = r
+            .border_event_request(signed_request(
+                payload_type::BORDER_EVENT,
+                &e,
+                &officer_key("CN"),
+            ))
+            .unwrap();
+        let plan = r.plan_border_event(&c, step, signer(T0));
+        if *post == "KZKUR" {
+            // The diversion is recorded as sent: the exit at the post the officer names.
+            let plan = plan.unwrap();
+            let entries = plan.into_entries();
+            let Effect::Exited(at_post) = &entries[0].effect else {
+                panic!("{row}: {:?}", entries[0].effect)
+            };
+            assert_eq!(at_post.as_str(), "KZKUR", "{row}");
+            let env = corridor_proto::decode_envelope(&entries[0].envelope).unwrap();
+            assert_eq!(env.payload(), e.encode_to_vec(), "{row}");
+            continue;
+        }
+        check_plan(row, plan, want);
     }
 }
 
