@@ -271,24 +271,12 @@ pub fn operator_signed(
     at: i64,
     what: &str,
 ) -> Result<(), Refusal> {
-    let mut why = None;
-    for (i, s) in env.signatures().iter().enumerate() {
-        match keys.operator_key(operator, &s.key_id, at) {
-            Ok(k) => {
-                // The first signature by this key, which verify_by checks.
-                env.verify_by(&k).map_err(|e| {
-                    Refusal::Unauthenticated(format!("{what}: signature of {operator}: {e}"))
-                })?;
-                return env
-                    .verify_every(Some(i), |k| keys.known_key(k, at))
-                    .map_err(|e| Refusal::Unauthenticated(format!("{what}: {e}")));
-            }
-            Err(e) => {
-                why.get_or_insert(e);
-            }
-        }
-    }
-    Err(not_signed(operator, at, what, why))
+    let (i, k) = signature_of(keys, env, operator, at, what)?;
+    // The first signature by this key, which verify_by checks.
+    env.verify_by(&k)
+        .map_err(|e| Refusal::Unauthenticated(format!("{what}: signature of {operator}: {e}")))?;
+    env.verify_every(Some(i), |k| keys.known_key(k, at))
+        .map_err(|e| Refusal::Unauthenticated(format!("{what}: {e}")))
 }
 
 /// Checks that `operator` is among the signers of `env`, whose signatures
@@ -303,22 +291,30 @@ pub fn also_signed_by(
     at: i64,
     what: &str,
 ) -> Result<(), Refusal> {
+    signature_of(keys, env, operator, at, what).map(|_| ())
+}
+
+/// The first signature of `env` by a key registered to `operator` and valid at `at`: its
+/// index and that key.
+fn signature_of(
+    keys: &(impl OperatorKeys + ?Sized),
+    env: &Envelope,
+    operator: &OperatorId,
+    at: i64,
+    what: &str,
+) -> Result<(usize, PublicKey), Refusal> {
     let mut why = None;
-    for s in env.signatures() {
+    for (i, s) in env.signatures().iter().enumerate() {
         match keys.operator_key(operator, &s.key_id, at) {
-            Ok(_) => return Ok(()),
+            Ok(k) => return Ok((i, k)),
             Err(e) => {
                 why.get_or_insert(e);
             }
         }
     }
-    Err(not_signed(operator, at, what, why))
-}
-
-fn not_signed(operator: &OperatorId, at: i64, what: &str, why: Option<String>) -> Refusal {
-    Refusal::Unauthenticated(format!(
+    Err(Refusal::Unauthenticated(format!(
         "{what} is not signed by {operator} with a key valid at {}: {}",
         corridor_topology::clock::format_micros(at),
         why.unwrap_or_else(|| "no signature".into())
-    ))
+    )))
 }
