@@ -535,6 +535,14 @@ impl World {
                 let env = sealed(pt::OPERATOR_REGISTRATION, &doc, &[&cn_authority]);
                 (r, unary!(registry, register_operator, submit_request(env)))
             }
+            "register/weak-key" => {
+                let mut doc = registration("CN91440300RG01", &SigningKey::generate());
+                let mut identity = vec![0; 32];
+                identity[0] = 1;
+                doc.public_keys[0] = identity;
+                let env = sealed(pt::OPERATOR_REGISTRATION, &doc, &[&cn_authority]);
+                (r, unary!(registry, register_operator, submit_request(env)))
+            }
             "register/unknown-key" => {
                 let doc = registration("CN91440300RG01", &SigningKey::generate());
                 let env = sealed(pt::OPERATOR_REGISTRATION, &doc, &[&SigningKey::generate()]);

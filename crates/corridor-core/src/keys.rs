@@ -61,7 +61,10 @@ pub struct PublicKey {
 }
 
 impl PublicKey {
-    /// A public key from its 32 raw bytes; refuses bytes that are not a curve point.
+    /// A public key from its 32 raw bytes; refuses bytes that are not a curve point, a point
+    /// of small order (the identity among them: a "weak" key, under which one signature can
+    /// verify for many messages), and a non-canonical encoding (a y coordinate of p or more,
+    /// which gives a second byte string, and a second key id, for one key).
     pub fn from_bytes(field: &str, bytes: &[u8]) -> Result<Self, ParseError> {
         let arr: [u8; 32] = bytes.try_into().map_err(|_| {
             ParseError::new(
@@ -71,6 +74,23 @@ impl PublicKey {
         })?;
         let key = ed25519_dalek::VerifyingKey::from_bytes(&arr)
             .map_err(|_| ParseError::new(field, "not a valid ed25519 public key"))?;
+        Self::strong(field, key)
+    }
+
+    /// `key`, unless it is weak (of small order) or not canonically encoded.
+    fn strong(field: &str, key: ed25519_dalek::VerifyingKey) -> Result<Self, ParseError> {
+        if key.is_weak() {
+            return Err(ParseError::new(
+                field,
+                "a weak ed25519 public key (a point of small order): no signature by it proves anything",
+            ));
+        }
+        if key.to_edwards().compress().as_bytes() != key.as_bytes() {
+            return Err(ParseError::new(
+                field,
+                "not the canonical encoding of an ed25519 public key",
+            ));
+        }
         Ok(Self::from_dalek(key))
     }
 
@@ -118,14 +138,13 @@ impl PublicKey {
             let raw = hex::decode(t).map_err(|e| ParseError::new(field, e.to_string()))?;
             return Self::from_bytes(field, &raw);
         }
-        ed25519_dalek::VerifyingKey::from_public_key_pem(t)
-            .map(Self::from_dalek)
-            .map_err(|_| {
-                ParseError::new(
-                    field,
-                    "expected an ed25519 public key (PEM \"BEGIN PUBLIC KEY\" or 64 hex digits)",
-                )
-            })
+        let key = ed25519_dalek::VerifyingKey::from_public_key_pem(t).map_err(|_| {
+            ParseError::new(
+                field,
+                "expected an ed25519 public key (PEM \"BEGIN PUBLIC KEY\" or 64 hex digits)",
+            )
+        })?;
+        Self::strong(field, key)
     }
 
     /// Writes the public key file (PEM), readable by anyone.

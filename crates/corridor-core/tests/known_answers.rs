@@ -172,3 +172,39 @@ fn rfc8410_key_files() {
     let public = PublicKey::load(std::path::Path::new(&format!("{dir}/public-key.pem"))).unwrap();
     assert_eq!(public, key.public());
 }
+
+/// Weak (small-order) and non-canonically encoded public keys are refused wherever a key
+/// enters (raw bytes from the wire, hex or PEM key files); the canonical encoding of the
+/// same point is a key (`testdata/weak-keys.json`).
+#[test]
+fn weak_and_non_canonical_public_keys_are_refused() {
+    let doc = load("weak-keys.json");
+    for v in doc["vectors"].as_array().unwrap() {
+        let raw = hex_field(v, "key");
+        let note = v["note"].as_str().unwrap();
+        let from_raw = PublicKey::from_bytes("key", &raw);
+        let from_hex = PublicKey::from_pem_or_hex("key", v["key"].as_str().unwrap());
+        match v["refused"].as_str().unwrap() {
+            "" => {
+                assert_eq!(
+                    from_raw.unwrap().as_bytes().as_slice(),
+                    raw.as_slice(),
+                    "{note}"
+                );
+                assert!(from_hex.is_ok(), "{note}");
+            }
+            why => {
+                let want = if why == "weak" { "weak" } else { "canonical" };
+                for r in [from_raw, from_hex] {
+                    let e = r.expect_err(note);
+                    assert_eq!(e.field, "key");
+                    assert!(e.reason.contains(want), "{note}: {}", e.reason);
+                }
+                if let Some(c) = v.get("canonical") {
+                    let canonical = hex::decode(c.as_str().unwrap()).unwrap();
+                    assert!(PublicKey::from_bytes("key", &canonical).is_ok(), "{note}");
+                }
+            }
+        }
+    }
+}
