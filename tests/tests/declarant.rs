@@ -1509,3 +1509,46 @@ async fn a_presented_bill_and_chain_are_refused_as_the_first_node_refuses_them_a
     assert_eq!(sb.ledger_size("CN").await, cn);
     sb.stop().await;
 }
+
+/// The same submission sent many times at once is one consignment with one outcome: the
+/// duplicates wait for the first and are answered with its receipt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_submission_sent_fifty_times_at_once_is_one_consignment_with_one_outcome() {
+    let sb = started().await;
+    let mut request = plain_consignment(1, &topology_parties()).request;
+    let t = now();
+    request
+        .bill_of_lading
+        .as_mut()
+        .unwrap()
+        .issued_at_unix_micros = t;
+    request.declaration.as_mut().unwrap().created_at_unix_micros = t;
+    let size = sb.declarant_ledger_size().await;
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..50 {
+        let mut client = sb.declarant().await;
+        let request = request.clone();
+        calls.spawn(async move { client.submit_consignment(request).await });
+    }
+    let mut ids = std::collections::BTreeSet::new();
+    let mut new = 0;
+    while let Some(r) = calls.join_next().await {
+        let r = r.unwrap().unwrap().into_inner();
+        ids.insert(r.consignment_id.clone());
+        new += usize::from(r.first_node.unwrap().new);
+    }
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert_eq!(new, 1, "one answer is the first node's new step");
+    let id = hex(ids.first().unwrap());
+    let entries = sb.declarant_entries(&id).await;
+    assert_eq!(
+        kinds(&entries),
+        [kind::SUBMITTED, kind::OUTCOME],
+        "{entries:#?}"
+    );
+    // The bill, its ISSUE entry, the submission and its outcome.
+    assert_eq!(sb.declarant_ledger_size().await, size + 4);
+    let p = sb.platform_status().await;
+    assert_eq!((p.bills, p.submissions, p.pending), (1, 1, 0));
+    sb.stop().await;
+}

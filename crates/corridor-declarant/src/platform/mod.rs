@@ -107,6 +107,10 @@ pub(crate) struct Inner {
     state: Mutex<State>,
     /// One step at a time per bill (transfers), so a double spend is seen.
     bill_locks: Mutex<HashMap<Digest, Arc<tokio::sync::Mutex<()>>>>,
+    /// One submission at a time per consignment, from its record to its outcome: the same
+    /// submission sent again while the first is being lodged waits for it, and is answered
+    /// with its receipt (one consignment, one outcome).
+    submission_turns: Mutex<HashMap<Digest, Arc<tokio::sync::Mutex<()>>>>,
     /// The customs nodes of the corridor.
     pub(crate) nodes: Nodes,
     pub(crate) shutdown: CancellationToken,
@@ -138,6 +142,7 @@ impl Platform {
             clock: topology.clock.clock()?,
             state: Mutex::new(State::default()),
             bill_locks: Mutex::new(HashMap::new()),
+            submission_turns: Mutex::new(HashMap::new()),
             nodes: Nodes::open(topology, transport)?,
             shutdown,
             tasks: tokio_util::task::TaskTracker::new(),

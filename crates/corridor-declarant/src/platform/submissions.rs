@@ -79,7 +79,7 @@ impl Platform {
     /// before anything is recorded.
     pub(crate) async fn submit(
         &self,
-        mut bill: PresentedBill,
+        bill: PresentedBill,
         declaration: Declaration,
     ) -> Result<SubmissionReceipt, Error> {
         if declaration.bill_of_lading_id != bill.id {
@@ -107,7 +107,33 @@ impl Platform {
             denv.add_signature(h);
         }
         let id = denv.document_id();
+        let turn = lock(&self.inner.submission_turns)
+            .entry(id)
+            .or_default()
+            .clone();
+        let out = {
+            let _one_at_a_time = turn.lock().await;
+            self.lodge(bill, declaration, denv, first).await
+        };
+        // The last to leave takes the turn away (the map and this call hold it then).
+        let mut turns = lock(&self.inner.submission_turns);
+        if std::sync::Arc::strong_count(&turn) == 2 {
+            turns.remove(&id);
+        }
+        out
+    }
 
+    /// Records submission `denv` of `declaration` (with its bill) and lodges it at the first
+    /// node `first`, or answers as the first time if it was recorded and answered before;
+    /// its consignment's turn is held.
+    async fn lodge(
+        &self,
+        mut bill: PresentedBill,
+        declaration: Declaration,
+        denv: Envelope,
+        first: CountryCode,
+    ) -> Result<SubmissionReceipt, Error> {
+        let id = denv.document_id();
         let mut planned = bill.planned();
         planned.push(Planned {
             kind: super::kind::SUBMITTED,
@@ -154,7 +180,8 @@ impl Platform {
                 consignment_id: *id,
                 bill_of_lading_id: *bill_id,
                 first_country: first.clone(),
-                first_node: s.receipt.clone(),
+                // The first node's receipt, as a repeat: nothing new was recorded.
+                first_node: s.receipt.clone().map(|r| StepReceipt { new: false, ..r }),
             }),
         }
     }
