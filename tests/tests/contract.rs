@@ -1228,6 +1228,17 @@ impl World {
                     unary!(declarant, submit_consignment, request),
                 )
             }
+            "consignment/reference-taken" => {
+                let mut request = plain_consignment(3, &topology_parties()).request;
+                request.declaration.as_mut().unwrap().items[0].description_of_goods =
+                    "Sodium-ion accumulators".into();
+                request.bill_of_lading.as_mut().unwrap().consignment_items[0]
+                    .description_of_goods = "Sodium-ion accumulators".into();
+                (
+                    At::Declarant,
+                    unary!(declarant, submit_consignment, request),
+                )
+            }
             "consignment/no-key" => {
                 let mut request = plain_consignment(self.n, &topology_parties()).request;
                 request.declaration.as_mut().unwrap().declarant_operator_id = "AZ9999999999".into();

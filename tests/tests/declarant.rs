@@ -1552,3 +1552,50 @@ async fn the_same_submission_sent_fifty_times_at_once_is_one_consignment_with_on
     assert_eq!((p.bills, p.submissions, p.pending), (1, 1, 0));
     sb.stop().await;
 }
+
+/// A declarant's declaration reference is unique: the same request again, its times left 0
+/// (as `corridor declare --file` sends it), is the first consignment; the same reference
+/// with other content is refused, and nothing is recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declaration_reference_names_one_consignment() {
+    let sb = started().await;
+    let request = plain_consignment(1, &topology_parties()).request;
+    assert_eq!(
+        request.declaration.as_ref().unwrap().created_at_unix_micros,
+        0
+    );
+    let first = submit(&sb, request.clone()).await.unwrap();
+    assert!(first.first_node.as_ref().unwrap().new);
+    let size = sb.declarant_ledger_size().await;
+    let cn = sb.ledger_size("CN").await;
+
+    let again = submit(&sb, request.clone()).await.unwrap();
+    assert_eq!(again.consignment_id, first.consignment_id);
+    assert_eq!(again.bill_of_lading_id, first.bill_of_lading_id);
+    let receipt = again.first_node.unwrap();
+    assert!(!receipt.new);
+    assert_eq!(
+        receipt.entry_hash,
+        first.first_node.as_ref().unwrap().entry_hash
+    );
+    assert_eq!(sb.declarant_ledger_size().await, size);
+
+    let mut other = request;
+    other.declaration.as_mut().unwrap().items[0].description_of_goods =
+        "Sodium-ion accumulators".into();
+    other.bill_of_lading.as_mut().unwrap().consignment_items[0].description_of_goods =
+        "Sodium-ion accumulators".into();
+    refused(
+        submit(&sb, other).await,
+        Code::AlreadyExists,
+        &[
+            "declaration.declaration_reference: XSRE-D-000001 is the reference of consignment",
+            &first.consignment_id,
+        ],
+    );
+    assert_eq!(sb.declarant_ledger_size().await, size);
+    assert_eq!(sb.ledger_size("CN").await, cn);
+    let p = sb.platform_status().await;
+    assert_eq!((p.bills, p.submissions), (1, 1));
+    sb.stop().await;
+}

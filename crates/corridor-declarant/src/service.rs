@@ -34,6 +34,40 @@ impl Platform {
         &self,
         r: v1::SubmitConsignmentRequest,
     ) -> Result<v1::SubmitConsignmentResponse, Error> {
+        let (declarant, reference) = r
+            .declaration
+            .as_ref()
+            .map(|d| {
+                (
+                    d.declarant_operator_id.clone(),
+                    d.declaration_reference.clone(),
+                )
+            })
+            .unwrap_or_default();
+        self.in_turn(&declarant, &reference, async |earlier| {
+            let mut r = r;
+            if let Some((issued, created)) = earlier {
+                if let Some(b) = r.bill_of_lading.as_mut()
+                    && b.issued_at_unix_micros == 0
+                {
+                    b.issued_at_unix_micros = issued;
+                }
+                if let Some(d) = r.declaration.as_mut()
+                    && d.created_at_unix_micros == 0
+                {
+                    d.created_at_unix_micros = created;
+                }
+            }
+            self.submit_fresh(r).await
+        })
+        .await
+    }
+
+    /// [`Self::submit_request`] with its times filled in.
+    async fn submit_fresh(
+        &self,
+        r: v1::SubmitConsignmentRequest,
+    ) -> Result<v1::SubmitConsignmentResponse, Error> {
         let now = self.now();
         let source = corridor_proto::declarant::bill_source(
             r.bill_of_lading,

@@ -81,6 +81,8 @@ pub(crate) struct Submission {
 struct State {
     bills: HashMap<Digest, Bill>,
     submissions: HashMap<Digest, Submission>,
+    /// The consignment of each declarant's declaration reference (declarant id, reference).
+    references: HashMap<(String, String), Digest>,
 }
 
 impl State {
@@ -107,10 +109,11 @@ pub(crate) struct Inner {
     state: Mutex<State>,
     /// One step at a time per bill (transfers), so a double spend is seen.
     bill_locks: Mutex<HashMap<Digest, Arc<tokio::sync::Mutex<()>>>>,
-    /// One submission at a time per consignment, from its record to its outcome: the same
-    /// submission sent again while the first is being lodged waits for it, and is answered
-    /// with its receipt (one consignment, one outcome).
-    submission_turns: Mutex<HashMap<Digest, Arc<tokio::sync::Mutex<()>>>>,
+    /// One submission at a time per declarant and declaration reference, from its request to
+    /// its outcome: the same submission sent again while the first is being lodged waits for
+    /// it and is answered with its receipt (one consignment, one outcome), and another with
+    /// the same reference is refused.
+    submission_turns: Mutex<HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>>,
     /// The customs nodes of the corridor.
     pub(crate) nodes: Nodes,
     pub(crate) shutdown: CancellationToken,

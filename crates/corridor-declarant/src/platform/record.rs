@@ -115,6 +115,12 @@ impl Platform {
             }
             Effect::Submitted(d) => {
                 let (envelope, declaration) = *d;
+                st.references
+                    .entry((
+                        declaration.declarant_operator_id.to_string(),
+                        declaration.declaration_reference.as_str().to_string(),
+                    ))
+                    .or_insert(*subject);
                 st.submissions.insert(
                     *subject,
                     Submission {

@@ -107,18 +107,57 @@ impl Platform {
             denv.add_signature(h);
         }
         let id = denv.document_id();
+        let reference = (
+            declaration.declarant_operator_id.to_string(),
+            declaration.declaration_reference.as_str().to_string(),
+        );
+        if let Some(other) = lock(&self.inner.state).references.get(&reference)
+            && *other != id
+        {
+            return Err(Error::Refusal(Refusal::AlreadyExists(format!(
+                "declaration.declaration_reference: {} is the reference of consignment {other}, which {} submitted with other content",
+                reference.1, reference.0
+            ))));
+        }
+        self.lodge(bill, declaration, denv, first).await
+    }
+
+    /// Runs `submit` (a `SubmitConsignment` call) in the turn of the declarant `declarant`'s
+    /// declaration reference `reference`, given the times of an earlier submission of that
+    /// reference, if any: its bill's issue time and its declaration's creation time, for
+    /// times the request leaves 0 (so that the same request again is the same submission).
+    pub(crate) async fn in_turn<T>(
+        &self,
+        declarant: &str,
+        reference: &str,
+        submit: impl AsyncFnOnce(Option<(i64, i64)>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let key = (declarant.to_string(), reference.to_string());
         let turn = lock(&self.inner.submission_turns)
-            .entry(id)
+            .entry(key.clone())
             .or_default()
             .clone();
         let out = {
             let _one_at_a_time = turn.lock().await;
-            self.lodge(bill, declaration, denv, first).await
+            let earlier = {
+                let st = lock(&self.inner.state);
+                st.references
+                    .get(&key)
+                    .and_then(|id| st.submissions.get(id))
+                    .map(|s| {
+                        let issued = st
+                            .bills
+                            .get(&s.declaration.bill_of_lading_id)
+                            .map_or(0, |b| b.bill.issued_at_unix_micros);
+                        (issued, s.declaration.created_at_unix_micros)
+                    })
+            };
+            submit(earlier).await
         };
         // The last to leave takes the turn away (the map and this call hold it then).
         let mut turns = lock(&self.inner.submission_turns);
         if std::sync::Arc::strong_count(&turn) == 2 {
-            turns.remove(&id);
+            turns.remove(&key);
         }
         out
     }
