@@ -82,7 +82,7 @@ struct State {
     bills: HashMap<Digest, Bill>,
     submissions: HashMap<Digest, Submission>,
     /// The consignment of each declarant's declaration reference (declarant id, reference).
-    references: HashMap<(String, String), Digest>,
+    references: HashMap<Reference, Digest>,
 }
 
 impl State {
@@ -100,6 +100,12 @@ pub struct Platform {
     pub(crate) inner: Arc<Inner>,
 }
 
+/// One turn at a time per key: an async lock each.
+type Turns<K> = Mutex<HashMap<K, Arc<tokio::sync::Mutex<()>>>>;
+
+/// A declarant's declaration reference: (declarant id, reference).
+type Reference = (String, String);
+
 pub(crate) struct Inner {
     pub(crate) ledger: Arc<Ledger>,
     pub(crate) replica: Arc<ReplicaStore>,
@@ -108,12 +114,12 @@ pub(crate) struct Inner {
     pub(crate) clock: Clock,
     state: Mutex<State>,
     /// One step at a time per bill (transfers), so a double spend is seen.
-    bill_locks: Mutex<HashMap<Digest, Arc<tokio::sync::Mutex<()>>>>,
+    bill_locks: Turns<Digest>,
     /// One submission at a time per declarant and declaration reference, from its request to
     /// its outcome: the same submission sent again while the first is being lodged waits for
     /// it and is answered with its receipt (one consignment, one outcome), and another with
     /// the same reference is refused.
-    submission_turns: Mutex<HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>>,
+    submission_turns: Turns<Reference>,
     /// The customs nodes of the corridor.
     pub(crate) nodes: Nodes,
     pub(crate) shutdown: CancellationToken,
