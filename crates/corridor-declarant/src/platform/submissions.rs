@@ -1,8 +1,10 @@
 //! Submissions: a declaration is checked against its bill, signed for its declarant (and
 //! holder), recorded as pending and lodged at the first node of its route; the node's
 //! answer is recorded as the submission's outcome (`outcome`, pure, decides what the answer
-//! makes of it). Unanswered submissions are retried once after a restart; a submission can
-//! be cancelled at the first node.
+//! makes of it). A declarant's declaration reference names one consignment, and its
+//! submissions run one at a time (`in_turn`): the same request again is the first
+//! submission, answered as the first time. Unanswered submissions are retried once after a
+//! restart; a submission can be cancelled at the first node.
 
 use std::time::Duration;
 
