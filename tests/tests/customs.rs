@@ -244,3 +244,55 @@ async fn a_train_of_border_events_is_one_call_each_event_answered_in_order() {
     assert_eq!(after.ledger_size, size);
     sb.stop().await;
 }
+
+/// A follow stream whose client goes away ends at once, not at its consignment's next event:
+/// the node's status counts the streams open, and falls back to none when two hundred
+/// clients leave a consignment that does not move.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follow_streams_end_as_soon_as_their_clients_leave() {
+    let mut sb = Sandbox::start().await;
+    sb.register_parties().await;
+    sb.sync().await;
+    let c = sb.consignment(0, |_| {});
+    sb.node("CN")
+        .await
+        .submit_declaration(c.request.clone())
+        .await
+        .unwrap();
+    let client = sb.node("CN").await;
+    let mut streams = Vec::new();
+    for _ in 0..200 {
+        let mut s = client
+            .clone()
+            .watch_consignment(corridor_proto::v1::WatchConsignmentRequest {
+                consignment_id: c.id.to_hex(),
+                from_sequence: 0,
+                follow: true,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        // The recorded events come first; then the stream waits for the next.
+        s.message().await.unwrap().unwrap();
+        streams.push(s);
+    }
+    assert_eq!(sb.node_status("CN").await.follow_streams, 200);
+    drop(streams);
+    // Each server task notices its client's departure on its own; wait for the last.
+    let left = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            let open = sb.node_status("CN").await.follow_streams;
+            if open == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(
+        left.is_ok(),
+        "{} streams still open",
+        sb.node_status("CN").await.follow_streams
+    );
+    sb.stop().await;
+}

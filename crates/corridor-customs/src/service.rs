@@ -185,6 +185,8 @@ impl v1::customs_node_server::CustomsNode for Node {
                         let _ = tx.send(Err(Status::unavailable("the node is stopping"))).await;
                         return;
                     }
+                    // The client went away: end now, not at the consignment's next event.
+                    () = tx.closed() => return,
                     r = rx.recv() => r,
                 };
                 let batch = match e {

@@ -144,6 +144,8 @@ impl Platform {
                         let _ = tx.send(Err(Status::unavailable("the declarant is stopping"))).await;
                         return;
                     }
+                    // The client went away: end now (and with it the node's stream).
+                    () = tx.closed() => return,
                     e = stream.next() => e,
                 };
                 match e {

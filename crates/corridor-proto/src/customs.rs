@@ -510,6 +510,7 @@ impl From<&NodeStatus> for v1::NodeStatus {
             outbox: s.outbox,
             signatures_made: s.signatures_made,
             signatures_verified: s.signatures_verified,
+            follow_streams: s.follow_streams,
         }
     }
 }

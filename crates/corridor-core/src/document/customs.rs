@@ -437,4 +437,6 @@ pub struct NodeStatus {
     pub signatures_made: u64,
     /// Signatures verified by this process.
     pub signatures_verified: u64,
+    /// `WatchConsignment` streams open now.
+    pub follow_streams: u64,
 }

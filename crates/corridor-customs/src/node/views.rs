@@ -184,6 +184,8 @@ impl Node {
             outbox: self.outbox_len(),
             signatures_made: corridor_core::signature_counts().0,
             signatures_verified: corridor_core::signature_counts().1,
+            // Each stream holds one receiver of the node's events while it runs.
+            follow_streams: self.inner.events.receiver_count() as u64,
         }
     }
 }
