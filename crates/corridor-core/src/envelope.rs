@@ -184,11 +184,15 @@ impl Envelope {
         verified: Option<usize>,
         known: impl Fn(&KeyId) -> Result<PublicKey, String>,
     ) -> Result<(), String> {
+        let others = (0..self.signatures.len()).filter(|&i| Some(i) != verified);
+        let mut others = others.peekable();
+        if others.peek().is_none() {
+            // The common case, one signature checked already: no PAE to build.
+            return Ok(());
+        }
         let signed = pae(&self.payload_type, &self.payload);
-        for (i, s) in self.signatures.iter().enumerate() {
-            if Some(i) == verified {
-                continue;
-            }
+        for i in others {
+            let s = &self.signatures[i];
             let key = known(&s.key_id)
                 .map_err(|why| format!("signature {i} is not by a key of the corridor: {why}"))?;
             if !key.verify(&signed, &s.sig) {

@@ -128,9 +128,18 @@ impl Sandbox {
         seals: Vec<v1::SealCheck>,
     ) -> Result<v1::StepReceipt, tonic::Status> {
         let e = border_event(code, id, v1::BorderEventKind::Arrival, post, seals);
+        self.record(code, &e).await
+    }
+
+    /// Records border event `e` at country `code`, signed by its officer.
+    async fn record(
+        &self,
+        code: &str,
+        e: &v1::BorderEvent,
+    ) -> Result<v1::StepReceipt, tonic::Status> {
         self.node(code)
             .await
-            .record_border_event(signed(pt::BORDER_EVENT, &e, &self.officer(code)))
+            .record_border_event(signed(pt::BORDER_EVENT, e, &self.officer(code)))
             .await
             .map(|r| r.into_inner())
     }
@@ -150,11 +159,7 @@ impl Sandbox {
         id: &Digest,
     ) -> Result<v1::StepReceipt, tonic::Status> {
         let e = border_event(code, id, v1::BorderEventKind::Exit, post, Vec::new());
-        self.node(code)
-            .await
-            .record_border_event(signed(pt::BORDER_EVENT, &e, &self.officer(code)))
-            .await
-            .map(|r| r.into_inner())
+        self.record(code, &e).await
     }
 
     /// Records an officer's decision at country `code`.
