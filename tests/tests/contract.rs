@@ -188,6 +188,9 @@ struct World {
     n: u32,
 }
 
+/// 2200-01-01T00:00:00Z in unix microseconds: a date no document of today may carry.
+const YEAR_2200: i64 = 7_258_118_400_000_000;
+
 fn submit_request(envelope: Envelope) -> v1::SubmitRequest {
     v1::SubmitRequest {
         envelope: Some(v1::Envelope::from(&envelope)),
@@ -627,6 +630,12 @@ impl World {
                 let env = sealed(pt::AEO_CERTIFICATE, &doc, &[&SigningKey::generate()]);
                 (r, unary!(registry, issue_certificate, submit_request(env)))
             }
+            "certificate/far-future" => {
+                let mut doc = certificate("AEOCN0000000003", TOPOLOGY_FORWARDER);
+                doc.issued_at_unix_micros = i64::MAX;
+                let env = sealed(pt::AEO_CERTIFICATE, &doc, &[&cn_authority]);
+                (r, unary!(registry, issue_certificate, submit_request(env)))
+            }
             "certificate/other-country" => {
                 let doc = certificate("AEOCN0000000003", TOPOLOGY_FORWARDER);
                 let env = sealed(pt::AEO_CERTIFICATE, &doc, &[&kz_authority]);
@@ -873,6 +882,46 @@ impl World {
                 });
                 (At::Node("CN"), unary!(cn, submit_declaration, c.request))
             }
+            "submit/far-future" => {
+                let c = self.sb.consignment(self.n, |p| {
+                    p.created_at_unix_micros = YEAR_2200;
+                });
+                (At::Node("CN"), unary!(cn, submit_declaration, c.request))
+            }
+            "submit/revoked-at-receipt" => {
+                // The forwarder registers a second key, signs a declaration with it, and
+                // the key is revoked before the declaration reaches the node: dated while
+                // the key was valid, it is refused all the same.
+                let second = SigningKey::generate();
+                let mut add = key_update(FORWARDER_ID);
+                add.add_public_keys = vec![second.public().as_bytes().to_vec()];
+                let update = |doc: &v1::OperatorKeyUpdate| {
+                    submit_request(sealed(pt::OPERATOR_KEY_UPDATE, doc, &[&kz_authority]))
+                };
+                registry
+                    .clone()
+                    .update_operator_keys(update(&add))
+                    .await
+                    .unwrap();
+                let c = self.sb.consignment(self.n, |_| {});
+                let env: Envelope = c.request.declaration.clone().unwrap().try_into().unwrap();
+                let mut signed_before =
+                    Envelope::sign(pt::DECLARATION, env.payload().to_vec(), &second);
+                signed_before.add_signature(&self.key(SHIPPER_ID));
+                let mut revoke = key_update(FORWARDER_ID);
+                revoke.add_public_keys.clear();
+                revoke.revoke_keyids = vec![second.public().id().to_string()];
+                revoke.reason = "compromised".into();
+                registry
+                    .clone()
+                    .update_operator_keys(update(&revoke))
+                    .await
+                    .unwrap();
+                self.sb.sync().await;
+                let mut request = c.request;
+                request.declaration = Some(v1::Envelope::from(&signed_before));
+                (At::Node("CN"), unary!(cn, submit_declaration, request))
+            }
             "submit/no-chain" => {
                 let mut request = d.request.clone();
                 request.transfer_chain.clear();
@@ -1067,6 +1116,12 @@ impl World {
                 let request = signed(pt::BORDER_EVENT, &doc, &sb.officer("CN"));
                 (At::Node("CN"), unary!(cn, record_border_event, request))
             }
+            "event/far-future" => {
+                let mut doc = arrival.clone();
+                doc.at_unix_micros = i64::MAX;
+                let request = signed(pt::BORDER_EVENT, &doc, &sb.officer("CN"));
+                (At::Node("CN"), unary!(cn, record_border_event, request))
+            }
             "event/out-of-order" => {
                 let doc = officer_doc(v1::BorderEventKind::Exit);
                 let request = signed(pt::BORDER_EVENT, &doc, &sb.officer("CN"));
@@ -1087,6 +1142,12 @@ impl World {
             }
             "decision/findings" => {
                 let doc = decision(v1::Outcome::Hold, "");
+                let request = signed(pt::OFFICER_DECISION, &doc, &sb.officer("CN"));
+                (At::Node("CN"), unary!(cn, record_decision, request))
+            }
+            "decision/back-dated" => {
+                let mut doc = decision(v1::Outcome::Release, "");
+                doc.at_unix_micros = now() - 31 * DAY;
                 let request = signed(pt::OFFICER_DECISION, &doc, &sb.officer("CN"));
                 (At::Node("CN"), unary!(cn, record_decision, request))
             }
@@ -1133,6 +1194,12 @@ impl World {
                     &cancellation(&d.id),
                     &SigningKey::generate(),
                 );
+                (At::Node("CN"), unary!(cn, cancel_declaration, request))
+            }
+            "cancel/far-future" => {
+                let mut doc = cancellation(&d.id);
+                doc.cancelled_at_unix_micros = YEAR_2200;
+                let request = signed(pt::DECLARATION_CANCELLATION, &doc, &self.key(FORWARDER_ID));
                 (At::Node("CN"), unary!(cn, cancel_declaration, request))
             }
             "cancel/arrived" => {
@@ -1183,6 +1250,14 @@ impl World {
             "consignment/field" => {
                 let mut request = plain_consignment(self.n, &topology_parties()).request;
                 request.declaration.as_mut().unwrap().items[0].hs_code = "7700000000".into();
+                (
+                    At::Declarant,
+                    unary!(declarant, submit_consignment, request),
+                )
+            }
+            "consignment/far-future" => {
+                let mut request = plain_consignment(self.n, &topology_parties()).request;
+                request.declaration.as_mut().unwrap().created_at_unix_micros = YEAR_2200;
                 (
                     At::Declarant,
                     unary!(declarant, submit_consignment, request),
@@ -1343,6 +1418,18 @@ impl World {
                     TOPOLOGY_FORWARDER,
                 );
                 let request = transfer_request(&entry, &sb.operator_key(TOPOLOGY_FORWARDER));
+                (At::Declarant, unary!(declarant, transfer_bill, request))
+            }
+            "transfer/far-future" => {
+                let mut parts = next_entry(
+                    &self.platform_bill,
+                    TransferAction::Transfer,
+                    TOPOLOGY_FORWARDER,
+                )
+                .into_parts();
+                parts.time_unix_micros = YEAR_2200;
+                let entry = TransferEntry::new(parts).unwrap();
+                let request = transfer_request(&entry, &sb.operator_key(TOPOLOGY_SHIPPER));
                 (At::Declarant, unary!(declarant, transfer_bill, request))
             }
             "transfer/not-the-holder" => {

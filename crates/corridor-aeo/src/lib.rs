@@ -30,7 +30,7 @@ use std::sync::Arc;
 use corridor_core::SigningKey;
 use corridor_ledger::Ledger;
 use corridor_proto::v1::aeo_registry_server::AeoRegistryServer;
-use corridor_topology::{Clock, Topology};
+use corridor_topology::{Clock, DocumentTimes, Topology};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::server::NamedService;
@@ -62,6 +62,9 @@ pub struct Config {
     pub keys: TrustedKeys,
     /// The corridor clock.
     pub clock: Clock,
+    /// The window a submitted document's time must lie in (the topology's
+    /// `[document_times]`).
+    pub document_times: DocumentTimes,
     /// Largest request message accepted, in bytes; larger ones are refused unread.
     pub max_message_bytes: usize,
     /// Plaintext, or TLS with the registry's certificate, requiring client certificates
@@ -85,6 +88,7 @@ impl Config {
             key,
             keys: TrustedKeys::from_topology(topology)?,
             clock: topology.clock.clock()?,
+            document_times: topology.document_times,
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             transport: corridor_net::Transport::for_role(
                 topology,
@@ -114,7 +118,13 @@ pub async fn serve_ready(
     ready: impl FnOnce(Option<std::net::SocketAddr>),
 ) -> Result<(), Error> {
     let ledger = Arc::new(Ledger::open(&config.data_dir, &config.origin, &config.key)?);
-    let registry = Registry::open(ledger.clone(), config.keys, config.clock, shutdown.clone())?;
+    let registry = Registry::open(
+        ledger.clone(),
+        config.keys,
+        config.clock,
+        config.document_times,
+        shutdown.clone(),
+    )?;
     let serving = corridor_service::Serving {
         name: "AEO registry".into(),
         transport: &config.transport,

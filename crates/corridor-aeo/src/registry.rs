@@ -11,7 +11,7 @@ use corridor_core::aeo::record::ChangeReceipt;
 use corridor_core::{CountryCode, Digest, Envelope, OperatorId, ParseError};
 use corridor_ledger::{Append, Ledger, RowChange};
 use corridor_proto::v1;
-use corridor_topology::Clock;
+use corridor_topology::{Clock, DocumentTimes};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
@@ -39,6 +39,8 @@ struct Inner {
     ledger: Arc<Ledger>,
     state: RwLock<State>,
     clock: Clock,
+    /// The window a submitted document's time must lie in.
+    times: DocumentTimes,
     /// The number of ledger entries applied to the state: what watchers may read up to.
     applied: watch::Sender<u64>,
     /// Set when the ledger recorded an entry other than the one staged (not new, or at
@@ -117,6 +119,7 @@ impl Registry {
         ledger: Arc<Ledger>,
         keys: TrustedKeys,
         clock: Clock,
+        times: DocumentTimes,
         shutdown: CancellationToken,
     ) -> Result<Self, Error> {
         let mut state = State::new(keys);
@@ -164,6 +167,7 @@ impl Registry {
             ledger,
             state: RwLock::new(state),
             clock,
+            times,
             applied,
             diverged: std::sync::atomic::AtomicBool::new(false),
             shutdown,
@@ -271,7 +275,7 @@ async fn write_group(inner: &Inner, group: Vec<Submission>) {
                 continue;
             }
             let seq = base + accepted.len() as u64;
-            match state.prepare(s.op, &s.env, now, seq) {
+            match state.admit(s.op, &s.env, now, seq, &inner.times) {
                 Ok(p) => {
                     state.stage(&p);
                     in_group.insert(s.envelope_id, accepted.len());

@@ -256,6 +256,51 @@ impl OperatorKeys for Replica {
     }
 }
 
+/// The keys of `keys` as they stand both at a document's own time and at `now`, its receipt:
+/// what a document entering the corridor is checked against (SIGNING.md section 3). A key
+/// revoked, or not yet valid, on the receiver's clock introduces nothing new, whatever date
+/// the document carries; documents recorded before the revocation keep their standing, as
+/// they are checked at their own times only.
+pub struct AtReceipt<'a, K: ?Sized> {
+    keys: &'a K,
+    now: i64,
+}
+
+impl<'a, K: OperatorKeys + ?Sized> AtReceipt<'a, K> {
+    /// `keys` at a document's time and at `now`.
+    pub fn new(keys: &'a K, now: i64) -> Self {
+        Self { keys, now }
+    }
+
+    fn at_receipt(&self, r: Result<PublicKey, String>) -> Result<PublicKey, String> {
+        r.map_err(|why| {
+            format!(
+                "at receipt ({}): {why}",
+                corridor_topology::clock::format_micros(self.now)
+            )
+        })
+    }
+}
+
+impl<K: OperatorKeys + ?Sized> OperatorKeys for AtReceipt<'_, K> {
+    fn operator_key(
+        &self,
+        operator: &OperatorId,
+        key: &KeyId,
+        at: i64,
+    ) -> Result<PublicKey, String> {
+        let k = self.keys.operator_key(operator, key, at)?;
+        self.at_receipt(self.keys.operator_key(operator, key, self.now))?;
+        Ok(k)
+    }
+
+    fn known_key(&self, key: &KeyId, at: i64) -> Result<PublicKey, String> {
+        let k = self.keys.known_key(key, at)?;
+        self.at_receipt(self.keys.known_key(key, self.now))?;
+        Ok(k)
+    }
+}
+
 /// Checks that `operator` signed `env` with a key registered to it and valid at `at`, the
 /// document's own time (SIGNING.md section 3). `what` names the document. Refused
 /// (Unauthenticated) as `{what} is not signed by {operator} with a key valid at {time}:

@@ -16,6 +16,8 @@ use corridor_core::aeo::record::{
 use corridor_core::{AeoId, CountryCode, Digest, Envelope, KeyId, OperatorId, PublicKey};
 use corridor_ledger::Entry;
 
+use corridor_topology::DocumentTimes;
+
 use crate::authority::{KnownKeys, TrustedKeys};
 use crate::error::Error;
 use crate::rows;
@@ -184,6 +186,26 @@ impl State {
         seq: u64,
     ) -> Result<Change, Error> {
         rules::check(&self.latest(), op, env, now, seq)
+    }
+
+    /// [`State::prepare`] for a document submitted now, at `now` on the registry's clock: its
+    /// `issued_at_unix_micros` must also lie within `times`' window around `now` (SIGNING.md
+    /// section 4). Replaying a recorded entry does not ask this again.
+    pub(crate) fn admit(
+        &self,
+        op: Op,
+        env: &Envelope,
+        now: i64,
+        seq: u64,
+        times: &DocumentTimes,
+    ) -> Result<Change, Error> {
+        let change = self.prepare(op, env, now, seq)?;
+        times.check_window(
+            "envelope.payload.issued_at_unix_micros",
+            change.issued_at(),
+            now,
+        )?;
+        Ok(change)
     }
 
     /// Stages a checked change: later changes are checked against it until the group it

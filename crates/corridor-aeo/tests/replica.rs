@@ -82,6 +82,7 @@ impl Running {
             key: keys.registry.clone(),
             keys: keys.trusted(),
             clock: Clock::System,
+            document_times: Default::default(),
             max_message_bytes: 1 << 20,
             transport: Default::default(),
         };

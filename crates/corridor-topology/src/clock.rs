@@ -9,6 +9,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use corridor_core::ParseError;
+
 use crate::{Error, invalid};
 
 /// The `[clock]` section of a topology.
@@ -120,7 +122,9 @@ impl Clock {
 
 /// Formats unix microseconds as RFC 3339 UTC (microsecond precision), for people.
 pub fn format_micros(t: i64) -> String {
-    if t < 0 {
+    // RFC 3339 years have four digits: past 9999-12-31T23:59:59Z, the number itself.
+    const LAST: i64 = 253_402_300_799_999_999;
+    if !(0..=LAST).contains(&t) {
         return t.to_string();
     }
     let st = UNIX_EPOCH + Duration::from_micros(t as u64);
@@ -155,5 +159,102 @@ mod tests {
         assert_eq!(format_micros(start), "2026-03-02T06:00:00.000000Z");
         assert_eq!(parse_time("t", "42").unwrap(), 42);
         assert!(parse_time("at", "yesterday").is_err());
+    }
+}
+
+/// The `[document_times]` section of a topology: how far from a receiving service's corridor
+/// clock a document may be dated when it enters the corridor (SIGNING.md section 3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DocumentTimes {
+    /// How far ahead of the receiver's clock a document may be dated, in corridor seconds
+    /// (signers' clocks drift; 300 by default).
+    pub max_ahead_secs: u32,
+    /// How long before the receiver's clock a document may be dated, in corridor seconds
+    /// (2,592,000 by default: 30 days).
+    pub max_age_secs: u32,
+}
+
+impl Default for DocumentTimes {
+    fn default() -> Self {
+        Self {
+            max_ahead_secs: 300,
+            max_age_secs: 30 * 86_400,
+        }
+    }
+}
+
+const SECOND: i64 = 1_000_000;
+
+fn required(field: &str, at: i64) -> Result<(), ParseError> {
+    if at <= 0 {
+        return Err(ParseError::new(
+            field,
+            format!("required: a time in microseconds since the Unix epoch, got {at}"),
+        ));
+    }
+    Ok(())
+}
+
+impl DocumentTimes {
+    pub(crate) fn check(&self) -> Result<(), Error> {
+        if self.max_age_secs == 0 {
+            return Err(invalid(
+                "document_times.max_age_secs",
+                "must be more than zero",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Refuses a document time `at` (the document's field `field`) outside the window
+    /// around `now`, the receiver's corridor time: more than `max_ahead_secs` ahead of it, or
+    /// more than `max_age_secs` before it.
+    pub fn check_window(&self, field: &str, at: i64, now: i64) -> Result<(), ParseError> {
+        let earliest = now.saturating_sub(i64::from(self.max_age_secs) * SECOND);
+        let latest = self.latest(now);
+        required(field, at)?;
+        if at < earliest || at > latest {
+            let window = format!(
+                "from {} to {}",
+                format_micros(earliest),
+                format_micros(latest)
+            );
+            return Err(self.outside(field, at, now, &window));
+        }
+        Ok(())
+    }
+
+    /// Refuses a document time `at` more than `max_ahead_secs` ahead of `now` (or not after
+    /// the epoch): the bound on a document another corridor service recorded before, whose
+    /// age is the age of the record.
+    pub fn check_ahead(&self, field: &str, at: i64, now: i64) -> Result<(), ParseError> {
+        required(field, at)?;
+        let latest = self.latest(now);
+        if at > latest {
+            let window = format!("up to {}", format_micros(latest));
+            return Err(self.outside(field, at, now, &window));
+        }
+        Ok(())
+    }
+
+    fn latest(&self, now: i64) -> i64 {
+        now.saturating_add(i64::from(self.max_ahead_secs) * SECOND)
+    }
+
+    fn outside(&self, field: &str, at: i64, now: i64, window: &str) -> ParseError {
+        let stated = match format_micros(at) {
+            n if n == at.to_string() => n,
+            t => format!("{t} ({at})"),
+        };
+        ParseError::new(
+            field,
+            format!(
+                "{stated} is outside the accepted window, {window}: documents are dated on the corridor clock, now {}, at most {} s ahead and {} s behind it",
+                format_micros(now),
+                self.max_ahead_secs,
+                self.max_age_secs,
+            ),
+        )
     }
 }

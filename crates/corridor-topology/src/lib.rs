@@ -12,7 +12,9 @@
 //!
 //! `name`; `[clock]` (`kind = "system"`, or `"scenario"` with `start` in RFC 3339, `speed`
 //! and an optional `anchor`); `[clearance]` (`target_hours`, default 72, and
-//! `warning_share`, default 0.8); `[registry]` and `[declarant]` (`listen`, optional `key`);
+//! `warning_share`, default 0.8); `[document_times]` (`max_ahead_secs`, default 300, and
+//! `max_age_secs`, default 2,592,000: how far from a receiver's corridor clock a document
+//! entering the corridor may be dated, [`DocumentTimes`]); `[registry]` and `[declarant]` (`listen`, optional `key`);
 //! `[[countries]]` in route order (`code`, `name`, `authority_key`, `node = {listen, key}`,
 //! `border_posts` (`{name, locode, mode, crossings, note?}`, below), `officers`, and an
 //! optional `risk` profile: `rates` and `aeo_rates` as `{blue, yellow, red}`,
@@ -92,7 +94,7 @@ use std::path::{Path, PathBuf};
 use corridor_core::{CountryCode, OperatorId, PublicKey, SigningKey, UnLocode};
 use serde::{Deserialize, Serialize};
 
-pub use clock::{Clock, ClockConfig};
+pub use clock::{Clock, ClockConfig, DocumentTimes};
 pub use init::{InitOptions, init_keys, init_keys_with};
 pub use risk::{ClearanceTarget, LaneRates, RiskProfile, ValueFloor};
 
@@ -434,6 +436,10 @@ pub struct Topology {
     /// The corridor clearance target (72 h by default) and its warning share.
     #[serde(default)]
     pub clearance: ClearanceTarget,
+    /// How far from a receiver's clock a document may be dated (5 minutes ahead, 30 days
+    /// behind, by default).
+    #[serde(default)]
+    pub document_times: DocumentTimes,
     /// TLS between the services; plaintext without it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsConfig>,
@@ -516,6 +522,7 @@ impl Topology {
         }
         self.clock.check()?;
         self.clearance.check()?;
+        self.document_times.check()?;
         check_listen("registry.listen", &self.registry.listen)?;
         check_listen("declarant.listen", &self.declarant.listen)?;
         self.check_tls()?;

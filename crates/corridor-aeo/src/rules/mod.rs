@@ -94,6 +94,8 @@ impl Op {
 /// Made only by [`check`].
 #[derive(Clone, Debug)]
 pub(crate) struct Change {
+    /// The document's own `issued_at_unix_micros`.
+    issued_at: i64,
     subject: String,
     effective_at: i64,
     in_force: bool,
@@ -110,6 +112,11 @@ pub(crate) enum Update {
 }
 
 impl Change {
+    /// The time the document states it was issued at.
+    pub(crate) fn issued_at(&self) -> i64 {
+        self.issued_at
+    }
+
     /// The ledger entry's subject: the operator's id, or the arrangement's.
     pub(crate) fn subject(&self) -> &str {
         &self.subject
@@ -171,37 +178,44 @@ pub(crate) fn check(
     }
     let by = Signers::check(latest, env)?;
     let payload = env.payload();
-    let outcome = match op {
+    let (issued_at, outcome) = match op {
         Op::Register => {
             let r = wire::decode_operator_registration(payload)?;
-            register(latest, &by, r, now, seq)?
+            (r.issued_at_unix_micros, register(latest, &by, r, now, seq)?)
         }
         Op::Keys => {
             let u = wire::decode_operator_key_update(payload)?;
-            keys(latest, &by, u, now)?
+            (u.issued_at_unix_micros, keys(latest, &by, u, now)?)
         }
         Op::Issue => {
             let c = wire::decode_aeo_certificate(payload)?;
-            issue(latest, &by, c, now, seq)?
+            (c.issued_at_unix_micros, issue(latest, &by, c, now, seq)?)
         }
         Op::Status => {
             let s = wire::decode_certificate_status_change(payload)?;
-            status(latest, &by, s, now, seq)?
+            (s.issued_at_unix_micros, status(latest, &by, s, now, seq)?)
         }
         Op::Propose => {
             let m = wire::decode_mutual_recognition_arrangement(payload)?;
-            propose(latest, &by, env, m, now, seq)?
+            (
+                m.issued_at_unix_micros,
+                propose(latest, &by, env, m, now, seq)?,
+            )
         }
         Op::Countersign => {
             let m = wire::decode_mutual_recognition_arrangement(payload)?;
-            countersign(latest, &by, env, m, now)?
+            (
+                m.issued_at_unix_micros,
+                countersign(latest, &by, env, m, now)?,
+            )
         }
         Op::Terminate => {
             let t = wire::decode_arrangement_termination(payload)?;
-            terminate(latest, &by, t, now)?
+            (t.issued_at_unix_micros, terminate(latest, &by, t, now)?)
         }
     };
     Ok(Change {
+        issued_at,
         subject: outcome.subject,
         effective_at: outcome.effective_at,
         in_force: outcome.in_force,

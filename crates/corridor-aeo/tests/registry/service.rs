@@ -254,6 +254,7 @@ async fn a_state_row_that_disagrees_with_the_ledger_stops_the_start() {
         key: keys.registry.clone(),
         keys: keys.trusted(),
         clock: Clock::System,
+        document_times: Default::default(),
         max_message_bytes: 1 << 20,
         transport: Default::default(),
     };

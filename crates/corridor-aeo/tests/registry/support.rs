@@ -85,6 +85,7 @@ impl Running {
             key: keys.registry.clone(),
             keys: keys.trusted(),
             clock: Clock::System,
+            document_times: Default::default(),
             max_message_bytes,
             transport: Default::default(),
         };

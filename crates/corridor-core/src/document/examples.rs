@@ -261,7 +261,8 @@ pub fn sample_declaration(bill_id: Digest) -> Declaration {
 }
 
 /// [`sample_declaration`] of bill `bill_id` (from [`bill_of_lading_at`] with the same
-/// `issued_at`), with another reference: made 30 minutes after the bill was issued.
+/// `issued_at`), with another reference: made when the bill was issued (a declaration is
+/// dated when it is made, and a node takes it only within minutes of its own clock).
 pub fn declaration_at(bill_id: Digest, reference: &str, issued_at: UnixMicros) -> Declaration {
     let train = || means(TransportMode::Rail, "X8024", None);
     let item = |parts: DeclaredItemParts| {
@@ -335,7 +336,7 @@ pub fn declaration_at(bill_id: Digest, reference: &str, issued_at: UnixMicros) -
             amount: usd(15_000_000),
             guarantor_name: text("KazATO, Kazakhstan's TIR guaranteeing association"),
         },
-        created_at_unix_micros: issued_at + 30 * 60 * 1_000_000,
+        created_at_unix_micros: issued_at,
     };
     Declaration::new(parts).expect("the sample declaration is valid")
 }

@@ -153,6 +153,7 @@ impl Node {
             rules: Rules {
                 risk: c.risk.clone(),
                 target: topology.clearance,
+                times: topology.document_times,
                 corridor: Corridor::from_topology(topology)?,
                 country,
             },

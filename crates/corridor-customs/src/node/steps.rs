@@ -15,7 +15,9 @@ use corridor_core::document::{
 use corridor_core::{Digest, Envelope, OperatorId};
 use tokio::sync::OwnedMutexGuard;
 
-use super::checks::{CancellationRequest, OfficerPayload, OfficerSigned, Plan, Rules, Signer};
+use super::checks::{
+    CancellationRequest, OfficerPayload, OfficerSigned, Plan, Rules, Signer, envelope_id,
+};
 use super::{Node, lock};
 use crate::consignment::Consignment;
 use crate::error::Error;
@@ -87,7 +89,13 @@ impl Node {
         submission: DeclarationSubmission,
     ) -> Result<StepReceipt, Error> {
         let now = self.inner.clock.now_micros();
-        let declared = self.inner.rules.declaration(&*self.replica(), submission)?;
+        if let Some(r) = self.declared_again(&submission.declaration).await {
+            return Ok(r);
+        }
+        let declared = self
+            .inner
+            .rules
+            .declaration(&*self.replica(), submission, now)?;
         let (id, bill_id) = (declared.id(), declared.bill_id());
         let mut slot = self.slot(&id, true).await?;
         if let Some(c) = slot.as_ref() {
@@ -122,6 +130,18 @@ impl Node {
         drop(turn);
         self.forget_if_empty(&id, slot);
         out
+    }
+
+    /// The receipt of the consignment the declaration `denv` opened here, if it did: the
+    /// same envelope again is answered as recorded, however long ago that was and whatever
+    /// keys were revoked since (SIGNING.md section 3).
+    async fn declared_again(&self, denv: &Envelope) -> Option<StepReceipt> {
+        let slot = lock(&self.inner.slots).get(&denv.document_id()).cloned()?;
+        let c = slot.lock_owned().await;
+        let c = c.as_ref()?;
+        let env_id = envelope_id(denv);
+        let e = c.recorded.get(&env_id).filter(|_| c.opened_by == env_id)?;
+        Some(self.receipt_again(c, e.seq))
     }
 
     /// A bill is declared once: another consignment of the same bill that has not been
@@ -228,7 +248,7 @@ impl Node {
         plan: impl FnOnce(&Rules, &Consignment, OfficerSigned<M>, Signer<'_>) -> Result<Plan, Error>,
     ) -> Result<(Digest, StepReceipt), Error> {
         let now = self.inner.clock.now_micros();
-        let signed = self.inner.rules.officer_request::<M>(env)?;
+        let signed = self.inner.rules.officer_request::<M>(env, now)?;
         let (id, env_id) = (signed.id(), signed.envelope_id());
         let mut slot = self.known(&id).await?;
         let c = slot.as_ref().ok_or_else(|| Error::State("slot".into()))?;
@@ -253,7 +273,7 @@ impl Node {
                 "consignment {id} is not known here"
             )))
         })?;
-        let cancellation = request.check(&*self.replica(), c)?;
+        let cancellation = request.check(&self.inner.rules, &*self.replica(), c, now)?;
         if let Some(e) = c.recorded.get(&cancellation.envelope_id()) {
             let mut r = self.receipt(c, None, now);
             (r.seq, r.entry_hash) = (e.seq, e.hash);

@@ -11,7 +11,7 @@
 //! entries are that bill, entries beyond the record are recorded as transfers, and another
 //! entry where the record has one is a double spend.
 
-use corridor_aeo::replica::operator_signed;
+use corridor_aeo::replica::{AtReceipt, OperatorKeys, operator_signed};
 use corridor_core::document::declarant::{BillRecord, BillSource, SignedBill};
 use corridor_core::document::{BillOfLading, ChainEntry, ChainError, TransferEntry, check_chain};
 use corridor_core::{Digest, Envelope, ParseError, payload_type};
@@ -191,6 +191,17 @@ impl Platform {
             corridor_proto::encode_bill_of_lading(&bill),
             carrier,
         );
+        // A bill new here enters the corridor now (the same bill again is the one recorded).
+        if !lock(&self.inner.state)
+            .bills
+            .contains_key(&envelope.document_id())
+        {
+            self.inner.times.check_window(
+                "bill_of_lading.issued_at_unix_micros",
+                bill.issued_at_unix_micros,
+                self.now(),
+            )?;
+        }
         let issue = TransferEntry::issue(
             envelope.document_id(),
             bill.carrier.operator_id.clone(),
@@ -256,17 +267,43 @@ impl Platform {
         }
         let id = envelope.document_id();
         {
+            // What is new here enters the corridor now: dated within the window, signed with
+            // keys valid then and now. What the platform has recorded stands as recorded.
+            let now = self.now();
+            let times = &self.inner.times;
+            let recorded: Option<Vec<Digest>> = lock(&self.inner.state)
+                .bills
+                .get(&id)
+                .map(|b| b.chain.iter().map(|l| l.id).collect());
             let replica = self.inner.replica.read();
+            let received = AtReceipt::new(&*replica, now);
+            let keys = |new: bool| -> &dyn OperatorKeys { if new { &received } else { &*replica } };
+            let new_bill = recorded.is_none();
+            if new_bill {
+                times.check_window(
+                    "bill_of_lading_envelope.payload.issued_at_unix_micros",
+                    bill.issued_at_unix_micros,
+                    now,
+                )?;
+            }
             operator_signed(
-                &*replica,
+                keys(new_bill),
                 &envelope,
                 &bill.carrier.operator_id,
                 bill.issued_at_unix_micros,
                 "bill_of_lading_envelope",
             )?;
             for (i, l) in chain.iter().enumerate() {
+                let new = recorded.as_ref().is_none_or(|r| !r.contains(&l.id));
+                if new {
+                    times.check_window(
+                        &format!("transfer_chain[{i}].payload.time_unix_micros"),
+                        l.entry.time_unix_micros,
+                        now,
+                    )?;
+                }
                 operator_signed(
-                    &*replica,
+                    keys(new),
                     &l.envelope,
                     &l.entry.actor,
                     l.entry.time_unix_micros,
@@ -324,13 +361,37 @@ impl Platform {
         let entry = corridor_proto::decode_transfer_entry(env.payload())
             .map_err(|e| e.within("entry.payload"))?;
         let bill_id = entry.document_id;
-        operator_signed(
-            &*self.inner.replica.read(),
-            &env,
-            &entry.actor,
-            entry.time_unix_micros,
-            "entry",
-        )?;
+        // A new entry enters the corridor now; the same entry again is the one recorded.
+        let recorded = lock(&self.inner.state)
+            .bills
+            .get(&bill_id)
+            .is_some_and(|b| b.chain.iter().any(|l| l.id == env.document_id()));
+        let now = self.now();
+        {
+            let replica = self.inner.replica.read();
+            if recorded {
+                operator_signed(
+                    &*replica,
+                    &env,
+                    &entry.actor,
+                    entry.time_unix_micros,
+                    "entry",
+                )?;
+            } else {
+                self.inner.times.check_window(
+                    "entry.payload.time_unix_micros",
+                    entry.time_unix_micros,
+                    now,
+                )?;
+                operator_signed(
+                    &AtReceipt::new(&*replica, now),
+                    &env,
+                    &entry.actor,
+                    entry.time_unix_micros,
+                    "entry",
+                )?;
+            }
+        }
         let bill_lock = self.bill_lock(&bill_id);
         let _one_at_a_time = bill_lock.lock().await;
         {

@@ -26,7 +26,7 @@ use corridor_core::document::{BillOfLading, Declaration, StepReceipt, TransferEn
 use corridor_core::{Digest, Envelope, OperatorId, SigningKey};
 use corridor_ledger::Ledger;
 use corridor_service::Refusal;
-use corridor_topology::{Clock, Topology};
+use corridor_topology::{Clock, DocumentTimes, Topology};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::Error;
@@ -112,6 +112,8 @@ pub(crate) struct Inner {
     pub(crate) key: SigningKey,
     pub(crate) operators: BTreeMap<OperatorId, SigningKey>,
     pub(crate) clock: Clock,
+    /// The window a document entering the corridor here must be dated in.
+    pub(crate) times: DocumentTimes,
     state: Mutex<State>,
     /// One step at a time per bill (transfers), so a double spend is seen.
     bill_locks: Turns<Digest>,
@@ -149,6 +151,7 @@ impl Platform {
             key,
             operators,
             clock: topology.clock.clock()?,
+            times: topology.document_times,
             state: Mutex::new(State::default()),
             bill_locks: Mutex::new(HashMap::new()),
             submission_turns: Mutex::new(HashMap::new()),

@@ -113,6 +113,15 @@ impl Platform {
             declaration.declarant_operator_id.to_string(),
             declaration.declaration_reference.as_str().to_string(),
         );
+        // A declaration new here enters the corridor now (the same one again is the one
+        // recorded, however long ago).
+        if !lock(&self.inner.state).submissions.contains_key(&id) {
+            self.inner.times.check_window(
+                "declaration.created_at_unix_micros",
+                declaration.created_at_unix_micros,
+                self.now(),
+            )?;
+        }
         if let Some(other) = lock(&self.inner.state).references.get(&reference)
             && *other != id
         {

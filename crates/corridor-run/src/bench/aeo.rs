@@ -92,6 +92,7 @@ pub async fn run(args: &AeoConfig, mut out: impl FnMut(String)) -> anyhow::Resul
             key: registry_key,
             keys,
             clock: Clock::System,
+            document_times: Default::default(),
             max_message_bytes: corridor_aeo::DEFAULT_MAX_MESSAGE_BYTES,
             transport: Default::default(),
         },

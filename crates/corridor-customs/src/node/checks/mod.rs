@@ -27,7 +27,7 @@ use corridor_service::Refusal;
 use std::collections::{BTreeMap, HashMap};
 
 use corridor_core::{CountryCode, Digest, Envelope, KeyId, ParseError, PublicKey};
-use corridor_topology::{ClearanceTarget, Post, RiskProfile, Topology};
+use corridor_topology::{ClearanceTarget, DocumentTimes, Post, RiskProfile, Topology};
 
 use crate::consignment::{Consignment, Effect};
 use crate::error::Error;
@@ -102,14 +102,16 @@ impl Corridor {
     }
 }
 
-/// What a node checks requests against: its country, the corridor, its risk profile and
-/// the clearance target.
+/// What a node checks requests against: its country, the corridor, its risk profile, the
+/// clearance target and the window of document times.
 #[derive(Clone, Debug)]
 pub(crate) struct Rules {
     pub(crate) country: CountryCode,
     pub(crate) corridor: Corridor,
     pub(crate) risk: RiskProfile,
     pub(crate) target: ClearanceTarget,
+    /// The window a document entering the corridor here must be dated in.
+    pub(crate) times: DocumentTimes,
 }
 
 /// The operators' keys, as the node's copy of the registry has them.
@@ -154,7 +156,8 @@ fn digest(field: &str, b: &[u8]) -> Result<Digest, Error> {
 }
 
 /// The sha256 of an envelope's canonical bytes: what the ledger finds a repeat by.
-fn envelope_id(env: &Envelope) -> Digest {
+/// An envelope's id: the SHA-256 of its bytes (LEDGER.md), signatures included.
+pub(crate) fn envelope_id(env: &Envelope) -> Digest {
     Digest::of(&corridor_proto::encode_envelope(env))
 }
 

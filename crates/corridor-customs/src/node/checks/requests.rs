@@ -3,7 +3,7 @@
 
 use std::marker::PhantomData;
 
-use corridor_aeo::replica::{also_signed_by, operator_signed};
+use corridor_aeo::replica::{AtReceipt, also_signed_by, operator_signed};
 use corridor_core::document::{
     AdvanceRecord, BorderEvent, ChainEntry, ChainError, Declaration, DeclarationCancellation,
     DeclarationSubmission, OfficerDecision, SealCheck, bill_seals, check_chain,
@@ -161,17 +161,24 @@ impl CancellationRequest {
         *self.cancellation.declaration_id()
     }
 
-    /// Checks that the declarant of consignment `c` signed it.
+    /// Checks that it is dated within `rules`' window around `now` and that the declarant
+    /// of consignment `c` signed it, with a key valid then and now.
     pub(crate) fn check(
         self,
+        rules: &Rules,
         keys: &impl OperatorKeys,
         c: &Consignment,
+        now: i64,
     ) -> Result<Cancellation, Error> {
+        let at = self.cancellation.cancelled_at_unix_micros();
+        rules
+            .times
+            .check_window("envelope.payload.cancelled_at_unix_micros", at, now)?;
         operator_signed(
-            keys,
+            &AtReceipt::new(keys, now),
             &self.envelope,
             &c.declaration.declarant_operator_id,
-            self.cancellation.cancelled_at_unix_micros(),
+            at,
             "cancellation",
         )?;
         Ok(Cancellation {
@@ -204,11 +211,12 @@ pub(crate) struct Receipt {
 }
 
 impl Rules {
-    /// Checks a `SubmitDeclaration` request.
+    /// Checks a `SubmitDeclaration` request received at `now`.
     pub(crate) fn declaration(
         &self,
         keys: &impl OperatorKeys,
         submission: DeclarationSubmission,
+        now: i64,
     ) -> Result<Declared, Error> {
         let DeclarationSubmission {
             declaration: denv,
@@ -228,8 +236,27 @@ impl Rules {
             );
         }
         let bill_id = benv.document_id();
+        // Times (SIGNING.md section 3): the declaration enters the corridor here, so it is
+        // dated within the window around now; the bill and its chain were recorded by their
+        // platform before, and are only not dated ahead of now.
+        let at = declaration.created_at_unix_micros;
+        self.times
+            .check_window("declaration.payload.created_at_unix_micros", at, now)?;
+        self.times.check_ahead(
+            "bill_of_lading.payload.issued_at_unix_micros",
+            bill.issued_at_unix_micros,
+            now,
+        )?;
+        for (i, e) in chain.iter().enumerate() {
+            self.times.check_ahead(
+                &format!("transfer_chain[{i}].payload.time_unix_micros"),
+                e.time_unix_micros,
+                now,
+            )?;
+        }
 
-        // Signatures: carrier on the bill, actors on the chain, declarant (and holder).
+        // Signatures: carrier on the bill, actors on the chain, declarant (and holder), whose
+        // keys must be valid at the declaration's time and now.
         operator_signed(
             keys,
             &benv,
@@ -246,9 +273,9 @@ impl Rules {
                 &format!("transfer_chain[{i}]"),
             )?;
         }
-        let at = declaration.created_at_unix_micros;
+        let received = AtReceipt::new(keys, now);
         operator_signed(
-            keys,
+            &received,
             &denv,
             &declaration.declarant_operator_id,
             at,
@@ -256,7 +283,7 @@ impl Rules {
         )?;
         if declaration.holder_operator_id != declaration.declarant_operator_id {
             also_signed_by(
-                keys,
+                &received,
                 &denv,
                 &declaration.holder_operator_id,
                 at,
@@ -383,12 +410,13 @@ impl Rules {
         })
     }
 
-    /// Checks a `RecordBorderEvent` or `RecordDecision` request, the document in `env` (its
-    /// payload type checked as the envelope was opened): an officer of this country signed it, for this
-    /// country, at a time.
+    /// Checks a `RecordBorderEvent` or `RecordDecision` request received at `now`, the
+    /// document in `env` (its payload type checked as the envelope was opened): an officer of
+    /// this country signed it, for this country, at a time within the window around `now`.
     pub(crate) fn officer_request<M: OfficerPayload>(
         &self,
         env: Envelope,
+        now: i64,
     ) -> Result<OfficerSigned<M>, Error> {
         self.officer_signed(&env)?;
         let m = M::header(env.payload()).map_err(|e| e.within("envelope"))?;
@@ -399,9 +427,8 @@ impl Rules {
                 format!("this is the node of {}, not {:?}", self.country, m.country),
             ));
         }
-        if m.at_unix_micros <= 0 {
-            return Err(invalid("envelope.payload.at_unix_micros", "required"));
-        }
+        self.times
+            .check_window("envelope.payload.at_unix_micros", m.at_unix_micros, now)?;
         Ok(OfficerSigned {
             envelope: env,
             id,

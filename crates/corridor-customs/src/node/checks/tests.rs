@@ -15,7 +15,7 @@ use corridor_core::{
     CountryCode, Digest, Envelope, KeyId, OperatorId, PublicKey, SigningKey, UnLocode, payload_type,
 };
 use corridor_proto::v1;
-use corridor_topology::{ClearanceTarget, Crossing, Post, RiskProfile, Topology};
+use corridor_topology::{ClearanceTarget, Crossing, DocumentTimes, Post, RiskProfile, Topology};
 use prost::Message;
 use tonic::Code;
 
@@ -36,7 +36,7 @@ impl Rules {
         keys: &impl OperatorKeys,
         req: v1::SubmitDeclarationRequest,
     ) -> Result<Declared, Error> {
-        self.declaration(keys, DeclarationSubmission::try_from(req)?)
+        self.declaration(keys, DeclarationSubmission::try_from(req)?, T0)
     }
 
     fn advance_record_request(
@@ -55,7 +55,7 @@ impl Rules {
     ) -> Result<OfficerSigned<BorderEvent>, Error> {
         let env =
             corridor_proto::open_envelope("envelope", req.envelope, payload_type::BORDER_EVENT)?;
-        self.officer_request(env)
+        self.officer_request(env, T0)
     }
 
     fn decision_request(
@@ -67,7 +67,7 @@ impl Rules {
             req.envelope,
             payload_type::OFFICER_DECISION,
         )?;
-        self.officer_request(env)
+        self.officer_request(env, T0)
     }
 
     fn receipt_response(
@@ -154,8 +154,16 @@ fn rules(at: &str) -> Rules {
         corridor: Corridor::new(route, posts, nodes, officers),
         risk: RiskProfile::all_green(),
         target: ClearanceTarget::default(),
+        times: ANY_TIME,
     }
 }
+
+/// A window no test document's time falls outside: these tests are of other checks, and
+/// those of the window set their own.
+const ANY_TIME: DocumentTimes = DocumentTimes {
+    max_ahead_secs: u32::MAX,
+    max_age_secs: u32::MAX,
+};
 
 /// gRPC code and message of a check's outcome.
 fn outcome<T>(r: Result<T, Error>) -> Result<T, (Code, String)> {
@@ -751,6 +759,109 @@ fn officer_steps_are_signed_by_an_officer_of_this_country_for_it() {
         change(&mut e);
         let got = rules("CN").border_event_request(signed_request(pt, &e, &key(by)));
         expect(row, got.map(|s| s.id()), *want);
+    }
+}
+
+#[test]
+fn documents_entering_here_are_dated_within_the_window_around_the_node_s_clock() {
+    const S: i64 = 1_000_000;
+    let mut cn = rules("CN");
+    cn.times = DocumentTimes::default();
+    let keys = Keys::corridor();
+    let dated = |created_at: i64| {
+        let mut sub = Submission::valid();
+        let mut p = sub.declaration.clone().into_parts();
+        p.created_at_unix_micros = created_at;
+        sub.declaration = Declaration::new(p).unwrap();
+        sub
+    };
+    let made = Submission::valid().declaration.created_at_unix_micros;
+    let issued = Submission::valid().bill.issued_at_unix_micros;
+    let declare = |sub: Submission, now: i64| {
+        let req = DeclarationSubmission::try_from(sub.request()).unwrap();
+        cn.declaration(&keys, req, now).map(|d| d.id())
+    };
+    let outside = "is outside the accepted window";
+    let cases: Vec<(&str, Submission, i64, Option<(Code, &str)>)> = vec![
+        ("made now", dated(made), made, None),
+        ("made 300 s ahead", dated(made), made - 300 * S, None),
+        (
+            "made 30 days ago",
+            dated(made),
+            made + 30 * 86_400 * S,
+            None,
+        ),
+        (
+            "made 301 s ahead",
+            dated(made),
+            made - 301 * S,
+            Some((
+                Code::InvalidArgument,
+                "declaration.payload.created_at_unix_micros: 2026",
+            )),
+        ),
+        (
+            "made 30 days and a second ago",
+            dated(made),
+            made + (30 * 86_400 + 1) * S,
+            Some((Code::InvalidArgument, outside)),
+        ),
+        (
+            "made at the end of time",
+            dated(i64::MAX),
+            made,
+            Some((
+                Code::InvalidArgument,
+                "created_at_unix_micros: 9223372036854775807 is outside the accepted window, from",
+            )),
+        ),
+        (
+            "a bill issued after the clock",
+            dated(issued - 20 * 60 * S),
+            issued - 20 * 60 * S,
+            Some((
+                Code::InvalidArgument,
+                "bill_of_lading.payload.issued_at_unix_micros",
+            )),
+        ),
+    ];
+    for (row, sub, now, want) in cases {
+        expect(row, declare(sub, now), want);
+    }
+    // A bill is as old as its voyage: only a date ahead of the clock is refused.
+    let old_bill = dated(issued + 60 * 86_400 * S);
+    expect(
+        "a bill issued 60 days before its declaration",
+        declare(old_bill, issued + 60 * 86_400 * S),
+        None,
+    );
+
+    let event = |at: i64| {
+        let mut e = border_event(v1::BorderEventKind::Arrival);
+        e.at_unix_micros = at;
+        let env = corridor_proto::open_envelope(
+            "envelope",
+            signed_request(payload_type::BORDER_EVENT, &e, &key("officer CN")).envelope,
+            payload_type::BORDER_EVENT,
+        )
+        .unwrap();
+        cn.officer_request::<BorderEvent>(env, T0).map(|s| s.id())
+    };
+    let field = "envelope.payload.at_unix_micros";
+    expect("an arrival now", event(T0), None);
+    for (row, at) in [
+        ("an arrival at the end of time", i64::MAX),
+        ("an arrival in 2200", 7_258_118_400_000_000),
+        ("an arrival 301 s ahead", T0 + 301 * S),
+        ("an arrival 31 days ago", T0 - 31 * 86_400 * S),
+    ] {
+        expect(row, event(at), Some((Code::InvalidArgument, field)));
+        let message = outcome(event(at)).unwrap_err().1;
+        assert!(
+            message.contains("from 2026-01-31T08:00:00.000000Z to 2026-03-02T08:05:00.000000Z")
+                && message.contains("now 2026-03-02T08:00:00.000000Z"),
+            "{row}: the window and the clock named: {message}"
+        );
     }
 }
 
@@ -1474,7 +1585,7 @@ fn cancellations_are_the_declarants_at_the_first_country_before_arrival() {
         let request = cancel(by);
         assert_eq!(request.id(), Digest::of(b"c"));
         let got = request
-            .check(&Keys::corridor(), &c)
+            .check(&rules(at), &Keys::corridor(), &c, T0)
             .and_then(|x| rules(at).plan_cancellation(&c, x));
         check_plan(row, got, want);
     }
