@@ -3,10 +3,10 @@
 //! `corridor_tests::sandbox`).
 
 use corridor_core::document::examples::SHIPPER_ID;
-use corridor_core::{CountryCode, Envelope};
+use corridor_core::{CountryCode, Envelope, SigningKey};
 use corridor_customs::risk::{AeoStatus, assess};
-use corridor_proto::v1::{ConsignmentState as S, Lane};
-use corridor_tests::sandbox::{ARRANGEMENT_BENEFITS, Consignment, Sandbox};
+use corridor_proto::v1::{self, ConsignmentState as S, Lane};
+use corridor_tests::sandbox::{ARRANGEMENT_BENEFITS, Consignment, Sandbox, now};
 
 /// Whether consignment `c` draws green at every country after the first, for a holder
 /// recognised there under an arrangement of [`Sandbox::arrange`]: the draw is deterministic,
@@ -294,5 +294,115 @@ async fn follow_streams_end_as_soon_as_their_clients_leave() {
         "{} streams still open",
         sb.node_status("CN").await.follow_streams
     );
+    sb.stop().await;
+}
+
+/// The forwarder's key update signed by KZ's authority: `add` a key, or revoke one by id.
+async fn forwarder_keys(sb: &Sandbox, add: Option<&SigningKey>, revoke: Option<&SigningKey>) {
+    use corridor_core::document::examples::FORWARDER_ID;
+    use prost::Message;
+    let doc = v1::OperatorKeyUpdate {
+        operator_id: FORWARDER_ID.into(),
+        add_public_keys: add
+            .map(|k| k.public().as_bytes().to_vec())
+            .into_iter()
+            .collect(),
+        revoke_keyids: revoke
+            .map(|k| k.public().id().to_string())
+            .into_iter()
+            .collect(),
+        reason: "rotation".into(),
+        issued_at_unix_micros: now(),
+    };
+    let env = Envelope::sign(
+        corridor_core::payload_type::OPERATOR_KEY_UPDATE,
+        doc.encode_to_vec(),
+        &sb.authority("KZ"),
+    );
+    sb.registry()
+        .await
+        .update_operator_keys(v1::SubmitRequest {
+            envelope: Some(v1::Envelope::from(&env)),
+        })
+        .await
+        .unwrap();
+    sb.sync().await;
+}
+
+/// Consignment `c`'s request with its declaration signed by `declarant` (and the shipper,
+/// its holder).
+fn signed_by(
+    sb: &Sandbox,
+    c: &Consignment,
+    declarant: &SigningKey,
+) -> v1::SubmitDeclarationRequest {
+    let env: Envelope = c.request.declaration.clone().unwrap().try_into().unwrap();
+    let mut resigned = Envelope::sign(
+        corridor_core::payload_type::DECLARATION,
+        env.payload().to_vec(),
+        declarant,
+    );
+    resigned.add_signature(&sb.operators[SHIPPER_ID]);
+    v1::SubmitDeclarationRequest {
+        declaration: Some(v1::Envelope::from(&resigned)),
+        ..c.request.clone()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_revoked_introduces_nothing_new_and_what_it_signed_before_stands() {
+    let mut sb = Sandbox::start().await;
+    sb.register_parties().await;
+    let second = SigningKey::generate();
+    forwarder_keys(&sb, Some(&second), None).await;
+
+    // Declared with the forwarder's second key while it is valid.
+    let declared = sb.consignment(1, |_| {});
+    let request = signed_by(&sb, &declared, &second);
+    let first = sb
+        .node("CN")
+        .await
+        .submit_declaration(request.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(first.new);
+    // Signed while the key is valid, sent after it is revoked.
+    let signed_before = signed_by(&sb, &sb.consignment(2, |_| {}), &second);
+    forwarder_keys(&sb, None, Some(&second)).await;
+    let size = sb.ledger_size("CN").await;
+
+    let refused = sb
+        .node("CN")
+        .await
+        .submit_declaration(signed_before)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated, "{refused:?}");
+    assert!(
+        refused.message().contains("at receipt (")
+            && refused.message().contains("is revoked since"),
+        "{}",
+        refused.message()
+    );
+    // The declaration recorded before the revocation, sent again, is answered as recorded.
+    let again = sb
+        .node("CN")
+        .await
+        .submit_declaration(request)
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!again.new);
+    assert_eq!((again.seq, again.entry_hash), (first.seq, first.entry_hash));
+    assert_eq!(
+        sb.ledger_size("CN").await,
+        size,
+        "nothing recorded for either"
+    );
+    // And it clears on, its key checked at its own time by the next nodes.
+    sb.arrive("CN", &declared.id, declared.seals.clone())
+        .await
+        .unwrap();
     sb.stop().await;
 }

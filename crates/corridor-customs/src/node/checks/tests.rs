@@ -782,7 +782,8 @@ fn documents_entering_here_are_dated_within_the_window_around_the_node_s_clock()
         cn.declaration(&keys, req, now).map(|d| d.id())
     };
     let outside = "is outside the accepted window";
-    let cases: Vec<(&str, Submission, i64, Option<(Code, &str)>)> = vec![
+    type Case = (&'static str, Submission, i64, Option<(Code, &'static str)>);
+    let cases: Vec<Case> = vec![
         ("made now", dated(made), made, None),
         ("made 300 s ahead", dated(made), made - 300 * S, None),
         (
