@@ -182,10 +182,41 @@ struct World {
     arrived: Consignment,
     /// A bill on the declarant's platform, held by the topology's shipper, not declared.
     platform_bill: v1::BillRecord,
+    /// A bill on the platform, free, for the cases of a superseded chain (plain data 5).
+    moving_bill: v1::BillRecord,
     /// A consignment lodged through the declarant.
     lodged: Digest,
     /// Fresh consignment numbers.
     n: u32,
+}
+
+/// A bill issued on the platform for plain data `n`, its declaration withdrawn: free to
+/// transfer and declare.
+async fn free_bill(sb: &Sandbox, n: u32) -> v1::BillRecord {
+    let plain = plain_consignment(n, &topology_parties());
+    let submitted = sb
+        .declarant()
+        .await
+        .submit_consignment(plain.request)
+        .await
+        .unwrap()
+        .into_inner();
+    sb.declarant()
+        .await
+        .cancel_consignment(v1::CancelConsignmentRequest {
+            consignment_id: submitted.consignment_id.clone(),
+            reason: "goods not ready".into(),
+        })
+        .await
+        .unwrap();
+    sb.declarant()
+        .await
+        .get_bill(v1::GetBillRequest {
+            bill_of_lading_id: submitted.bill_of_lading_id,
+        })
+        .await
+        .unwrap()
+        .into_inner()
 }
 
 /// 2200-01-01T00:00:00Z in unix microseconds: a date no document of today may carry.
@@ -420,7 +451,7 @@ impl World {
             .unwrap();
 
         let parties = topology_parties();
-        let mut plain = plain_consignment(3, &parties);
+        let plain = plain_consignment(3, &parties);
         let lodged = sb
             .declarant()
             .await
@@ -428,37 +459,16 @@ impl World {
             .await
             .unwrap()
             .into_inner();
-        // A second bill, cancelled before arrival: on the platform, free to transfer.
-        plain = plain_consignment(4, &parties);
-        let second = sb
-            .declarant()
-            .await
-            .submit_consignment(plain.request)
-            .await
-            .unwrap()
-            .into_inner();
-        sb.declarant()
-            .await
-            .cancel_consignment(v1::CancelConsignmentRequest {
-                consignment_id: second.consignment_id.clone(),
-                reason: "goods not ready".into(),
-            })
-            .await
-            .unwrap();
-        let platform_bill = sb
-            .declarant()
-            .await
-            .get_bill(v1::GetBillRequest {
-                bill_of_lading_id: second.bill_of_lading_id,
-            })
-            .await
-            .unwrap()
-            .into_inner();
+        // A second bill, cancelled before arrival: on the platform, free to transfer; and a
+        // third, for the cases of a chain the platform has moved on from.
+        let platform_bill = free_bill(&sb, 4).await;
+        let moving_bill = free_bill(&sb, 5).await;
         World {
             sb,
             declared,
             arrived,
             platform_bill,
+            moving_bill,
             lodged: Digest::parse_hex("id", &lodged.consignment_id).unwrap(),
             n: 10,
         }
@@ -920,6 +930,70 @@ impl World {
                 self.sb.sync().await;
                 let mut request = c.request;
                 request.declaration = Some(v1::Envelope::from(&signed_before));
+                (At::Node("CN"), unary!(cn, submit_declaration, request))
+            }
+            "submit/superseded" | "submit/unrecorded-transfer" => {
+                // The platform's bill moves on from the shipper (or has already, when a
+                // transfer case came first).
+                let b = &self.moving_bill;
+                let entry = next_entry(b, TransferAction::Transfer, TOPOLOGY_FORWARDER);
+                let _ = sb
+                    .declarant()
+                    .await
+                    .transfer_bill(transfer_request(&entry, &sb.operator_key(TOPOLOGY_SHIPPER)))
+                    .await;
+                let now_on_platform = sb
+                    .declarant()
+                    .await
+                    .get_bill(v1::GetBillRequest {
+                        bill_of_lading_id: b.bill_of_lading_id.clone(),
+                    })
+                    .await
+                    .unwrap()
+                    .into_inner();
+                let (holder, chain) = if name == "submit/superseded" {
+                    // The shipper declares with the chain from before the transfer.
+                    (TOPOLOGY_SHIPPER, b.chain.clone())
+                } else {
+                    // The next holder declares with a transfer to it the platform never
+                    // recorded.
+                    let holder = now_on_platform.holder.clone();
+                    let extra = next_entry(
+                        &now_on_platform,
+                        TransferAction::Transfer,
+                        TOPOLOGY_AZ_FORWARDER,
+                    );
+                    let mut chain = now_on_platform.chain.clone();
+                    chain.push(
+                        transfer_request(&extra, &sb.operator_key(&holder))
+                            .entry
+                            .unwrap(),
+                    );
+                    (TOPOLOGY_AZ_FORWARDER, chain)
+                };
+                let mut d = plain_consignment(4, &topology_parties())
+                    .request
+                    .declaration
+                    .unwrap();
+                d.declaration_reference = format!("SUPERSEDED-{}", self.n);
+                d.declarant_operator_id = holder.into();
+                d.holder_operator_id = holder.into();
+                d.bill_of_lading_id = Digest::parse_hex("id", &b.bill_of_lading_id)
+                    .unwrap()
+                    .as_bytes()
+                    .to_vec();
+                d.created_at_unix_micros = now();
+                let declaration = corridor_core::document::Declaration::try_from(d).unwrap();
+                let env = Envelope::sign(
+                    pt::DECLARATION,
+                    corridor_proto::encode_declaration(&declaration),
+                    &sb.operator_key(holder),
+                );
+                let request = v1::SubmitDeclarationRequest {
+                    declaration: Some(v1::Envelope::from(&env)),
+                    bill_of_lading: b.bill_of_lading.clone(),
+                    transfer_chain: chain,
+                };
                 (At::Node("CN"), unary!(cn, submit_declaration, request))
             }
             "submit/no-chain" => {

@@ -83,15 +83,30 @@ async fn status(sb: &Sandbox, id: &Digest) -> v1::ConsignmentStatus {
         .into_inner()
 }
 
+/// Bill `id` as `GetBill` answers, without its `head` (the platform's statement of the
+/// chain, signed anew at each call): what records are compared by. The head is checked to
+/// be the declarant's statement of exactly this chain.
 async fn bill(sb: &Sandbox, id: &str) -> v1::BillRecord {
-    sb.declarant()
+    let mut record = sb
+        .declarant()
         .await
         .get_bill(v1::GetBillRequest {
             bill_of_lading_id: id.into(),
         })
         .await
         .unwrap()
-        .into_inner()
+        .into_inner();
+    let head: Envelope = record.head.take().unwrap().try_into().unwrap();
+    head.verify_by(&sb.topology.declarant_key().unwrap())
+        .unwrap();
+    let h = corridor_proto::declarant::decode_chain_head(head.payload()).unwrap();
+    let last: Envelope = record.chain.last().cloned().unwrap().try_into().unwrap();
+    assert_eq!(h.bill_of_lading_id.to_hex(), record.bill_of_lading_id);
+    assert_eq!(h.entries, record.chain.len() as u64);
+    assert_eq!(h.head_entry_id, last.document_id());
+    assert_eq!(h.holder.as_str(), record.holder);
+    assert_eq!(h.spent, record.spent);
+    record
 }
 
 async fn cancel(sb: &Sandbox, id: &Digest, reason: &str) -> Result<v1::StepReceipt, Status> {
@@ -151,7 +166,10 @@ async fn transfer(
             entry: Some(v1::Envelope::from(&env)),
         })
         .await
-        .map(|r| r.into_inner())
+        .map(|r| v1::BillRecord {
+            head: None,
+            ..r.into_inner()
+        })
 }
 
 /// Every event of a tracking stream, until it ends (a minute at most).
@@ -1597,5 +1615,175 @@ async fn a_declaration_reference_names_one_consignment() {
     assert_eq!(sb.ledger_size("CN").await, cn);
     let p = sb.platform_status().await;
     assert_eq!((p.bills, p.submissions), (1, 1));
+    sb.stop().await;
+}
+
+/// A bill issued on the platform to the shipper and free to declare: declared through the
+/// platform from plain data `n`, then that declaration withdrawn.
+async fn free_bill(sb: &Sandbox, n: u32) -> (PlainConsignment, v1::BillRecord) {
+    let c = plain_consignment(n, &topology_parties());
+    let r = submit(sb, c.request.clone()).await.unwrap();
+    cancel(sb, &hex(&r.consignment_id), "declared again below")
+        .await
+        .unwrap();
+    let record = bill(sb, &r.bill_of_lading_id).await;
+    (c, record)
+}
+
+/// A declaration of consignment `c`'s goods on bill `b` with transfer chain `chain`, made
+/// and signed by `holder` for itself, as a trader's own client sends it to the first node.
+fn own_declaration(
+    sb: &Sandbox,
+    c: &PlainConsignment,
+    b: &v1::BillRecord,
+    chain: &[v1::Envelope],
+    holder: &str,
+    reference: &str,
+) -> v1::SubmitDeclarationRequest {
+    let mut d = c.request.declaration.clone().unwrap();
+    d.declaration_reference = reference.into();
+    d.declarant_operator_id = holder.into();
+    d.holder_operator_id = holder.into();
+    d.bill_of_lading_id = hex(&b.bill_of_lading_id).as_bytes().to_vec();
+    d.created_at_unix_micros = now();
+    let declaration = Declaration::try_from(d).unwrap();
+    let env = Envelope::sign(
+        pt::DECLARATION,
+        corridor_proto::encode_declaration(&declaration),
+        &sb.operator_key(holder),
+    );
+    v1::SubmitDeclarationRequest {
+        declaration: Some(v1::Envelope::from(&env)),
+        bill_of_lading: b.bill_of_lading.clone(),
+        transfer_chain: chain.to_vec(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chain_its_platform_has_superseded_is_refused_whichever_comes_first() {
+    let sb = started().await;
+    let cn = || async { sb.node("CN").await };
+
+    // The transfer first: the former holder's declaration with the chain from before it is
+    // refused, and nothing is written; the holder's own, with the chain as it stands, is taken.
+    let (c, issued) = free_bill(&sb, 1).await;
+    let moved = transfer(
+        &sb,
+        &next(&issued, TransferAction::Transfer, TOPOLOGY_FORWARDER),
+        &sb.operator_key(TOPOLOGY_SHIPPER),
+    )
+    .await
+    .unwrap();
+    let size = sb.ledger_size("CN").await;
+    let stale = own_declaration(&sb, &c, &issued, &issued.chain, TOPOLOGY_SHIPPER, "OWN-1");
+    refused(
+        cn().await.submit_declaration(stale).await,
+        Code::FailedPrecondition,
+        &[
+            "superseded transfer chain",
+            "has 1 entries",
+            "its platform of record has 2 entries, the last",
+            &format!("(to {TOPOLOGY_FORWARDER})"),
+        ],
+    );
+    assert_eq!(sb.ledger_size("CN").await, size, "nothing written");
+    // A chain with a transfer the platform never recorded is refused too.
+    let unrecorded = next(&moved, TransferAction::Transfer, TOPOLOGY_AZ_FORWARDER);
+    let mut longer = moved.chain.clone();
+    longer.push(v1::Envelope::from(&Envelope::sign(
+        pt::TRANSFER_ENTRY,
+        corridor_proto::encode_transfer_entry(&unrecorded),
+        &sb.operator_key(TOPOLOGY_FORWARDER),
+    )));
+    let ahead = own_declaration(&sb, &c, &moved, &longer, TOPOLOGY_AZ_FORWARDER, "OWN-2");
+    refused(
+        cn().await.submit_declaration(ahead).await,
+        Code::FailedPrecondition,
+        &["beyond what the bill's platform of record has recorded"],
+    );
+    assert_eq!(sb.ledger_size("CN").await, size, "nothing written");
+    let current = own_declaration(&sb, &c, &moved, &moved.chain, TOPOLOGY_FORWARDER, "OWN-3");
+    let id: Envelope = current.declaration.clone().unwrap().try_into().unwrap();
+    let accepted = cn()
+        .await
+        .submit_declaration(current)
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(accepted.new);
+    let recorded = kinds(&sb.subject_entries("CN", &id.document_id()).await)
+        .into_iter()
+        .map(str::to_string)
+        .collect::<Vec<_>>();
+    assert!(
+        recorded.contains(&node_kind::BILL_CHAIN_HEAD.to_string()),
+        "the platform's statement is recorded with the declaration: {recorded:?}"
+    );
+
+    // The declaration first: the bill may still change hands on the platform (goods sold in
+    // transit), but the next holder cannot declare it again while it is declared.
+    let sold = transfer(
+        &sb,
+        &next(&moved, TransferAction::Transfer, TOPOLOGY_AZ_FORWARDER),
+        &sb.operator_key(TOPOLOGY_FORWARDER),
+    )
+    .await
+    .unwrap();
+    let again = own_declaration(&sb, &c, &sold, &sold.chain, TOPOLOGY_AZ_FORWARDER, "OWN-4");
+    refused(
+        cn().await.submit_declaration(again).await,
+        Code::AlreadyExists,
+        &["is already declared in consignment"],
+    );
+
+    // At once: the transfer and the former holder's declaration race. Either the declaration
+    // came first (taken, and the new holder's refused as declared) or the transfer did (the
+    // declaration superseded, and the new holder's taken); never both, never neither.
+    let mut outcomes = std::collections::BTreeMap::new();
+    for n in 0..6 {
+        let (c, issued) = free_bill(&sb, 10 + n).await;
+        let stale = own_declaration(
+            &sb,
+            &c,
+            &issued,
+            &issued.chain,
+            TOPOLOGY_SHIPPER,
+            &format!("RACE-{n}"),
+        );
+        let entry = next(&issued, TransferAction::Transfer, TOPOLOGY_FORWARDER);
+        let shipper = sb.operator_key(TOPOLOGY_SHIPPER);
+        let mut node = cn().await;
+        let (declared, moved) = tokio::join!(
+            node.submit_declaration(stale),
+            transfer(&sb, &entry, &shipper),
+        );
+        let moved = moved.unwrap();
+        let holders = own_declaration(
+            &sb,
+            &c,
+            &moved,
+            &moved.chain,
+            TOPOLOGY_FORWARDER,
+            &format!("RACE-H-{n}"),
+        );
+        let second = cn().await.submit_declaration(holders).await;
+        match (&declared, &second) {
+            (Ok(_), Err(s)) => {
+                assert_eq!(s.code(), Code::AlreadyExists, "{}", s.message());
+                *outcomes.entry("declaration first").or_insert(0) += 1;
+            }
+            (Err(s), Ok(_)) => {
+                assert_eq!(s.code(), Code::FailedPrecondition, "{}", s.message());
+                assert!(
+                    s.message().contains("superseded transfer chain"),
+                    "{}",
+                    s.message()
+                );
+                *outcomes.entry("transfer first").or_insert(0) += 1;
+            }
+            other => panic!("race {n}: one declaration must win, got {other:?}"),
+        }
+    }
+    eprintln!("race outcomes: {outcomes:?}");
     sb.stop().await;
 }

@@ -388,7 +388,12 @@ fn the_services_pure_modules_name_no_wire_type() {
         ),
         (
             "corridor-customs",
-            &["lib.rs", "service.rs", "node/courier.rs"],
+            &[
+                "lib.rs",
+                "service.rs",
+                "node/courier.rs",
+                "node/platform.rs",
+            ],
         ),
         ("corridor-declarant", &["lib.rs", "service.rs", "nodes.rs"]),
     ];

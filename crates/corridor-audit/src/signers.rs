@@ -116,6 +116,12 @@ impl Signers {
                     .map_err(|x| x.to_string())?;
                 self.operator_signed(&t.actor, t.time_unix_micros, env)
             }
+            kind::BILL_CHAIN_HEAD => {
+                let k = self.t.declarant_key().map_err(|e| e.to_string())?;
+                env.verify_by(&k)
+                    .map(|()| "the declarant".to_string())
+                    .map_err(|e| format!("not signed by the declarant: {e}"))
+            }
             kind::ADVANCE_RECEIVED => {
                 let p = self
                     .before(cc)

@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used)]
-//! The corridor as processes: the registry and the four customs nodes each a `corridor serve`
-//! child with its own data directory, driven through the `corridor` binary's officer verbs.
+//! The corridor as processes: the registry, the declarant and the four customs nodes each a
+//! `corridor serve` child with its own data directory, driven through the `corridor` binary's officer verbs.
 //! A node killed with SIGKILL mid-flow restarts from its sled state and the consignment
 //! clears; `corridor trace` verifies it through the running services and from the stopped
 //! services' data directories, and reports a broken ledger.
@@ -27,6 +27,8 @@ async fn a_consignment_clears_through_node_processes_one_killed_mid_flow() {
     let c = corridor_root(dir.path());
     let t = Topology::load(&c.topology).unwrap();
     let registry = c.registry();
+    // The bills' platform of record, which the first node asks for a declared bill's chain.
+    let declarant = c.declarant();
     let mut nodes: Vec<Option<Service>> = ROUTE.iter().map(|cc| Some(c.node(cc))).collect();
 
     // The parties, registered by their authorities through the CLI.
@@ -197,6 +199,7 @@ async fn a_consignment_clears_through_node_processes_one_killed_mid_flow() {
     for n in nodes.into_iter().flatten() {
         n.terminate();
     }
+    declarant.terminate();
     registry.terminate();
     let before = ledger_files(&c.root);
     let out = ok(&["trace", "--data", c.root.to_str().unwrap(), &id]);

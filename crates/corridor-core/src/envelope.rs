@@ -50,6 +50,9 @@ pub mod payload_type {
     /// The declarant's record of the first node's answer (`corridor.v1.SubmissionOutcome`).
     pub const SUBMISSION_OUTCOME: &str =
         "application/vnd.corridor.declarant-submission-outcome.v1+protobuf";
+    /// The bill's platform of record's statement of its current transfer chain
+    /// (`corridor.v1.ChainHead`).
+    pub const CHAIN_HEAD: &str = "application/vnd.corridor.ebl-chain-head.v1+protobuf";
     /// A node's acknowledgement of an advance record (`corridor.v1.AdvanceReceipt`).
     pub const ADVANCE_RECEIPT: &str =
         "application/vnd.corridor.customs-advance-receipt.v1+protobuf";

@@ -16,6 +16,9 @@ pub mod kind {
     pub const BILL_PRESENTED: &str = "bill.presented";
     /// One entry of the bill's transfer chain (first node).
     pub const BILL_TRANSFER: &str = "bill.transfer";
+    /// The bill's platform of record's statement that the chain presented is current
+    /// (signed by the declarant).
+    pub const BILL_CHAIN_HEAD: &str = "bill.chain-head";
     /// The declaration accepted (first node).
     pub const DECLARATION_ACCEPTED: &str = "declaration.accepted";
     /// The previous node's advance record received (other nodes).

@@ -7,11 +7,11 @@
 //! decoded and encoded again has the same bytes.
 
 use corridor_core::document::declarant::{
-    BillRecord, BillSource, PlatformStatus, SignedBill, SubmissionOutcome, SubmissionReceipt,
-    SubmissionState,
+    BillRecord, BillSource, ChainHead, PlatformStatus, SignedBill, SubmissionOutcome,
+    SubmissionReceipt, SubmissionState,
 };
 use corridor_core::document::{BillOfLading, Declaration, StepReceipt};
-use corridor_core::{CountryCode, Digest, Envelope, ParseError, payload_type};
+use corridor_core::{CountryCode, Digest, Envelope, OperatorId, ParseError, payload_type};
 use prost::Message;
 
 use crate::customs::{lane_from_wire, state_from_wire};
@@ -100,8 +100,48 @@ impl From<&BillRecord> for v1::BillRecord {
                 .last_action
                 .map(|a| a.name().to_string())
                 .unwrap_or_default(),
+            head: b.head.as_ref().map(v1::Envelope::from),
         }
     }
+}
+
+impl From<&ChainHead> for v1::ChainHead {
+    fn from(h: &ChainHead) -> Self {
+        Self {
+            bill_of_lading_id: h.bill_of_lading_id.as_bytes().to_vec(),
+            entries: h.entries,
+            head_entry_id: h.head_entry_id.as_bytes().to_vec(),
+            holder: h.holder.to_string(),
+            spent: h.spent,
+            at_unix_micros: h.at_unix_micros,
+        }
+    }
+}
+
+impl TryFrom<v1::ChainHead> for ChainHead {
+    type Error = ParseError;
+    fn try_from(m: v1::ChainHead) -> Result<Self, ParseError> {
+        Ok(Self {
+            bill_of_lading_id: Digest::from_slice("bill_of_lading_id", &m.bill_of_lading_id)?,
+            entries: m.entries,
+            head_entry_id: Digest::from_slice("head_entry_id", &m.head_entry_id)?,
+            holder: OperatorId::parse("holder", &m.holder)?,
+            spent: m.spent,
+            at_unix_micros: m.at_unix_micros,
+        })
+    }
+}
+
+/// Decodes chain head payload bytes.
+pub fn decode_chain_head(bytes: &[u8]) -> Result<ChainHead, ParseError> {
+    let m = v1::ChainHead::decode(bytes)
+        .map_err(|e| ParseError::new("payload", format!("not a protobuf ChainHead: {e}")))?;
+    ChainHead::try_from(m).map_err(|e| e.within("payload"))
+}
+
+/// The payload bytes of a chain head, to sign.
+pub fn encode_chain_head(h: &ChainHead) -> Vec<u8> {
+    v1::ChainHead::from(h).encode_to_vec()
 }
 
 impl From<&SubmissionReceipt> for v1::SubmitConsignmentResponse {

@@ -788,6 +788,22 @@ impl Topology {
         parse_listen("registry.listen", &self.registry.listen)
     }
 
+    /// The declarant's listen address.
+    pub fn declarant_addr(&self) -> Result<SocketAddr, Error> {
+        parse_listen("declarant.listen", &self.declarant.listen)
+    }
+
+    /// The declarant service's public key, loaded from its file: what its statements (a
+    /// bill's chain head, its ledger's checkpoints) are checked with.
+    pub fn declarant_key(&self) -> Result<PublicKey, Error> {
+        let paths = self
+            .declarant
+            .key
+            .as_ref()
+            .ok_or_else(|| Error::MissingKey("the declarant (declarant.key)".into()))?;
+        Ok(PublicKey::load(&self.resolve(&paths.public))?)
+    }
+
     /// Each country's customs authority public key, loaded from its file.
     pub fn authority_keys(&self) -> Result<BTreeMap<CountryCode, PublicKey>, Error> {
         let mut out = BTreeMap::new();

@@ -79,6 +79,27 @@ pub struct BillRecord {
     pub spent: bool,
     /// The last entry's action.
     pub last_action: Option<TransferAction>,
+    /// The platform's signed [`ChainHead`] of the chain as it stands (none in a record made
+    /// for the platform's own use).
+    pub head: Option<Envelope>,
+}
+
+/// The bill's platform of record's statement of its transfer chain as it stands at a time
+/// (signed by the declarant service): which chain is current.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ChainHead {
+    /// The bill.
+    pub bill_of_lading_id: Digest,
+    /// How many entries the chain has, ISSUE included.
+    pub entries: u64,
+    /// The document id of its last entry.
+    pub head_entry_id: Digest,
+    /// The holder that entry leaves the bill with.
+    pub holder: OperatorId,
+    /// Whether the bill is spent.
+    pub spent: bool,
+    /// When the platform made the statement.
+    pub at_unix_micros: UnixMicros,
 }
 
 /// What a submission answers: the ids, the first country, and the first node's receipt

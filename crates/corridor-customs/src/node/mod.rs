@@ -45,7 +45,7 @@
 //!
 //! | kind | envelope signed by | at |
 //! |---|---|---|
-//! | `declaration.accepted`, `bill.presented`, `bill.transfer` | declarant (+ holder), carrier, each transfer's actor | first node |
+//! | `declaration.accepted`, `bill.presented`, `bill.transfer`, `bill.chain-head` | declarant (+ holder), carrier, each transfer's actor, the declarant service (the bill's platform of record: its statement that the chain is current, when it has the bill) | first node |
 //! | `advance.received` | the previous node | other nodes |
 //! | `risk.assessed`, `risk.reassessed` | this node | every node |
 //! | `border.arrival` (+ `risk.reassessed` if a seal is broken, + `release.automatic` for green and blue) | officer of this country (node) | every node |
@@ -66,6 +66,7 @@
 
 pub(crate) mod checks;
 mod courier;
+mod platform;
 mod record;
 mod steps;
 mod views;
@@ -125,6 +126,8 @@ pub(crate) struct Inner {
     pub(crate) tasks: tokio_util::task::TaskTracker,
     /// The next nodes' clients and the queue of advance records due.
     courier: Courier,
+    /// The bills' platform of record, asked for a declared bill's chain.
+    platform: platform::Platform,
 }
 
 /// One country's customs node; cheap to clone.
@@ -158,6 +161,7 @@ impl Node {
                 country,
             },
             courier: Courier::new(topology, &config.transport)?,
+            platform: platform::Platform::new(topology, &config.transport)?,
             ledger,
             replica,
             key: config.key.clone(),

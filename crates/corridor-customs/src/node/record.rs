@@ -132,7 +132,7 @@ impl Node {
                     seals: bill_seals(&bill),
                 }
             }
-            kind::BILL_TRANSFER => Effect::Nothing,
+            kind::BILL_TRANSFER | kind::BILL_CHAIN_HEAD => Effect::Nothing,
             kind::DECLARATION_ACCEPTED => {
                 let declaration = corridor_proto::decode_declaration(env.payload())?;
                 // A bill declared again (after its consignment was refused or cancelled) was

@@ -110,11 +110,22 @@ impl Node {
         // The bill's turn is held until the declaration is recorded (and the bill is then
         // this consignment's), so that two declarations of one bill cannot both pass.
         let turn = self.inner.bill_turns.take(bill_id).await;
-        if let Err(e) = self.check_bill_free(&bill_id, &id).await {
-            drop(turn);
-            self.forget_if_empty(&id, slot);
-            return Err(e);
-        }
+        // The chain must be the one the bill's platform of record has now.
+        let declared = match self.check_bill_free(&bill_id, &id).await {
+            Ok(()) => match self.inner.platform.chain_head(&bill_id).await {
+                Ok(head) => self.inner.rules.current_chain(declared, head),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        let declared = match declared {
+            Ok(d) => d,
+            Err(e) => {
+                drop(turn);
+                self.forget_if_empty(&id, slot);
+                return Err(e);
+            }
+        };
         let aeo = self.aeo_status(&self.replica(), declared.holder(), now);
         let plan = self
             .inner

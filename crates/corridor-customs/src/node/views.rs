@@ -54,6 +54,7 @@ impl Node {
                         e.kind.as_str(),
                         kind::BILL_PRESENTED
                             | kind::BILL_TRANSFER
+                            | kind::BILL_CHAIN_HEAD
                             | kind::RISK_ASSESSED
                             | kind::RISK_REASSESSED
                             | kind::RELEASE_AUTOMATIC

@@ -12,9 +12,9 @@
 //! entry where the record has one is a double spend.
 
 use corridor_aeo::replica::{AtReceipt, OperatorKeys, operator_signed};
-use corridor_core::document::declarant::{BillRecord, BillSource, SignedBill};
+use corridor_core::document::declarant::{BillRecord, BillSource, ChainHead, SignedBill};
 use corridor_core::document::{BillOfLading, ChainEntry, ChainError, TransferEntry, check_chain};
-use corridor_core::{Digest, Envelope, ParseError, payload_type};
+use corridor_core::{Digest, Envelope, ParseError, SigningKey, payload_type};
 use corridor_service::Refusal;
 use tokio::sync::OwnedMutexGuard;
 
@@ -76,9 +76,25 @@ impl Bill {
         self.chain.last()
     }
 
-    /// The bill as `GetBill` shows it.
-    pub(crate) fn record(&self, id: &Digest) -> BillRecord {
+    /// The bill as `GetBill` shows it, with the platform's statement of its chain: `head`,
+    /// a [`ChainHead`] signed by `key` at `now`.
+    pub(crate) fn record(&self, id: &Digest, key: &SigningKey, now: i64) -> BillRecord {
         let tip = self.tip();
+        let head = tip.map(|t| {
+            let statement = ChainHead {
+                bill_of_lading_id: *id,
+                entries: self.chain.len() as u64,
+                head_entry_id: t.id,
+                holder: t.entry.to_holder.clone(),
+                spent: t.entry.is_final(),
+                at_unix_micros: now,
+            };
+            Envelope::sign(
+                payload_type::CHAIN_HEAD,
+                corridor_proto::declarant::encode_chain_head(&statement),
+                key,
+            )
+        });
         BillRecord {
             bill_of_lading_id: *id,
             bill_of_lading: self.envelope.clone(),
@@ -86,6 +102,7 @@ impl Bill {
             holder: tip.map(|l| l.entry.to_holder.clone()),
             spent: tip.is_some_and(|l| l.entry.is_final()),
             last_action: tip.map(|l| l.entry.action),
+            head,
         }
     }
 }
@@ -401,7 +418,7 @@ impl Platform {
                 .get(&bill_id)
                 .ok_or_else(|| not_on_platform(&bill_id))?;
             if check_transfer(&bill_id, b, &env.document_id(), &entry)? == Transfer::Recorded {
-                return Ok(b.record(&bill_id));
+                return Ok(b.record(&bill_id, &self.inner.key, self.now()));
             }
         }
         self.record(vec![Planned {
@@ -415,7 +432,7 @@ impl Platform {
         let st = lock(&self.inner.state);
         st.bills
             .get(&bill_id)
-            .map(|b| b.record(&bill_id))
+            .map(|b| b.record(&bill_id, &self.inner.key, self.now()))
             .ok_or_else(|| Error::State("bill".into()))
     }
 
@@ -424,7 +441,7 @@ impl Platform {
         let st = lock(&self.inner.state);
         st.bills
             .get(id)
-            .map(|b| b.record(id))
+            .map(|b| b.record(id, &self.inner.key, self.now()))
             .ok_or_else(|| not_on_platform(id))
     }
 }
@@ -641,7 +658,7 @@ mod tests {
     #[test]
     fn a_bill_record_names_its_holder_and_last_action() {
         let (id, b) = issued();
-        let r = b.record(&id);
+        let r = b.record(&id, &SigningKey::from_seed(&[9; 32]), ISSUED_AT);
         assert_eq!(r.holder, Some(op(SHIPPER_ID)));
         assert_eq!(r.last_action, Some(TransferAction::Issue));
         assert!(!r.spent);

@@ -58,6 +58,8 @@ pub(crate) struct Corridor {
     pub(crate) nodes: BTreeMap<CountryCode, PublicKey>,
     pub(crate) node_by_key: HashMap<KeyId, CountryCode>,
     pub(crate) officers: HashMap<KeyId, Officer>,
+    /// The declarant's key, which signs the bills' chain heads.
+    pub(crate) declarant: Option<PublicKey>,
 }
 
 impl Corridor {
@@ -76,7 +78,10 @@ impl Corridor {
             }
             posts.insert(c.clone(), t.posts(c)?);
         }
-        Ok(Self::new(route, posts, t.node_keys()?, officers))
+        Ok(Self {
+            declarant: Some(t.declarant_key()?),
+            ..Self::new(route, posts, t.node_keys()?, officers)
+        })
     }
 
     pub(crate) fn new(
@@ -91,6 +96,7 @@ impl Corridor {
             route,
             posts,
             nodes,
+            declarant: None,
         }
     }
 

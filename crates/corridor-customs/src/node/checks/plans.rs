@@ -89,6 +89,9 @@ impl Rules {
         for t in &d.transfers {
             plan = plan.then(kind::BILL_TRANSFER, t, Effect::Nothing);
         }
+        if let Some(h) = &d.chain_head {
+            plan = plan.then(kind::BILL_CHAIN_HEAD, h, Effect::Nothing);
+        }
         plan.then(kind::RISK_ASSESSED, &aenv, Effect::Assessed(assessment))
     }
 

@@ -25,6 +25,9 @@ pub(crate) struct Declared {
     pub(super) declaration_envelope: Envelope,
     pub(super) bill_envelope: Envelope,
     pub(super) transfers: Vec<Envelope>,
+    /// The platform of record's statement that the chain is current, when the platform
+    /// has the bill ([`Rules::current_chain`]).
+    pub(super) chain_head: Option<Envelope>,
     pub(super) declaration: Declaration,
     pub(super) seals: Vec<SealCheck>,
 }
@@ -344,9 +347,65 @@ impl Rules {
             declaration_envelope: denv,
             bill_envelope: benv,
             transfers: tenvs,
+            chain_head: None,
             seals: bill_seals(&bill),
             declaration,
         })
+    }
+
+    /// Checks declaration `d`'s transfer chain against `head`, the bill's platform of
+    /// record's signed statement of its chain as it stands (`None`: the platform does not have
+    /// the bill, which is then taken on its chain's signatures alone). The chain presented
+    /// must be that one: a shorter or another chain is one the platform has superseded, a
+    /// longer one has transfers the platform never recorded (FailedPrecondition either way).
+    pub(crate) fn current_chain(
+        &self,
+        mut d: Declared,
+        head: Option<Envelope>,
+    ) -> Result<Declared, Error> {
+        let Some(head) = head else { return Ok(d) };
+        let bill = d.bill_id();
+        let platform = |why: String| {
+            Error::Refusal(Refusal::Unavailable(format!(
+                "the bill's platform of record gave a chain head of bill {bill} that {why}"
+            )))
+        };
+        let key =
+            self.corridor.declarant.as_ref().ok_or_else(|| {
+                Error::State("the declarant's key, which signs chain heads".into())
+            })?;
+        head.verify_by(key)
+            .map_err(|e| platform(format!("is not the declarant's: {e}")))?;
+        let h = corridor_proto::declarant::decode_chain_head(head.payload())
+            .map_err(|e| platform(format!("does not decode: {e}")))?;
+        if h.bill_of_lading_id != bill {
+            return Err(platform(format!("is of bill {}", h.bill_of_lading_id)));
+        }
+        let presented = d.transfers.len() as u64;
+        let last = d.transfers.last().map(Envelope::document_id);
+        if presented == h.entries && last == Some(h.head_entry_id) {
+            d.chain_head = Some(head);
+            return Ok(d);
+        }
+        let stated = format!(
+            "its platform of record has {} entries, the last {} (to {}) as of {}",
+            h.entries,
+            h.head_entry_id,
+            h.holder,
+            corridor_topology::clock::format_micros(h.at_unix_micros)
+        );
+        Err(Error::Refusal(Refusal::FailedPrecondition(
+            if presented > h.entries {
+                format!(
+                    "transfer_chain: {presented} entries, beyond what the bill's platform of record has recorded ({stated}): record the transfers there first"
+                )
+            } else {
+                format!(
+                    "superseded transfer chain: the chain presented of bill {bill} has {presented} entries, the last {}; {stated}",
+                    last.map_or(String::new(), |l| l.to_string())
+                )
+            },
+        )))
     }
 
     /// Checks a `DeliverAdvanceRecord` request: the advance record in `env` (of payload
