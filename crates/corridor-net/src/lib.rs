@@ -22,9 +22,9 @@
 //! per connection, keepalive PINGs, the request timeout, the TLS handshake timeout), and
 //! [`Transport::incoming`] the ones tonic has no setting for: how many connections are open
 //! at once, how long a new one may take to send its preface, how long a client may say
-//! nothing ([`Incoming`]).
+//! nothing ([`incoming`]).
 
-mod incoming;
+pub mod incoming;
 
 use std::sync::Arc;
 
