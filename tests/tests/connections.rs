@@ -56,18 +56,21 @@ async fn closed_by_server(mut s: TcpStream, within: Duration) {
 
 /// The sockets the server on `port` holds (accepted and not yet closed), from
 /// `/proc/net/tcp`: entries on the local port that are not the listener and belong to a
-/// file (a connection still in the listen queue has none).
+/// file (a connection still in the listen queue has none), counted by peer address (the
+/// table is read in pieces while it changes, so an entry may be read twice).
 fn held(port: u16) -> usize {
     let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
     let port = format!(":{port:04X}");
-    table
+    let peers: std::collections::BTreeSet<String> = table
         .lines()
         .skip(1)
-        .filter(|l| {
+        .filter_map(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
-            f.len() > 9 && f[1].ends_with(&port) && f[3] != "0A" && f[9] != "0"
+            (f.len() > 9 && f[1].ends_with(&port) && f[3] != "0A" && f[9] != "0")
+                .then(|| f[2].to_string())
         })
-        .count()
+        .collect();
+    peers.len()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
