@@ -16,19 +16,32 @@
 //!
 //! [`Transport::for_role`] reads a role's files once; [`Transport::endpoint`] and
 //! [`Transport::server`] build from them. [`endpoint`] and [`server`] do both at once.
+//!
+//! Every server holds its connections to the topology's `[connections]` limits
+//! ([`corridor_topology::connections`]): [`Transport::server`] sets the HTTP/2 ones (streams
+//! per connection, keepalive PINGs, the request timeout, the TLS handshake timeout), and
+//! [`Transport::incoming`] the ones tonic has no setting for: how many connections are open
+//! at once, how long a new one may take to send its preface, how long a client may say
+//! nothing ([`incoming`]).
+
+pub mod incoming;
 
 use std::sync::Arc;
 
-use corridor_topology::{Error, ServiceRole, TlsMaterial, Topology};
+use corridor_topology::{Connections, Error, ServiceRole, TlsMaterial, Topology};
+use tokio::net::TcpListener;
 use tonic::transport::server::Router;
 use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity, Server, ServerTlsConfig};
 use tower::util::MapResponseLayer;
 
+pub use incoming::{Accepted, Incoming};
+
 /// The transport of one role: plaintext, or TLS with the corridor CA and the role's own
-/// certificate. Cheap to clone.
+/// certificate; and the limits its servers hold connections to. Cheap to clone.
 #[derive(Clone, Debug, Default)]
 pub struct Transport {
     tls: Option<Arc<(ServiceRole, TlsMaterial)>>,
+    connections: Connections,
 }
 
 /// The endpoint of the service at `addr` (`host:port`) as `me` calls it: [`Transport::for_role`]
@@ -43,18 +56,21 @@ pub fn server(t: &Topology, me: &ServiceRole) -> Result<Server, Error> {
 }
 
 impl Transport {
-    /// Plaintext: `http://` endpoints and a server without TLS.
+    /// Plaintext: `http://` endpoints and a server without TLS, with the default connection
+    /// limits.
     pub fn plaintext() -> Self {
         Self::default()
     }
 
     /// The transport the topology gives `role`: plaintext without a `[tls]` section, else TLS
     /// with the CA and `role`'s certificate and key, read now (a missing file, or a key file
-    /// others may read, is an error here rather than at the first connection).
+    /// others may read, is an error here rather than at the first connection); its servers
+    /// hold connections to the topology's `[connections]` limits.
     pub fn for_role(t: &Topology, role: &ServiceRole) -> Result<Self, Error> {
         let tls = t.tls_material(role)?;
         let transport = Self {
             tls: tls.map(|m| Arc::new((role.clone(), m))),
+            connections: t.connections,
         };
         // Parse the PEM files now, so that a bad one names its role at start.
         if transport.is_tls() {
@@ -67,7 +83,27 @@ impl Transport {
     pub fn with_material(role: ServiceRole, material: TlsMaterial) -> Self {
         Self {
             tls: Some(Arc::new((role, material))),
+            connections: Connections::default(),
         }
+    }
+
+    /// This transport with its servers held to `limits` instead.
+    pub fn with_connections(self, limits: Connections) -> Self {
+        Self {
+            connections: limits,
+            ..self
+        }
+    }
+
+    /// The limits this transport's servers hold connections to.
+    pub fn connections(&self) -> &Connections {
+        &self.connections
+    }
+
+    /// The connections of `listener`, held to this transport's limits: what a server built
+    /// by [`Transport::server`] serves (`serve_with_incoming`).
+    pub fn incoming(&self, listener: TcpListener) -> Incoming {
+        Incoming::new(listener, &self.connections)
     }
 
     /// Is this TLS?
@@ -102,9 +138,23 @@ impl Transport {
     }
 
     /// A server builder: under TLS it presents this role's certificate and requires a client
-    /// certificate signed by the corridor CA; plaintext otherwise.
+    /// certificate signed by the corridor CA, with the TLS handshake held to the handshake
+    /// timeout; plaintext otherwise. Either way with the HTTP/2 limits of `[connections]`:
+    /// streams per connection, keepalive PINGs, and the request timeout.
+    ///
+    /// The request timeout is tonic's (`Server::timeout`, which also honours a client's
+    /// `grpc-timeout`): it bounds the future that produces a call's response head, so a
+    /// unary call from request to answer, and a server stream only until its handler returns
+    /// the stream. The follow streams (`WatchConsignment`, `TrackConsignment`,
+    /// `WatchChanges`, `ListEntries`) start within it and then run as long as their clients
+    /// stay.
     pub fn server(&self) -> Result<Server, Error> {
-        let builder = Server::builder();
+        let c = &self.connections;
+        let builder = Server::builder()
+            .max_concurrent_streams(c.max_concurrent_streams)
+            .http2_keepalive_interval(Some(c.keepalive_interval()))
+            .http2_keepalive_timeout(Some(c.keepalive_timeout()))
+            .timeout(c.request_timeout());
         let Some(tls) = &self.tls else {
             return Ok(builder);
         };
@@ -112,10 +162,9 @@ impl Transport {
         let config = ServerTlsConfig::new()
             .identity(Identity::from_pem(&m.cert_pem, &m.key_pem))
             .client_ca_root(Certificate::from_pem(&m.ca_pem))
-            .client_auth_optional(false);
-        let mut builder = builder;
-        builder = builder.tls_config(config).map_err(|e| bad_tls(role, &e))?;
-        Ok(builder)
+            .client_auth_optional(false)
+            .timeout(c.handshake_timeout());
+        builder.tls_config(config).map_err(|e| bad_tls(role, &e))
     }
 }
 

@@ -13,7 +13,6 @@ use corridor_proto::v1::corridor_clock_server::CorridorClockServer;
 use corridor_proto::v1::ledger_reader_server::LedgerReaderServer;
 use corridor_topology::Clock;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tonic::server::NamedService;
@@ -83,7 +82,7 @@ where
                 .max_decoding_message_size(max_message_bytes),
         );
     add(router)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled())
+        .serve_with_incoming_shutdown(transport.incoming(listener), shutdown.cancelled())
         .await?;
     if let Some(tasks) = tasks {
         tasks.close();

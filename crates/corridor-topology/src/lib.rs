@@ -14,7 +14,12 @@
 //! and an optional `anchor`); `[clearance]` (`target_hours`, default 72, and
 //! `warning_share`, default 0.8); `[document_times]` (`max_ahead_secs`, default 300, and
 //! `max_age_secs`, default 2,592,000: how far from a receiver's corridor clock a document
-//! entering the corridor may be dated, [`DocumentTimes`]); `[registry]` and `[declarant]` (`listen`, optional `key`);
+//! entering the corridor may be dated, [`DocumentTimes`]); `[connections]` (the limits every
+//! server holds its connections to, each optional: `max_connections`, default 4096,
+//! `handshake_timeout_ms`, default 10000, `idle_timeout_secs`, default 300,
+//! `keepalive_interval_secs`, default 30, `keepalive_timeout_secs`, default 20,
+//! `max_concurrent_streams`, default 1024, and `request_timeout_secs`, default 60; see
+//! [`connections`]); `[registry]` and `[declarant]` (`listen`, optional `key`);
 //! `[[countries]]` in route order (`code`, `name`, `authority_key`, `node = {listen, key}`,
 //! `border_posts` (`{name, locode, mode, crossings, note?}`, below), `officers`, and an
 //! optional `risk` profile: `rates` and `aeo_rates` as `{blue, yellow, red}`,
@@ -84,6 +89,7 @@
 //! certificate.
 
 pub mod clock;
+pub mod connections;
 mod init;
 pub mod risk;
 
@@ -95,6 +101,7 @@ use corridor_core::{CountryCode, OperatorId, PublicKey, SigningKey, UnLocode};
 use serde::{Deserialize, Serialize};
 
 pub use clock::{Clock, ClockConfig, DocumentTimes};
+pub use connections::Connections;
 pub use init::{InitOptions, init_keys, init_keys_with};
 pub use risk::{ClearanceTarget, LaneRates, RiskProfile, ValueFloor};
 
@@ -443,6 +450,9 @@ pub struct Topology {
     /// TLS between the services; plaintext without it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsConfig>,
+    /// How many connections each server holds open and for how long (defaults without it).
+    #[serde(default, skip_serializing_if = "Connections::is_default")]
+    pub connections: Connections,
     /// The AEO registry service.
     pub registry: Service,
     /// The declarant (trade-side gateway) service.
@@ -523,6 +533,7 @@ impl Topology {
         self.clock.check()?;
         self.clearance.check()?;
         self.document_times.check()?;
+        self.connections.check()?;
         check_listen("registry.listen", &self.registry.listen)?;
         check_listen("declarant.listen", &self.declarant.listen)?;
         self.check_tls()?;
