@@ -1,7 +1,7 @@
-//! The ledger on file systems that fail. On a full disk (a writer process, since a ledger
-//! whose write failed is not reopened in the process that held it): the appends of the
-//! failing group get a clear error, the ledger takes no more, the process ends by itself, and
-//! once space returns a restart verifies and holds every acknowledged entry. On a read-only
+//! The ledger on file systems that fail. On a full disk (a writer process): the appends of
+//! the failing group get a clear error, the ledger takes no more, the process ends by itself,
+//! and once space returns a restart verifies and holds every acknowledged entry; or, in the
+//! same process, `Ledger::recover` reopens it in place once space returns. On a read-only
 //! file system: a writer is refused, an audit reads the ledger where it is. Each test mounts
 //! a small tmpfs of its own (which needs root, as CI runs; elsewhere the test says so and
 //! returns).
