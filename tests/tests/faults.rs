@@ -1,7 +1,7 @@
-//! The ledger on file systems that fail. On a full disk (a writer process, since a ledger
-//! whose write failed is not reopened in the process that held it): the appends of the
-//! failing group get a clear error, the ledger takes no more, the process ends by itself, and
-//! once space returns a restart verifies and holds every acknowledged entry. On a read-only
+//! The ledger on file systems that fail. On a full disk (a writer process): the appends of
+//! the failing group get a clear error, the ledger takes no more, the process ends by itself,
+//! and once space returns a restart verifies and holds every acknowledged entry; or, in the
+//! same process, `Ledger::recover` reopens it in place once space returns. On a read-only
 //! file system: a writer is refused, an audit reads the ledger where it is. Each test mounts
 //! a small tmpfs of its own (which needs root, as CI runs; elsewhere the test says so and
 //! returns).
@@ -167,4 +167,52 @@ async fn a_read_only_file_system_refuses_a_writer_but_is_audited_as_it_is() {
         assert!(l.row(format!("row/{seq}").as_bytes()).is_some());
     }
     assert!(l.verify(Some(&key.public())).unwrap().is_ok());
+}
+
+#[tokio::test]
+async fn a_ledger_whose_disk_filled_recovers_in_place_once_space_returns() {
+    let Some(fs) = Tmpfs::mount("16m") else {
+        return;
+    };
+    let key = SigningKey::from_seed(&[12; 32]);
+    let dir = fs.at.join("ledger");
+    let l = Ledger::open(&dir, "corridor/faults", &key).unwrap();
+    let big = |i: u64| corridor_ledger::Append {
+        kind: "test.recorded".into(),
+        subject: "full".into(),
+        time_unix_micros: 1_700_000_000_000_000,
+        envelope: format!("{i:032}").repeat(1024).into_bytes(),
+        rows: vec![RowChange::set(format!("row/{i}").into_bytes(), vec![1; 16])],
+    };
+    let mut acked = Vec::new();
+    let failed = loop {
+        match l.append(big(acked.len() as u64)).await {
+            Ok(a) => acked.push((a.seq, a.hash)),
+            Err(e) => break e,
+        }
+    };
+    assert!(
+        failed.to_string().contains("ledger write failed"),
+        "{failed}"
+    );
+    assert!(l.is_failed());
+    assert!(l.probe().is_err(), "the disk is full");
+
+    fs.remount("size=256m");
+    let started = std::time::Instant::now();
+    l.probe().unwrap();
+    let r = l.recover().unwrap();
+    eprintln!("recovered in {:?}: {r:?}", started.elapsed());
+    assert_eq!(r.entries, acked.len() as u64);
+    assert!(!l.is_failed());
+    for (seq, hash) in &acked {
+        assert_eq!(l.entry_hash(*seq), Some(*hash), "acknowledged entry {seq}");
+    }
+    let a = l.append(big(acked.len() as u64)).await.unwrap();
+    assert_eq!(a.seq, acked.len() as u64);
+    assert!(l.verify(Some(&key.public())).unwrap().is_ok());
+    l.seal(&key).await.unwrap();
+    drop(l);
+    let v = verify_dir(&dir, Some(&key.public())).unwrap().unwrap();
+    assert_eq!(v.entries, acked.len() as u64 + 1);
 }

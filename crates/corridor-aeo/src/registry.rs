@@ -46,7 +46,8 @@ struct Inner {
     /// Set when the ledger recorded an entry other than the one staged (not new, or at
     /// another sequence number): the state then disagrees with the ledger, so the registry
     /// records nothing more until it is restarted (and rebuilt from the ledger). A failed
-    /// write stops the ledger itself ([`Ledger::is_failed`]).
+    /// write stops the ledger itself ([`Ledger::is_failed`]) until it is reopened, which keeps
+    /// nothing unacknowledged: the state, built from acknowledged entries only, stays right.
     diverged: std::sync::atomic::AtomicBool,
     shutdown: CancellationToken,
 }
@@ -250,7 +251,7 @@ async fn write_group(inner: &Inner, group: Vec<Submission>) {
     if inner.stopped() {
         for s in group {
             let _ = s.reply.send(Err(Error::Refusal(Refusal::Unavailable(
-                "the registry stopped recording after a ledger failure; restart it".into(),
+                "the registry stopped recording after a ledger failure; it resumes once its ledger is reopened".into(),
             ))));
         }
         return;
@@ -324,9 +325,12 @@ async fn write_group(inner: &Inner, group: Vec<Submission>) {
         ) in accepted.into_iter().zip(results).enumerate()
         {
             let seq = base + k as u64;
-            let ok = !inner.stopped();
+            // An acknowledged entry is durable and stays in the ledger (a later failure and
+            // recovery included), so it is applied, provided every change staged before it
+            // was: each was prepared on the state the ones before it left.
+            let in_order = applied == seq && !inner.diverged.load(Ordering::SeqCst);
             match r {
-                Ok(a) if ok && a.seq == seq && a.new => {
+                Ok(a) if in_order && a.seq == seq && a.new => {
                     let receipt = state.apply(
                         change,
                         Recorded {
@@ -364,7 +368,7 @@ async fn write_group(inner: &Inner, group: Vec<Submission>) {
         let r = match receipts.get(of).copied().flatten() {
             Some(r) => Ok(r.again()),
             None => Err(Error::Refusal(Refusal::Unavailable(
-                "the registry stopped recording after a ledger failure; restart it".into(),
+                "the registry stopped recording after a ledger failure; it resumes once its ledger is reopened".into(),
             ))),
         };
         let _ = s.reply.send(r);

@@ -21,10 +21,16 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the whole corridor on this machine: the registry, each customs node and the
-    /// declarant as separate processes, until Ctrl-C.
+    /// declarant as separate processes, until Ctrl-C. A service that stops on its own is
+    /// named at once and the others are stopped: exit 3.
     Up(cmd::up::UpArgs),
     /// Bring the corridor up on an accelerated clock and send consignments through it, with
     /// live progress, verified ledgers and a clearance report.
+    ///
+    /// Exit codes: 0 every consignment driven and every ledger and trace verified; 1 a
+    /// ledger or trace that did not verify, or a consignment that could not be driven; 2 bad
+    /// input or usage; 3 a service stopped during the run (named at once, with
+    /// `service NAME (pid N) stopped: STATUS`; the report is partial, marked PARTIAL).
     Demo(cmd::demo::DemoArgs),
     /// Create and inspect ed25519 keys.
     #[command(subcommand)]
@@ -73,6 +79,9 @@ pub(crate) enum Outcome {
     Ok,
     /// A verification found damage (exit 1); the report is already printed.
     Damaged,
+    /// A service of the corridor `demo` or `up` runs stopped on its own (exit 3); it is
+    /// already named (and the demo's partial report printed).
+    Stopped,
 }
 
 fn main() -> ExitCode {
@@ -108,6 +117,7 @@ fn main() -> ExitCode {
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::Damaged) => ExitCode::from(1),
+        Ok(Outcome::Stopped) => ExitCode::from(3),
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)

@@ -370,3 +370,79 @@ fn topology_show_prints_the_built_in_middle_corridor() {
         std::fs::read_to_string(deploy("corridor.toml")).unwrap()
     );
 }
+
+#[test]
+fn a_demo_whose_node_dies_names_it_at_once_and_ends_with_a_partial_report_and_exit_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut demo = corridor()
+        .args(["demo", "--consignments", "40", "--seed", "3", "--data"])
+        .arg(dir.path().join("data"))
+        .arg("--report")
+        .arg(dir.path().join("report.json"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Every line of the demo's output, as it comes, on a channel (so that waiting for one is
+    // bounded).
+    let (tx, rx) = std::sync::mpsc::channel();
+    let out = demo.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for l in BufReader::new(out).lines() {
+            if tx.send(l.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut seen = Vec::new();
+    let mut next = || {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let l = rx
+            .recv_timeout(left)
+            .unwrap_or_else(|e| panic!("{e} after:\n{}", seen.join("\n")));
+        seen.push(l.clone());
+        l
+    };
+    // "customs KZ   127.0.0.1:44173   12029   /tmp/.../customs/KZ"
+    let kz = loop {
+        let l = next();
+        let parts: Vec<&str> = l.split_whitespace().collect();
+        if parts.len() >= 4 && parts[..2] == ["customs", "KZ"] {
+            break parts[3].parse::<u32>().unwrap();
+        }
+    };
+    // The scenario has begun: consignments are on their way.
+    while !next().starts_with("demo: 40 consignments") {}
+    let killed = Instant::now();
+    assert!(
+        Command::new("kill")
+            .args(["-KILL", &kz.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let stopped = format!("service customs KZ (pid {kz}) stopped: signal: 9 (SIGKILL)");
+    while !next().starts_with(&stopped) {}
+    let named_after = killed.elapsed();
+    assert!(
+        named_after < Duration::from_secs(5),
+        "named {named_after:?} after the kill"
+    );
+    while !next().starts_with("PARTIAL report: ") {}
+    let status = demo.wait().unwrap();
+    assert_eq!(status.code(), Some(3), "{}", seen.join("\n"));
+    let partial = seen.iter().find(|l| l.starts_with("PARTIAL")).unwrap();
+    assert!(partial.contains(&stopped), "{partial}");
+    assert!(
+        !seen.iter().any(|l| l.contains("cannot reach")),
+        "{}",
+        seen.join("\n")
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["partial"]["stopped"], "customs KZ");
+    assert_eq!(report["partial"]["pid"], kz);
+    assert_eq!(report["ledgers"], serde_json::json!([]));
+}

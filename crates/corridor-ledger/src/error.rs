@@ -55,9 +55,13 @@ pub enum Error {
     #[error("checkpoint: {0}")]
     Checkpoint(#[from] crate::checkpoint::CheckpointError),
     /// A group of appends could not be written or made durable; none of it was acknowledged,
-    /// and the ledger takes no more appends until it is opened again.
+    /// and the ledger takes no more appends until it is reopened.
     #[error("ledger write failed: {0}")]
     Write(String),
+    /// A recovery has the ledger's database closed, to open it again
+    /// ([`crate::Ledger::recover`]).
+    #[error("ledger at {0} is being reopened after a failed write")]
+    Reopening(PathBuf),
     /// An export file is malformed.
     #[error("export line {line}: {reason}")]
     Export {

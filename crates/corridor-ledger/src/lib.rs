@@ -30,5 +30,5 @@ pub use commit::GroupCommit;
 pub use entry::Entry;
 pub use error::Error;
 pub use snapshot::{Snapshot, verify_dir};
-pub use store::{Append, Appended, Ledger, Row, RowChange};
+pub use store::{Append, Appended, Ledger, Recovered, Row, RowChange};
 pub use verify::{Damage, Verified};

@@ -796,6 +796,7 @@ async fn an_open_ledger_verifies_what_is_stored_now() {
     // A second handle on the same tree (in this process) changes entry 2 under the ledger.
     let mut v = l
         .db()
+        .unwrap()
         .open_tree("entries")
         .unwrap()
         .get(2u64.to_be_bytes())
@@ -804,6 +805,7 @@ async fn an_open_ledger_verifies_what_is_stored_now() {
         .to_vec();
     v[20] ^= 0x01;
     l.db()
+        .unwrap()
         .open_tree("entries")
         .unwrap()
         .insert(2u64.to_be_bytes(), v)

@@ -172,8 +172,9 @@ impl Transport {
     /// A server on this transport with what every corridor server offers beside its own
     /// services: gRPC health, reporting each of `serving` (service names) SERVING, and
     /// reflection, v1 and v1alpha (grpcurl 1.8 and Python's grpcio-reflection speak only
-    /// v1alpha), listing `serving`, health and reflection. The caller adds its own services.
-    pub async fn router(&self, serving: &[&str]) -> Result<CorridorRouter, Error> {
+    /// v1alpha), listing `serving`, health and reflection. The caller adds its own services;
+    /// the [`Health`] returned changes what health reports.
+    pub async fn router(&self, serving: &[&str]) -> Result<(CorridorRouter, Health), Error> {
         let (reporter, health) = tonic_health::server::health_reporter();
         for name in serving {
             reporter
@@ -201,14 +202,37 @@ impl Transport {
         };
         let v1 = reflection().build_v1().map_err(bad)?;
         let v1alpha = reflection().build_v1alpha().map_err(bad)?;
-        Ok(self
+        let router = self
             .server()?
             .layer(MapResponseLayer::new(
                 conventional_codes as fn(HttpResponse) -> HttpResponse,
             ))
             .add_service(health)
             .add_service(v1)
-            .add_service(v1alpha))
+            .add_service(v1alpha);
+        Ok((router, Health { reporter }))
+    }
+}
+
+/// What a server's gRPC health reports, for a server whose services stop and resume serving
+/// (a service whose ledger failed a write, until it is reopened).
+#[derive(Clone)]
+pub struct Health {
+    reporter: tonic_health::server::HealthReporter,
+}
+
+impl Health {
+    /// Reports `services` (service names; `""` is the server as a whole) SERVING, or
+    /// NOT_SERVING.
+    pub async fn set(&self, services: &[&str], serving: bool) {
+        let status = if serving {
+            tonic_health::ServingStatus::Serving
+        } else {
+            tonic_health::ServingStatus::NotServing
+        };
+        for name in services {
+            self.reporter.set_service_status(*name, status).await;
+        }
     }
 }
 

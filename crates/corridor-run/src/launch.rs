@@ -152,8 +152,30 @@ pub struct Corridor {
     pub topology: Topology,
     /// The services, in start order.
     pub services: Vec<Running>,
-    /// Children that exited: (name, status).
-    exits: mpsc::UnboundedReceiver<(String, ExitStatus)>,
+    /// Children that exited, as each exits. Behind a lock so that a run of the corridor
+    /// (holding it shared) can watch for them.
+    exits: tokio::sync::Mutex<mpsc::UnboundedReceiver<Exited>>,
+}
+
+/// A child that exited.
+#[derive(Clone, Debug)]
+pub struct Exited {
+    /// The service's name (`registry`, `customs KZ`, `declarant`).
+    pub name: String,
+    /// Its process id.
+    pub pid: u32,
+    /// How it ended.
+    pub status: ExitStatus,
+}
+
+impl std::fmt::Display for Exited {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "service {} (pid {}) stopped: {}",
+            self.name, self.pid, self.status
+        )
+    }
 }
 
 impl Corridor {
@@ -174,7 +196,7 @@ impl Corridor {
             root: root.to_owned(),
             topology: t,
             services: Vec::new(),
-            exits,
+            exits: tokio::sync::Mutex::new(exits),
         };
         for s in specs {
             let log_path = logs.join(format!("{}.log", s.name.replace(' ', "-")));
@@ -224,7 +246,7 @@ impl Corridor {
                 // Drain stdout, then report the exit.
                 for _ in lines.lines() {}
                 if let Ok(status) = wait(child) {
-                    let _ = tx.send((name, status));
+                    let _ = tx.send(Exited { name, pid, status });
                 }
             });
             corridor.services.push(Running {
@@ -287,9 +309,10 @@ impl Corridor {
         lines
     }
 
-    /// The next child to exit on its own: (name, status).
-    pub async fn next_exit(&mut self) -> Option<(String, ExitStatus)> {
-        self.exits.recv().await
+    /// The next child to exit on its own (at once when one has exited unseen); `None` once
+    /// every child has been seen to exit.
+    pub async fn next_exit(&self) -> Option<Exited> {
+        self.exits.lock().await.recv().await
     }
 
     /// Stops every child (as on SIGTERM: it finishes its calls, flushes its ledger and signs
@@ -300,11 +323,12 @@ impl Corridor {
             drop(s.stdin.take());
         }
         let mut exited = 0;
+        let mut exits = self.exits.lock().await;
         let deadline = tokio::time::sleep(Duration::from_secs(30));
         tokio::pin!(deadline);
         while exited < n {
             tokio::select! {
-                e = self.exits.recv() => match e {
+                e = exits.recv() => match e {
                     Some(_) => exited += 1,
                     None => break,
                 },

@@ -10,7 +10,7 @@
 //! 4. the state: a step out of order ([`Refusal::FailedPrecondition`]), an id re-used with
 //!    other content ([`Refusal::AlreadyExists`]), an id nothing has ([`Refusal::NotFound`]);
 //! 5. whether the service can record now ([`Refusal::Unavailable`]: stopping, or stopped
-//!    recording after a ledger failure until it is restarted).
+//!    recording after a ledger failure until its ledger is reopened).
 //!
 //! A refusal's message goes to the client as it is. An internal failure is logged with its
 //! cause and answered with a terse message ([`internal`], [`ledger_failed`]).
@@ -82,7 +82,8 @@ pub fn internal(what: &str, cause: &dyn Display) -> Status {
 }
 
 /// A failed ledger write or read at `service` (e.g. "customs node"): logged with its cause;
-/// nothing was recorded, and the client may try again once the service is restarted.
+/// nothing was recorded, and the client may try again once the service's health reports
+/// SERVING (its ledger reopened).
 pub fn ledger_failed(service: &str, cause: &corridor_ledger::Error) -> Status {
     tracing::error!(error = %cause, "ledger failure");
     Status::unavailable(format!(

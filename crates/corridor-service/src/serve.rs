@@ -2,13 +2,22 @@
 //! `LedgerReader` over its ledger, `CorridorClock`, health and reflection, on a listener the caller has bound;
 //! on shutdown, the calls in flight finish, the service's background tasks are waited for,
 //! and the ledger is made durable with a final signed checkpoint.
+//!
+//! A ledger write that fails (a full disk) stops the service recording until its ledger is
+//! reopened, and nothing else restarts it, so `serve` watches the ledger: once a write
+//! fails, health reports the service (and the server as a whole) NOT_SERVING, and a task
+//! probes the ledger's file system, after 1 s and then at doubling pauses of up to 30 s,
+//! until a probe write succeeds and [`Ledger::recover`] has reopened and verified the ledger;
+//! then health reports SERVING again. The recovery keeps nothing of the failed write, so the
+//! service's state, built only from acknowledged appends, is the reopened ledger's.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use corridor_core::SigningKey;
 use corridor_ledger::Ledger;
-use corridor_net::{CorridorRouter, Transport};
+use corridor_net::{CorridorRouter, Health, Transport};
 use corridor_proto::v1::corridor_clock_server::CorridorClockServer;
 use corridor_proto::v1::ledger_reader_server::LedgerReaderServer;
 use corridor_topology::Clock;
@@ -41,7 +50,8 @@ pub struct Serving<'a> {
 
 /// Serves on `listener` until `shutdown` is cancelled: the service `NAME` that `add` adds
 /// to the router (applying `max_message_bytes` to it), `LedgerReader`, `CorridorClock`, health (every
-/// service reported SERVING) and reflection. `ready` is called with the listening address
+/// service reported SERVING; the service and the server NOT_SERVING while a failed ledger is
+/// reopened, see the module doc) and reflection. `ready` is called with the listening address
 /// just before the server starts.
 pub async fn serve<E>(
     listener: TcpListener,
@@ -69,13 +79,25 @@ where
     let addr = listener.local_addr().ok();
     tracing::info!(?addr, entries = ledger.len(), "{name} serving");
     ready(addr);
-    let router = transport
+    let (router, health) = transport
         .router(&[
             service_name,
             <LedgerReaderServer<LedgerReaderService> as NamedService>::NAME,
             <CorridorClockServer<CorridorClockService> as NamedService>::NAME,
         ])
-        .await?
+        .await?;
+    let watcher = TaskTracker::new();
+    watcher.spawn(recovery(
+        name.clone(),
+        ledger.clone(),
+        Recovering {
+            health,
+            services: [service_name, ""],
+        },
+        shutdown.clone(),
+    ));
+    watcher.close();
+    let router = router
         .add_service(LedgerReaderServer::new(reader).max_decoding_message_size(max_message_bytes))
         .add_service(
             CorridorClockServer::new(CorridorClockService::new(clock))
@@ -88,7 +110,79 @@ where
         tasks.close();
         tasks.wait().await;
     }
+    watcher.wait().await;
     ledger.seal(key).await?;
     tracing::info!(entries = ledger.len(), "{name} stopped");
     Ok(())
+}
+
+/// The first pause before a failed ledger's recovery is tried, doubled after each failed try.
+const RECOVERY_FIRST: Duration = Duration::from_secs(1);
+
+/// The longest pause between tries: a disk that stays full costs one probe write and one
+/// log line per 30 s, and space freed is noticed within 30 s.
+const RECOVERY_LONGEST: Duration = Duration::from_secs(30);
+
+/// What health reports while a ledger is reopened: the service's own name and the server as
+/// a whole (`""`). `LedgerReader` and `CorridorClock` go on answering.
+struct Recovering {
+    health: Health,
+    services: [&'static str; 2],
+}
+
+/// Watches `ledger` until `shutdown`: once a write fails, reports NOT_SERVING and tries a
+/// probe write and a recovery at growing pauses until one succeeds, then reports SERVING.
+async fn recovery(
+    name: String,
+    ledger: Arc<Ledger>,
+    health: Recovering,
+    shutdown: CancellationToken,
+) {
+    let mut failures = ledger.failures();
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            failed = failures.wait_for(|failed| *failed) => if failed.is_err() { return },
+        }
+        tracing::error!(
+            dir = %ledger.dir().display(),
+            "{name}: a ledger write failed; NOT_SERVING and refusing appends until the ledger is reopened"
+        );
+        health.health.set(&health.services, false).await;
+        let mut pause = RECOVERY_FIRST;
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(pause) => {}
+            }
+            let l = ledger.clone();
+            let tried = tokio::task::spawn_blocking(move || {
+                l.probe().map_err(|e| ("probe write", e))?;
+                l.recover().map_err(|e| ("reopening the ledger", e))
+            })
+            .await;
+            pause = (pause * 2).min(RECOVERY_LONGEST);
+            match tried {
+                Ok(Ok(r)) => {
+                    tracing::info!(
+                        entries = r.entries,
+                        discarded = r.discarded,
+                        "{name}: ledger reopened and verified; SERVING"
+                    );
+                    health.health.set(&health.services, true).await;
+                    break;
+                }
+                Ok(Err((step, e))) => tracing::warn!(
+                    error = %e,
+                    next_try_in = ?pause,
+                    "{name}: {step} failed; still NOT_SERVING"
+                ),
+                Err(e) => tracing::error!(
+                    error = %e,
+                    next_try_in = ?pause,
+                    "{name}: the ledger recovery task failed; still NOT_SERVING"
+                ),
+            }
+        }
+    }
 }

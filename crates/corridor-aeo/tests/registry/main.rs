@@ -3,6 +3,7 @@
 //! Each rule of the service is a test; every refused request is checked to have written
 //! nothing.
 
+mod disk;
 mod recognition;
 mod refusals;
 mod service;

@@ -2,7 +2,8 @@
 //! with consignments of AEO and other traders sent through the declarant, transport legs
 //! taking their corridor time from the topology, and simulated officers at every border. At
 //! the end every ledger is verified, every consignment traced, and a clearance report
-//! printed (and written as JSON with `--report`).
+//! printed (and written as JSON with `--report`). A service that stops during the run is
+//! named at once; the demo then stops driving, prints a partial report and exits 3.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -96,6 +97,10 @@ struct Display {
 
 impl Display {
     fn show(&mut self, a: &DemoArgs, p: &Progress, counts: &[CountryCounts]) {
+        if let Some(e) = &p.stopped {
+            println!("{e}; stopping the demo");
+            return;
+        }
         if p.finished == 0 && counts.is_empty() {
             println!(
                 "demo: {} consignments, seed {}, corridor clock x{} from {}",
@@ -173,7 +178,7 @@ async fn scenario(corridor: &Corridor, a: &DemoArgs) -> anyhow::Result<Outcome> 
     let tick = Duration::from_millis(if tty { 500 } else { 1000 });
     let report = corridor_run::demo::run(corridor, config, tick, |p, c| {
         display.show(a, p, c);
-        if p.done {
+        if p.done && p.stopped.is_none() {
             println!("verifying every ledger and tracing every consignment...");
         }
     })
@@ -185,6 +190,9 @@ async fn scenario(corridor: &Corridor, a: &DemoArgs) -> anyhow::Result<Outcome> 
         std::fs::write(path, serde_json::to_string_pretty(&report.json)? + "\n")
             .with_context(|| format!("cannot write the report {}", path.display()))?;
         println!("report written to {}", path.display());
+    }
+    if report.stopped.is_some() {
+        return Ok(Outcome::Stopped);
     }
     if !report.verified() {
         for p in &report.problems {

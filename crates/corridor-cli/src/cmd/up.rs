@@ -73,20 +73,21 @@ pub(crate) fn run(a: UpArgs) -> anyhow::Result<Outcome> {
             let _ = std::io::stdout().flush();
         }
         tokio::pin!(stop);
-        loop {
-            tokio::select! {
-                _ = &mut stop => break,
-                e = corridor.next_exit() => match e {
-                    Some((name, status)) => {
-                        eprintln!("{name} exited ({status}); the others keep running (see {})", corridor_audit::layout::logs_dir(&root).display());
-                    }
-                    None => break,
-                },
+        let outcome = tokio::select! {
+            _ = &mut stop => Outcome::Ok,
+            e = corridor.next_exit() => {
+                if let Some(e) = e {
+                    eprintln!(
+                        "{e}; stopping the others (logs in {})",
+                        corridor_audit::layout::logs_dir(&root).display()
+                    );
+                }
+                Outcome::Stopped
             }
-        }
+        };
         println!("stopping");
         corridor.stop().await;
         println!("stopped");
-        anyhow::Ok(Outcome::Ok)
+        anyhow::Ok(outcome)
     })?
 }

@@ -233,7 +233,7 @@ impl Node {
     ) -> Result<Vec<Appended>, Error> {
         if self.inner.ledger.is_failed() {
             return Err(Error::Refusal(Refusal::Unavailable(
-                "the node stopped recording after a ledger failure; restart it".into(),
+                "the node stopped recording after a ledger failure; it resumes once its ledger is reopened".into(),
             )));
         }
         let subject = id.to_hex();

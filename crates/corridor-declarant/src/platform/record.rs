@@ -155,7 +155,7 @@ impl Platform {
     pub(super) async fn record(&self, planned: Vec<Planned>) -> Result<Vec<Appended>, Error> {
         if self.inner.ledger.is_failed() {
             return Err(Error::Refusal(Refusal::Unavailable(
-                "the declarant stopped recording after a ledger failure; restart it".into(),
+                "the declarant stopped recording after a ledger failure; it resumes once its ledger is reopened".into(),
             )));
         }
         let now = self.inner.clock.now_micros();

@@ -21,10 +21,17 @@
 //!    issue 1308), and sled's own periodic flush is off ([`crate::layout::sled_config`]).
 //! 4. A failed batch or flush answers every append it covered with the error and stops the
 //!    ledger taking appends ([`Ledger::is_failed`]: what sled holds is then in doubt) until it
-//!    is opened again, when everything is read back and checked. Nothing is flushed on that
-//!    handle again: sled flushes when its last handle is dropped, and after a failed write
-//!    that flush can wait forever, so a failed ledger's database is left to the process's
-//!    exit.
+//!    is reopened, when everything is read back and checked: by [`Ledger::recover`] in the
+//!    same process (once [`Ledger::probe`] finds the disk writable again), or by opening it
+//!    in the next. sled 0.34 refuses every write after an I/O error, so a recovery closes
+//!    that database (off the caller's thread: after a failed write its close can wait
+//!    forever, and then the recovery says so and is tried again) and opens it again from its
+//!    path.
+//! 5. Never a half-written record: an append that failed is, after a recovery, not in the
+//!    ledger at all. What the failed write left in sled (a batch applied whose flush failed,
+//!    which sled may still have written) is removed before the ledger is verified, so the
+//!    reopened ledger holds exactly the entries and caller rows it acknowledged, which are
+//!    what its callers' in-memory state was built from.
 //!
 //! The indices live in memory, rebuilt by `layout::scan` when the ledger is opened (which
 //! also re-hashes every record and checks every link and the signed checkpoint before the
@@ -47,7 +54,7 @@ mod writer;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 
 use corridor_core::{Digest, PublicKey, SigningKey};
@@ -59,7 +66,7 @@ use crate::entry::Entry;
 use crate::error::Error;
 use crate::layout::{
     DB_DIR, ENTRIES_TREE, OPEN_LOCK_WAIT, ROW_PREFIX, Rebuilt, claimed, entries_tree, entry_key,
-    note_or_damage, read_note, refuse_log_layout, scan, sled_config, split_value, storage,
+    note_or_damage, read_note, refuse_log_layout, row_key, scan, sled_config, split_value, storage,
     while_locked, write_checkpoint,
 };
 use crate::verify::{Damage, Verified};
@@ -148,8 +155,22 @@ struct Shared {
     dir: PathBuf,
     index: RwLock<Index>,
     /// Set when a batch or a flush failed: what sled holds after that is not known, so the
-    /// ledger takes no more appends until it is opened again (and read back, and verified).
+    /// ledger takes no more appends until it is reopened (and read back, and verified).
     failed: AtomicBool,
+    /// The same flag, for those who wait for it to change ([`Ledger::failures`]).
+    failures: tokio::sync::watch::Sender<bool>,
+    /// Tests only: the next flush reports a failure after sled has written the batch (the
+    /// worst case for a recovery: the failed batch is on disk).
+    #[cfg(test)]
+    fail_next_flush: AtomicBool,
+}
+
+impl Shared {
+    /// Stops the ledger taking appends, and tells whoever watches.
+    fn fail(&self) {
+        self.failed.store(true, Ordering::SeqCst);
+        self.failures.send_replace(true);
+    }
 }
 
 fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -158,6 +179,38 @@ fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
 
 fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     l.write().unwrap_or_else(|p| p.into_inner())
+}
+
+fn lock<T>(l: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    l.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The sled database of an open ledger and the threads writing to it: what a recovery
+/// closes and opens again.
+struct Store {
+    db: sled::Db,
+    tree: sled::Tree,
+    requests: std::sync::mpsc::Sender<Request>,
+    writer: JoinHandle<()>,
+    flusher: JoinHandle<()>,
+}
+
+impl Store {
+    /// Ends the writer after the appends already queued, then the flusher after the groups
+    /// already written, and returns the database.
+    fn stop(self) -> (sled::Db, sled::Tree) {
+        let Store {
+            db,
+            tree,
+            requests,
+            writer,
+            flusher,
+        } = self;
+        drop(requests);
+        let _ = writer.join();
+        let _ = flusher.join();
+        (db, tree)
+    }
 }
 
 /// An open ledger. Shared between tasks by reference (or `Arc`).
@@ -170,17 +223,229 @@ fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 pub struct Ledger {
     dir: PathBuf,
     origin: String,
-    db: sled::Db,
-    tree: sled::Tree,
+    /// `None` while a recovery has closed the database and not yet opened it again.
+    store: RwLock<Option<Store>>,
     shared: Arc<Shared>,
-    requests: std::sync::mpsc::Sender<Request>,
-    writer: Option<JoinHandle<()>>,
-    flusher: Option<JoinHandle<()>>,
     /// The key the ledger's checkpoints are signed with, which each one read back must verify
     /// under.
     public: PublicKey,
     /// Held by whoever signs the next checkpoint.
     signing: tokio::sync::Mutex<()>,
+    /// Held by a recovery. Inside: the signal of a database a recovery is still closing (its
+    /// thread ends once the database is closed and its lock let go).
+    recovering: Mutex<Option<std::sync::mpsc::Receiver<()>>>,
+}
+
+/// How long a recovery waits for the failed database to close before it gives up until it
+/// is tried again.
+const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Bytes [`Ledger::probe`] writes: about what reopening a ledger and its next appends write
+/// at once (sled writes its log in segments of 512 KiB), so that a probe that succeeds on an
+/// almost full disk does not lead straight to another failed write.
+const PROBE_BYTES: usize = 1 << 20;
+
+/// The file [`Ledger::probe`] writes and removes, in the ledger directory.
+const PROBE_FILE: &str = "probe.tmp";
+
+/// What [`Ledger::recover`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Recovered {
+    /// Entries the failed write had left in the database without acknowledging them, which
+    /// the recovery removed (with the caller rows they had changed).
+    pub discarded: u64,
+    /// The ledger's size once reopened: the entries it had acknowledged.
+    pub entries: u64,
+}
+
+/// A ledger read back from its database and verified: the indices it serves from, where
+/// the writer continues, and the last signed checkpoint.
+struct Loaded {
+    index: Index,
+    next: u64,
+    head: Digest,
+    recorded: HashMap<Digest, (u64, Digest)>,
+    checkpoint: Option<Checkpoint>,
+}
+
+/// Reads every entry of `tree` back and checks it against its hash, its link and the last
+/// signed checkpoint in `dir` (of ledger `origin`, signed by `public`), and rebuilds the
+/// indices and the caller rows.
+fn load(dir: &Path, tree: &sled::Tree, origin: &str, public: &PublicKey) -> Result<Loaded, Error> {
+    let damaged = |damage| Error::Damaged {
+        dir: dir.to_owned(),
+        damage,
+    };
+    let note = note_or_damage(dir)?.map_err(damaged)?;
+    let checkpoint = match note {
+        Some(note) if note.origin() != origin => {
+            return Err(damaged(Damage {
+                seq: 0,
+                what: format!(
+                    "the signed checkpoint is of ledger {:?}, this ledger is {origin:?}",
+                    note.origin()
+                ),
+            }));
+        }
+        Some(note) => {
+            let seq = note.tree().size;
+            Some(note.verify(public).map_err(|e| {
+                damaged(Damage {
+                    seq,
+                    what: format!("checkpoint: {e}"),
+                })
+            })?)
+        }
+        None => None,
+    };
+    let mut rebuilt = Rebuilt::default();
+    scan(
+        dir,
+        tree,
+        None,
+        checkpoint.as_ref().map(Checkpoint::tree),
+        Some(&mut rebuilt),
+    )?
+    .map_err(damaged)?;
+    let mut rows = BTreeMap::new();
+    for r in tree.scan_prefix([ROW_PREFIX]) {
+        let (k, v) = r.map_err(storage(dir))?;
+        rows.insert(k[1..].to_vec(), v.to_vec());
+    }
+    let next = rebuilt.hashes.len() as u64;
+    let head = rebuilt.hashes.last().copied().unwrap_or(Digest::ZERO);
+    let envelopes = std::mem::take(&mut rebuilt.envelopes);
+    let hashes = |seq: u64| rebuilt.hashes.get(seq as usize).copied();
+    let recorded: HashMap<Digest, (u64, Digest)> = envelopes
+        .into_iter()
+        .filter_map(|(id, seq)| Some((id, (seq, hashes(seq)?))))
+        .collect();
+    Ok(Loaded {
+        index: Index {
+            entries: rebuilt,
+            rows,
+        },
+        next,
+        head,
+        recorded,
+        checkpoint,
+    })
+}
+
+/// Starts the writer and flusher threads of `db`, the writer continuing from `next` and
+/// `head`.
+fn start(
+    dir: &Path,
+    db: sled::Db,
+    tree: sled::Tree,
+    shared: &Arc<Shared>,
+    next: u64,
+    head: Digest,
+    recorded: HashMap<Digest, (u64, Digest)>,
+) -> Result<Store, Error> {
+    let (requests, rx) = std::sync::mpsc::channel();
+    // A rendezvous: the writer hands a group over only when the flusher starts its next
+    // flush, and gathers every append that arrives meanwhile into one batch, applied
+    // while that flush runs. So one batch per flush: each sled batch costs a synced
+    // write of its own (it seals sled's I/O buffer around its manifest).
+    let (to_flusher, written) = std::sync::mpsc::sync_channel(0);
+    let spawn_err = |source| Error::Io {
+        path: dir.to_owned(),
+        source,
+    };
+    let flusher = {
+        let (db, shared) = (db.clone(), shared.clone());
+        std::thread::Builder::new()
+            .name("ledger-flusher".into())
+            .spawn(move || flusher(&db, &shared, &written))
+            .map_err(spawn_err)?
+    };
+    let writer = {
+        let w = Writer {
+            tree: tree.clone(),
+            shared: shared.clone(),
+            next,
+            head,
+            recorded,
+            to_flusher,
+        };
+        std::thread::Builder::new()
+            .name("ledger-writer".into())
+            .spawn(move || w.run(&rx))
+            .map_err(spawn_err)?
+    };
+    Ok(Store {
+        db,
+        tree,
+        requests,
+        writer,
+        flusher,
+    })
+}
+
+/// Removes from the database what a failed write left beyond what the ledger acknowledged:
+/// the entries from `len` on, and every caller row that differs from `rows`. Returns the
+/// number of entries removed.
+fn discard_unacknowledged(
+    dir: &Path,
+    db: &sled::Db,
+    tree: &sled::Tree,
+    len: u64,
+    rows: &BTreeMap<Vec<u8>, Vec<u8>>,
+) -> Result<u64, Error> {
+    let mut batch = sled::Batch::default();
+    let mut removed = 0;
+    for r in tree.range(entry_key(len).to_vec()..vec![ROW_PREFIX]) {
+        let (k, _) = r.map_err(storage(dir))?;
+        batch.remove(k);
+        removed += 1;
+    }
+    let mut changed = false;
+    let mut stored = BTreeMap::new();
+    for r in tree.scan_prefix([ROW_PREFIX]) {
+        let (k, v) = r.map_err(storage(dir))?;
+        stored.insert(k[1..].to_vec(), v.to_vec());
+    }
+    for (k, v) in &stored {
+        match rows.get(k) {
+            Some(want) if want == v => {}
+            Some(want) => {
+                batch.insert(row_key(k), want.as_slice());
+                changed = true;
+            }
+            None => {
+                batch.remove(row_key(k));
+                changed = true;
+            }
+        }
+    }
+    for (k, v) in rows {
+        if !stored.contains_key(k) {
+            batch.insert(row_key(k), v.as_slice());
+            changed = true;
+        }
+    }
+    if removed > 0 || changed {
+        tree.apply_batch(batch).map_err(storage(dir))?;
+        db.flush().map_err(storage(dir))?;
+    }
+    Ok(removed)
+}
+
+/// Runs `close` (which drops a database) on a thread of its own (after a failed write its close can wait forever);
+/// the returned signal comes once it is closed.
+fn close_apart(close: impl FnOnce() + Send + 'static) -> std::sync::mpsc::Receiver<()> {
+    let (done, closed) = std::sync::mpsc::sync_channel(1);
+    let spawned = std::thread::Builder::new()
+        .name("ledger-closer".into())
+        .spawn(move || {
+            close();
+            let _ = done.send(());
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "could not start a thread to close a failed ledger database");
+    }
+    closed
 }
 
 /// Opens (creating when missing) the sled database of the ledger in `dir`, naming a lock held
@@ -241,93 +506,22 @@ impl Ledger {
             db.flush().map_err(storage(dir))?;
             tree
         };
-        let damaged = |damage| Error::Damaged {
-            dir: dir.to_owned(),
-            damage,
-        };
-        let note = note_or_damage(dir)?.map_err(damaged)?;
-        let checkpoint = match note {
-            Some(note) if note.origin() != origin => {
-                return Err(damaged(Damage {
-                    seq: 0,
-                    what: format!(
-                        "the signed checkpoint is of ledger {:?}, this ledger is {origin:?}",
-                        note.origin()
-                    ),
-                }));
-            }
-            Some(note) => {
-                let seq = note.tree().size;
-                Some(note.verify(&key.public()).map_err(|e| {
-                    damaged(Damage {
-                        seq,
-                        what: format!("checkpoint: {e}"),
-                    })
-                })?)
-            }
-            None => None,
-        };
-        let mut rebuilt = Rebuilt::default();
-        scan(
-            dir,
-            &tree,
-            None,
-            checkpoint.as_ref().map(Checkpoint::tree),
-            Some(&mut rebuilt),
-        )?
-        .map_err(damaged)?;
-        let mut rows = BTreeMap::new();
-        for r in tree.scan_prefix([ROW_PREFIX]) {
-            let (k, v) = r.map_err(storage(dir))?;
-            rows.insert(k[1..].to_vec(), v.to_vec());
-        }
-        let next = rebuilt.hashes.len() as u64;
-        let head = rebuilt.hashes.last().copied().unwrap_or(Digest::ZERO);
-        let envelopes = std::mem::take(&mut rebuilt.envelopes);
-        let hashes = |seq: u64| rebuilt.hashes.get(seq as usize).copied();
-        let recorded: HashMap<Digest, (u64, Digest)> = envelopes
-            .into_iter()
-            .filter_map(|(id, seq)| Some((id, (seq, hashes(seq)?))))
-            .collect();
+        let Loaded {
+            index,
+            next,
+            head,
+            recorded,
+            checkpoint,
+        } = load(dir, &tree, origin, &key.public())?;
         let shared = Arc::new(Shared {
             dir: dir.to_owned(),
-            index: RwLock::new(Index {
-                entries: rebuilt,
-                rows,
-            }),
+            index: RwLock::new(index),
             failed: AtomicBool::new(false),
+            failures: tokio::sync::watch::Sender::new(false),
+            #[cfg(test)]
+            fail_next_flush: AtomicBool::new(false),
         });
-        let (requests, rx) = std::sync::mpsc::channel();
-        // A rendezvous: the writer hands a group over only when the flusher starts its next
-        // flush, and gathers every append that arrives meanwhile into one batch, applied
-        // while that flush runs. So one batch per flush: each sled batch costs a synced
-        // write of its own (it seals sled's I/O buffer around its manifest).
-        let (to_flusher, written) = std::sync::mpsc::sync_channel(0);
-        let spawn_err = |source| Error::Io {
-            path: dir.to_owned(),
-            source,
-        };
-        let flusher = {
-            let (db, shared) = (db.clone(), shared.clone());
-            std::thread::Builder::new()
-                .name("ledger-flusher".into())
-                .spawn(move || flusher(&db, &shared, &written))
-                .map_err(spawn_err)?
-        };
-        let writer = {
-            let w = Writer {
-                tree: tree.clone(),
-                shared: shared.clone(),
-                next,
-                head,
-                recorded,
-                to_flusher,
-            };
-            std::thread::Builder::new()
-                .name("ledger-writer".into())
-                .spawn(move || w.run(&rx))
-                .map_err(spawn_err)?
-        };
+        let store = start(dir, db, tree, &shared, next, head, recorded)?;
         if checkpoint.is_none() {
             // Only an empty ledger gets here (the scan refuses entries without a checkpoint).
             let cp = Checkpoint::sign(origin, read(&shared.index).tree_head(), key);
@@ -336,14 +530,11 @@ impl Ledger {
         Ok(Self {
             dir: dir.to_owned(),
             origin: origin.to_owned(),
-            db,
-            tree,
+            store: RwLock::new(Some(store)),
             shared,
-            requests,
-            writer: Some(writer),
-            flusher: Some(flusher),
             public: key.public(),
             signing: tokio::sync::Mutex::new(()),
+            recovering: Mutex::new(None),
         })
     }
 
@@ -365,10 +556,141 @@ impl Ledger {
         Ok(())
     }
 
-    /// Whether a write failed: the ledger then takes no appends until it is opened again
-    /// (what sled holds after a failed batch or flush is not known until it is read back).
+    /// Whether a write failed: the ledger then takes no appends until it is reopened
+    /// ([`Ledger::recover`]; what sled holds after a failed batch or flush is not known until
+    /// it is read back).
     pub fn is_failed(&self) -> bool {
         self.shared.failed.load(Ordering::SeqCst)
+    }
+
+    /// [`Ledger::is_failed`] as it changes: true once a write fails, false again once
+    /// [`Ledger::recover`] has reopened the ledger.
+    pub fn failures(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.shared.failures.subscribe()
+    }
+
+    /// Whether the ledger's file system takes writes again: writes a file of 1 MiB in the
+    /// ledger directory, syncs it to disk and removes it. Blocks (call it from a blocking
+    /// thread).
+    pub fn probe(&self) -> Result<(), Error> {
+        use std::io::Write;
+        let path = self.dir.join(PROBE_FILE);
+        let io = |source| Error::Io {
+            path: path.clone(),
+            source,
+        };
+        let written = std::fs::File::create(&path).and_then(|mut f| {
+            f.write_all(&vec![0; PROBE_BYTES])?;
+            f.sync_all()
+        });
+        // Removed whether or not it was written: what was written is space the ledger needs.
+        let removed = std::fs::remove_file(&path);
+        written.map_err(io)?;
+        removed.map_err(io)?;
+        std::fs::File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io)
+    }
+
+    /// Reopens a failed ledger in place: closes its database, opens it again from its path,
+    /// removes what the failed write left beyond the entries and caller rows the ledger had
+    /// acknowledged, reads every entry back and checks it (as [`Ledger::open`] does), and
+    /// takes appends again. Nothing to do when the ledger has not failed.
+    ///
+    /// On an error the ledger stays failed and the recovery may be tried again (a database
+    /// that has not closed within 5 s is waited for by the next try); a reopened ledger that
+    /// differs from what it acknowledged is [`Error::Damaged`]. Reads of entries fail while
+    /// the database is closed. Blocks (call it from a blocking thread).
+    pub fn recover(&self) -> Result<Recovered, Error> {
+        let mut closing = lock(&self.recovering);
+        if !self.is_failed() {
+            return Ok(Recovered {
+                discarded: 0,
+                entries: self.len(),
+            });
+        }
+        if let Some(old) = write(&self.store).take() {
+            *closing = Some(close_apart(move || drop(old.stop())));
+        }
+        if let Some(closed) = closing.as_ref() {
+            match closed.recv_timeout(CLOSE_WAIT) {
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    return Err(Error::Write(format!(
+                        "{}: the database of the failed write has not closed yet",
+                        self.dir.display()
+                    )));
+                }
+                Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => *closing = None,
+            }
+        }
+        let db = open_db(&self.dir)?;
+        match self.reopen(&db) {
+            Ok((store, recovered)) => {
+                *write(&self.store) = Some(store);
+                self.shared.failed.store(false, Ordering::SeqCst);
+                self.shared.failures.send_replace(false);
+                Ok(recovered)
+            }
+            Err(e) => {
+                // This handle may have failed a write too: closed apart, like the first.
+                *closing = Some(close_apart(move || drop(db)));
+                Err(e)
+            }
+        }
+    }
+
+    /// The part of a recovery after the database is open again: the unacknowledged tail
+    /// removed, everything read back and checked against what was acknowledged, the threads
+    /// started.
+    fn reopen(&self, db: &sled::Db) -> Result<(Store, Recovered), Error> {
+        let dir = &self.dir;
+        let tree = entries_tree(db, dir)?;
+        let (size, head, rows) = {
+            let index = read(&self.shared.index);
+            (index.size(), index.head(), index.rows.clone())
+        };
+        let discarded = discard_unacknowledged(dir, db, &tree, size, &rows)?;
+        let loaded = load(dir, &tree, &self.origin, &self.public)?;
+        let differs = |what: String| Error::Damaged {
+            dir: dir.to_owned(),
+            damage: Damage { seq: size, what },
+        };
+        if loaded.index.size() != size || loaded.index.head() != head {
+            return Err(differs(format!(
+                "reopened after a failed write it holds {} entries (head {}), it had acknowledged {size} (head {head})",
+                loaded.index.size(),
+                loaded.index.head(),
+            )));
+        }
+        if loaded.index.rows != rows {
+            return Err(differs(
+                "reopened after a failed write its caller rows differ from those it had acknowledged".into(),
+            ));
+        }
+        let Loaded {
+            index,
+            next,
+            head,
+            recorded,
+            ..
+        } = loaded;
+        *write(&self.shared.index) = index;
+        let store = start(dir, db.clone(), tree, &self.shared, next, head, recorded)?;
+        Ok((
+            store,
+            Recovered {
+                discarded,
+                entries: size,
+            },
+        ))
+    }
+
+    /// The database's entries tree, unless a recovery has it closed.
+    fn tree(&self) -> Result<sled::Tree, Error> {
+        read(&self.store)
+            .as_ref()
+            .map(|s| s.tree.clone())
+            .ok_or_else(|| Error::Reopening(self.dir.clone()))
     }
 
     /// The ledger's origin (its name in checkpoints).
@@ -467,7 +789,11 @@ impl Ledger {
             ))
         };
         let (reply, outcome) = tokio::sync::oneshot::channel();
-        self.requests
+        let requests = read(&self.store)
+            .as_ref()
+            .map(|s| s.requests.clone())
+            .ok_or_else(|| Error::Reopening(self.dir.clone()))?;
+        requests
             .send(Request { appends, reply })
             .map_err(|_| stopped())?;
         outcome.await.map_err(|_| stopped())?
@@ -488,7 +814,7 @@ impl Ledger {
             return Ok(None);
         }
         let value = self
-            .tree
+            .tree()?
             .get(entry_key(seq))
             .map_err(storage(&self.dir))?
             .ok_or_else(|| self.damaged(seq, "the entry is missing from the database"))?;
@@ -500,9 +826,16 @@ impl Ledger {
     pub fn entries(&self, from: u64) -> impl Iterator<Item = Result<(Entry, Digest), Error>> + '_ {
         let len = self.len();
         let mut expected = from;
-        self.tree
-            .range(entry_key(from)..entry_key(len.max(from)))
-            .map(move |r| {
+        let (range, closed) = match self.tree() {
+            Ok(tree) => (
+                Some(tree.range(entry_key(from)..entry_key(len.max(from)))),
+                None,
+            ),
+            Err(e) => (None, Some(Err(e))),
+        };
+        closed
+            .into_iter()
+            .chain(range.into_iter().flatten().map(move |r| {
                 let (k, v) = r.map_err(storage(&self.dir))?;
                 let seq = expected;
                 expected += 1;
@@ -510,7 +843,7 @@ impl Ledger {
                     return Err(self.damaged(seq, "the entry is missing from the database"));
                 }
                 self.decode(seq, &v)
-            })
+            }))
     }
 
     fn decode(&self, seq: u64, value: &[u8]) -> Result<(Entry, Digest), Error> {
@@ -604,7 +937,7 @@ impl Ledger {
             Ok(tree) => tree,
             Err(d) => return Ok(Err(d)),
         };
-        scan(&self.dir, &self.tree, Some(self.len()), checkpoint, None)
+        scan(&self.dir, &self.tree()?, Some(self.len()), checkpoint, None)
     }
 
     /// Waits until every append queued so far is durable.
@@ -617,29 +950,127 @@ impl Ledger {
         drop(self);
     }
 
-    /// The sled database (for the raw-sled comparison and for tests of the layout).
-    pub fn db(&self) -> &sled::Db {
-        &self.db
+    /// The sled database (for the raw-sled comparison and for tests of the layout), unless
+    /// a recovery has it closed.
+    pub fn db(&self) -> Result<sled::Db, Error> {
+        read(&self.store)
+            .as_ref()
+            .map(|s| s.db.clone())
+            .ok_or_else(|| Error::Reopening(self.dir.clone()))
     }
 }
 
 impl Drop for Ledger {
     fn drop(&mut self) {
-        // Dropping the only sender ends the writer after the appends already queued, which
-        // ends the flusher after the groups already written.
-        self.requests = std::sync::mpsc::channel().0;
-        if let Some(w) = self.writer.take() {
-            let _ = w.join();
-        }
-        if let Some(f) = self.flusher.take() {
-            let _ = f.join();
-        }
+        let Some(store) = write(&self.store).take() else {
+            return;
+        };
+        let (db, tree) = store.stop();
         if self.shared.failed.load(Ordering::SeqCst) {
             // sled flushes when its last handle is dropped, and after a failed write that
             // flush can wait forever for a buffer that will never be written (seen on a full
-            // disk). A failed ledger is not used again in this process, so its database is
-            // left to the process's exit, which closes its files.
-            std::mem::forget(self.db.clone());
+            // disk). A ledger dropped failed is not used again, so its database is left to
+            // the process's exit, which closes its files.
+            std::mem::forget((db, tree));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    const ORIGIN: &str = "corridor/recover-test";
+
+    fn append(i: u64, rows: Vec<RowChange>) -> Append {
+        Append {
+            kind: "test.recorded".into(),
+            subject: format!("c{}", i % 2),
+            time_unix_micros: 1_700_000_000_000_000,
+            envelope: format!("envelope {i}").into_bytes(),
+            rows,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_recovery_reopens_verifies_and_keeps_nothing_of_the_failed_append() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = SigningKey::from_seed(&[7; 32]);
+        let l = Ledger::open(dir.path(), ORIGIN, &key).unwrap();
+        for i in 0..3 {
+            let row = RowChange::set(format!("row/{i}"), vec![i as u8]);
+            l.append(append(i, vec![row])).await.unwrap();
+        }
+        let before = l.tree_head();
+        let mut failures = l.failures();
+        assert!(!*failures.borrow_and_update());
+
+        // sled writes the batch, then the flush reports a failure: the append fails, and its
+        // entry and rows are in the database but were never acknowledged.
+        l.shared.fail_next_flush.store(true, Ordering::SeqCst);
+        let rows = vec![
+            RowChange::set("row/0", b"changed".to_vec()),
+            RowChange::remove("row/1"),
+            RowChange::set("row/3", vec![3]),
+        ];
+        let e = l.append(append(3, rows.clone())).await.unwrap_err();
+        assert!(matches!(e, Error::Write(_)), "{e}");
+        assert!(l.is_failed());
+        failures.changed().await.unwrap();
+        assert!(*failures.borrow_and_update());
+        let tree = l.tree().unwrap();
+        assert!(tree.get(entry_key(3)).unwrap().is_some(), "sled holds it");
+        drop(tree);
+        let again = l.append(append(4, vec![])).await.unwrap_err();
+        assert!(matches!(again, Error::Write(_)), "{again}");
+
+        l.probe().unwrap();
+        let r = l.recover().unwrap();
+        assert_eq!(
+            r,
+            Recovered {
+                discarded: 1,
+                entries: 3
+            }
+        );
+        assert!(!l.is_failed());
+        failures.changed().await.unwrap();
+        assert!(!*failures.borrow_and_update());
+        assert_eq!(l.tree_head(), before);
+        assert_eq!(l.get(3).unwrap(), None);
+        assert_eq!(l.row(b"row/0"), Some(vec![0]));
+        assert_eq!(l.row(b"row/1"), Some(vec![1]));
+        assert_eq!(l.row(b"row/3"), None);
+        assert!(l.verify(Some(&key.public())).unwrap().is_ok());
+        assert!(!dir.path().join(PROBE_FILE).exists());
+
+        // Appends resume, the failed one included: it is new, at the next sequence number.
+        let a = l.append(append(3, rows)).await.unwrap();
+        assert_eq!((a.seq, a.new), (3, true));
+        l.seal(&key).await.unwrap();
+        drop(l);
+        let l = Ledger::open(dir.path(), ORIGIN, &key).unwrap();
+        assert_eq!(l.len(), 4);
+        assert_eq!(l.row(b"row/0"), Some(b"changed".to_vec()));
+        assert_eq!(l.row(b"row/1"), None);
+        assert!(l.verify(Some(&key.public())).unwrap().is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_ledger_that_has_not_failed_has_nothing_to_recover() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = SigningKey::from_seed(&[8; 32]);
+        let l = Ledger::open(dir.path(), ORIGIN, &key).unwrap();
+        l.append(append(0, vec![])).await.unwrap();
+        assert_eq!(
+            l.recover().unwrap(),
+            Recovered {
+                discarded: 0,
+                entries: 1
+            }
+        );
+        assert_eq!(l.append(append(1, vec![])).await.unwrap().seq, 1);
     }
 }

@@ -210,7 +210,7 @@ impl Writer {
     /// Nothing of a group was applied: the writer's view goes back to where it was before it,
     /// and the ledger stops (what sled holds is in doubt until it is opened again).
     fn roll_back(&mut self, next: u64, head: Digest, added: Vec<Digest>) {
-        self.shared.failed.store(true, Ordering::SeqCst);
+        self.shared.fail();
         for id in added {
             self.recorded.remove(&id);
         }
@@ -232,7 +232,9 @@ pub(super) fn flusher(db: &sled::Db, shared: &Shared, rx: &std::sync::mpsc::Rece
         let flushed = if shared.failed.load(Ordering::SeqCst) {
             Err("an earlier write to the ledger failed; it takes no appends until it is opened again".to_string())
         } else {
-            db.flush().map_err(|e| format!("flush to disk failed: {e}"))
+            db.flush()
+                .map_err(|e| format!("flush to disk failed: {e}"))
+                .and_then(|n| injected_failure(shared).map(|()| n))
         };
         match flushed {
             Ok(_) => {
@@ -249,7 +251,7 @@ pub(super) fn flusher(db: &sled::Db, shared: &Shared, rx: &std::sync::mpsc::Rece
                 }
             }
             Err(why) => {
-                shared.failed.store(true, Ordering::SeqCst);
+                shared.fail();
                 tracing::error!(error = %why, "ledger flush failed; nothing it covered was acknowledged, and the ledger takes no more appends");
                 let msg = format!("{}: {why}", shared.dir.display());
                 for w in groups {
@@ -260,4 +262,18 @@ pub(super) fn flusher(db: &sled::Db, shared: &Shared, rx: &std::sync::mpsc::Rece
             }
         }
     }
+}
+
+/// Tests only: a flush failure injected after sled has written the batch.
+#[cfg(test)]
+fn injected_failure(shared: &Shared) -> Result<(), String> {
+    if shared.fail_next_flush.swap(false, Ordering::SeqCst) {
+        return Err("flush to disk failed: injected by a test".into());
+    }
+    Ok(())
+}
+
+#[cfg(not(test))]
+fn injected_failure(_: &Shared) -> Result<(), String> {
+    Ok(())
 }

@@ -11,6 +11,11 @@
 //!   from submission to its end, officers and transport simulated on the corridor's clock.
 //! - `report`: every ledger verified, every consignment traced, and the clearance report
 //!   with its statistics.
+//!
+//! The run watches the corridor's children: when one exits while the scenario runs, the
+//! progress callback hears of it at once ([`Progress::stopped`]), driving stops, and the
+//! report is a partial one of the consignments that ended before ([`Report::stopped`]),
+//! made without the ledgers and traces a stopped service cannot give.
 
 mod drive;
 mod parties;
@@ -31,7 +36,7 @@ pub use parties::{CARRIER, CONSIGNEE, TRADERS, Trader, setup_registry};
 pub use report::Report;
 
 use crate::bootstrap::dev_key;
-use crate::launch::Corridor;
+use crate::launch::{Corridor, Exited};
 use drive::{Driven, Drivers, Pace, Plan};
 pub(crate) use drive::{StepPosts, declared_posts};
 
@@ -74,12 +79,17 @@ pub struct Progress {
     pub done: bool,
     /// Real time since the demo began.
     pub elapsed: Duration,
+    /// The service that stopped while the demo ran: driving stops, and the report is
+    /// partial.
+    pub stopped: Option<Exited>,
 }
 
 /// Runs the scenario on `corridor`, calling `progress` once when the registry is set up
 /// (without counts), every `tick` while consignments move, and once when they have all
 /// ended; then verifies every ledger, traces every
-/// consignment and reports.
+/// consignment and reports. When a service of the corridor stops before the consignments
+/// have ended, `progress` is called at once with [`Progress::stopped`], driving stops, and
+/// the report is partial: the consignments that had ended, no ledger verified.
 pub async fn run(
     corridor: &Corridor,
     cfg: DemoConfig,
@@ -89,7 +99,25 @@ pub async fn run(
     let t = corridor.topology.clone();
     let clock = t.clock.clock()?;
     let began = Instant::now();
-    setup_registry(&t, clock.now_micros()).await?;
+    let stopped = corridor.next_exit();
+    tokio::pin!(stopped);
+    tokio::select! {
+        r = setup_registry(&t, clock.now_micros()) => {
+            r?;
+        }
+        e = &mut stopped => {
+            let e = stopped_service(e)?;
+            progress(&Progress {
+                corridor_time: clock.now_micros(),
+                finished: 0,
+                total: cfg.consignments as usize,
+                done: true,
+                elapsed: began.elapsed(),
+                stopped: Some(e.clone()),
+            }, &[]);
+            return Ok(report::stopped(&t, &e, cfg, began));
+        }
+    }
     let route = t.country_codes();
     let mut nodes = BTreeMap::new();
     let mut officers = BTreeMap::new();
@@ -118,6 +146,7 @@ pub async fn run(
             total: cfg.consignments as usize,
             done: false,
             elapsed: began.elapsed(),
+            stopped: None,
         },
         &[],
     );
@@ -135,10 +164,26 @@ pub async fn run(
                 .push((plan, r));
         });
     }
+    let mut dead = None;
     loop {
         let done = tokio::select! {
             r = tasks.join_next() => r.is_none(),
             _ = tokio::time::sleep(tick) => false,
+            e = &mut stopped, if dead.is_none() => {
+                let e = stopped_service(e)?;
+                // Told at once, before anything that might wait on the stopped service.
+                progress(&Progress {
+                    corridor_time: drivers.clock.now_micros(),
+                    finished: cfg.consignments as usize - tasks.len(),
+                    total: cfg.consignments as usize,
+                    done: true,
+                    elapsed: began.elapsed(),
+                    stopped: Some(e.clone()),
+                }, &[]);
+                tasks.abort_all();
+                dead = Some(e);
+                break;
+            }
         };
         let p = Progress {
             corridor_time: drivers.clock.now_micros(),
@@ -146,15 +191,23 @@ pub async fn run(
             total: cfg.consignments as usize,
             done: done || tasks.is_empty(),
             elapsed: began.elapsed(),
+            stopped: None,
         };
         progress(&p, &counts(&drivers).await);
         if p.done {
             break;
         }
     }
+    while tasks.join_next().await.is_some() {}
     let mut results = std::mem::take(&mut *results.lock().unwrap_or_else(|p| p.into_inner()));
     results.sort_by_key(|(p, _)| p.n);
-    report::report(&t, &drivers, &results, cfg, began).await
+    report::report(&t, &drivers, &results, cfg, began, dead.as_ref()).await
+}
+
+/// The service whose exit a run saw (every child's exit already seen is a corridor that
+/// cannot be running).
+fn stopped_service(e: Option<Exited>) -> anyhow::Result<Exited> {
+    e.context("every service of the corridor has exited")
 }
 
 /// Per-country counts for the progress display.

@@ -1,6 +1,11 @@
 //! The clearance report: every ledger verified, every consignment traced and looked up at
 //! each country of its route, and the table, summary and JSON document made of them, with
 //! their statistics (mean and 95th percentile of clearance hours).
+//!
+//! A run during which a service stopped gets a partial report, marked PARTIAL and naming
+//! the service: the consignments that had ended, looked up at each country still answering,
+//! with no ledger verified and no consignment traced (a stopped service's ledger cannot be
+//! read through it).
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -15,6 +20,7 @@ use corridor_topology::Topology;
 use super::DemoConfig;
 use super::drive::{Driven, Drivers, HOUR, Plan};
 use super::parties::TRADERS;
+use crate::launch::Exited;
 
 /// What the demo found: the report as JSON (the `--report` file), its text form, and every
 /// problem (a consignment that could not be driven, a trace or ledger that did not verify).
@@ -26,52 +32,109 @@ pub struct Report {
     pub lines: Vec<String>,
     /// Every problem found; empty when the demo verified.
     pub problems: Vec<String>,
+    /// The service that stopped during the run, when the report is partial.
+    pub stopped: Option<Exited>,
 }
 
 impl Report {
-    /// Whether every consignment was driven and every ledger and trace verified.
+    /// Whether every consignment was driven and every ledger and trace verified (never for
+    /// a partial report).
     pub fn verified(&self) -> bool {
         let ledgers_ok = self.json["ledgers"]
             .as_array()
             .is_some_and(|l| l.iter().all(|x| x["verified"] == true));
-        self.problems.is_empty() && ledgers_ok
+        self.problems.is_empty() && ledgers_ok && self.stopped.is_none()
     }
 }
 
-/// Verifies every ledger, traces every consignment and writes the report.
+/// The first line of a partial report.
+fn partial_line(e: &Exited, ended: usize, total: u32) -> String {
+    format!(
+        "PARTIAL report: {e}; {ended} of {total} consignments had ended; ledgers and traces not verified"
+    )
+}
+
+/// What a partial report's JSON says of the stopped service.
+fn partial_json(e: &Exited) -> serde_json::Value {
+    serde_json::json!({
+        "stopped": e.name,
+        "pid": e.pid,
+        "status": e.status.to_string(),
+    })
+}
+
+/// The partial report of a run during which `e` stopped before any consignment was sent.
+pub(super) fn stopped(t: &Topology, e: &Exited, cfg: DemoConfig, began: Instant) -> Report {
+    let lines = vec![
+        String::new(),
+        partial_line(e, 0, cfg.consignments),
+        format!("finished in {:.1} s", began.elapsed().as_secs_f64()),
+    ];
+    let json = serde_json::json!({
+        "seed": cfg.seed,
+        "speed": cfg.speed,
+        "partial": partial_json(e),
+        "consignments": [],
+        "summary": {"consignments": 0, "completed": 0, "target_hours": t.clearance.target_hours},
+        "ledgers": [],
+    });
+    Report {
+        json,
+        lines,
+        problems: vec![e.to_string()],
+        stopped: Some(e.clone()),
+    }
+}
+
+/// Verifies every ledger, traces every consignment and writes the report; when `stopped`
+/// (a service stopped during the run), a partial one of `results`, with no ledger verified
+/// and no consignment traced.
 pub(super) async fn report(
     t: &Topology,
     drivers: &Drivers,
     results: &[(Plan, Driven)],
     cfg: DemoConfig,
     began: Instant,
+    stopped: Option<&Exited>,
 ) -> anyhow::Result<Report> {
     let route = &drivers.route;
     let mut lines = Vec::new();
-    let corpus = Corpus::load(t.clone(), Source::Remote, None).await?;
-    let mut ledgers = vec![serde_json::json!({
-        "service": "registry",
-        "verified": corpus.registry.is_ok(),
-    })];
-    let declarant_key =
-        PublicKey::load(&t.resolve(&t.declarant.key.as_ref().context("declarant key")?.public))?;
-    let declarant =
-        corridor_audit::source::remote_ledger(t, &t.declarant.listen, &declarant_key, Some(""))
-            .await?;
-    ledgers.push(serde_json::json!({
-        "service": "declarant",
-        "verified": declarant.verified.is_ok(),
-    }));
-    for (cc, v) in corpus.node_ledgers() {
+    let mut problems = Vec::new();
+    let mut ledgers = Vec::new();
+    let corpus = match stopped {
+        Some(e) => {
+            lines.push(String::new());
+            lines.push(partial_line(e, results.len(), cfg.consignments));
+            problems.push(e.to_string());
+            None
+        }
+        None => Some(Corpus::load(t.clone(), Source::Remote, None).await?),
+    };
+    if let Some(corpus) = &corpus {
         ledgers.push(serde_json::json!({
-            "service": format!("customs {cc}"),
-            "country": cc.to_string(),
-            "verified": v.is_ok(),
+            "service": "registry",
+            "verified": corpus.registry.is_ok(),
         }));
+        let declarant_key = PublicKey::load(
+            &t.resolve(&t.declarant.key.as_ref().context("declarant key")?.public),
+        )?;
+        let declarant =
+            corridor_audit::source::remote_ledger(t, &t.declarant.listen, &declarant_key, Some(""))
+                .await?;
+        ledgers.push(serde_json::json!({
+            "service": "declarant",
+            "verified": declarant.verified.is_ok(),
+        }));
+        for (cc, v) in corpus.node_ledgers() {
+            ledgers.push(serde_json::json!({
+                "service": format!("customs {cc}"),
+                "country": cc.to_string(),
+                "verified": v.is_ok(),
+            }));
+        }
     }
 
     let mut rows = Vec::new();
-    let mut problems = Vec::new();
     let (mut aeo_hours, mut other_hours) = (Vec::new(), Vec::new());
     let mut lanes: BTreeMap<String, BTreeMap<&'static str, u32>> = BTreeMap::new();
     let (mut completed, mut within) = (0u32, 0u32);
@@ -98,10 +161,12 @@ pub(super) async fn report(
             }
         };
         let id = Digest::parse_hex("id", id_hex)?;
-        let traced = corpus.trace(&id);
+        let trace_problems = corpus
+            .as_ref()
+            .map(|c| c.trace(&id).problems)
+            .unwrap_or_default();
         problems.extend(
-            traced
-                .problems
+            trace_problems
                 .iter()
                 .map(|p| format!("trace {}: {p}", &id_hex[..12])),
         );
@@ -172,7 +237,7 @@ pub(super) async fn report(
             "within_target": status == "completed" && last.clearance_micros <= target,
             "restricted_goods": plan.restricted.is_some(),
             "countries": countries,
-            "trace_verified": traced.problems.is_empty(),
+            "trace_verified": corpus.is_some() && trace_problems.is_empty(),
         }));
     }
     let share = if completed == 0 {
@@ -233,12 +298,20 @@ pub(super) async fn report(
             )
         })
         .collect();
-    lines.push(format!("ledgers: {}", ledger_line.join(", ")));
-    let traced_ok = rows.iter().filter(|r| r["trace_verified"] == true).count();
-    lines.push(format!(
-        "traces: {traced_ok}/{} verified across every ledger",
-        rows.len()
-    ));
+    if let Some(e) = stopped {
+        lines.push(format!(
+            "ledgers: not verified ({} stopped during the run)",
+            e.name
+        ));
+        lines.push("traces: not verified".into());
+    } else {
+        lines.push(format!("ledgers: {}", ledger_line.join(", ")));
+        let traced_ok = rows.iter().filter(|r| r["trace_verified"] == true).count();
+        lines.push(format!(
+            "traces: {traced_ok}/{} verified across every ledger",
+            rows.len()
+        ));
+    }
     lines.push(format!(
         "finished in {:.1} s",
         began.elapsed().as_secs_f64()
@@ -247,6 +320,7 @@ pub(super) async fn report(
     let json = serde_json::json!({
         "seed": cfg.seed,
         "speed": cfg.speed,
+        "partial": stopped.map(partial_json),
         "consignments": rows,
         "summary": {
             "consignments": rows.len(),
@@ -265,6 +339,7 @@ pub(super) async fn report(
         json,
         lines,
         problems,
+        stopped: stopped.cloned(),
     })
 }
 
