@@ -110,14 +110,13 @@ impl Node {
         // The bill's turn is held until the declaration is recorded (and the bill is then
         // this consignment's), so that two declarations of one bill cannot both pass.
         let turn = self.inner.bill_turns.take(bill_id).await;
-        // The chain must be the one the bill's platform of record has now.
-        let declared = match self.check_bill_free(&bill_id, &id).await {
-            Ok(()) => match self.inner.platform.chain_head(&bill_id).await {
-                Ok(head) => self.inner.rules.current_chain(declared, head),
-                Err(e) => Err(e),
-            },
-            Err(e) => Err(e),
-        };
+        // The bill must be free, and the chain the one its platform of record has now.
+        let declared = async {
+            self.check_bill_free(&bill_id, &id).await?;
+            let head = self.inner.platform.chain_head(&bill_id).await?;
+            self.inner.rules.current_chain(declared, head)
+        }
+        .await;
         let declared = match declared {
             Ok(d) => d,
             Err(e) => {
