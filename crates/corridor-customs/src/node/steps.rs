@@ -113,8 +113,12 @@ impl Node {
         // The bill must be free, and the chain the one its platform of record has now.
         let declared = async {
             self.check_bill_free(&bill_id, &id).await?;
+            let asked = self.inner.clock.now_micros();
             let head = self.inner.platform.chain_head(&bill_id).await?;
-            self.inner.rules.current_chain(declared, head)
+            let answered = self.inner.clock.now_micros();
+            self.inner
+                .rules
+                .current_chain(declared, head, (asked, answered))
         }
         .await;
         let declared = match declared {

@@ -358,10 +358,14 @@ impl Rules {
     /// the bill, which is then taken on its chain's signatures alone). The chain presented
     /// must be that one: a shorter or another chain is one the platform has superseded, a
     /// longer one has transfers the platform never recorded (FailedPrecondition either way).
+    /// The statement must be fresh: made while the node asked for it, between `asked` and
+    /// `answered` on its clock, give or take `max_ahead_secs` of clock skew (an older one is
+    /// a replay).
     pub(crate) fn current_chain(
         &self,
         mut d: Declared,
         head: Option<Envelope>,
+        (asked, answered): (i64, i64),
     ) -> Result<Declared, Error> {
         let Some(head) = head else { return Ok(d) };
         let bill = d.bill_id();
@@ -380,6 +384,16 @@ impl Rules {
             .map_err(|e| platform(format!("does not decode: {e}")))?;
         if h.bill_of_lading_id != bill {
             return Err(platform(format!("is of bill {}", h.bill_of_lading_id)));
+        }
+        let skew = i64::from(self.times.max_ahead_secs) * 1_000_000;
+        if h.at_unix_micros < asked.saturating_sub(skew)
+            || h.at_unix_micros > answered.saturating_add(skew)
+        {
+            return Err(platform(format!(
+                "was made at {}, not now (asked at {})",
+                corridor_topology::clock::format_micros(h.at_unix_micros),
+                corridor_topology::clock::format_micros(asked)
+            )));
         }
         let presented = d.transfers.len() as u64;
         let last = d.transfers.last().map(Envelope::document_id);

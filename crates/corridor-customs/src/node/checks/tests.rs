@@ -867,6 +867,101 @@ fn documents_entering_here_are_dated_within_the_window_around_the_node_s_clock()
 }
 
 #[test]
+fn a_chain_is_taken_only_as_its_platform_states_it_now() {
+    use corridor_core::document::declarant::ChainHead;
+    let platform = key("declarant");
+    let mut cn = rules("CN");
+    cn.times = DocumentTimes::default();
+    cn.corridor.declarant = Some(platform.public());
+    let sub = Submission::valid();
+    let now = sub.declaration.created_at_unix_micros;
+    let request = sub.request();
+    let issue: Envelope = request.transfer_chain[0].clone().try_into().unwrap();
+    let declared = || {
+        cn.declaration(
+            &Keys::corridor(),
+            DeclarationSubmission::try_from(sub.request()).unwrap(),
+            now,
+        )
+        .unwrap()
+    };
+    let head = |entries: u64, last: Digest, at: i64, by: &SigningKey| {
+        let h = ChainHead {
+            bill_of_lading_id: declared().bill_id(),
+            entries,
+            head_entry_id: last,
+            holder: OperatorId::parse("holder", SHIPPER_ID).unwrap(),
+            spent: false,
+            at_unix_micros: at,
+        };
+        Envelope::sign(
+            payload_type::CHAIN_HEAD,
+            corridor_proto::declarant::encode_chain_head(&h),
+            by,
+        )
+    };
+    let current = issue.document_id();
+    let check = |h: Option<Envelope>| {
+        cn.current_chain(declared(), h, (now, now + 1_000))
+            .map(|d| d.chain_head.is_some())
+    };
+    type Case = (
+        &'static str,
+        Option<Envelope>,
+        Result<bool, (Code, &'static str)>,
+    );
+    let cases: Vec<Case> = vec![
+        ("a bill the platform does not have", None, Ok(false)),
+        (
+            "the chain as the platform states it",
+            Some(head(1, current, now, &platform)),
+            Ok(true),
+        ),
+        (
+            "a chain the platform has moved on from",
+            Some(head(2, Digest::of(b"the next entry"), now, &platform)),
+            Err((
+                Code::FailedPrecondition,
+                "superseded transfer chain: the chain presented of bill",
+            )),
+        ),
+        (
+            "another entry where the platform has one",
+            Some(head(1, Digest::of(b"another entry"), now, &platform)),
+            Err((Code::FailedPrecondition, "superseded transfer chain")),
+        ),
+        (
+            "transfers the platform never recorded",
+            Some(head(0, Digest::ZERO, now, &platform)),
+            Err((
+                Code::FailedPrecondition,
+                "beyond what the bill's platform of record has recorded",
+            )),
+        ),
+        (
+            "a statement of an hour ago, replayed",
+            Some(head(1, current, now - 3_600_000_000, &platform)),
+            Err((Code::Unavailable, "not now")),
+        ),
+        (
+            "a statement signed by another key",
+            Some(head(1, current, now, &key("stranger"))),
+            Err((Code::Unavailable, "is not the declarant's")),
+        ),
+    ];
+    for (row, h, want) in cases {
+        match (outcome(check(h)), want) {
+            (Ok(got), Ok(w)) => assert_eq!(got, w, "{row}"),
+            (Err((code, m)), Err((c, part))) => {
+                assert_eq!(code, c, "{row}: {m}");
+                assert!(m.contains(part), "{row}: {m:?} lacks {part:?}");
+            }
+            (got, w) => panic!("{row}: got {got:?}, want {w:?}"),
+        }
+    }
+}
+
+#[test]
 fn every_signature_of_an_officer_s_document_is_by_a_corridor_key_and_verifies() {
     let e = border_event(v1::BorderEventKind::Arrival);
     let with = |second: &SigningKey| {
