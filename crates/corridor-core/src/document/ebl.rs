@@ -8,6 +8,7 @@ use crate::codes::{
     CarrierCode, ContainerNumber, CountryCode, HsCode, IsoEquipmentCode, Money, OperatorId,
     PackageType, UnLocode,
 };
+use crate::digest::Digest;
 use crate::document::{Text, TransportMode, UnixMicros, first_duplicate, require_time};
 use crate::error::ParseError;
 
@@ -57,6 +58,8 @@ pub enum SealSource {
     Shipper,
     /// Affixed by a customs authority.
     Customs,
+    /// Affixed by a veterinary authority.
+    Veterinary,
 }
 
 /// A seal on a container.
@@ -113,12 +116,99 @@ pub struct ConsignmentItem {
     pub package_type: PackageType,
     /// Gross weight, packaging included, in grams: more than zero.
     pub gross_weight_grams: NonZeroU64,
-    /// Declared value of the goods.
-    pub declared_value: Money,
-    /// Country of origin of the goods.
-    pub origin_country: CountryCode,
+    /// Declared value of the goods; `None` when the bill does not state one (a DCSA
+    /// transport document states no value per item).
+    pub declared_value: Option<Money>,
+    /// Country of origin of the goods; `None` when the bill does not state it (the
+    /// declaration always does).
+    pub origin_country: Option<CountryCode>,
     /// Containers carrying this item; each is listed in the bill's `equipment`, none twice.
     pub container_numbers: Vec<ContainerNumber>,
+}
+
+/// Who allocated a carrier's code (DCSA carrier code list provider).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum CarrierCodeListProvider {
+    /// The Ship Message Design Group's liner codes.
+    Smdg,
+    /// The National Motor Freight Traffic Association's SCAC codes.
+    Nmfta,
+}
+
+impl CarrierCodeListProvider {
+    /// The DCSA name: `SMDG`, `NMFTA`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Smdg => "SMDG",
+            Self::Nmfta => "NMFTA",
+        }
+    }
+}
+
+/// A DCSA eBL 3.0 transport document the bill was made from, kept whole: its JSON in the
+/// RFC 8785 canonical form, and the SHA-256 of those bytes (the checksum DCSA computes of a
+/// transport document).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct TransportDocumentJson {
+    canonical_json: String,
+    checksum: Digest,
+}
+
+impl TransportDocumentJson {
+    /// Longest transport document kept, in bytes of its canonical JSON.
+    pub const MAX_BYTES: usize = 262_144;
+
+    /// Keeps `canonical_json`, which the caller has put in the RFC 8785 canonical form (this
+    /// crate parses no JSON). Refuses an empty or overlong text.
+    pub fn new(canonical_json: String) -> Result<Self, ParseError> {
+        if canonical_json.is_empty() {
+            return Err(ParseError::new(
+                "canonical_json",
+                "required: must not be empty",
+            ));
+        }
+        if canonical_json.len() > Self::MAX_BYTES {
+            return Err(ParseError::new(
+                "canonical_json",
+                format!(
+                    "at most {} bytes, got {}",
+                    Self::MAX_BYTES,
+                    canonical_json.len()
+                ),
+            ));
+        }
+        let checksum = Digest::of(canonical_json.as_bytes());
+        Ok(Self {
+            canonical_json,
+            checksum,
+        })
+    }
+
+    /// Keeps a document read back with its recorded checksum, which must be the SHA-256 of
+    /// the JSON.
+    pub fn with_checksum(canonical_json: String, checksum: Digest) -> Result<Self, ParseError> {
+        let doc = Self::new(canonical_json)?;
+        if doc.checksum != checksum {
+            return Err(ParseError::new(
+                "checksum",
+                format!(
+                    "{checksum} is not the SHA-256 of the document, {}",
+                    doc.checksum
+                ),
+            ));
+        }
+        Ok(doc)
+    }
+
+    /// The document's canonical JSON.
+    pub fn canonical_json(&self) -> &str {
+        &self.canonical_json
+    }
+
+    /// SHA-256 of the canonical JSON.
+    pub fn checksum(&self) -> Digest {
+        self.checksum
+    }
 }
 
 /// The parts of a [`TransportLeg`], before its checks.
@@ -190,6 +280,9 @@ impl Deref for TransportLeg {
 pub struct BillOfLadingParts {
     /// Carrier's reference for the document, unique per carrier (`KTZE-2026-000123`).
     pub transport_document_reference: Text,
+    /// A sea waybill (DCSA `SWB`) rather than a bill of lading (`BOL`): not a document of
+    /// title, so never to order.
+    pub sea_waybill: bool,
     /// Time of issue.
     pub issued_at_unix_micros: UnixMicros,
     /// Shipped on board or received for shipment.
@@ -208,6 +301,8 @@ pub struct BillOfLadingParts {
     pub carrier: Party,
     /// Carrier's SCAC-style short code.
     pub carrier_code: Option<CarrierCode>,
+    /// Who allocated `carrier_code`; only with a carrier code.
+    pub carrier_code_list_provider: Option<CarrierCodeListProvider>,
     /// Where the carrier takes charge of the goods; `None` when it is the place of loading.
     pub place_of_receipt: Option<UnLocode>,
     /// Where the goods are loaded on the first means of transport: where the first leg
@@ -225,6 +320,11 @@ pub struct BillOfLadingParts {
     /// Legs of the carriage in order: at least one, each starting where the previous one
     /// ended and not before it arrived.
     pub transport_legs: Vec<TransportLeg>,
+    /// Declared value of the whole shipment (DCSA `declaredValue`); `None` when not stated.
+    pub declared_value: Option<Money>,
+    /// The DCSA transport document the bill was made from, whole; `None` for a bill made
+    /// from corridor data.
+    pub transport_document: Option<TransportDocumentJson>,
 }
 
 /// An electronic bill of lading (DCSA transport document), checked as a customs system
@@ -233,7 +333,8 @@ pub struct BillOfLadingParts {
 pub struct BillOfLading(BillOfLadingParts);
 
 impl BillOfLading {
-    /// Checks a bill: it was issued; consignee and notify party fit `to_order`; there are
+    /// Checks a bill: it was issued; consignee and notify party fit `to_order`, which a sea
+    /// waybill is not; a code list provider only with a carrier code; there are
     /// goods and legs; every container an item names is on the bill, once; the legs join up
     /// from the place of loading to the place of discharge, in time order.
     pub fn new(parts: BillOfLadingParts) -> Result<Self, ParseError> {
@@ -252,6 +353,18 @@ impl BillOfLading {
                 ));
             }
             _ => {}
+        }
+        if parts.sea_waybill && parts.to_order {
+            return Err(ParseError::new(
+                "to_order",
+                "a sea waybill is not a document of title: it cannot be to order",
+            ));
+        }
+        if parts.carrier_code_list_provider.is_some() && parts.carrier_code.is_none() {
+            return Err(ParseError::new(
+                "carrier_code_list_provider",
+                "only with a carrier_code",
+            ));
         }
         if parts.to_order && parts.notify_party.is_none() {
             return Err(ParseError::new(
@@ -452,6 +565,39 @@ mod tests {
         assert!(BillOfLading::new(p.clone()).is_ok());
         p.notify_party = None;
         assert_eq!(field_of(p), "notify_party");
+    }
+
+    #[test]
+    fn a_sea_waybill_is_never_to_order() {
+        let mut p = parts();
+        p.sea_waybill = true;
+        assert!(BillOfLading::new(p.clone()).is_ok());
+        p.to_order = true;
+        p.consignee = None;
+        assert_eq!(field_of(p), "to_order");
+    }
+
+    #[test]
+    fn a_code_list_provider_needs_a_carrier_code() {
+        let mut p = parts();
+        p.carrier_code_list_provider = Some(CarrierCodeListProvider::Nmfta);
+        assert!(BillOfLading::new(p.clone()).is_ok());
+        p.carrier_code = None;
+        assert_eq!(field_of(p), "carrier_code_list_provider");
+    }
+
+    #[test]
+    fn a_transport_document_is_kept_with_its_checksum() {
+        let doc = TransportDocumentJson::new("{}".into()).expect("kept");
+        assert_eq!(doc.checksum(), Digest::of(b"{}"));
+        assert!(TransportDocumentJson::with_checksum("{}".into(), doc.checksum()).is_ok());
+        let e = TransportDocumentJson::with_checksum("{}".into(), Digest::of(b"[]"))
+            .expect_err("a wrong checksum");
+        assert_eq!(e.field, "checksum");
+        let e = TransportDocumentJson::new(" ".repeat(TransportDocumentJson::MAX_BYTES + 1))
+            .expect_err("too long");
+        assert_eq!(e.field, "canonical_json");
+        assert!(TransportDocumentJson::new(String::new()).is_err());
     }
 
     #[test]

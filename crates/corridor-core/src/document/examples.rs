@@ -113,6 +113,7 @@ pub fn sample_bill_of_lading() -> BillOfLading {
 pub fn bill_of_lading_at(reference: &str, issued_at: UnixMicros) -> BillOfLading {
     let parts = BillOfLadingParts {
         transport_document_reference: text(reference),
+        sea_waybill: false,
         issued_at_unix_micros: issued_at,
         bill_of_lading_type: BillOfLadingType::ShippedOnBoard,
         freight_payment_term: Some(FreightPaymentTerm::Prepaid),
@@ -138,6 +139,7 @@ pub fn bill_of_lading_at(reference: &str, issued_at: UnixMicros) -> BillOfLading
             address: address("Kunayev Street 10", "Astana", "010000", "KZ"),
         },
         carrier_code: Some(CarrierCode::parse("example", "KTZE").expect("valid code")),
+        carrier_code_list_provider: None,
         place_of_receipt: None,
         place_of_loading: locode("CNXIY"),
         place_of_discharge: locode("TRIST"),
@@ -149,8 +151,8 @@ pub fn bill_of_lading_at(reference: &str, issued_at: UnixMicros) -> BillOfLading
                 number_of_packages: packages(40),
                 package_type: PackageType::parse("example", "PX").expect("valid type"),
                 gross_weight_grams: grams(18_400_000),
-                declared_value: usd(26_400_000),
-                origin_country: country("CN"),
+                declared_value: Some(usd(26_400_000)),
+                origin_country: Some(country("CN")),
                 container_numbers: vec![container(BATTERY_CONTAINER)],
             },
             ConsignmentItem {
@@ -159,8 +161,8 @@ pub fn bill_of_lading_at(reference: &str, issued_at: UnixMicros) -> BillOfLading
                 number_of_packages: packages(1_200),
                 package_type: PackageType::parse("example", "CT").expect("valid type"),
                 gross_weight_grams: grams(9_600_000),
-                declared_value: usd(48_000_000),
-                origin_country: country("CN"),
+                declared_value: Some(usd(48_000_000)),
+                origin_country: Some(country("CN")),
                 container_numbers: vec![container(LAPTOP_CONTAINER)],
             },
         ],
@@ -222,6 +224,8 @@ pub fn bill_of_lading_at(reference: &str, issued_at: UnixMicros) -> BillOfLading
                 planned_arrival_unix_micros: issued_at + 12 * DAY,
             }),
         ],
+        declared_value: None,
+        transport_document: None,
     };
     BillOfLading::new(parts).expect("the sample bill of lading is valid")
 }

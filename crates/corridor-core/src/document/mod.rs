@@ -45,8 +45,9 @@ pub use declaration::{
     DeclaredItemParts, Guarantee, RouteStep, RouteStepParts, TransportMeans,
 };
 pub use ebl::{
-    Address, BillOfLading, BillOfLadingParts, BillOfLadingType, ConsignmentItem, Equipment,
-    FreightPaymentTerm, NotifyParty, Party, Seal, SealSource, TransportLeg, TransportLegParts,
+    Address, BillOfLading, BillOfLadingParts, BillOfLadingType, CarrierCodeListProvider,
+    ConsignmentItem, Equipment, FreightPaymentTerm, NotifyParty, Party, Seal, SealSource,
+    TransportDocumentJson, TransportLeg, TransportLegParts,
 };
 pub use transfer::{
     ChainEntry, ChainError, NotHolder, TransferAction, TransferEntry, TransferEntryParts,

@@ -4,13 +4,13 @@
 use std::num::NonZeroU64;
 
 use corridor_core::document::{
-    Address, BillOfLading, BillOfLadingParts, BillOfLadingType, ConsignmentItem, Equipment,
-    FreightPaymentTerm, NotifyParty, Party, Seal, SealSource, Text, TransportLeg,
-    TransportLegParts,
+    Address, BillOfLading, BillOfLadingParts, BillOfLadingType, CarrierCodeListProvider,
+    ConsignmentItem, Equipment, FreightPaymentTerm, NotifyParty, Party, Seal, SealSource, Text,
+    TransportDocumentJson, TransportLeg, TransportLegParts,
 };
 use corridor_core::{
-    CarrierCode, ContainerNumber, CountryCode, HsCode, IsoEquipmentCode, OperatorId, PackageType,
-    ParseError, UnLocode,
+    CarrierCode, ContainerNumber, CountryCode, Digest, HsCode, IsoEquipmentCode, OperatorId,
+    PackageType, ParseError, UnLocode,
 };
 use prost::Message;
 
@@ -31,6 +31,7 @@ fn seal_source(field: &str, v: i32) -> Result<Option<SealSource>, ParseError> {
         Ok(W::Carrier) => Ok(Some(SealSource::Carrier)),
         Ok(W::Shipper) => Ok(Some(SealSource::Shipper)),
         Ok(W::Customs) => Ok(Some(SealSource::Customs)),
+        Ok(W::Veterinary) => Ok(Some(SealSource::Veterinary)),
         Err(_) => Err(unknown_enum(field, v)),
     }
 }
@@ -41,6 +42,7 @@ fn seal_source_to_wire(s: Option<SealSource>) -> v1::SealSource {
         Some(SealSource::Carrier) => v1::SealSource::Carrier,
         Some(SealSource::Shipper) => v1::SealSource::Shipper,
         Some(SealSource::Customs) => v1::SealSource::Customs,
+        Some(SealSource::Veterinary) => v1::SealSource::Veterinary,
     }
 }
 
@@ -61,6 +63,35 @@ fn freight_payment_term_to_wire(t: Option<FreightPaymentTerm>) -> v1::FreightPay
         Some(FreightPaymentTerm::Prepaid) => v1::FreightPaymentTerm::Prepaid,
         Some(FreightPaymentTerm::Collect) => v1::FreightPaymentTerm::Collect,
     }
+}
+
+/// UNSPECIFIED means "not stated" for a carrier code's list provider.
+fn carrier_code_list_provider(
+    field: &str,
+    v: i32,
+) -> Result<Option<CarrierCodeListProvider>, ParseError> {
+    use v1::CarrierCodeListProvider as W;
+    match W::try_from(v) {
+        Ok(W::Unspecified) => Ok(None),
+        Ok(W::Smdg) => Ok(Some(CarrierCodeListProvider::Smdg)),
+        Ok(W::Nmfta) => Ok(Some(CarrierCodeListProvider::Nmfta)),
+        Err(_) => Err(unknown_enum(field, v)),
+    }
+}
+
+fn carrier_code_list_provider_to_wire(
+    p: Option<CarrierCodeListProvider>,
+) -> v1::CarrierCodeListProvider {
+    match p {
+        None => v1::CarrierCodeListProvider::Unspecified,
+        Some(CarrierCodeListProvider::Smdg) => v1::CarrierCodeListProvider::Smdg,
+        Some(CarrierCodeListProvider::Nmfta) => v1::CarrierCodeListProvider::Nmfta,
+    }
+}
+
+fn transport_document(m: v1::DcsaTransportDocument) -> Result<TransportDocumentJson, ParseError> {
+    let checksum = Digest::from_slice("checksum", &m.checksum)?;
+    TransportDocumentJson::with_checksum(m.canonical_json, checksum)
 }
 
 fn bill_of_lading_type(field: &str, v: i32) -> Result<BillOfLadingType, ParseError> {
@@ -206,8 +237,11 @@ fn consignment_item(m: v1::ConsignmentItem) -> Result<ConsignmentItem, ParseErro
         number_of_packages: nonzero_u32("number_of_packages", m.number_of_packages)?,
         package_type: required_str("package_type", &m.package_type, PackageType::parse)?,
         gross_weight_grams: nonzero_u64("gross_weight_grams", m.gross_weight_grams)?,
-        declared_value: money("declared_value", m.declared_value)?,
-        origin_country: required_str("origin_country", &m.origin_country, CountryCode::parse)?,
+        declared_value: m
+            .declared_value
+            .map(|v| money("declared_value", Some(v)))
+            .transpose()?,
+        origin_country: optional_str("origin_country", &m.origin_country, CountryCode::parse)?,
         container_numbers: container_numbers(&m.container_numbers)?,
     })
 }
@@ -220,8 +254,8 @@ impl From<&ConsignmentItem> for v1::ConsignmentItem {
             number_of_packages: i.number_of_packages.get(),
             package_type: i.package_type.to_string(),
             gross_weight_grams: i.gross_weight_grams.get(),
-            declared_value: Some(money_to_wire(&i.declared_value)),
-            origin_country: i.origin_country.to_string(),
+            declared_value: i.declared_value.as_ref().map(money_to_wire),
+            origin_country: opt_string(i.origin_country.as_ref()),
             container_numbers: container_numbers_to_wire(&i.container_numbers),
         }
     }
@@ -268,6 +302,7 @@ impl TryFrom<v1::BillOfLading> for BillOfLading {
                 "transport_document_reference",
                 &m.transport_document_reference,
             )?,
+            sea_waybill: m.sea_waybill,
             issued_at_unix_micros: m.issued_at_unix_micros,
             bill_of_lading_type: bill_of_lading_type("bill_of_lading_type", m.bill_of_lading_type)?,
             freight_payment_term: freight_payment_term(
@@ -286,6 +321,10 @@ impl TryFrom<v1::BillOfLading> for BillOfLading {
                 .transpose()?,
             carrier: party("carrier", m.carrier)?,
             carrier_code: optional_str("carrier_code", &m.carrier_code, CarrierCode::parse)?,
+            carrier_code_list_provider: carrier_code_list_provider(
+                "carrier_code_list_provider",
+                m.carrier_code_list_provider,
+            )?,
             place_of_receipt: optional_str(
                 "place_of_receipt",
                 &m.place_of_receipt,
@@ -324,6 +363,14 @@ impl TryFrom<v1::BillOfLading> for BillOfLading {
                 .enumerate()
                 .map(|(i, l)| transport_leg(i, l).map_err(at("transport_legs", i)))
                 .collect::<Result<_, _>>()?,
+            declared_value: m
+                .declared_value
+                .map(|v| money("declared_value", Some(v)))
+                .transpose()?,
+            transport_document: m
+                .dcsa_transport_document
+                .map(|d| transport_document(d).map_err(within("dcsa_transport_document")))
+                .transpose()?,
         })
     }
 }
@@ -353,6 +400,18 @@ impl From<&BillOfLading> for v1::BillOfLading {
                 .enumerate()
                 .map(|(i, l)| transport_leg_to_wire(i, l))
                 .collect(),
+            sea_waybill: b.sea_waybill,
+            carrier_code_list_provider: carrier_code_list_provider_to_wire(
+                b.carrier_code_list_provider,
+            )
+            .into(),
+            declared_value: b.declared_value.as_ref().map(money_to_wire),
+            dcsa_transport_document: b.transport_document.as_ref().map(|d| {
+                v1::DcsaTransportDocument {
+                    canonical_json: d.canonical_json().to_owned(),
+                    checksum: d.checksum().as_bytes().to_vec(),
+                }
+            }),
         }
     }
 }
@@ -513,6 +572,61 @@ mod tests {
                 "carrier_code",
                 Box::new(|m| m.carrier_code = "KTZEXPRESS".into()),
             ),
+            (
+                "carrier_code_list_provider",
+                Box::new(|m| m.carrier_code_list_provider = 5),
+            ),
+            (
+                "carrier_code_list_provider",
+                Box::new(|m| {
+                    m.carrier_code_list_provider = v1::CarrierCodeListProvider::Smdg.into();
+                    m.carrier_code.clear();
+                }),
+            ),
+            (
+                "to_order",
+                Box::new(|m| {
+                    m.sea_waybill = true;
+                    m.to_order = true;
+                    m.consignee = None;
+                }),
+            ),
+            (
+                "declared_value.currency",
+                Box::new(|m| {
+                    m.declared_value = Some(v1::Money {
+                        currency: "XXX1".into(),
+                        amount_minor: 1,
+                    })
+                }),
+            ),
+            (
+                "dcsa_transport_document.checksum",
+                Box::new(|m| {
+                    m.dcsa_transport_document = Some(v1::DcsaTransportDocument {
+                        canonical_json: "{}".into(),
+                        checksum: vec![0; 32],
+                    })
+                }),
+            ),
+            (
+                "dcsa_transport_document.checksum",
+                Box::new(|m| {
+                    m.dcsa_transport_document = Some(v1::DcsaTransportDocument {
+                        canonical_json: "{}".into(),
+                        checksum: vec![1; 31],
+                    })
+                }),
+            ),
+            (
+                "dcsa_transport_document.canonical_json",
+                Box::new(|m| {
+                    m.dcsa_transport_document = Some(v1::DcsaTransportDocument {
+                        canonical_json: String::new(),
+                        checksum: Digest::of(b"").as_bytes().to_vec(),
+                    })
+                }),
+            ),
             ("place_of_loading", Box::new(|m| m.place_of_loading.clear())),
             (
                 "place_of_discharge",
@@ -535,6 +649,35 @@ mod tests {
         m.freight_payment_term = 0;
         let bill = BillOfLading::try_from(m).expect("freight term may be unstated");
         assert_eq!(bill.freight_payment_term, None);
+        // A bill may state no value or origin per item.
+        let mut m = wire_bill();
+        m.consignment_items[0].declared_value = None;
+        m.consignment_items[0].origin_country.clear();
+        let bill = BillOfLading::try_from(m).expect("value and origin may be unstated");
+        assert_eq!(bill.consignment_items[0].declared_value, None);
+        assert_eq!(bill.consignment_items[0].origin_country, None);
+    }
+
+    #[test]
+    fn a_bill_with_its_dcsa_document_round_trips() {
+        let mut parts = sample_bill_of_lading().into_parts();
+        parts.sea_waybill = true;
+        parts.carrier_code_list_provider = Some(CarrierCodeListProvider::Nmfta);
+        parts.declared_value = Some(corridor_core::Money::parse("v", "USD", 12_345).unwrap());
+        parts.transport_document = Some(
+            TransportDocumentJson::new(r#"{"transportDocumentReference":"X"}"#.into()).unwrap(),
+        );
+        let bill = BillOfLading::new(parts).expect("a valid bill");
+        let wire = v1::BillOfLading::from(&bill);
+        let doc = wire.dcsa_transport_document.as_ref().expect("kept");
+        assert_eq!(
+            doc.checksum,
+            Digest::of(doc.canonical_json.as_bytes()).as_bytes()
+        );
+        assert_eq!(
+            decode_bill_of_lading(&encode_bill_of_lading(&bill)),
+            Ok(bill)
+        );
     }
 
     #[test]
@@ -567,10 +710,6 @@ mod tests {
             (
                 "consignment_items[1].gross_weight_grams",
                 Box::new(|m| m.consignment_items[1].gross_weight_grams = 0),
-            ),
-            (
-                "consignment_items[0].declared_value",
-                Box::new(|m| m.consignment_items[0].declared_value = None),
             ),
             (
                 "consignment_items[0].declared_value.currency",
@@ -619,7 +758,7 @@ mod tests {
             ),
             (
                 "equipment[0].seals[1].source",
-                Box::new(|m| m.equipment[0].seals[1].source = 4),
+                Box::new(|m| m.equipment[0].seals[1].source = 9),
             ),
             (
                 "equipment[1].seals[0].number",
