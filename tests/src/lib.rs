@@ -3,4 +3,5 @@
 //! test process. Tests of the `corridor` binary itself sit in
 //! `crates/corridor-cli/tests/`, where Cargo provides the binary's path.
 
+pub mod dcsa;
 pub mod sandbox;

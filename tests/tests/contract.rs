@@ -19,6 +19,7 @@ use corridor_core::{Digest, Envelope, OperatorId, SigningKey, payload_type as pt
 use corridor_proto::v1;
 use corridor_proto::v1::ledger_reader_client::LedgerReaderClient;
 use corridor_run::bootstrap;
+use corridor_tests::dcsa::transport_document;
 use corridor_tests::sandbox::{
     Consignment, DAY, Sandbox, TOPOLOGY_AZ_FORWARDER, TOPOLOGY_CARRIER, TOPOLOGY_FORWARDER,
     TOPOLOGY_SHIPPER, border_event, carrier_signed, now, plain_consignment, signed,
@@ -159,6 +160,23 @@ macro_rules! unary {
         let request = $request;
         Box::pin(async move { client.$method(request).await.map(|_| ()) }) as Call
     }};
+}
+
+/// An `ImportBill` call of `json`.
+fn import_call(
+    declarant: &v1::declarant_client::DeclarantClient<tonic::transport::Channel>,
+    json: String,
+) -> Call {
+    let request = v1::ImportBillRequest {
+        transport_document_json: json,
+    };
+    unary!(declarant.clone(), import_bill, request)
+}
+
+/// The straight bill of the DCSA test documents between the topology's operators, issued
+/// now under a reference of its own.
+fn dcsa_document(n: u32) -> serde_json::Value {
+    transport_document("straight-bill", &format!("KTZE-C-{n:06}"), now())
 }
 
 /// A streaming call: its refusal comes with the call or as the stream's first item.
@@ -1353,6 +1371,102 @@ impl World {
                     At::Declarant,
                     unary!(declarant, submit_consignment, request),
                 )
+            }
+            "consignment/dcsa-and-bill" => {
+                let plain = plain_consignment(self.n, &topology_parties());
+                let mut request = plain.request.clone();
+                request.bill_of_lading_dcsa = dcsa_document(self.n).to_string();
+                (
+                    At::Declarant,
+                    unary!(declarant, submit_consignment, request),
+                )
+            }
+            "consignment/dcsa-schema" => {
+                let plain = plain_consignment(self.n, &topology_parties());
+                let mut request = plain.request.clone();
+                request.bill_of_lading = None;
+                let mut doc = dcsa_document(self.n);
+                doc["consignmentItems"][0]["HSCodes"][0] = "85414".into();
+                request.bill_of_lading_dcsa = doc.to_string();
+                (
+                    At::Declarant,
+                    unary!(declarant, submit_consignment, request),
+                )
+            }
+            "import/too-deep" => {
+                let json = format!("{}{}", "[".repeat(40), "]".repeat(40));
+                (At::Declarant, import_call(&declarant, json))
+            }
+            "import/not-json" => (At::Declarant, import_call(&declarant, "{\"a\":".into())),
+            "import/schema" => {
+                let mut doc = dcsa_document(self.n);
+                doc["consignmentItems"][0]["HSCodes"][0] = "85414".into();
+                (At::Declarant, import_call(&declarant, doc.to_string()))
+            }
+            "import/unfit" => {
+                let mut doc = dcsa_document(self.n);
+                doc["consignmentItems"][0]["HSCodes"] = serde_json::json!(["847130", "847141"]);
+                (At::Declarant, import_call(&declarant, doc.to_string()))
+            }
+            "import/unknown-party" => {
+                let mut doc = dcsa_document(self.n);
+                doc["documentParties"]["shipper"]["identifyingCodes"][0]["partyCode"] =
+                    "CN91610131ZZ99".into();
+                (At::Declarant, import_call(&declarant, doc.to_string()))
+            }
+            "import/old" => {
+                let doc = transport_document(
+                    "straight-bill",
+                    &format!("KTZE-C-{:06}", self.n),
+                    now() - 60 * DAY,
+                );
+                (At::Declarant, import_call(&declarant, doc.to_string()))
+            }
+            "import/no-key" => {
+                let mut doc = dcsa_document(self.n);
+                doc["documentParties"]["issuingParty"]["identifyingCodes"][0]["partyCode"] =
+                    CARRIER_ID.into();
+                (At::Declarant, import_call(&declarant, doc.to_string()))
+            }
+            "import/key-not-yet-valid" => {
+                // Dated by its issueDate alone: 00:00 UTC, before the carrier's key was
+                // registered in this run.
+                let mut doc = dcsa_document(self.n);
+                doc.as_object_mut().unwrap().remove("corridor");
+                (At::Declarant, import_call(&declarant, doc.to_string()))
+            }
+            "import/oversize" => {
+                let json = "x".repeat(1 << 20);
+                (At::Declarant, import_call(&declarant, json))
+            }
+            "export/field" => {
+                let request = v1::ExportBillRequest {
+                    bill_of_lading_id: "abc".into(),
+                    ..Default::default()
+                };
+                (At::Declarant, unary!(declarant, export_bill, request))
+            }
+            "export/unknown" => {
+                let request = v1::ExportBillRequest {
+                    bill_of_lading_id: Digest::of(b"a bill").to_hex(),
+                    ..Default::default()
+                };
+                (At::Declarant, unary!(declarant, export_bill, request))
+            }
+            "export/no-contact" => {
+                let request = v1::ExportBillRequest {
+                    bill_of_lading_id: self.platform_bill.bill_of_lading_id.clone(),
+                    ..Default::default()
+                };
+                (At::Declarant, unary!(declarant, export_bill, request))
+            }
+            "export/contact" => {
+                let request = v1::ExportBillRequest {
+                    bill_of_lading_id: self.platform_bill.bill_of_lading_id.clone(),
+                    contact_name: "Documentation desk".into(),
+                    ..Default::default()
+                };
+                (At::Declarant, unary!(declarant, export_bill, request))
             }
             "consignment/bill-flipped-bit" => {
                 let plain = plain_consignment(self.n, &topology_parties());

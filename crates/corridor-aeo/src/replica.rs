@@ -176,6 +176,20 @@ impl Replica {
         (&answer).into()
     }
 
+    /// Whether `id` is a registered operator.
+    pub fn is_operator(&self, id: &OperatorId) -> bool {
+        self.state.operator(id).is_some()
+    }
+
+    /// The operator AEO certificate `id` was issued to, if the registry lists it (whatever
+    /// its status: what the id names, not whether it is in force).
+    pub fn certificate_holder(&self, id: &AeoId) -> Option<OperatorId> {
+        self.state
+            .latest()
+            .certificate(id)
+            .map(|c| c.certificate().operator_id.clone())
+    }
+
     /// The public key with id `key` if the corridor knows it at `at`: a key the topology gives
     /// to a role (a customs authority, node or officer, the registry, the declarant, an
     /// operator's topology key), or a key registered to an operator and valid at `at` (as

@@ -2,7 +2,9 @@
 
 use std::pin::Pin;
 
-use corridor_core::{CountryCode, Digest};
+use corridor_core::document::declarant::BillSource;
+use corridor_core::{CountryCode, Digest, ParseError};
+use corridor_dcsa::Contact;
 use corridor_proto::v1::{self, ConsignmentState as S};
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Code, Request, Response, Status};
@@ -23,6 +25,33 @@ fn ending(state: i32) -> Option<bool> {
         S::Completed | S::Refused | S::Cancelled => Some(false),
         _ => None,
     }
+}
+
+/// The contact of an `ExportBillRequest`: none when no field is set; otherwise a name of 1
+/// to 35 characters and an email or a phone.
+fn contact(name: String, email: String, phone: String) -> Result<Option<Contact>, Error> {
+    if name.is_empty() && email.is_empty() && phone.is_empty() {
+        return Ok(None);
+    }
+    let chars = name.trim().chars().count();
+    if !(1..=35).contains(&chars) {
+        return Err(Error::from(ParseError::new(
+            "contact_name",
+            format!("1 to 35 characters (DCSA partyContactDetails), got {chars}"),
+        )));
+    }
+    if email.is_empty() && phone.is_empty() {
+        return Err(Error::from(ParseError::new(
+            "contact_email",
+            "a contact needs an email or a phone",
+        )));
+    }
+    let some = |s: String| (!s.is_empty()).then_some(s);
+    Ok(Some(Contact {
+        name,
+        email: some(email),
+        phone: some(phone),
+    }))
 }
 
 impl Platform {
@@ -69,13 +98,39 @@ impl Platform {
         r: v1::SubmitConsignmentRequest,
     ) -> Result<v1::SubmitConsignmentResponse, Error> {
         let now = self.now();
-        let source = corridor_proto::declarant::bill_source(
-            r.bill_of_lading,
-            &r.bill_of_lading_id,
-            r.bill_of_lading_envelope,
-            r.transfer_chain,
-            now,
-        )?;
+        let source = if r.bill_of_lading_dcsa.is_empty() {
+            corridor_proto::declarant::bill_source(
+                r.bill_of_lading,
+                &r.bill_of_lading_id,
+                r.bill_of_lading_envelope,
+                r.transfer_chain,
+                now,
+            )?
+        } else {
+            let other = [
+                (r.bill_of_lading.is_some(), "bill_of_lading"),
+                (!r.bill_of_lading_id.is_empty(), "bill_of_lading_id"),
+                (
+                    r.bill_of_lading_envelope.is_some(),
+                    "bill_of_lading_envelope",
+                ),
+                (!r.transfer_chain.is_empty(), "transfer_chain"),
+            ]
+            .into_iter()
+            .find_map(|(given, field)| given.then_some(field));
+            if let Some(other) = other {
+                return Err(Error::from(ParseError::new(
+                    "bill_of_lading_dcsa",
+                    format!(
+                        "give the bill one way only ({}); the request gives {other} and bill_of_lading_dcsa",
+                        corridor_proto::declarant::BILL_WAYS
+                    ),
+                )));
+            }
+            BillSource::Issue(Box::new(
+                self.dcsa_bill("bill_of_lading_dcsa", &r.bill_of_lading_dcsa)?,
+            ))
+        };
         let bill = self.present(source).await?;
         let declaration =
             corridor_proto::declarant::request_declaration(r.declaration, &bill.id, now)?;
@@ -299,6 +354,35 @@ impl v1::declarant_server::Declarant for Platform {
         let id = Digest::parse_hex("bill_of_lading_id", &request.get_ref().bill_of_lading_id)
             .map_err(Error::from)?;
         Ok(Response::new(v1::BillRecord::from(&self.bill(&id)?)))
+    }
+
+    async fn import_bill(
+        &self,
+        request: Request<v1::ImportBillRequest>,
+    ) -> Result<Response<v1::BillRecord>, Status> {
+        let r = request.into_inner();
+        let p = self.clone();
+        corridor_net::to_completion(&self.inner.tasks, async move {
+            let record = p.import_bill(&r.transport_document_json).await?;
+            Ok::<_, Error>(v1::BillRecord::from(&record))
+        })
+        .await
+    }
+
+    async fn export_bill(
+        &self,
+        request: Request<v1::ExportBillRequest>,
+    ) -> Result<Response<v1::ExportBillResponse>, Status> {
+        let r = request.into_inner();
+        let id =
+            Digest::parse_hex("bill_of_lading_id", &r.bill_of_lading_id).map_err(Error::from)?;
+        let contact = contact(r.contact_name, r.contact_email, r.contact_phone)?;
+        let (json, generated) = self.export_bill(&id, contact.as_ref())?;
+        Ok(Response::new(v1::ExportBillResponse {
+            checksum: Digest::of(json.as_bytes()).as_bytes().to_vec(),
+            transport_document_json: json,
+            generated,
+        }))
     }
 
     async fn get_platform_status(

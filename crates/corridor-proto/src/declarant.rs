@@ -285,7 +285,8 @@ pub fn bill_source(
 }
 
 /// The ways a `SubmitConsignmentRequest` gives its bill, as its refusals name them.
-const BILL_WAYS: &str = "a new bill_of_lading, the bill_of_lading_id of a bill on the platform, or a carrier-signed bill_of_lading_envelope with its transfer_chain";
+/// The ways a `SubmitConsignmentRequest` can give its bill, as its refusals list them.
+pub const BILL_WAYS: &str = "a new bill_of_lading, the bill_of_lading_id of a bill on the platform, a carrier-signed bill_of_lading_envelope with its transfer_chain, or a DCSA transport document in bill_of_lading_dcsa";
 
 /// The declaration of a `SubmitConsignmentRequest`: its `bill_of_lading_id` left empty is
 /// the bill's id, its `created_at_unix_micros` 0 is `now`.

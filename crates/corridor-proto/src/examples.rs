@@ -81,6 +81,7 @@ pub fn plain_consignment(
             declaration: Some(d),
             bill_of_lading_envelope: None,
             transfer_chain: Vec::new(),
+            bill_of_lading_dcsa: String::new(),
         },
         seals: seal_checks(&bill),
     }

@@ -34,6 +34,10 @@ pub(crate) struct DeclareArgs {
     /// Print a sample consignment file (the demonstration operators) and exit.
     #[arg(long, conflicts_with = "file")]
     example: bool,
+    /// The bill of lading as a DCSA eBL 3.0 transport document (JSON): imported as `bill
+    /// import --dcsa` imports one, and declared with the `--file`'s declaration.
+    #[arg(long, value_name = "TD.json", requires = "file")]
+    bill_dcsa: Option<PathBuf>,
 }
 
 /// A consignment id and the topology.
@@ -68,11 +72,35 @@ pub(crate) struct BillArgs {
 /// What to do with a bill.
 #[derive(Subcommand)]
 enum BillCommand {
-    /// Show a bill and its transfer chain.
+    /// Show a bill and its transfer chain, or write it as a DCSA transport document.
     Show {
         /// The bill's document id (64 hex digits).
         #[arg(value_name = "BILL_ID")]
         id: String,
+        /// Write the bill as a DCSA eBL 3.0 transport document (JSON) instead: the imported
+        /// original, or one generated from the bill's data.
+        #[arg(long)]
+        dcsa: bool,
+        /// Where to write it (default: standard output).
+        #[arg(long, value_name = "FILE", requires = "dcsa")]
+        out: Option<PathBuf>,
+        /// The contact a generated document names (DCSA partyContactDetails).
+        #[arg(long, value_name = "NAME", requires = "dcsa")]
+        contact_name: Option<String>,
+        /// The contact's email.
+        #[arg(long, value_name = "EMAIL", requires = "contact_name")]
+        contact_email: Option<String>,
+        /// The contact's phone.
+        #[arg(long, value_name = "PHONE", requires = "contact_name")]
+        contact_phone: Option<String>,
+    },
+    /// Put a DCSA eBL 3.0 transport document on the platform as a bill issued by its carrier
+    /// (the declarant must hold the carrier's key).
+    Import {
+        /// The transport document (JSON). Checked here against the DCSA schema first: a
+        /// failing one gets a line per violation and exit 2, and nothing is sent.
+        #[arg(long, value_name = "TD.json")]
+        dcsa: PathBuf,
     },
     /// Pass possession to another holder (signed by the current holder).
     Transfer(MoveArgs),
@@ -203,6 +231,27 @@ pub(crate) fn to_json(r: &v1::SubmitConsignmentRequest) -> anyhow::Result<String
     Ok(String::from_utf8(out)?)
 }
 
+/// Reads a DCSA transport document file and checks it as the declarant will (its size
+/// before reading it, then the DCSA schema), so that a failing one is refused here with every
+/// violation on a line of its own.
+fn read_dcsa(path: &Path) -> anyhow::Result<String> {
+    let bytes = std::fs::metadata(path)
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .len();
+    if bytes > corridor_dcsa::MAX_BYTES as u64 {
+        bail!(
+            "{}: {bytes} bytes, more than the {} bytes a transport document may have",
+            path.display(),
+            corridor_dcsa::MAX_BYTES
+        );
+    }
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    corridor_dcsa::TransportDocument::read(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(text)
+}
+
 /// `corridor declare`.
 pub(crate) fn declare(a: DeclareArgs) -> anyhow::Result<Outcome> {
     if a.example {
@@ -210,7 +259,10 @@ pub(crate) fn declare(a: DeclareArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Ok);
     }
     let file = a.file.context("--file is required")?;
-    let request = read_consignment(&file)?;
+    let mut request = read_consignment(&file)?;
+    if let Some(td) = &a.bill_dcsa {
+        request.bill_of_lading_dcsa = read_dcsa(td)?;
+    }
     let t = a.topology.load()?;
     runtime()?.block_on(async {
         let r = client(&t)
@@ -365,8 +417,59 @@ fn print_bill(b: &v1::BillRecord) {
     );
 }
 
+/// `corridor bill show --dcsa`: the bill as a DCSA transport document, pretty-printed.
+async fn show_dcsa(
+    c: &mut DeclarantClient<Channel>,
+    id: &str,
+    out: Option<&Path>,
+    contact: [Option<String>; 3],
+) -> anyhow::Result<Outcome> {
+    let id = Digest::parse_hex("bill id", id)?;
+    let [name, email, phone] = contact;
+    let r = c
+        .export_bill(v1::ExportBillRequest {
+            bill_of_lading_id: id.to_hex(),
+            contact_name: name.unwrap_or_default(),
+            contact_email: email.unwrap_or_default(),
+            contact_phone: phone.unwrap_or_default(),
+        })
+        .await
+        .map_err(status)?
+        .into_inner();
+    let doc: serde_json::Value = serde_json::from_str(&r.transport_document_json)?;
+    let mut text = serde_json::to_string_pretty(&doc)?;
+    text.push('\n');
+    match out {
+        Some(path) => {
+            std::fs::write(path, &text)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!(
+                "{}: {} DCSA transport document of bill {id}, checksum {}",
+                path.display(),
+                if r.generated {
+                    "a generated"
+                } else {
+                    "the imported"
+                },
+                hex(&r.checksum)
+            );
+        }
+        None => print!("{text}"),
+    }
+    Ok(Outcome::Ok)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// `corridor bill`.
 pub(crate) fn bill(a: BillArgs) -> anyhow::Result<Outcome> {
+    // A document that fails the schema is refused before anything is reached.
+    let import = match &a.command {
+        BillCommand::Import { dcsa } => Some(read_dcsa(dcsa)?),
+        _ => None,
+    };
     let t = a.topology.load()?;
     runtime()?.block_on(async {
         let mut c = client(&t).await?;
@@ -385,8 +488,30 @@ pub(crate) fn bill(a: BillArgs) -> anyhow::Result<Outcome> {
             }
         };
         let (record, action, to, reason, key) = match a.command {
-            BillCommand::Show { id } => {
+            BillCommand::Show {
+                id,
+                dcsa: true,
+                out,
+                contact_name,
+                contact_email,
+                contact_phone,
+            } => {
+                let contact = [contact_name, contact_email, contact_phone];
+                return show_dcsa(&mut c, &id, out.as_deref(), contact).await;
+            }
+            BillCommand::Show { id, .. } => {
                 let r = get(id).await?;
+                print_bill(&r);
+                return Ok(Outcome::Ok);
+            }
+            BillCommand::Import { .. } => {
+                let r = c
+                    .import_bill(v1::ImportBillRequest {
+                        transport_document_json: import.unwrap_or_default(),
+                    })
+                    .await
+                    .map_err(status)?
+                    .into_inner();
                 print_bill(&r);
                 return Ok(Outcome::Ok);
             }

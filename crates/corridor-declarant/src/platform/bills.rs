@@ -107,7 +107,7 @@ impl Bill {
     }
 }
 
-fn not_on_platform(id: &Digest) -> Error {
+pub(super) fn not_on_platform(id: &Digest) -> Error {
     Error::Refusal(Refusal::NotFound(format!(
         "bill {id} is not on this platform"
     )))
@@ -201,7 +201,7 @@ impl Platform {
 
     /// A new bill, signed with its carrier's key (which the declarant must hold) and issued
     /// to its shipper.
-    fn issue(&self, bill: BillOfLading) -> Result<PresentedBill, Error> {
+    pub(super) fn issue(&self, bill: BillOfLading) -> Result<PresentedBill, Error> {
         let carrier = self.operator_key(&bill.carrier.operator_id, "carrier")?;
         let envelope = Envelope::sign(
             payload_type::BILL_OF_LADING,
@@ -283,6 +283,12 @@ impl Platform {
             });
         }
         let id = envelope.document_id();
+        if !lock(&self.inner.state).bills.contains_key(&id) {
+            self.check_kept_document(
+                "bill_of_lading_envelope.payload.dcsa_transport_document",
+                &bill,
+            )?;
+        }
         {
             // What is new here enters the corridor now: dated within the window, signed with
             // keys valid then and now. What the platform has recorded stands as recorded.

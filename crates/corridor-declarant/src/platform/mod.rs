@@ -14,6 +14,7 @@
 //!   and cancels; what an answer makes of a submission is decided apart from recording it.
 
 mod bills;
+mod dcsa;
 mod record;
 mod submissions;
 
