@@ -6,52 +6,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
-
-use common::{
-    ARRIVAL_POSTS, Corridor, EXIT_POSTS, ROUTE, Service, corridor, corridor_root, deploy, ok, run,
-};
-use corridor_proto::v1;
-use corridor_proto::v1::customs_node_client::CustomsNodeClient;
-use corridor_proto::v1::declarant_client::DeclarantClient;
-use corridor_proto::v1::ledger_reader_client::LedgerReaderClient;
+use common::{Corridor, ROUTE, Service, corridor_root, deploy, ok, run, sync};
 use corridor_topology::Topology;
-
-/// Waits until every node's and the declarant's copy of the registry is complete.
-async fn sync(t: &Topology) {
-    let size = LedgerReaderClient::connect(format!("http://{}", t.registry.listen))
-        .await
-        .unwrap()
-        .get_checkpoint(v1::GetCheckpointRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .size;
-    for c in &t.countries {
-        let s = CustomsNodeClient::connect(format!("http://{}", c.node.listen))
-            .await
-            .unwrap()
-            .get_node_status(v1::NodeStatusRequest {
-                min_registry_entries: size,
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(s.registry_entries, size, "{}", c.code);
-    }
-    let s = DeclarantClient::connect(format!("http://{}", t.declarant.listen))
-        .await
-        .unwrap()
-        .get_platform_status(v1::PlatformStatusRequest {
-            min_registry_entries: size,
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(s.registry_entries, size);
-    assert!(s.operators.contains(&"KZ180540012345".to_string()), "{s:?}");
-}
 
 fn topo(c: &Corridor) -> &str {
     c.topology.to_str().unwrap()
@@ -90,32 +46,7 @@ async fn a_trader_declares_watches_and_moves_the_bill_through_the_cli() {
     assert!(status.contains("CN: awaiting arrival"), "{status}");
 
     // `watch` follows the consignment while the officers move it through four countries.
-    let mut watch = corridor()
-        .args(["watch", "--topology", topo(&c), &id])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(watch.stdout.take().unwrap()).lines();
-    for (i, cc) in ROUTE.iter().enumerate() {
-        if i > 0 {
-            // The watcher shows the previous country's handover before the next arrival.
-            loop {
-                let l = lines.next().unwrap().unwrap();
-                if l.contains("advance.acknowledged") {
-                    break;
-                }
-            }
-        }
-        let out = c.officer("arrive", cc, &id, &["--post", ARRIVAL_POSTS[i]]);
-        if out.contains("awaiting an officer") {
-            c.officer("decide", cc, &id, &["release", "--findings", "checked"]);
-        }
-        if i + 1 < ROUTE.len() {
-            c.officer("exit", cc, &id, &["--post", EXIT_POSTS[i]]);
-        }
-    }
-    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
-    assert!(watch.wait().unwrap().success());
+    let rest = c.carry(&id, "checked");
     let last = rest.last().unwrap();
     assert!(
         last.contains(" TR ") && last.contains("consignment.completed"),

@@ -5,7 +5,7 @@
 //! A transport document is an open JSON object (the DCSA schema allows properties it does
 //! not define), so a document with this property is still a valid DCSA document, and a
 //! DCSA tool ignores it. Every member is optional; without it the import derives the value
-//! from the standard fields (README, "DCSA transport documents"):
+//! from the standard fields (proto/DCSA.md):
 //!
 //! ```json
 //! "corridor": {

@@ -107,6 +107,13 @@ impl<P: Parties> Mapping<'_, P> {
                 ),
             ));
         }
+        if !td.is_electronic && td.transport_document_type_code != "SWB" {
+            return Err(DcsaError::unfit(
+                "/isElectronic",
+                "the corridor passes title with its electronic transfer chain: a paper bill of \
+                 lading's title passes with its originals, so it cannot be carried here",
+            ));
+        }
         let issued_at = issued_at(td.issue_date.as_deref(), ext.issued_at.as_deref())?;
         let parties = td.document_parties;
         let shipper = self.party("/documentParties/shipper", &parties.shipper)?;
@@ -685,6 +692,7 @@ struct Td {
     transport_document_status: String,
     transport_document_type_code: String,
     is_shipped_on_board_type: bool,
+    is_electronic: bool,
     freight_payment_term_code: Option<String>,
     is_to_order: bool,
     issue_date: Option<String>,

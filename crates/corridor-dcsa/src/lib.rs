@@ -13,7 +13,7 @@
 //!   a generated document, valid against the schema, for a bill made from corridor data.
 //!
 //! What a TD must hold for the corridor beyond what DCSA requires, and where each field goes,
-//! is the README's "DCSA transport documents" table; [`extension`] is the one property
+//! is the mapping table of proto/DCSA.md; [`extension`] is the one property
 //! corridor adds to the documents it generates.
 
 pub mod export;

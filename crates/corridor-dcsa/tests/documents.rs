@@ -270,6 +270,12 @@ fn what_the_corridor_cannot_clear_is_named_by_its_field() {
             "issued transport document",
         ),
         (
+            "a paper bill of lading",
+            |v| v["isElectronic"] = json!(false),
+            "/isElectronic",
+            "title passes with its originals",
+        ),
+        (
             "two HS codes on one item",
             |v| v["consignmentItems"][0]["HSCodes"] = json!(["847130", "847141"]),
             "/consignmentItems/0/HSCodes",

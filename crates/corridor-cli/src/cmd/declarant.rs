@@ -10,6 +10,7 @@ use corridor_core::{Digest, Envelope, OperatorId, SigningKey, payload_type as pt
 use corridor_proto::customs::{lane_name, state_name};
 use corridor_proto::examples::{Parties, plain_consignment};
 use corridor_proto::v1;
+use corridor_proto::v1::corridor_clock_client::CorridorClockClient;
 use corridor_proto::v1::declarant_client::DeclarantClient;
 use corridor_topology::Topology;
 use corridor_topology::clock::format_micros;
@@ -34,6 +35,10 @@ pub(crate) struct DeclareArgs {
     /// Print a sample consignment file (the demonstration operators) and exit.
     #[arg(long, conflicts_with = "file")]
     example: bool,
+    /// With `--example`: leave the bill out, for a file to declare with `--bill-dcsa` (the
+    /// bill then comes from `bill example`).
+    #[arg(long, requires = "example")]
+    without_bill: bool,
     /// The bill of lading as a DCSA eBL 3.0 transport document (JSON): imported as `bill
     /// import --dcsa` imports one, and declared with the `--file`'s declaration.
     #[arg(long, value_name = "TD.json", requires = "file")]
@@ -93,6 +98,18 @@ enum BillCommand {
         /// The contact's phone.
         #[arg(long, value_name = "PHONE", requires = "contact_name")]
         contact_phone: Option<String>,
+    },
+    /// Write the sample consignment's bill (`declare --example`) as a DCSA eBL 3.0 transport
+    /// document issued now on the declarant's corridor clock, ready for `bill import --dcsa`
+    /// or `declare --bill-dcsa`.
+    Example {
+        /// The document's transportDocumentReference (a bill's reference is its own: give
+        /// each document a new one).
+        #[arg(long, value_name = "REF", default_value = EXAMPLE_REFERENCE)]
+        reference: String,
+        /// Where to write it (default: standard output).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Put a DCSA eBL 3.0 transport document on the platform as a bill issued by its carrier
     /// (the declarant must hold the carrier's key).
@@ -200,6 +217,9 @@ fn parse_consignment(text: &str) -> Result<v1::SubmitConsignmentRequest, String>
     message.transcode_to().map_err(|e| e.to_string())
 }
 
+/// The sample bill's transport document reference.
+const EXAMPLE_REFERENCE: &str = "KTZE-2027-000001";
+
 /// The sample consignment of `deploy/examples/consignment.json`: the sample goods of
 /// `corridor_core::document::examples` between the topology's demonstration operators
 /// (shipper CN91610131XA01, forwarder CN91650000HG02 lodging for it, carrier
@@ -208,7 +228,7 @@ fn parse_consignment(text: &str) -> Result<v1::SubmitConsignmentRequest, String>
 pub(crate) fn example_request() -> v1::SubmitConsignmentRequest {
     const PLANNED_FROM: i64 = 1_803_888_000_000_000;
     plain_consignment(
-        "KTZE-2027-000001",
+        EXAMPLE_REFERENCE,
         "XSRE-2027-0001",
         PLANNED_FROM,
         &Parties {
@@ -255,12 +275,32 @@ fn read_dcsa(path: &Path) -> anyhow::Result<String> {
 /// `corridor declare`.
 pub(crate) fn declare(a: DeclareArgs) -> anyhow::Result<Outcome> {
     if a.example {
-        print!("{}", to_json(&example_request())?);
+        let mut r = example_request();
+        if a.without_bill {
+            r.bill_of_lading = None;
+        }
+        print!("{}", to_json(&r)?);
         return Ok(Outcome::Ok);
     }
     let file = a.file.context("--file is required")?;
     let mut request = read_consignment(&file)?;
     if let Some(td) = &a.bill_dcsa {
+        let ways = [
+            (request.bill_of_lading.is_some(), "billOfLading"),
+            (!request.bill_of_lading_id.is_empty(), "billOfLadingId"),
+            (
+                request.bill_of_lading_envelope.is_some(),
+                "billOfLadingEnvelope",
+            ),
+            (!request.bill_of_lading_dcsa.is_empty(), "billOfLadingDcsa"),
+        ];
+        if let Some((_, field)) = ways.iter().find(|(given, _)| *given) {
+            bail!(
+                "{}: gives {field}, and --bill-dcsa gives the bill: with --bill-dcsa the file \
+                 holds the rest of the request (`declare --example --without-bill`)",
+                file.display()
+            );
+        }
         request.bill_of_lading_dcsa = read_dcsa(td)?;
     }
     let t = a.topology.load()?;
@@ -437,26 +477,70 @@ async fn show_dcsa(
         .map_err(status)?
         .into_inner();
     let doc: serde_json::Value = serde_json::from_str(&r.transport_document_json)?;
-    let mut text = serde_json::to_string_pretty(&doc)?;
+    write_json(&doc, out, |path| {
+        eprintln!(
+            "{}: {} DCSA transport document of bill {id}, checksum {}",
+            path.display(),
+            if r.generated {
+                "a generated"
+            } else {
+                "the imported"
+            },
+            hex(&r.checksum)
+        );
+    })
+}
+
+/// Writes `doc` as pretty JSON to `out` (then calls `written` with it) or standard output.
+fn write_json(
+    doc: &serde_json::Value,
+    out: Option<&Path>,
+    written: impl FnOnce(&Path),
+) -> anyhow::Result<Outcome> {
+    let mut text = serde_json::to_string_pretty(doc)?;
     text.push('\n');
     match out {
         Some(path) => {
             std::fs::write(path, &text)
                 .with_context(|| format!("cannot write {}", path.display()))?;
-            eprintln!(
-                "{}: {} DCSA transport document of bill {id}, checksum {}",
-                path.display(),
-                if r.generated {
-                    "a generated"
-                } else {
-                    "the imported"
-                },
-                hex(&r.checksum)
-            );
+            written(path);
         }
         None => print!("{text}"),
     }
     Ok(Outcome::Ok)
+}
+
+/// Now on the corridor clock, as the declarant reads it.
+async fn corridor_time(t: &Topology) -> anyhow::Result<i64> {
+    let addr = &t.declarant.listen;
+    let channel = corridor_net::endpoint(t, &corridor_topology::ServiceRole::Client, addr)?
+        .connect()
+        .await
+        .with_context(|| format!("cannot reach the declarant at {addr}"))?;
+    let now = CorridorClockClient::new(channel)
+        .get_corridor_time(v1::GetCorridorTimeRequest {})
+        .await
+        .map_err(status)?
+        .into_inner();
+    Ok(now.now_unix_micros)
+}
+
+/// The sample consignment's bill, with reference `reference`, issued at `now`, as a DCSA
+/// transport document.
+fn example_document(reference: &str, now: i64) -> anyhow::Result<serde_json::Value> {
+    let mut plain = example_request()
+        .bill_of_lading
+        .context("the sample consignment has a bill")?;
+    plain.transport_document_reference = reference.to_owned();
+    plain.issued_at_unix_micros = now;
+    let bill = corridor_core::document::BillOfLading::try_from(plain)
+        .map_err(|e| anyhow::anyhow!("--reference: {}", e.reason))?;
+    let contact = corridor_dcsa::Contact {
+        name: "Documentation desk".into(),
+        email: Some("documentation@ktze.example".into()),
+        phone: None,
+    };
+    corridor_dcsa::export(&bill, &[], Some(&contact)).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -503,6 +587,15 @@ pub(crate) fn bill(a: BillArgs) -> anyhow::Result<Outcome> {
                 let r = get(id).await?;
                 print_bill(&r);
                 return Ok(Outcome::Ok);
+            }
+            BillCommand::Example { reference, out } => {
+                let now = corridor_time(&t).await?;
+                return write_json(&example_document(&reference, now)?, out.as_deref(), |p| {
+                    eprintln!(
+                        "{}: a DCSA transport document, reference {reference}",
+                        p.display()
+                    );
+                });
             }
             BillCommand::Import { .. } => {
                 let r = c

@@ -8,6 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use corridor_proto::v1;
+use corridor_proto::v1::customs_node_client::CustomsNodeClient;
+use corridor_proto::v1::declarant_client::DeclarantClient;
+use corridor_proto::v1::ledger_reader_client::LedgerReaderClient;
 use corridor_topology::Topology;
 
 pub(crate) const ROUTE: [&str; 4] = ["CN", "KZ", "AZ", "TR"];
@@ -190,6 +194,39 @@ impl Corridor {
         args.extend_from_slice(rest);
         ok(&args)
     }
+
+    /// Moves consignment `id` through every country of the route as its officers do (a
+    /// release with `findings` where one is awaited), each arrival once `corridor watch` has
+    /// shown the previous country's handover acknowledged; the watch's lines from the last
+    /// handover on, until it ends with the consignment.
+    pub(crate) fn carry(&self, id: &str, findings: &str) -> Vec<String> {
+        let mut watch = corridor()
+            .args(["watch", "--topology", self.topology.to_str().unwrap(), id])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(watch.stdout.take().unwrap()).lines();
+        for (i, cc) in ROUTE.iter().enumerate() {
+            if i > 0 {
+                loop {
+                    let l = lines.next().unwrap().unwrap();
+                    if l.contains("advance.acknowledged") {
+                        break;
+                    }
+                }
+            }
+            let out = self.officer("arrive", cc, id, &["--post", ARRIVAL_POSTS[i]]);
+            if out.contains("awaiting an officer") {
+                self.officer("decide", cc, id, &["release", "--findings", findings]);
+            }
+            if i + 1 < ROUTE.len() {
+                self.officer("exit", cc, id, &["--post", EXIT_POSTS[i]]);
+            }
+        }
+        let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+        assert!(watch.wait().unwrap().success());
+        rest
+    }
 }
 
 /// Keys init into a fresh root, with free ports written into its topology.
@@ -292,4 +329,39 @@ pub(crate) fn country_of(id: &str) -> corridor_core::CountryCode {
     corridor_core::OperatorId::parse("operator", id)
         .expect("an operator id")
         .country()
+}
+
+/// Waits until every node's and the declarant's copy of the registry is complete.
+pub(crate) async fn sync(t: &Topology) {
+    let size = LedgerReaderClient::connect(format!("http://{}", t.registry.listen))
+        .await
+        .unwrap()
+        .get_checkpoint(v1::GetCheckpointRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .size;
+    for c in &t.countries {
+        let s = CustomsNodeClient::connect(format!("http://{}", c.node.listen))
+            .await
+            .unwrap()
+            .get_node_status(v1::NodeStatusRequest {
+                min_registry_entries: size,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(s.registry_entries, size, "{}", c.code);
+    }
+    let s = DeclarantClient::connect(format!("http://{}", t.declarant.listen))
+        .await
+        .unwrap()
+        .get_platform_status(v1::PlatformStatusRequest {
+            min_registry_entries: size,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(s.registry_entries, size);
+    assert!(s.operators.contains(&"KZ180540012345".to_string()), "{s:?}");
 }

@@ -7,7 +7,7 @@ use corridor_core::document::BillOfLading;
 use corridor_core::document::declarant::{BillRecord, SubmissionState};
 use corridor_core::{AeoId, Digest, Envelope, OperatorId, ParseError, payload_type};
 use corridor_dcsa::export::{Declared, canonical};
-use corridor_dcsa::{Contact, DcsaError, Parties, TransportDocument};
+use corridor_dcsa::{Contact, DcsaError, ExportError, Parties, TransportDocument};
 
 use corridor_service::Refusal;
 
@@ -120,8 +120,13 @@ impl Platform {
                 declared.into_iter().map(|(_, d)| d).collect::<Vec<_>>(),
             )
         };
-        let doc = corridor_dcsa::export(&bill, &declared, contact)
-            .map_err(|e| Error::from(ParseError::new("bill_of_lading_id", e.to_string())))?;
+        let doc = corridor_dcsa::export(&bill, &declared, contact).map_err(|e| {
+            let field = match e {
+                ExportError::NeedsContact => "contact_name",
+                _ => "bill_of_lading_id",
+            };
+            Error::from(ParseError::new(field, e.to_string()))
+        })?;
         Ok((canonical(&doc), bill.transport_document.is_none()))
     }
 
