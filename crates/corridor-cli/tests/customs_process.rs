@@ -18,7 +18,6 @@ use corridor_core::document::examples::{
 use corridor_core::{Envelope, OperatorId, SigningKey, payload_type as pt};
 use corridor_proto::v1;
 use corridor_proto::v1::customs_node_client::CustomsNodeClient;
-use corridor_proto::v1::ledger_reader_client::LedgerReaderClient;
 use corridor_topology::Topology;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -55,14 +54,7 @@ async fn a_consignment_clears_through_node_processes_one_killed_mid_flow() {
         ]);
         keys.insert(id, SigningKey::load(Path::new(&path)).unwrap());
     }
-    let size = LedgerReaderClient::connect(format!("http://{}", t.registry.listen))
-        .await
-        .unwrap()
-        .get_checkpoint(v1::GetCheckpointRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .size;
+    let size = common::ledger_size(&t.registry.listen).await;
     let cn = format!("http://{}", t.countries[0].node.listen);
     let mut client = CustomsNodeClient::connect(cn).await.unwrap();
     let status = client

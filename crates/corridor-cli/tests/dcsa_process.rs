@@ -10,10 +10,8 @@ mod common;
 
 use std::path::Path;
 
-use common::{Corridor, ROUTE, corridor_root, ok, run, sync};
+use common::{Corridor, ROUTE, corridor_root, ledger_size, ok, run, sync};
 use corridor_dcsa::export::canonical;
-use corridor_proto::v1;
-use corridor_proto::v1::ledger_reader_client::LedgerReaderClient;
 use corridor_topology::Topology;
 use serde_json::Value;
 
@@ -28,18 +26,6 @@ fn read(path: &Path) -> Value {
 fn write(path: &Path, doc: &Value) -> String {
     std::fs::write(path, doc.to_string()).unwrap();
     path.to_str().unwrap().to_owned()
-}
-
-/// The declarant's ledger size.
-async fn recorded(t: &Topology) -> u64 {
-    LedgerReaderClient::connect(format!("http://{}", t.declarant.listen))
-        .await
-        .unwrap()
-        .get_checkpoint(v1::GetCheckpointRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .size
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -79,7 +65,7 @@ async fn a_transport_document_is_imported_declared_carried_exported_and_traced()
 
     // Refused before anything is recorded: a line for each violation (the short HS code breaks
     // two rules of the schema), by pointer.
-    let before = recorded(&t).await;
+    let before = ledger_size(&t.declarant.listen).await;
     let mut bad = doc.clone();
     bad["consignmentItems"][0]["HSCodes"][0] = Value::from("85414");
     bad["isToOrder"] = Value::from("no");
@@ -150,7 +136,7 @@ async fn a_transport_document_is_imported_declared_carried_exported_and_traced()
         "{err}"
     );
     assert_eq!(
-        recorded(&t).await,
+        ledger_size(&t.declarant.listen).await,
         before,
         "a refused document recorded something"
     );

@@ -331,16 +331,21 @@ pub(crate) fn country_of(id: &str) -> corridor_core::CountryCode {
         .country()
 }
 
-/// Waits until every node's and the declarant's copy of the registry is complete.
-pub(crate) async fn sync(t: &Topology) {
-    let size = LedgerReaderClient::connect(format!("http://{}", t.registry.listen))
+/// The size of the ledger the service at `addr` serves, by its latest checkpoint.
+pub(crate) async fn ledger_size(addr: &str) -> u64 {
+    LedgerReaderClient::connect(format!("http://{addr}"))
         .await
         .unwrap()
         .get_checkpoint(v1::GetCheckpointRequest {})
         .await
         .unwrap()
         .into_inner()
-        .size;
+        .size
+}
+
+/// Waits until every node's and the declarant's copy of the registry is complete.
+pub(crate) async fn sync(t: &Topology) {
+    let size = ledger_size(&t.registry.listen).await;
     for c in &t.countries {
         let s = CustomsNodeClient::connect(format!("http://{}", c.node.listen))
             .await
