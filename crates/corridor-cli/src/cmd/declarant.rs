@@ -36,7 +36,8 @@ pub(crate) struct DeclareArgs {
     #[arg(long, conflicts_with = "file")]
     example: bool,
     /// With `--example`: leave the bill out, for a file to declare with `--bill-dcsa` (the
-    /// bill then comes from `bill example`).
+    /// bill then comes from `bill example`); a consignment of its own, declaration reference
+    /// XSRE-2027-0101.
     #[arg(long, requires = "example")]
     without_bill: bool,
     /// The bill of lading as a DCSA eBL 3.0 transport document (JSON): imported as `bill
@@ -105,7 +106,7 @@ enum BillCommand {
     Example {
         /// The document's transportDocumentReference (a bill's reference is its own: give
         /// each document a new one).
-        #[arg(long, value_name = "REF", default_value = EXAMPLE_REFERENCE)]
+        #[arg(long, value_name = "REF", default_value = "KTZE-2027-000101")]
         reference: String,
         /// Where to write it (default: standard output).
         #[arg(long, value_name = "FILE")]
@@ -217,9 +218,6 @@ fn parse_consignment(text: &str) -> Result<v1::SubmitConsignmentRequest, String>
     message.transcode_to().map_err(|e| e.to_string())
 }
 
-/// The sample bill's transport document reference.
-const EXAMPLE_REFERENCE: &str = "KTZE-2027-000001";
-
 /// The sample consignment of `deploy/examples/consignment.json`: the sample goods of
 /// `corridor_core::document::examples` between the topology's demonstration operators
 /// (shipper CN91610131XA01, forwarder CN91650000HG02 lodging for it, carrier
@@ -228,7 +226,7 @@ const EXAMPLE_REFERENCE: &str = "KTZE-2027-000001";
 pub(crate) fn example_request() -> v1::SubmitConsignmentRequest {
     const PLANNED_FROM: i64 = 1_803_888_000_000_000;
     plain_consignment(
-        EXAMPLE_REFERENCE,
+        "KTZE-2027-000001",
         "XSRE-2027-0001",
         PLANNED_FROM,
         &Parties {
@@ -278,6 +276,9 @@ pub(crate) fn declare(a: DeclareArgs) -> anyhow::Result<Outcome> {
         let mut r = example_request();
         if a.without_bill {
             r.bill_of_lading = None;
+            if let Some(d) = r.declaration.as_mut() {
+                d.declaration_reference = "XSRE-2027-0101".into();
+            }
         }
         print!("{}", to_json(&r)?);
         return Ok(Outcome::Ok);
