@@ -240,46 +240,36 @@ pub(super) async fn report(
             "trace_verified": corpus.is_some() && trace_problems.is_empty(),
         }));
     }
-    let share = if completed == 0 {
-        0.0
-    } else {
-        f64::from(within) / f64::from(completed)
-    };
+    let share = (completed > 0).then(|| f64::from(within) / f64::from(completed));
     let (ma, mo) = (mean(&aeo_hours), mean(&other_hours));
-    let reduction = if mo > 0.0 { 1.0 - ma / mo } else { 0.0 };
+    let (comparison, reduction) = compare(ma, mo);
     lines.push(String::new());
     lines.push(format!(
-        "{} consignments: {completed} completed, {} refused or held; within {} h: {within}/{completed} ({:.1} %)",
+        "{} consignments: {completed} completed, {} refused or held; {}",
         rows.len(),
         rows.len() as u32 - completed,
-        t.clearance.target_hours,
-        share * 100.0
+        match share {
+            Some(share) => format!(
+                "within {} h: {within}/{completed} ({:.1} %)",
+                t.clearance.target_hours,
+                share * 100.0
+            ),
+            None => "none completed, so none within the target".to_owned(),
+        }
     ));
     lines.push("clearance hours (completed)   n    mean    p95".into());
-    lines.push(format!(
-        "  AEO traders              {:>4} {:>7.1} {:>6.1}",
-        aeo_hours.len(),
-        ma,
-        p95(&aeo_hours)
-    ));
-    lines.push(format!(
-        "  other traders            {:>4} {:>7.1} {:>6.1}",
-        other_hours.len(),
-        mo,
-        p95(&other_hours)
-    ));
-    lines.push(if reduction >= 0.0 {
-        format!(
-            "AEO recognition cuts mean clearance time by {:.1} %",
-            reduction * 100.0
-        )
-    } else {
-        // A small run can draw more controls for AEO traders than for the others.
-        format!(
-            "AEO traders' mean clearance time is {:.1} % longer than the others' in this run",
-            -reduction * 100.0
-        )
-    });
+    for (who, hours, m) in [
+        ("AEO traders", &aeo_hours, ma),
+        ("other traders", &other_hours, mo),
+    ] {
+        lines.push(format!(
+            "  {who:<24} {:>4} {:>7} {:>6}",
+            hours.len(),
+            hours_text(m),
+            hours_text(p95(hours))
+        ));
+    }
+    lines.push(comparison);
     for (cc, l) in &lanes {
         let parts: Vec<String> = l.iter().map(|(k, v)| format!("{k} {v}")).collect();
         lines.push(format!("lanes at {cc}: {}", parts.join(", ")));
@@ -343,19 +333,124 @@ pub(super) async fn report(
     })
 }
 
-fn mean(v: &[f64]) -> f64 {
-    if v.is_empty() {
-        0.0
-    } else {
-        v.iter().sum::<f64>() / v.len() as f64
-    }
+/// The mean of `v`; none of no values.
+fn mean(v: &[f64]) -> Option<f64> {
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
 }
 
-fn p95(v: &[f64]) -> f64 {
+/// The 95th percentile of `v` (nearest rank); none of no values.
+fn p95(v: &[f64]) -> Option<f64> {
     if v.is_empty() {
-        return 0.0;
+        return None;
     }
     let mut s = v.to_vec();
     s.sort_by(|a, b| a.total_cmp(b));
-    s[((s.len() as f64 * 0.95).ceil() as usize).clamp(1, s.len()) - 1]
+    Some(s[((s.len() as f64 * 0.95).ceil() as usize).clamp(1, s.len()) - 1])
+}
+
+fn hours_text(h: Option<f64>) -> String {
+    h.map_or_else(|| "-".to_owned(), |h| format!("{h:.1}"))
+}
+
+/// The report's line comparing the mean clearance time of AEO traders (`aeo`) with the
+/// others' (`other`), and the share by which AEO recognition cuts it: none unless both groups
+/// completed consignments and the others' mean is above zero.
+fn compare(aeo: Option<f64>, other: Option<f64>) -> (String, Option<f64>) {
+    let (aeo, other) = match (aeo, other) {
+        (Some(a), Some(o)) => (a, o),
+        (None, None) => {
+            return (
+                "no consignment completed: no comparison of AEO traders with others".into(),
+                None,
+            );
+        }
+        (None, Some(_)) => {
+            return (
+                "no AEO trader's consignment completed: no comparison of AEO traders with others"
+                    .into(),
+                None,
+            );
+        }
+        (Some(_), None) => {
+            return (
+                "no other trader's consignment completed: no comparison of AEO traders with others"
+                    .into(),
+                None,
+            );
+        }
+    };
+    if other <= 0.0 {
+        let line = if aeo <= 0.0 {
+            "AEO traders and others cleared without dwelling at any border: no difference"
+        } else {
+            "other traders cleared without dwelling at any border, AEO traders did not"
+        };
+        return (line.into(), None);
+    }
+    let reduction = 1.0 - aeo / other;
+    let line = if reduction >= 0.0 {
+        format!(
+            "AEO recognition cuts mean clearance time by {:.1} %",
+            reduction * 100.0
+        )
+    } else {
+        // A small run can draw more controls for AEO traders than for the others.
+        format!(
+            "AEO traders' mean clearance time is {:.1} % longer than the others' in this run",
+            -reduction * 100.0
+        )
+    };
+    (line, Some(reduction))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_comparison_needs_both_groups() {
+        assert_eq!(
+            compare(None, Some(10.0)),
+            (
+                "no AEO trader's consignment completed: no comparison of AEO traders with others"
+                    .into(),
+                None
+            )
+        );
+        assert_eq!(compare(Some(4.0), None).1, None);
+        assert!(compare(Some(4.0), None).0.starts_with("no other trader's"));
+        assert_eq!(compare(None, None).1, None);
+        assert!(
+            compare(None, None)
+                .0
+                .starts_with("no consignment completed")
+        );
+    }
+
+    #[test]
+    fn a_comparison_of_both_groups_is_their_means_ratio() {
+        let (line, r) = compare(Some(5.0), Some(10.0));
+        assert_eq!(r, Some(0.5));
+        assert_eq!(line, "AEO recognition cuts mean clearance time by 50.0 %");
+        let (line, r) = compare(Some(12.0), Some(10.0));
+        assert!((r.unwrap() + 0.2).abs() < 1e-12, "{r:?}");
+        assert_eq!(
+            line,
+            "AEO traders' mean clearance time is 20.0 % longer than the others' in this run"
+        );
+        // Nothing to divide by: no share.
+        assert_eq!(compare(Some(0.0), Some(0.0)).1, None);
+        assert_eq!(compare(Some(3.0), Some(0.0)).1, None);
+    }
+
+    #[test]
+    fn statistics_of_no_values_are_none() {
+        assert_eq!(mean(&[]), None);
+        assert_eq!(p95(&[]), None);
+        assert_eq!(hours_text(None), "-");
+        assert_eq!(mean(&[1.0, 2.0, 6.0]), Some(3.0));
+        let twenty: Vec<f64> = (1..=20).map(f64::from).collect();
+        assert_eq!(p95(&twenty), Some(19.0));
+        assert_eq!(p95(&[7.0]), Some(7.0));
+    }
 }
