@@ -57,14 +57,15 @@ fn start_up(data: &Path) -> (Child, Vec<(String, String, u32)>, Vec<String>) {
             in_table = false;
             continue;
         }
-        // "customs KZ   127.0.0.1:44173   12029   /tmp/.../customs/KZ"
+        // "customs KZ   127.0.0.1:44173   http://127.0.0.1:44173/   12029   /tmp/.../customs/KZ"
         let parts: Vec<&str> = l.split_whitespace().collect();
         let (name, rest) = if parts[0] == "customs" {
             (format!("customs {}", parts[1]), &parts[2..])
         } else {
             (parts[0].to_string(), &parts[1..])
         };
-        services.push((name, rest[0].to_string(), rest[1].parse().unwrap()));
+        assert_eq!(rest[1], format!("http://{}/", rest[0]), "tiles URL: {l}");
+        services.push((name, rest[0].to_string(), rest[2].parse().unwrap()));
     }
     // Keep draining stdout so `up` never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
@@ -404,12 +405,12 @@ fn a_demo_whose_node_dies_names_it_at_once_and_ends_with_a_partial_report_and_ex
         seen.push(l.clone());
         l
     };
-    // "customs KZ   127.0.0.1:44173   12029   /tmp/.../customs/KZ"
+    // "customs KZ   127.0.0.1:44173   http://127.0.0.1:44173/   12029   /tmp/.../customs/KZ"
     let kz = loop {
         let l = next();
         let parts: Vec<&str> = l.split_whitespace().collect();
-        if parts.len() >= 4 && parts[..2] == ["customs", "KZ"] {
-            break parts[3].parse::<u32>().unwrap();
+        if parts.len() >= 5 && parts[..2] == ["customs", "KZ"] {
+            break parts[4].parse::<u32>().unwrap();
         }
     };
     // The scenario has begun: consignments are on their way.

@@ -9,7 +9,7 @@
 //! form commit to the RFC 6962 Merkle root over the entry hashes and are kept outside the
 //! database, so a rolled-back database is caught.
 //!
-//! The pure parts ([`entry`], [`merkle`], [`checkpoint`], [`verify`]) do no I/O; [`layout`]
+//! The pure parts ([`entry`], [`merkle`], [`checkpoint`], [`verify`], [`tiles`]) do no I/O; [`layout`]
 //! says how a ledger lies in sled and reads it back; [`store`] is the open ledger;
 //! [`snapshot`] reads a stopped one for an audit without changing it; [`export`] reads and
 //! writes JSON Lines. No gRPC here.
@@ -23,6 +23,7 @@ pub mod layout;
 pub mod merkle;
 pub mod snapshot;
 pub mod store;
+pub mod tiles;
 pub mod verify;
 
 pub use checkpoint::{Checkpoint, CheckpointError, Note, TreeHead};

@@ -16,6 +16,23 @@ pub fn node_hash(left: &Digest, right: &Digest) -> Digest {
     Digest::of_parts(&[&[0x01], left.as_bytes(), right.as_bytes()])
 }
 
+/// The RFC 6962 tree hash of a perfect subtree over `entries` (entry hashes; a power of two
+/// of them, at least one: the tree hash of any other count is not this).
+pub fn perfect_root(entries: &[Digest]) -> Digest {
+    let mut level: Vec<Digest> = entries.iter().map(|e| leaf_hash(e.as_bytes())).collect();
+    while level.len() > 1 {
+        level = level
+            .chunks(2)
+            .map(|p| match p {
+                [l, r] => node_hash(l, r),
+                [l, ..] => *l,
+                [] => Digest::ZERO,
+            })
+            .collect();
+    }
+    level.first().copied().unwrap_or_else(|| Digest::of(b""))
+}
+
 /// The RFC 6962 tree hash of a whole list of leaves (recursive definition; for tests and
 /// small inputs).
 pub fn root_of(leaves: &[&[u8]]) -> Digest {

@@ -831,3 +831,76 @@ async fn an_export_of_a_damaged_ledger_holds_every_entry_as_stored() {
     assert_eq!(d.seq, 2);
     assert!(d.what.contains("changed content"), "{}", d.what);
 }
+
+/// The RFC 6962 tree hash over leaf hashes (already hashed), split as the RFC says.
+fn root_of_leaf_hashes(leaves: &[Digest]) -> Digest {
+    match leaves.len() {
+        0 => Digest::of(b""),
+        1 => leaves[0],
+        n => {
+            let k = 1usize << (n - 1).ilog2();
+            corridor_ledger::merkle::node_hash(
+                &root_of_leaf_hashes(&leaves[..k]),
+                &root_of_leaf_hashes(&leaves[k..]),
+            )
+        }
+    }
+}
+
+#[tokio::test]
+async fn tiles_are_the_tree_the_checkpoint_commits_to() {
+    use corridor_ledger::tiles::{Tile, TileKind};
+    let dir = tempfile::tempdir().unwrap();
+    let l = open(dir.path());
+    let batch: Vec<Append> = (0..600)
+        .map(|i| append(format!("tiled {i}").as_bytes(), ""))
+        .collect();
+    l.append_all(batch).await.unwrap();
+    let cp = l.sign_checkpoint(&key()).await.unwrap();
+    assert_eq!(cp.size(), 600);
+    let read = |path: &str| {
+        let tile = Tile::parse(path).unwrap_or_else(|| panic!("{path} is a tile path"));
+        let span = tile.span(l.len())?;
+        l.tile_hashes(span, matches!(tile.kind, TileKind::Hashes { .. }))
+    };
+    let entries: Vec<Digest> = (0..600).map(|s| l.entry_hash(s).unwrap()).collect();
+
+    // Level 0: two full tiles and a partial one of 88 leaf hashes; entries alike.
+    let mut leaves = read("0/000").unwrap();
+    leaves.extend(read("0/001").unwrap());
+    leaves.extend(read("0/002.p/88").unwrap());
+    assert_eq!(leaves.len(), 600);
+    for (s, e) in entries.iter().enumerate() {
+        assert_eq!(
+            leaves[s],
+            corridor_ledger::merkle::leaf_hash(e.as_bytes()),
+            "leaf {s}"
+        );
+    }
+    assert_eq!(read("entries/001").unwrap(), entries[256..512]);
+    assert_eq!(read("entries/002.p/88").unwrap(), entries[512..600]);
+
+    // Level 1: the roots of the two full level-0 tiles; with the partial tile they give the
+    // checkpoint's root.
+    let level1 = read("1/000.p/2").unwrap();
+    assert_eq!(level1[0], root_of_leaf_hashes(&leaves[..256]));
+    assert_eq!(level1[1], root_of_leaf_hashes(&leaves[256..512]));
+    let root = corridor_ledger::merkle::node_hash(
+        &corridor_ledger::merkle::node_hash(&level1[0], &level1[1]),
+        &root_of_leaf_hashes(&leaves[512..]),
+    );
+    assert_eq!(root, cp.root());
+    assert_eq!(root, root_of_leaf_hashes(&leaves));
+
+    // What the tree does not hold yet is no tile.
+    for path in [
+        "0/002",
+        "0/002.p/89",
+        "entries/003.p/1",
+        "1/000",
+        "1/000.p/3",
+        "2/000.p/1",
+    ] {
+        assert_eq!(read(path), None, "{path}");
+    }
+}

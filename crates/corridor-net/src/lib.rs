@@ -30,6 +30,7 @@ use std::sync::Arc;
 
 use corridor_topology::{Connections, Error, ServiceRole, TlsMaterial, Topology};
 use tokio::net::TcpListener;
+use tonic::service::Routes;
 use tonic::transport::server::Router;
 use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity, Server, ServerTlsConfig};
 use tower::util::MapResponseLayer;
@@ -172,9 +173,15 @@ impl Transport {
     /// A server on this transport with what every corridor server offers beside its own
     /// services: gRPC health, reporting each of `serving` (service names) SERVING, and
     /// reflection, v1 and v1alpha (grpcurl 1.8 and Python's grpcio-reflection speak only
-    /// v1alpha), listing `serving`, health and reflection. The caller adds its own services;
-    /// the [`Health`] returned changes what health reports.
-    pub async fn router(&self, serving: &[&str]) -> Result<(CorridorRouter, Health), Error> {
+    /// v1alpha), listing `serving`, health and reflection; and `http`, plain HTTP routes
+    /// (HTTP/1.1 or HTTP/2) on the same port, whose fallback answers every path that is not
+    /// a gRPC service's. The caller adds its own services; the [`Health`] returned changes
+    /// what health reports.
+    pub async fn router(
+        &self,
+        serving: &[&str],
+        http: axum::Router,
+    ) -> Result<(CorridorRouter, Health), Error> {
         let (reporter, health) = tonic_health::server::health_reporter();
         for name in serving {
             reporter
@@ -204,9 +211,11 @@ impl Transport {
         let v1alpha = reflection().build_v1alpha().map_err(bad)?;
         let router = self
             .server()?
+            .accept_http1(true)
             .layer(MapResponseLayer::new(
                 conventional_codes as fn(HttpResponse) -> HttpResponse,
             ))
+            .add_routes(Routes::from(http))
             .add_service(health)
             .add_service(v1)
             .add_service(v1alpha);

@@ -272,19 +272,27 @@ impl Corridor {
         topology_file(&self.root)
     }
 
-    /// The table of services, a line each, with a header; then, after an empty line, the
-    /// table of the corridor's border posts, a line each: country, UN/LOCODE, crossings
-    /// (`inland` for an office where goods cross no frontier) and name.
+    /// The table of services, a line each, with a header: name, gRPC address, the URL of
+    /// its ledger's C2SP tiles on the same port (`https` under `[tls]`), process id, data
+    /// directory; then, after an empty line, the table of the corridor's border posts, a
+    /// line each: country, UN/LOCODE, crossings (`inland` for an office where goods cross no
+    /// frontier) and name.
     pub fn table(&self) -> Vec<String> {
+        let scheme = if self.topology.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         let mut lines = vec![format!(
-            "{:<12} {:<22} {:<8} DATA",
-            "SERVICE", "ADDRESS", "PID"
+            "{:<12} {:<22} {:<30} {:<8} DATA",
+            "SERVICE", "ADDRESS", "TILES", "PID"
         )];
         for s in &self.services {
             lines.push(format!(
-                "{:<12} {:<22} {:<8} {}",
+                "{:<12} {:<22} {:<30} {:<8} {}",
                 s.name,
                 s.addr,
+                format!("{scheme}://{}/", s.addr),
                 s.pid,
                 s.data.display()
             ));

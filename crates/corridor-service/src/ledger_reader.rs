@@ -81,15 +81,9 @@ impl v1::ledger_reader_server::LedgerReader for LedgerReaderService {
         &self,
         _: Request<v1::GetCheckpointRequest>,
     ) -> Result<Response<v1::Checkpoint>, Status> {
-        let last = self.ledger.last_checkpoint().map_err(ledger_status)?;
-        let cp = match last {
-            Some(cp) if cp.size() == self.ledger.len() => cp,
-            _ => self
-                .ledger
-                .sign_checkpoint(&self.key)
-                .await
-                .map_err(ledger_status)?,
-        };
+        let cp = crate::tiles::current_checkpoint(&self.ledger, &self.key)
+            .await
+            .map_err(ledger_status)?;
         Ok(Response::new(checkpoint_to_wire(&cp)))
     }
 

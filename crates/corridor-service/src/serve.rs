@@ -80,11 +80,14 @@ where
     tracing::info!(?addr, entries = ledger.len(), "{name} serving");
     ready(addr);
     let (router, health) = transport
-        .router(&[
-            service_name,
-            <LedgerReaderServer<LedgerReaderService> as NamedService>::NAME,
-            <CorridorClockServer<CorridorClockService> as NamedService>::NAME,
-        ])
+        .router(
+            &[
+                service_name,
+                <LedgerReaderServer<LedgerReaderService> as NamedService>::NAME,
+                <CorridorClockServer<CorridorClockService> as NamedService>::NAME,
+            ],
+            crate::tiles::routes(ledger.clone(), key.clone()),
+        )
         .await?;
     let watcher = TaskTracker::new();
     watcher.spawn(recovery(

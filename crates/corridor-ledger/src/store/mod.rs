@@ -69,6 +69,7 @@ use crate::layout::{
     note_or_damage, read_note, refuse_log_layout, row_key, scan, sled_config, split_value, storage,
     while_locked, write_checkpoint,
 };
+use crate::tiles::Span;
 use crate::verify::{Damage, Verified};
 
 /// One append: what to record, and the rows to change in the same atomic batch.
@@ -806,6 +807,23 @@ impl Ledger {
             .hashes
             .get(usize::try_from(seq).ok()?)
             .copied()
+    }
+
+    /// The hashes a C2SP tile holds ([`crate::tiles`]): for `span.height` 0, the entry hashes
+    /// of an entry bundle when `leaves` is false and their RFC 6962 leaf hashes when true;
+    /// above, the tree hashes of the complete subtrees of `2^height` leaves. `None` when the
+    /// span reaches past the ledger.
+    pub fn tile_hashes(&self, span: Span, leaves: bool) -> Option<Vec<Digest>> {
+        let index = read(&self.shared.index);
+        let hashes = &index.entries.hashes;
+        let width = 1usize.checked_shl(u32::from(span.height))?;
+        let first = usize::try_from(span.first).ok()?.checked_mul(width)?;
+        let end = first.checked_add(usize::from(span.count).checked_mul(width)?)?;
+        let run = hashes.get(first..end)?;
+        if span.height == 0 && !leaves {
+            return Some(run.to_vec());
+        }
+        Some(run.chunks(width).map(crate::merkle::perfect_root).collect())
     }
 
     /// Entry `seq` and its stored hash.
