@@ -81,11 +81,11 @@ impl RowKey {
         })
     }
 
-    /// The subtree `i` of the row.
+    /// The subtree `i` of the row (saturating: a key read from disk may name any row).
     fn node(self, i: usize) -> Node {
         Node {
             level: self.level,
-            index: self.row * ROW_WIDTH + i as u64,
+            index: self.row.saturating_mul(ROW_WIDTH).saturating_add(i as u64),
         }
     }
 
@@ -104,11 +104,14 @@ fn encode(hashes: &[Digest]) -> Vec<u8> {
 
 /// The first leaf below `node`, and a description of the subtree, for damage.
 fn damage(node: Node, what: &str) -> Damage {
+    // Saturating: a key read from disk may name any level and index.
+    let leaves = 1u64.checked_shl(u32::from(node.level)).unwrap_or(0);
     let first = node
         .index
-        .checked_shl(u32::from(node.level))
+        .checked_mul(leaves)
+        .filter(|_| leaves > 0)
         .unwrap_or(u64::MAX);
-    let last = first.saturating_add((1u64 << node.level) - 1);
+    let last = first.saturating_add(leaves.saturating_sub(1));
     Damage {
         seq: first,
         what: format!(
@@ -456,6 +459,34 @@ mod tests {
             crate::proof::inclusion_proof(&stored, 700, 1100).unwrap(),
             crate::proof::inclusion_proof(&memory, 700, 1100).unwrap()
         );
+    }
+
+    #[test]
+    fn a_row_of_any_level_and_index_read_from_disk_is_damage_not_a_panic() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let tree = db.open_tree("entries").unwrap();
+        let mut batch = sled::Batch::default();
+        let mut frontier = Frontier::default();
+        frontier.extend(&[Digest::of(b"0")], &mut batch);
+        batch.insert(&MARKER_KEY[..], MARKER_VALUE);
+        tree.apply_batch(batch).unwrap();
+        for key in [
+            RowKey {
+                level: 255,
+                row: u64::MAX,
+            },
+            RowKey {
+                level: 63,
+                row: u64::MAX,
+            },
+        ] {
+            tree.insert(key.bytes(), vec![0; 32]).unwrap();
+            let mut check = Check::new(Path::new("."), &tree, true).unwrap();
+            check.push(&Digest::of(b"0")).unwrap().unwrap();
+            let d = check.finish().unwrap().unwrap_err();
+            assert!(d.what.contains("do not make that subtree"), "{d}");
+            tree.remove(key.bytes()).unwrap();
+        }
     }
 
     #[test]
