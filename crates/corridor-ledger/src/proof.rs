@@ -11,8 +11,9 @@
 //!
 //! Verification follows the RFC's algorithms step by step (2.1.3.2 and 2.1.4.2), after a
 //! check of the proof's length (the length the RFC's loop accepts is fixed by the sizes, so
-//! the check accepts and refuses the same proofs and names a wrong length plainly). Two edge
-//! cases the RFC leaves open are decided here:
+//! the check accepts and refuses the same proofs and names a wrong length plainly). The edge
+//! sizes, which the RFC's verifiers do not take (they assume `0 < m < n` and `n > 0`), are
+//! decided here:
 //!
 //! - **Consistency between equal sizes** (`old_size == new_size`): the proof is empty and the
 //!   two roots are equal; anything else is refused. `SUBPROOF(m, D[m], true)` is empty.
@@ -22,7 +23,8 @@
 //!   is what C2SP tlog-witness asks of a witness that has seen no checkpoint yet, and what a
 //!   client holding a ledger's first checkpoint (corridor signs one of size 0 as a ledger is
 //!   created) needs. The transparency-dev/merkle Go library refuses it instead.
-//! - An inclusion proof in a tree of size 0 does not exist: every index is beyond it.
+//! - **Inclusion in a tree of size 0** does not exist: every index is beyond it, and
+//!   [`ProofError::IndexBeyondSize`] says so.
 //!
 //! No input makes these functions panic: sizes and indices are any `u64`, proofs of any
 //! length.

@@ -983,7 +983,8 @@ impl Ledger {
     }
 
     /// Verifies the whole ledger from genesis against its last checkpoint (whose signature is
-    /// checked with `key` when given), reading every durable entry back from the database.
+    /// checked with `key` when given), reading every durable entry back from the database,
+    /// and the stored subtree hashes against them.
     pub fn verify(&self, key: Option<&PublicKey>) -> Result<Result<Verified, Damage>, Error> {
         let note = match note_or_damage(&self.dir)? {
             Ok(note) => note,
