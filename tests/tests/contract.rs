@@ -874,6 +874,44 @@ impl World {
                     stream!(sb.node_ledger("CN").await, list_subject_entries, request),
                 )
             }
+            "inclusion/beyond" => {
+                let request = v1::GetInclusionProofRequest {
+                    seq: 0,
+                    tree_size: 1_000_000_000,
+                };
+                let reader = sb.node_ledger("CN").await;
+                (At::Node("CN"), unary!(reader, get_inclusion_proof, request))
+            }
+            "inclusion/seq" => {
+                let request = v1::GetInclusionProofRequest {
+                    seq: 1,
+                    tree_size: 1,
+                };
+                let reader = sb.node_ledger("CN").await;
+                (At::Node("CN"), unary!(reader, get_inclusion_proof, request))
+            }
+            "consistency/beyond" => {
+                let request = v1::GetConsistencyProofRequest {
+                    from_size: 0,
+                    to_size: 1_000_000_000,
+                };
+                let reader = sb.node_ledger("CN").await;
+                (
+                    At::Node("CN"),
+                    unary!(reader, get_consistency_proof, request),
+                )
+            }
+            "consistency/range" => {
+                let request = v1::GetConsistencyProofRequest {
+                    from_size: 2,
+                    to_size: 1,
+                };
+                let reader = sb.node_ledger("CN").await;
+                (
+                    At::Node("CN"),
+                    unary!(reader, get_consistency_proof, request),
+                )
+            }
 
             // The customs node.
             "submit/not-protobuf" => (

@@ -343,6 +343,11 @@ fn the_ledger_s_pure_modules_are_leaves() {
         "verify: {:?}",
         graph["verify"]
     );
+    let merkle: std::collections::BTreeSet<String> = ["merkle".to_string()].into();
+    assert_eq!(
+        graph["proof"], merkle,
+        "proof imports the merkle module alone"
+    );
 }
 
 /// Every `.rs` file under `dir`, as a path relative to it.

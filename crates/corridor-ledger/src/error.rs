@@ -62,6 +62,17 @@ pub enum Error {
     /// ([`crate::Ledger::recover`]).
     #[error("ledger at {0} is being reopened after a failed write")]
     Reopening(PathBuf),
+    /// A proof was asked of a tree larger than the ledger.
+    #[error("the ledger has {len} entries; a tree of {size} was asked for")]
+    BeyondLedger {
+        /// The tree size asked for.
+        size: u64,
+        /// The ledger's size.
+        len: u64,
+    },
+    /// A proof's index and sizes do not fit together.
+    #[error("proof: {0}")]
+    Proof(#[from] crate::proof::ProofError),
     /// An export file is malformed.
     #[error("export line {line}: {reason}")]
     Export {

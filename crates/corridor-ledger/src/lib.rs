@@ -9,8 +9,12 @@
 //! form commit to the RFC 6962 Merkle root over the entry hashes and are kept outside the
 //! database, so a rolled-back database is caught.
 //!
-//! The pure parts ([`entry`], [`merkle`], [`checkpoint`], [`verify`], [`tiles`]) do no I/O; [`layout`]
-//! says how a ledger lies in sled and reads it back; [`store`] is the open ledger;
+//! Inclusion and consistency proofs over that tree (RFC 9162 sections 2.1.3 and 2.1.4) are
+//! made and verified by [`proof`], from any source of the hashes of complete subtrees.
+//!
+//! The pure parts ([`entry`], [`merkle`], [`proof`], [`tiles`], [`checkpoint`], [`verify`]) do
+//! no I/O;
+//! [`layout`] says how a ledger lies in sled and reads it back; [`store`] is the open ledger;
 //! [`snapshot`] reads a stopped one for an audit without changing it; [`export`] reads and
 //! writes JSON Lines. No gRPC here.
 
@@ -21,6 +25,7 @@ pub mod error;
 pub mod export;
 pub mod layout;
 pub mod merkle;
+pub mod proof;
 pub mod snapshot;
 pub mod store;
 pub mod tiles;

@@ -77,13 +77,21 @@ impl CompactTree {
 
     /// Appends a leaf (its data is an entry hash).
     pub fn push(&mut self, data: &Digest) {
+        self.push_with(data, |_, _| {});
+    }
+
+    /// Appends a leaf, and tells `formed` of every complete subtree the leaf completes, from
+    /// the leaf itself (level 0) up: its level and hash. The subtree formed at level `l` is
+    /// the one of index `((size + 1) >> l) - 1`, `size` being the size before the push.
+    pub fn push_with(&mut self, data: &Digest, mut formed: impl FnMut(u8, &Digest)) {
         let mut node = leaf_hash(data.as_bytes());
+        formed(0, &node);
         // Each trailing one-bit of the old size is a peak of equal height to merge with.
-        let mut merges = self.size.trailing_ones();
-        while merges > 0 {
+        let merges = self.size.trailing_ones() as u8;
+        for level in 1..=merges {
             let left = self.peaks.pop().unwrap_or_default();
             node = node_hash(&left, &node);
-            merges -= 1;
+            formed(level, &node);
         }
         self.peaks.push(node);
         self.size += 1;

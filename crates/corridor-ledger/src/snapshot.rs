@@ -14,9 +14,10 @@ use corridor_core::{Digest, PublicKey};
 use crate::checkpoint::Note;
 use crate::entry::Entry;
 use crate::error::Error;
+use crate::layout::subtrees::SUBTREE_PREFIX;
 use crate::layout::{
-    AUDIT_LOCK_WAIT, DB_DIR, ROW_PREFIX, claimed, entries_tree, note_or_damage, refuse_log_layout,
-    scan, sled_config, split_value, storage, while_locked,
+    AUDIT_LOCK_WAIT, DB_DIR, claimed, entries_tree, note_or_damage, refuse_log_layout, scan,
+    sled_config, split_value, storage, while_locked,
 };
 use crate::verify::{Damage, Verified};
 
@@ -121,7 +122,7 @@ impl Snapshot {
     }
 
     /// Verifies the ledger from genesis: every record against its stored hash, every link,
-    /// consecutive keys, the Merkle root and head against the last signed checkpoint (whose
+    /// consecutive keys, the stored subtree hashes against the entries, the Merkle root and head against the last signed checkpoint (whose
     /// signature is checked with `key` when given), and that a ledger with entries has one.
     pub fn verify(&self, key: Option<&PublicKey>) -> Result<Result<Verified, Damage>, Error> {
         let note = match &self.checkpoint {
@@ -138,7 +139,7 @@ impl Snapshot {
     /// Every entry as stored, in key order, damaged or not, each with its stored hash; a
     /// value that is not an entry at all is left out (an export then shows the gap).
     pub fn entries(&self) -> impl Iterator<Item = Result<(Entry, Digest), Error>> + '_ {
-        self.tree.range(..[ROW_PREFIX]).filter_map(|r| match r {
+        self.tree.range(..[SUBTREE_PREFIX]).filter_map(|r| match r {
             Err(e) => Some(Err(storage(&self.dir)(e))),
             Ok((_, v)) => split_value(&v)
                 .and_then(|(rec, hash)| Some((Entry::decode(rec)?, hash)))

@@ -832,6 +832,168 @@ async fn an_export_of_a_damaged_ledger_holds_every_entry_as_stored() {
     assert!(d.what.contains("changed content"), "{}", d.what);
 }
 
+/// The entries' hashes of the ledger in `dir`, as a tree held in memory.
+fn memory_tree(l: &Ledger) -> corridor_ledger::proof::MemoryTree {
+    let hashes: Vec<Digest> = (0..l.len()).map(|s| l.entry_hash(s).unwrap()).collect();
+    corridor_ledger::proof::MemoryTree::from_entry_hashes(&hashes)
+}
+
+#[tokio::test]
+async fn proofs_are_read_from_the_store_and_verify_against_signed_checkpoints() {
+    use corridor_ledger::merkle::leaf_hash;
+    use corridor_ledger::proof::{self, verify_consistency, verify_inclusion};
+    let dir = tempfile::tempdir().unwrap();
+    let l = filled(dir.path(), 300).await;
+    let first = l.sign_checkpoint(&key()).await.unwrap();
+    for i in 300..600 {
+        l.append(append(format!("envelope {i}").as_bytes(), "later"))
+            .await
+            .unwrap();
+    }
+    let second = l.sign_checkpoint(&key()).await.unwrap();
+    let memory = memory_tree(&l);
+    for size in [1, 2, 255, 256, 257, 300, 513, 600] {
+        assert_eq!(
+            l.root_at(size).unwrap(),
+            proof::root(&memory, size).unwrap()
+        );
+        for seq in [0, size / 3, size - 1] {
+            let p = l.inclusion_proof(seq, size).unwrap();
+            assert_eq!(p, proof::inclusion_proof(&memory, seq, size).unwrap());
+        }
+    }
+    for seq in [0, 17, 299] {
+        let leaf = leaf_hash(l.entry_hash(seq).unwrap().as_bytes());
+        let p = l.inclusion_proof(seq, first.size()).unwrap();
+        verify_inclusion(&leaf, seq, first.size(), &p, &first.root()).unwrap();
+    }
+    let p = l.consistency_proof(first.size(), second.size()).unwrap();
+    verify_consistency(
+        first.size(),
+        second.size(),
+        &p,
+        &first.root(),
+        &second.root(),
+    )
+    .unwrap();
+    assert!(matches!(
+        l.inclusion_proof(0, 601),
+        Err(Error::BeyondLedger {
+            size: 601,
+            len: 600
+        })
+    ));
+    assert!(matches!(
+        l.consistency_proof(601, 600),
+        Err(Error::Proof(_))
+    ));
+    assert!(matches!(l.inclusion_proof(600, 600), Err(Error::Proof(_))));
+    // Read again from the database after a reopen: the same proofs.
+    l.close();
+    let l = open(dir.path());
+    assert_eq!(l.consistency_proof(first.size(), second.size()).unwrap(), p);
+    assert_eq!(l.root_at(600).unwrap(), second.root());
+}
+
+/// The subtree rows of the ledger in `dir`: key and value.
+fn subtree_rows(t: &sled::Tree) -> Vec<(sled::IVec, sled::IVec)> {
+    t.scan_prefix([0xFE]).map(Result::unwrap).collect()
+}
+
+#[tokio::test]
+async fn a_ledger_written_before_subtree_hashes_were_kept_has_them_made_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = filled(dir.path(), 700).await;
+    l.seal(&key()).await.unwrap();
+    let root = l.tree_head().root;
+    l.close();
+    let mut before = Vec::new();
+    tamper(dir.path(), |t| {
+        before = subtree_rows(t);
+        for (k, _) in &before {
+            t.remove(k).unwrap();
+        }
+    });
+    assert!(before.len() > 4, "{} rows", before.len());
+    // An audit reads such a ledger as it is, without the rows.
+    let v = verify_dir(dir.path(), Some(&key().public()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(v.entries, 700);
+    let l = open(dir.path());
+    assert_eq!(l.root_at(700).unwrap(), root);
+    l.close();
+    tamper(dir.path(), |t| assert_eq!(subtree_rows(t), before));
+
+    // A making of them cut short (rows, no marker) is made again whole.
+    tamper(dir.path(), |t| {
+        t.remove([0xFE]).unwrap();
+        let (k, _) = &before[1];
+        t.insert(k, vec![7; 64]).unwrap();
+    });
+    open(dir.path()).close();
+    tamper(dir.path(), |t| assert_eq!(subtree_rows(t), before));
+}
+
+#[tokio::test]
+async fn a_changed_missing_or_extra_subtree_hash_is_refused_on_open_and_named_by_verification() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = filled(dir.path(), 600).await;
+    l.seal(&key()).await.unwrap();
+    l.close();
+    let mut rows = Vec::new();
+    tamper(dir.path(), |t| rows = subtree_rows(t));
+    let restore = |dir: &std::path::Path| {
+        tamper(dir, |t| {
+            for (k, _) in subtree_rows(t) {
+                t.remove(k).unwrap();
+            }
+            for (k, v) in &rows {
+                t.insert(k, v).unwrap();
+            }
+        })
+    };
+    // Level 1, row 0: the hash of entries 6 and 7 changed.
+    let key_l1: Vec<u8> = [&[0xFE, 1][..], &0u64.to_be_bytes()].concat();
+    tamper(dir.path(), |t| {
+        let mut v = t.get(&key_l1).unwrap().unwrap().to_vec();
+        v[3 * 32 + 5] ^= 0x10;
+        t.insert(&key_l1, v).unwrap();
+    });
+    let d = verify_dir(dir.path(), None).unwrap().unwrap_err();
+    assert_eq!(d.seq, 6, "{d}");
+    assert!(d.what.contains("level 1, index 3 (entries 6 to 7)"), "{d}");
+    let d = damage(open_err(dir.path()));
+    assert_eq!(d.seq, 6, "{d}");
+    assert!(
+        d.what.contains("differs from the hash of those entries"),
+        "{d}"
+    );
+    restore(dir.path());
+
+    // The open row of level 0 cut short: the last entries' leaf hashes are missing.
+    let key_l0: Vec<u8> = [&[0xFE, 0][..], &2u64.to_be_bytes()].concat();
+    tamper(dir.path(), |t| {
+        let v = t.get(&key_l0).unwrap().unwrap().to_vec();
+        t.insert(&key_l0, &v[..v.len() - 32]).unwrap();
+    });
+    let d = damage(open_err(dir.path()));
+    assert_eq!(d.seq, 599, "{d}");
+    assert!(d.what.contains("is missing"), "{d}");
+    restore(dir.path());
+
+    // A row of a subtree the entries do not make.
+    let beyond: Vec<u8> = [&[0xFE, 10][..], &0u64.to_be_bytes()].concat();
+    tamper(dir.path(), |t| {
+        t.insert(&beyond, vec![1; 32]).unwrap();
+    });
+    let d = verify_dir(dir.path(), None).unwrap().unwrap_err();
+    assert!(d.what.contains("level 10, index 0"), "{d}");
+    assert!(d.what.contains("do not make that subtree"), "{d}");
+    restore(dir.path());
+    assert_eq!(open(dir.path()).len(), 600);
+}
+
 /// The RFC 6962 tree hash over leaf hashes (already hashed), split as the RFC says.
 fn root_of_leaf_hashes(leaves: &[Digest]) -> Digest {
     match leaves.len() {
@@ -862,6 +1024,7 @@ async fn tiles_are_the_tree_the_checkpoint_commits_to() {
         let tile = Tile::parse(path).unwrap_or_else(|| panic!("{path} is a tile path"));
         let span = tile.span(l.len())?;
         l.tile_hashes(span, matches!(tile.kind, TileKind::Hashes { .. }))
+            .unwrap()
     };
     let entries: Vec<Digest> = (0..600).map(|s| l.entry_hash(s).unwrap()).collect();
 

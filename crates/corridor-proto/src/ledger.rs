@@ -35,6 +35,21 @@ pub fn entry_from_wire(e: v1::LedgerEntry) -> Result<(Entry, Digest), ParseError
     ))
 }
 
+/// Proof hashes on the wire.
+pub fn hashes_to_wire(hashes: &[Digest]) -> Vec<Vec<u8>> {
+    hashes.iter().map(|h| h.as_bytes().to_vec()).collect()
+}
+
+/// Proof hashes from the wire field `field`, each 32 bytes (`field[i]` named when one is
+/// not).
+pub fn hashes_from_wire(field: &str, hashes: &[Vec<u8>]) -> Result<Vec<Digest>, ParseError> {
+    hashes
+        .iter()
+        .enumerate()
+        .map(|(i, h)| Digest::from_slice(&format!("{field}[{i}]"), h))
+        .collect()
+}
+
 /// A signed checkpoint on the wire.
 pub fn checkpoint_to_wire(cp: &Checkpoint) -> v1::Checkpoint {
     v1::Checkpoint {
@@ -63,6 +78,16 @@ mod tests {
         let h = e.hash();
         let (back, hash) = entry_from_wire(entry_to_wire(&e, &h)).unwrap();
         assert_eq!((back, hash), (e, h));
+    }
+
+    #[test]
+    fn proof_hashes_round_trip_and_a_short_one_is_named() {
+        let hashes = vec![Digest::of(b"a"), Digest::of(b"b")];
+        let mut wire = hashes_to_wire(&hashes);
+        assert_eq!(hashes_from_wire("hashes", &wire).unwrap(), hashes);
+        wire[1].pop();
+        let e = hashes_from_wire("hashes", &wire).unwrap_err();
+        assert!(e.to_string().contains("hashes[1]"), "{e}");
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! The `LedgerReader` service every corridor server offers: a running service's ledger is
-//! read through it (sled locks the database against other processes).
+//! read through it (sled locks the database against other processes), with inclusion and
+//! consistency proofs over its Merkle tree.
 
 use std::sync::Arc;
 
 use corridor_core::SigningKey;
-use corridor_ledger::Ledger;
-use corridor_proto::ledger::{checkpoint_to_wire, entry_to_wire};
+use corridor_ledger::{Checkpoint, Ledger};
+use corridor_proto::ledger::{checkpoint_to_wire, entry_to_wire, hashes_to_wire};
 use corridor_proto::v1;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -31,6 +32,52 @@ impl LedgerReaderService {
 fn ledger_status(e: corridor_ledger::Error) -> Status {
     tracing::error!(error = %e, "ledger read failed");
     Status::unavailable(format!("ledger: {e}"))
+}
+
+/// Runs the ledger reads `f` on a blocking thread (they read sled).
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, corridor_ledger::Error> + Send + 'static,
+) -> Result<T, Status> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Status::internal(format!("ledger read stopped: {e}")))?
+        .map_err(ledger_status)
+}
+
+/// What a request's tree size 0 becomes, in messages.
+fn now(requested: u64) -> &'static str {
+    if requested == 0 {
+        " (the ledger's size now)"
+    } else {
+        ""
+    }
+}
+
+impl LedgerReaderService {
+    /// The last signed checkpoint, or a new one when the ledger has grown since.
+    async fn current_checkpoint(&self) -> Result<Checkpoint, Status> {
+        crate::tiles::current_checkpoint(&self.ledger, &self.key)
+            .await
+            .map_err(ledger_status)
+    }
+
+    /// The tree a proof is asked in: its size (`requested`, or the ledger's size now when it
+    /// is 0) and the signed checkpoint of that size, when there is one. A size beyond the
+    /// ledger is refused, naming `field`.
+    async fn tree(&self, field: &str, requested: u64) -> Result<(u64, Option<Checkpoint>), Status> {
+        if requested == 0 {
+            let cp = self.current_checkpoint().await?;
+            return Ok((cp.size(), Some(cp)));
+        }
+        let len = self.ledger.len();
+        if requested > len {
+            return Err(Status::invalid_argument(format!(
+                "{field}: {requested} is beyond the ledger's size {len}"
+            )));
+        }
+        let last = self.ledger.last_checkpoint().map_err(ledger_status)?;
+        Ok((requested, last.filter(|cp| cp.size() == requested)))
+    }
 }
 
 /// Streams `entries` (already filtered) to the caller from a blocking task.
@@ -81,10 +128,76 @@ impl v1::ledger_reader_server::LedgerReader for LedgerReaderService {
         &self,
         _: Request<v1::GetCheckpointRequest>,
     ) -> Result<Response<v1::Checkpoint>, Status> {
-        let cp = crate::tiles::current_checkpoint(&self.ledger, &self.key)
-            .await
-            .map_err(ledger_status)?;
+        let cp = self.current_checkpoint().await?;
         Ok(Response::new(checkpoint_to_wire(&cp)))
+    }
+
+    async fn get_inclusion_proof(
+        &self,
+        r: Request<v1::GetInclusionProofRequest>,
+    ) -> Result<Response<v1::InclusionProof>, Status> {
+        let r = r.into_inner();
+        let (size, checkpoint) = self.tree("tree_size", r.tree_size).await?;
+        let seq = r.seq;
+        if seq >= size {
+            return Err(Status::invalid_argument(format!(
+                "seq: {seq} is not below tree_size {size}{}",
+                now(r.tree_size)
+            )));
+        }
+        let ledger = self.ledger.clone();
+        let (hashes, root, entry_hash) = blocking(move || {
+            let hashes = ledger.inclusion_proof(seq, size)?;
+            let entry_hash =
+                ledger
+                    .entry_hash(seq)
+                    .ok_or(corridor_ledger::Error::BeyondLedger {
+                        size,
+                        len: ledger.len(),
+                    })?;
+            Ok((hashes, ledger.root_at(size)?, entry_hash))
+        })
+        .await?;
+        Ok(Response::new(v1::InclusionProof {
+            seq,
+            tree_size: size,
+            entry_hash: entry_hash.as_bytes().to_vec(),
+            hashes: hashes_to_wire(&hashes),
+            root_hash: root.as_bytes().to_vec(),
+            checkpoint: checkpoint.as_ref().map(checkpoint_to_wire),
+        }))
+    }
+
+    async fn get_consistency_proof(
+        &self,
+        r: Request<v1::GetConsistencyProofRequest>,
+    ) -> Result<Response<v1::ConsistencyProof>, Status> {
+        let r = r.into_inner();
+        let (to, checkpoint) = self.tree("to_size", r.to_size).await?;
+        let from = r.from_size;
+        if from > to {
+            return Err(Status::invalid_argument(format!(
+                "from_size: {from} is above to_size {to}{}",
+                now(r.to_size)
+            )));
+        }
+        let ledger = self.ledger.clone();
+        let (hashes, from_root, to_root) = blocking(move || {
+            Ok((
+                ledger.consistency_proof(from, to)?,
+                ledger.root_at(from)?,
+                ledger.root_at(to)?,
+            ))
+        })
+        .await?;
+        Ok(Response::new(v1::ConsistencyProof {
+            from_size: from,
+            to_size: to,
+            hashes: hashes_to_wire(&hashes),
+            from_root_hash: from_root.as_bytes().to_vec(),
+            to_root_hash: to_root.as_bytes().to_vec(),
+            checkpoint: checkpoint.as_ref().map(checkpoint_to_wire),
+        }))
     }
 
     type ListEntriesStream = ReceiverStream<Result<v1::LedgerEntry, Status>>;

@@ -83,10 +83,22 @@ async fn tile(State(t): State<Tiles>, Path(path): Path<String>) -> Response<Body
         );
     };
     let size = t.ledger.len();
-    let hashes = tile.span(size).and_then(|span| {
-        t.ledger
+    let hashes = match tile.span(size) {
+        None => None,
+        Some(span) => match t
+            .ledger
             .tile_hashes(span, matches!(tile.kind, TileKind::Hashes { .. }))
-    });
+        {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::error!(error = %e, tile = %path, "tile read failed");
+                return text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("the ledger cannot be read: {e}\n"),
+                );
+            }
+        },
+    };
     let Some(hashes) = hashes else {
         return text(
             StatusCode::NOT_FOUND,

@@ -6,8 +6,9 @@
 //!    writer thread.
 //! 2. The writer takes every append waiting (up to `MAX_GROUP`). For each it looks the exact
 //!    envelope bytes up among the entries written so far: found, the answer is that first
-//!    entry. The new entries (one insert each, in the tree [`ENTRIES_TREE`]) and every
-//!    caller row they change become one atomic sled batch. One writer means one order, so
+//!    entry. The new entries (one insert each, in the tree [`ENTRIES_TREE`]), the rows of
+//!    subtree hashes they fill or extend (`layout::subtrees`) and every caller row they
+//!    change become one atomic sled batch. One writer means one order, so
 //!    the chain needs no other lock. [`Ledger::append_all`] hands the writer several appends
 //!    as one request, checked whole before it is queued and never split between batches, so
 //!    its new entries get consecutive sequence numbers in call order and are durable
@@ -39,7 +40,10 @@
 //! subject, entries by the sha256 of their exact envelope bytes (the idempotence check), and
 //! the caller rows. In memory rather than in sled because each sled insert costs the same
 //! whatever its size, so an index row per entry would double the writer's work. They show an
-//! append only once it is durable.
+//! append only once it is durable. The hashes of the Merkle tree's complete subtrees are kept
+//! in sled instead, 256 to a row (a group of appends rewrites a few rows, not one per
+//! entry), so that a proof ([`Ledger::inclusion_proof`], [`Ledger::consistency_proof`])
+//! reads O(log n) rows and the tree's tiles can be read from them.
 //!
 //! The last signed checkpoint is kept beside the database in `checkpoint.note`; a new ledger
 //! signs one of size 0 when it is created, so a ledger with entries and no checkpoint, or one
@@ -60,15 +64,17 @@ use std::thread::JoinHandle;
 use corridor_core::{Digest, PublicKey, SigningKey};
 
 use self::index::Index;
-use self::writer::{MAX_GROUP_BYTES, Request, Writer, flusher};
+use self::writer::{MAX_GROUP_BYTES, Request, Resume, Writer, flusher};
 use crate::checkpoint::{Checkpoint, TreeHead};
 use crate::entry::Entry;
 use crate::error::Error;
+use crate::layout::subtrees::{self, SUBTREE_PREFIX};
 use crate::layout::{
     DB_DIR, ENTRIES_TREE, OPEN_LOCK_WAIT, ROW_PREFIX, Rebuilt, claimed, entries_tree, entry_key,
     note_or_damage, read_note, refuse_log_layout, row_key, scan, sled_config, split_value, storage,
     while_locked, write_checkpoint,
 };
+use crate::proof;
 use crate::tiles::Span;
 use crate::verify::{Damage, Verified};
 
@@ -263,16 +269,21 @@ pub struct Recovered {
 /// the writer continues, and the last signed checkpoint.
 struct Loaded {
     index: Index,
-    next: u64,
-    head: Digest,
-    recorded: HashMap<Digest, (u64, Digest)>,
+    resume: Resume,
     checkpoint: Option<Checkpoint>,
 }
 
-/// Reads every entry of `tree` back and checks it against its hash, its link and the last
-/// signed checkpoint in `dir` (of ledger `origin`, signed by `public`), and rebuilds the
-/// indices and the caller rows.
-fn load(dir: &Path, tree: &sled::Tree, origin: &str, public: &PublicKey) -> Result<Loaded, Error> {
+/// Reads every entry of `tree` back and checks it against its hash, its link, the stored
+/// subtree hashes and the last signed checkpoint in `dir` (of ledger `origin`, signed by
+/// `public`), and rebuilds the indices and the caller rows. A database without its subtree
+/// rows (written before they were kept, or new) has them made from the entry hashes.
+fn load(
+    dir: &Path,
+    db: &sled::Db,
+    tree: &sled::Tree,
+    origin: &str,
+    public: &PublicKey,
+) -> Result<Loaded, Error> {
     let damaged = |damage| Error::Damaged {
         dir: dir.to_owned(),
         damage,
@@ -313,6 +324,10 @@ fn load(dir: &Path, tree: &sled::Tree, origin: &str, public: &PublicKey) -> Resu
         let (k, v) = r.map_err(storage(dir))?;
         rows.insert(k[1..].to_vec(), v.to_vec());
     }
+    let subtrees = match rebuilt.subtrees.take() {
+        Some(frontier) => frontier,
+        None => subtrees::rebuild(dir, db, tree, &rebuilt.hashes)?,
+    };
     let next = rebuilt.hashes.len() as u64;
     let head = rebuilt.hashes.last().copied().unwrap_or(Digest::ZERO);
     let envelopes = std::mem::take(&mut rebuilt.envelopes);
@@ -326,23 +341,23 @@ fn load(dir: &Path, tree: &sled::Tree, origin: &str, public: &PublicKey) -> Resu
             entries: rebuilt,
             rows,
         },
-        next,
-        head,
-        recorded,
+        resume: Resume {
+            next,
+            head,
+            recorded,
+            subtrees,
+        },
         checkpoint,
     })
 }
 
-/// Starts the writer and flusher threads of `db`, the writer continuing from `next` and
-/// `head`.
+/// Starts the writer and flusher threads of `db`, the writer continuing from `resume`.
 fn start(
     dir: &Path,
     db: sled::Db,
     tree: sled::Tree,
     shared: &Arc<Shared>,
-    next: u64,
-    head: Digest,
-    recorded: HashMap<Digest, (u64, Digest)>,
+    resume: Resume,
 ) -> Result<Store, Error> {
     let (requests, rx) = std::sync::mpsc::channel();
     // A rendezvous: the writer hands a group over only when the flusher starts its next
@@ -362,12 +377,19 @@ fn start(
             .map_err(spawn_err)?
     };
     let writer = {
+        let Resume {
+            next,
+            head,
+            recorded,
+            subtrees,
+        } = resume;
         let w = Writer {
             tree: tree.clone(),
             shared: shared.clone(),
             next,
             head,
             recorded,
+            subtrees,
             to_flusher,
         };
         std::thread::Builder::new()
@@ -385,8 +407,8 @@ fn start(
 }
 
 /// Removes from the database what a failed write left beyond what the ledger acknowledged:
-/// the entries from `len` on, and every caller row that differs from `rows`. Returns the
-/// number of entries removed.
+/// the entries from `len` on, the subtree hashes they made, and every caller row that
+/// differs from `rows`. Returns the number of entries removed.
 fn discard_unacknowledged(
     dir: &Path,
     db: &sled::Db,
@@ -396,12 +418,12 @@ fn discard_unacknowledged(
 ) -> Result<u64, Error> {
     let mut batch = sled::Batch::default();
     let mut removed = 0;
-    for r in tree.range(entry_key(len).to_vec()..vec![ROW_PREFIX]) {
+    for r in tree.range(entry_key(len).to_vec()..vec![SUBTREE_PREFIX]) {
         let (k, _) = r.map_err(storage(dir))?;
         batch.remove(k);
         removed += 1;
     }
-    let mut changed = false;
+    let mut changed = subtrees::truncate(dir, tree, len, &mut batch)?;
     let mut stored = BTreeMap::new();
     for r in tree.scan_prefix([ROW_PREFIX]) {
         let (k, v) = r.map_err(storage(dir))?;
@@ -509,11 +531,9 @@ impl Ledger {
         };
         let Loaded {
             index,
-            next,
-            head,
-            recorded,
+            resume,
             checkpoint,
-        } = load(dir, &tree, origin, &key.public())?;
+        } = load(dir, &db, &tree, origin, &key.public())?;
         let shared = Arc::new(Shared {
             dir: dir.to_owned(),
             index: RwLock::new(index),
@@ -522,7 +542,7 @@ impl Ledger {
             #[cfg(test)]
             fail_next_flush: AtomicBool::new(false),
         });
-        let store = start(dir, db, tree, &shared, next, head, recorded)?;
+        let store = start(dir, db, tree, &shared, resume)?;
         if checkpoint.is_none() {
             // Only an empty ledger gets here (the scan refuses entries without a checkpoint).
             let cp = Checkpoint::sign(origin, read(&shared.index).tree_head(), key);
@@ -651,7 +671,7 @@ impl Ledger {
             (index.size(), index.head(), index.rows.clone())
         };
         let discarded = discard_unacknowledged(dir, db, &tree, size, &rows)?;
-        let loaded = load(dir, &tree, &self.origin, &self.public)?;
+        let loaded = load(dir, db, &tree, &self.origin, &self.public)?;
         let differs = |what: String| Error::Damaged {
             dir: dir.to_owned(),
             damage: Damage { seq: size, what },
@@ -668,15 +688,9 @@ impl Ledger {
                 "reopened after a failed write its caller rows differ from those it had acknowledged".into(),
             ));
         }
-        let Loaded {
-            index,
-            next,
-            head,
-            recorded,
-            ..
-        } = loaded;
+        let Loaded { index, resume, .. } = loaded;
         *write(&self.shared.index) = index;
-        let store = start(dir, db.clone(), tree, &self.shared, next, head, recorded)?;
+        let store = start(dir, db.clone(), tree, &self.shared, resume)?;
         Ok((
             store,
             Recovered {
@@ -810,20 +824,71 @@ impl Ledger {
     }
 
     /// The hashes a C2SP tile holds ([`crate::tiles`]): for `span.height` 0, the entry hashes
-    /// of an entry bundle when `leaves` is false and their RFC 6962 leaf hashes when true;
-    /// above, the tree hashes of the complete subtrees of `2^height` leaves. `None` when the
-    /// span reaches past the ledger.
-    pub fn tile_hashes(&self, span: Span, leaves: bool) -> Option<Vec<Digest>> {
-        let index = read(&self.shared.index);
-        let hashes = &index.entries.hashes;
-        let width = 1usize.checked_shl(u32::from(span.height))?;
-        let first = usize::try_from(span.first).ok()?.checked_mul(width)?;
-        let end = first.checked_add(usize::from(span.count).checked_mul(width)?)?;
-        let run = hashes.get(first..end)?;
-        if span.height == 0 && !leaves {
-            return Some(run.to_vec());
+    /// of an entry bundle when `leaves` is false (from memory) and their RFC 6962 leaf hashes
+    /// when true; above, the tree hashes of the complete subtrees of `2^height` leaves. Both
+    /// of these are one read of the stored subtree row. `None` when the span reaches past
+    /// the ledger's durable entries.
+    pub fn tile_hashes(&self, span: Span, leaves: bool) -> Result<Option<Vec<Digest>>, Error> {
+        let width = 1u64.checked_shl(u32::from(span.height)).unwrap_or(0);
+        let end = span
+            .first
+            .checked_add(u64::from(span.count))
+            .and_then(|e| e.checked_mul(width));
+        if width == 0 || end.is_none_or(|e| e > self.len()) {
+            return Ok(None);
         }
-        Some(run.chunks(width).map(crate::merkle::perfect_root).collect())
+        if span.height == 0 && !leaves {
+            let index = read(&self.shared.index);
+            let first = usize::try_from(span.first).ok();
+            let run = first.and_then(|f| index.entries.hashes.get(f..f + usize::from(span.count)));
+            return Ok(run.map(<[Digest]>::to_vec));
+        }
+        let tree = self.tree()?;
+        self.subtrees(&tree)
+            .run(span.height, span.first, usize::from(span.count))
+            .map(Some)
+    }
+
+    /// The inclusion proof (RFC 9162 2.1.3) of entry `seq` in the ledger's first `size`
+    /// entries, read from the stored subtree hashes: O(log size) reads. Verify it with
+    /// [`crate::proof::verify_inclusion`] against the root at `size`.
+    pub fn inclusion_proof(&self, seq: u64, size: u64) -> Result<Vec<Digest>, Error> {
+        self.within(size)?;
+        let tree = self.tree()?;
+        proof::inclusion_proof(&self.subtrees(&tree), seq, size)
+    }
+
+    /// The consistency proof (RFC 9162 2.1.4) from the ledger's first `old` entries to its
+    /// first `new`, read as [`Ledger::inclusion_proof`] is; empty when `old` is 0 or `new`.
+    pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Digest>, Error> {
+        self.within(new)?;
+        let tree = self.tree()?;
+        proof::consistency_proof(&self.subtrees(&tree), old, new)
+    }
+
+    /// The RFC 6962 root of the ledger's first `size` entries, from the stored subtree
+    /// hashes.
+    pub fn root_at(&self, size: u64) -> Result<Digest, Error> {
+        self.within(size)?;
+        let tree = self.tree()?;
+        proof::root(&self.subtrees(&tree), size)
+    }
+
+    /// Refuses a tree larger than the ledger's durable entries: the subtree hashes beyond
+    /// them may be of appends not yet acknowledged.
+    fn within(&self, size: u64) -> Result<(), Error> {
+        let len = self.len();
+        if size > len {
+            return Err(Error::BeyondLedger { size, len });
+        }
+        Ok(())
+    }
+
+    fn subtrees<'a>(&'a self, tree: &'a sled::Tree) -> subtrees::Stored<'a> {
+        subtrees::Stored {
+            dir: &self.dir,
+            tree,
+        }
     }
 
     /// Entry `seq` and its stored hash.
@@ -945,7 +1010,8 @@ impl Ledger {
     }
 
     /// Verifies the whole ledger from genesis against its last checkpoint (whose signature is
-    /// checked with `key` when given), reading every durable entry back from the database.
+    /// checked with `key` when given), reading every durable entry back from the database,
+    /// and the stored subtree hashes against them.
     pub fn verify(&self, key: Option<&PublicKey>) -> Result<Result<Verified, Damage>, Error> {
         let note = match note_or_damage(&self.dir)? {
             Ok(note) => note,
@@ -1067,6 +1133,7 @@ mod tests {
         failures.changed().await.unwrap();
         assert!(!*failures.borrow_and_update());
         assert_eq!(l.tree_head(), before);
+        assert_eq!(l.root_at(3).unwrap(), before.root);
         assert_eq!(l.get(3).unwrap(), None);
         assert_eq!(l.row(b"row/0"), Some(vec![0]));
         assert_eq!(l.row(b"row/1"), Some(vec![1]));

@@ -1,5 +1,6 @@
 //! The writer and flusher threads of an open ledger: the writer gathers the appends waiting
-//! into one atomic sled batch, the flusher makes each batch durable, then adds it to the
+//! (their entries, the subtree rows they fill or extend, their caller rows) into one atomic
+//! sled batch, the flusher makes each batch durable, then adds it to the
 //! indices and answers its appenders.
 
 use std::collections::HashMap;
@@ -11,6 +12,7 @@ use corridor_core::Digest;
 use super::{Append, Appended, RowChange, Shared, write};
 use crate::entry::Entry;
 use crate::error::Error;
+use crate::layout::subtrees::Frontier;
 use crate::layout::{SEQ_LIMIT, entry_key, row_key};
 
 /// Outcomes for one call, sent once they are durable.
@@ -58,8 +60,20 @@ const MAX_GROUP: usize = 512;
 /// one batch.
 pub(super) const MAX_GROUP_BYTES: u64 = 1 << 30;
 
-/// The writer thread's state: where the chain stands in what has been applied to sled
-/// (durable or not yet), and every envelope recorded so far.
+/// Where a writer starts: the ledger as read back from its database.
+pub(super) struct Resume {
+    /// The next entry's sequence number.
+    pub(super) next: u64,
+    /// The last entry's hash.
+    pub(super) head: Digest,
+    /// sha256 of the exact envelope bytes -> (seq, hash) of the entry that recorded them.
+    pub(super) recorded: HashMap<Digest, (u64, Digest)>,
+    /// The subtree rows not yet full.
+    pub(super) subtrees: Frontier,
+}
+
+/// The writer thread's state: where the chain and the subtree rows stand in what has been
+/// applied to sled (durable or not yet), and every envelope recorded so far.
 pub(super) struct Writer {
     pub(super) tree: sled::Tree,
     pub(super) shared: Arc<Shared>,
@@ -67,6 +81,10 @@ pub(super) struct Writer {
     pub(super) head: Digest,
     /// sha256 of the exact envelope bytes -> (seq, hash) of the entry that recorded them.
     pub(super) recorded: HashMap<Digest, (u64, Digest)>,
+    /// The subtree rows not yet full, as applied to sled. Not rolled back with a failed
+    /// group: after one the writer takes no appends, and a recovery starts a new writer from
+    /// what it reads back.
+    pub(super) subtrees: Frontier,
     pub(super) to_flusher: std::sync::mpsc::SyncSender<Written>,
 }
 
@@ -194,6 +212,9 @@ impl Writer {
             }
             outcomes.push(out);
         }
+        // The subtree rows the new entries fill or extend, in the same batch.
+        self.subtrees
+            .extend(entries.iter().map(|(hash, _)| hash), &mut batch);
         if !entries.is_empty()
             && let Err(e) = self.tree.apply_batch(batch)
         {

@@ -6,14 +6,15 @@
 //! | key | value |
 //! |---|---|
 //! | `u64be(seq)`: 8 bytes, `seq` < 2^63 | the entry's record bytes, then its 32-byte hash |
+//! | `0xFE` \|\| ... | the hashes of the Merkle tree's complete subtrees ([`subtrees`]) |
 //! | `0xFF` \|\| caller key | a caller row's value |
 //!
-//! Entry keys are consecutive from 0, so they sort before every caller row. Nothing else is
-//! stored: the chain head, the Merkle tree and the indices (entries by subject, entries by
-//! the sha256 of their envelope bytes) are rebuilt from the records by `scan`, which
-//! re-hashes every record, checks each link and compares the ledger with its signed
-//! checkpoint before anything is believed. Any mismatch refuses to open, naming the first
-//! bad sequence number.
+//! Entry keys are consecutive from 0, so they sort before the subtree rows and every caller
+//! row. Nothing else is stored: the chain head, the Merkle tree's frontier and the indices
+//! (entries by subject, entries by the sha256 of their envelope bytes) are rebuilt from the
+//! records by `scan`, which re-hashes every record, checks each link, each stored subtree
+//! hash, and compares the ledger with its signed checkpoint before anything is believed.
+//! Any mismatch refuses to open, naming the first bad sequence number.
 //!
 //! sled recovers its own files after a crash and locks its database against a second
 //! process (`flock` on `db/db`): a second opener is told the ledger is in use by a running
@@ -25,6 +26,8 @@
 //! log-file layout (`entries.log`), one whose `db/` is not a sled database, and one whose
 //! database has no `entries` tree are refused with one line saying so.
 
+pub mod subtrees;
+
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -35,6 +38,8 @@ use crate::entry::{RecordParts, hash_record};
 use crate::error::Error;
 use crate::merkle::CompactTree;
 use crate::verify::{ChainVerifier, Damage, Verified};
+
+use self::subtrees::{Check, Frontier, SUBTREE_PREFIX};
 
 /// The sled database's directory, inside the ledger directory.
 pub const DB_DIR: &str = "db";
@@ -203,6 +208,9 @@ pub(crate) struct Rebuilt {
     pub(crate) subjects: HashMap<String, Vec<u64>>,
     /// sha256 of the exact envelope bytes -> the entry that recorded them.
     pub(crate) envelopes: HashMap<Digest, u64>,
+    /// Where the writer goes on with the subtree rows, when the database has them (`None`
+    /// when they are still to be made).
+    pub(crate) subtrees: Option<Frontier>,
 }
 
 impl Rebuilt {
@@ -227,10 +235,11 @@ const CHUNK: usize = 4096;
 
 /// Reads the entries of `tree` below `upto` (all when `None`) in key order and checks each:
 /// its key (consecutive sequence numbers), its record against its stored hash, its link,
-/// and the ledger against `checkpoint` (a signed checkpoint's claim, its signature checked
-/// by the caller or audited without a key). With
-/// `rebuild`, also rebuilds the indices an open ledger serves from. Caller rows are not
-/// read here.
+/// every stored subtree hash ([`subtrees`]: exactly what the entries make when the whole
+/// ledger is read, at least that below `upto`), and the ledger against `checkpoint` (a
+/// signed checkpoint's claim, its signature checked by the caller or audited without a
+/// key). With `rebuild`, also rebuilds the indices an open ledger serves from and the
+/// writer's subtree frontier. Caller rows are not read here.
 pub(crate) fn scan(
     dir: &Path,
     tree: &sled::Tree,
@@ -239,9 +248,10 @@ pub(crate) fn scan(
     mut rebuild: Option<&mut Rebuilt>,
 ) -> Result<Result<Verified, Damage>, Error> {
     let mut v = ChainVerifier::new(checkpoint);
+    let mut subtrees = Check::new(dir, tree, upto.is_none())?;
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let want_envelopes = rebuild.is_some();
-    let end = upto.map_or_else(|| vec![ROW_PREFIX], |n| entry_key(n).to_vec());
+    let end = upto.map_or_else(|| vec![SUBTREE_PREFIX], |n| entry_key(n).to_vec());
     let mut rows = tree.range(..end);
     let mut chunk: Vec<(u64, sled::IVec)> = Vec::with_capacity(CHUNK);
     loop {
@@ -257,7 +267,7 @@ pub(crate) fn scan(
                     stop = Some(Damage {
                         seq: v.position() + chunk.len() as u64,
                         what: format!(
-                            "the {ENTRIES_TREE} tree holds a key ({}) that is neither an entry's sequence number nor a caller row's",
+                            "the {ENTRIES_TREE} tree holds a key ({}) that is neither an entry's sequence number, a subtree row's nor a caller row's",
                             hex::encode(&k[..k.len().min(16)])
                         ),
                     });
@@ -287,6 +297,9 @@ pub(crate) fn scan(
             if let Err(d) = v.push_hashed(*at, rec, &stored, hash) {
                 return Ok(Err(d));
             }
+            if let Err(d) = subtrees.push(&hash)? {
+                return Ok(Err(d));
+            }
             if let Some(r) = rebuild.as_deref_mut() {
                 // The verifier has parsed the record already; it cannot fail here.
                 let subject = RecordParts::parse(rec).map_or("", |p| p.subject);
@@ -301,7 +314,20 @@ pub(crate) fn scan(
             break;
         }
     }
-    Ok(v.finish())
+    let verified = match v.finish() {
+        Ok(verified) => verified,
+        Err(d) => return Ok(Err(d)),
+    };
+    let stored = subtrees.stored();
+    match subtrees.finish()? {
+        Ok(frontier) => {
+            if let Some(r) = rebuild {
+                r.subtrees = stored.then_some(frontier);
+            }
+            Ok(Ok(verified))
+        }
+        Err(d) => Ok(Err(d)),
+    }
 }
 
 /// Each stored value's record hash (and with `envelopes`, the sha256 of its envelope
