@@ -192,6 +192,10 @@ async fn a_transport_document_is_imported_declared_carried_exported_and_traced()
         err.contains("the imported DCSA transport document"),
         "{err}"
     );
+    // The file is the canonical form its checksum is of.
+    let bytes = std::fs::read(&back).unwrap();
+    let checksum = corridor_core::Digest::of(&bytes).to_hex();
+    assert!(err.contains(&format!("checksum {checksum}")), "{err}");
     let mut back = read(&back);
     let refs = back
         .as_object_mut()

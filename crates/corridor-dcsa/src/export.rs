@@ -114,7 +114,35 @@ fn add_references(doc: &mut Value, declared: &[Declared]) {
     }
 }
 
+/// The first instant RFC 3339 cannot write (year 10000), in microseconds.
+const YEAR_10000_MICROS: UnixMicros = 253_402_300_800_000_000;
+
 fn generate(bill: &BillOfLading, contact: &Contact) -> Result<Value, ExportError> {
+    let times = std::iter::once(("/issueDate".to_owned(), bill.issued_at_unix_micros)).chain(
+        bill.transport_legs.iter().enumerate().flat_map(|(i, l)| {
+            let at = format!("/{}/transportLegs/{i}", extension::PROPERTY);
+            [
+                (
+                    format!("{at}/plannedDeparture"),
+                    l.planned_departure_unix_micros,
+                ),
+                (
+                    format!("{at}/plannedArrival"),
+                    l.planned_arrival_unix_micros,
+                ),
+            ]
+        }),
+    );
+    for (pointer, t) in times {
+        if !(0..YEAR_10000_MICROS).contains(&t) {
+            return Err(ExportError::Lacks {
+                pointer,
+                reason: format!(
+                    "{t} µs since 1970 is not a time RFC 3339 can write (years 1970 to 9999)"
+                ),
+            });
+        }
+    }
     let Some(carrier_code) = &bill.carrier_code else {
         return Err(ExportError::Lacks {
             pointer: "/carrierCode".into(),
@@ -320,6 +348,15 @@ fn consignment_item(
         u64::from(item.number_of_packages.get()),
         item.gross_weight_grams.get(),
     );
+    if packages < k || grams < k {
+        return Err(ExportError::Lacks {
+            pointer: format!("/consignmentItems/{i}/cargoItems"),
+            reason: format!(
+                "DCSA puts at least one package and some weight in each cargo item: this item's \
+                 {packages} packages and {grams} g cannot be shared among its {k} containers"
+            ),
+        });
+    }
     let cargo: Vec<Value> = containers
         .iter()
         .enumerate()
@@ -470,7 +507,8 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 }
 
 fn time(t: UnixMicros) -> String {
-    let st = std::time::UNIX_EPOCH + std::time::Duration::from_micros(t.max(0) as u64);
+    let t = t.clamp(0, YEAR_10000_MICROS - 1);
+    let st = std::time::UNIX_EPOCH + std::time::Duration::from_micros(t as u64);
     humantime::format_rfc3339_micros(st).to_string()
 }
 

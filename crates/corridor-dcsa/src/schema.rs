@@ -25,10 +25,16 @@ fn validator() -> &'static jsonschema::Validator {
     })
 }
 
-/// Every way `document` fails the DCSA schema, in document order; `Ok` if it is valid.
+/// Violations reported at most: a refusal stays a few KiB however broken the document is
+/// (the validator stops looking after these).
+pub const MAX_VIOLATIONS: usize = 50;
+
+/// The ways `document` fails the DCSA schema (the first [`MAX_VIOLATIONS`] found, sorted by
+/// pointer, then a last line `(more): ...` when there are more); `Ok` if it is valid.
 pub fn validate(document: &Value) -> Result<(), Vec<Violation>> {
     let mut found: Vec<Violation> = validator()
         .iter_errors(document)
+        .take(MAX_VIOLATIONS + 1)
         .map(|e| Violation {
             pointer: e.instance_path().to_string(),
             message: e.to_string(),
@@ -37,8 +43,18 @@ pub fn validate(document: &Value) -> Result<(), Vec<Violation>> {
     if found.is_empty() {
         return Ok(());
     }
+    let more = found.len() > MAX_VIOLATIONS;
+    found.truncate(MAX_VIOLATIONS);
     found.sort_by(|a, b| a.pointer.cmp(&b.pointer).then(a.message.cmp(&b.message)));
     found.dedup();
+    if more {
+        found.push(Violation {
+            pointer: "(more)".into(),
+            message: format!(
+                "the document breaks the schema in more places; only the first {MAX_VIOLATIONS} are listed"
+            ),
+        });
+    }
     Err(found)
 }
 
@@ -64,6 +80,23 @@ mod tests {
                 .any(|l| l.starts_with("/: \"transportDocumentReference\" is a required property")),
             "{lines:#?}"
         );
+    }
+
+    #[test]
+    fn a_document_broken_everywhere_gets_a_bounded_refusal() {
+        let items: Vec<Value> = (0..8000)
+            .map(|_| serde_json::json!({"HSCodes": ["1"]}))
+            .collect();
+        let doc = serde_json::json!({ "consignmentItems": items });
+        let found = validate(&doc).expect_err("not a transport document");
+        assert_eq!(found.len(), MAX_VIOLATIONS + 1);
+        let last = found.last().unwrap().to_string();
+        assert!(
+            last.starts_with("(more): the document breaks the schema"),
+            "{last}"
+        );
+        let text: usize = found.iter().map(|v| v.to_string().len()).sum();
+        assert!(text < 16 * 1024, "{text} bytes of refusal");
     }
 
     #[test]

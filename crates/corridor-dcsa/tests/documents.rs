@@ -185,6 +185,43 @@ fn a_party_named_by_its_aeo_certificate_is_that_operator() {
 }
 
 #[test]
+fn a_bill_dcsa_cannot_hold_is_refused_by_its_field_not_written_invalid() {
+    use std::num::NonZeroU32;
+    // One package in two containers: DCSA needs a package in each cargo item.
+    let mut parts = sample_bill_of_lading().into_parts();
+    let two = parts.equipment[..2]
+        .iter()
+        .map(|e| e.container_number.clone())
+        .collect();
+    parts.consignment_items[0].container_numbers = two;
+    parts.consignment_items[0].number_of_packages = NonZeroU32::new(1).unwrap();
+    let bill = BillOfLading::new(parts).expect("a valid corridor bill");
+    let e = export(&bill, &[], Some(&contact()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("/consignmentItems/0/cargoItems: DCSA puts at least one package"),
+        "{e}"
+    );
+    // A leg planned past the year 9999 has no RFC 3339 form.
+    let mut parts = sample_bill_of_lading().into_parts();
+    let mut leg = parts.transport_legs.pop().unwrap().into_parts();
+    leg.planned_arrival_unix_micros = 260_000_000_000_000_000;
+    parts
+        .transport_legs
+        .push(corridor_core::document::TransportLeg::new(leg).unwrap());
+    let last = parts.transport_legs.len() - 1;
+    let bill = BillOfLading::new(parts).expect("a valid corridor bill");
+    let e = export(&bill, &[], Some(&contact()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with(&format!("/corridor/transportLegs/{last}/plannedArrival: ")),
+        "{e}"
+    );
+}
+
+#[test]
 fn a_bill_made_from_corridor_data_goes_out_valid_and_comes_back_the_same() {
     let bill = sample_bill_of_lading();
     let doc = export(&bill, &[], Some(&contact())).expect("a DCSA document");

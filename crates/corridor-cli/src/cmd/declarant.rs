@@ -87,7 +87,8 @@ enum BillCommand {
         /// original, or one generated from the bill's data.
         #[arg(long)]
         dcsa: bool,
-        /// Where to write it (default: standard output).
+        /// Where to write it, in the RFC 8785 canonical form its checksum is of (default:
+        /// standard output, indented).
         #[arg(long, value_name = "FILE", requires = "dcsa")]
         out: Option<PathBuf>,
         /// The contact a generated document names (DCSA partyContactDetails).
@@ -477,19 +478,24 @@ async fn show_dcsa(
         .await
         .map_err(status)?
         .into_inner();
-    let doc: serde_json::Value = serde_json::from_str(&r.transport_document_json)?;
-    write_json(&doc, out, |path| {
-        eprintln!(
-            "{}: {} DCSA transport document of bill {id}, checksum {}",
-            path.display(),
-            if r.generated {
-                "a generated"
-            } else {
-                "the imported"
-            },
-            hex(&r.checksum)
-        );
-    })
+    let Some(path) = out else {
+        let doc: serde_json::Value = serde_json::from_str(&r.transport_document_json)?;
+        return write_json(&doc, None, |_| {});
+    };
+    // The file holds the canonical bytes the checksum is of.
+    std::fs::write(path, &r.transport_document_json)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    eprintln!(
+        "{}: {} DCSA transport document of bill {id}, checksum {}",
+        path.display(),
+        if r.generated {
+            "a generated"
+        } else {
+            "the imported"
+        },
+        hex(&r.checksum)
+    );
+    Ok(Outcome::Ok)
 }
 
 /// Writes `doc` as pretty JSON to `out` (then calls `written` with it) or standard output.
