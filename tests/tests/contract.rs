@@ -1460,6 +1460,22 @@ impl World {
                 );
                 (At::Declarant, import_call(&declarant, doc.to_string()))
             }
+            "import/reference-reused" => {
+                // The document imported, then again with a customs reference added: another
+                // document under the reference of a bill on the platform.
+                let mut doc = dcsa_document(self.n);
+                declarant
+                    .clone()
+                    .import_bill(v1::ImportBillRequest {
+                        transport_document_json: doc.to_string(),
+                    })
+                    .await
+                    .expect("the document imported");
+                doc["customsReferences"] = serde_json::json!([
+                    {"type": "CORRIDOR", "countryCode": "CN", "values": ["0123"]}
+                ]);
+                (At::Declarant, import_call(&declarant, doc.to_string()))
+            }
             "import/no-key" => {
                 let mut doc = dcsa_document(self.n);
                 doc["documentParties"]["issuingParty"]["identifyingCodes"][0]["partyCode"] =

@@ -52,8 +52,26 @@ impl Platform {
             key,
         )
         .document_id();
-        if lock(&self.inner.state).bills.contains_key(&id) {
-            return Ok(bill);
+        {
+            let st = lock(&self.inner.state);
+            if st.bills.contains_key(&id) {
+                return Ok(bill);
+            }
+            // A carrier issues one bill per transport document reference: another document
+            // under a reference already on the platform (an exported copy with customs
+            // references added, an edited one) would be a second title to the same goods.
+            let reference = bill.transport_document_reference.as_str();
+            if let Some((other, _)) = st.bills.iter().find(|(_, b)| {
+                b.bill.carrier.operator_id == *carrier
+                    && b.bill.transport_document_reference.as_str() == reference
+            }) {
+                return Err(Error::Refusal(Refusal::AlreadyExists(format!(
+                    "{field}: /transportDocumentReference: {reference} of carrier {carrier} is \
+                     bill {} on this platform, issued from another document; a carrier \
+                     issues one bill per reference",
+                    other.to_hex()
+                ))));
+            }
         }
         self.inner.times.check_window(
             &format!("{field}: /issueDate"),
