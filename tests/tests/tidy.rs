@@ -329,7 +329,7 @@ fn circle(graph: &Graph) -> Option<Vec<String>> {
 #[test]
 fn the_ledger_s_pure_modules_are_leaves() {
     let graph = module_imports(&root().join("crates/corridor-ledger/src"));
-    for leaf in ["entry", "merkle", "checkpoint"] {
+    for leaf in ["entry", "merkle", "checkpoint", "cosignature"] {
         assert_eq!(
             graph[leaf],
             Default::default(),
@@ -347,6 +347,14 @@ fn the_ledger_s_pure_modules_are_leaves() {
     assert_eq!(
         graph["proof"], merkle,
         "proof imports the merkle module alone"
+    );
+    let witness_may: std::collections::BTreeSet<String> = ["checkpoint", "cosignature", "proof"]
+        .map(String::from)
+        .into();
+    assert!(
+        graph["witness"].is_subset(&witness_may),
+        "witness: {:?}",
+        graph["witness"]
     );
 }
 

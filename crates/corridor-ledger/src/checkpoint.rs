@@ -135,41 +135,46 @@ impl Note {
 
     /// Checks that the note carries a valid signature by `key` under the name of its origin.
     pub fn verify(self, key: &PublicKey) -> Result<Checkpoint, CheckpointError> {
-        let (text, sigs) = self
-            .text
-            .split_once("\n\n")
-            .ok_or(CheckpointError::Malformed(
-                "no blank line between body and signatures",
-            ))?;
-        let signed = format!("{text}\n");
-        let want = key_hash(&self.origin, key);
-        for line in sigs.lines() {
-            let Some(rest) = line.strip_prefix("\u{2014} ") else {
-                continue;
-            };
-            let Some((name, b64)) = rest.rsplit_once(' ') else {
-                continue;
-            };
-            let Ok(raw) = B64.decode(b64) else { continue };
-            if name != self.origin || raw.len() != 68 || raw[..4] != want {
-                continue;
-            }
-            let mut sig = [0u8; 64];
-            sig.copy_from_slice(&raw[4..]);
-            return if key.verify(signed.as_bytes(), &sig) {
-                Ok(Checkpoint(self))
-            } else {
-                Err(CheckpointError::BadSignature {
-                    key: key.id().to_string(),
-                    origin: self.origin,
-                })
-            };
-        }
-        Err(CheckpointError::Unsigned {
-            key: key.id().to_string(),
-            origin: self.origin,
-        })
+        signed_by(&self.text, &self.origin, key)?;
+        Ok(Checkpoint(self))
     }
+}
+
+/// Checks that the signed note `note` carries a valid C2SP signed-note Ed25519 signature by
+/// `key` under the name `name` over its body: lines of other names, key hashes or forms
+/// are ignored, as the signed-note spec says.
+pub fn signed_by(note: &str, name: &str, key: &PublicKey) -> Result<(), CheckpointError> {
+    let (text, sigs) = note.split_once("\n\n").ok_or(CheckpointError::Malformed(
+        "no blank line between body and signatures",
+    ))?;
+    let signed = format!("{text}\n");
+    let want = key_hash(name, key);
+    for line in sigs.lines() {
+        let Some(rest) = line.strip_prefix("\u{2014} ") else {
+            continue;
+        };
+        let Some((line_name, b64)) = rest.rsplit_once(' ') else {
+            continue;
+        };
+        let Ok(raw) = B64.decode(b64) else { continue };
+        if line_name != name || raw.len() != 68 || raw[..4] != want {
+            continue;
+        }
+        let mut sig = [0u8; 64];
+        sig.copy_from_slice(&raw[4..]);
+        return if key.verify(signed.as_bytes(), &sig) {
+            Ok(())
+        } else {
+            Err(CheckpointError::BadSignature {
+                key: key.id().to_string(),
+                origin: name.to_owned(),
+            })
+        };
+    }
+    Err(CheckpointError::Unsigned {
+        key: key.id().to_string(),
+        origin: name.to_owned(),
+    })
 }
 
 impl Checkpoint {

@@ -12,14 +12,19 @@
 //! Inclusion and consistency proofs over that tree (RFC 9162 sections 2.1.3 and 2.1.4) are
 //! made and verified by [`proof`], from any source of the hashes of complete subtrees.
 //!
-//! The pure parts ([`entry`], [`merkle`], [`proof`], [`tiles`], [`checkpoint`], [`verify`]) do
-//! no I/O;
+//! Checkpoints are cosigned by witnesses: [`cosignature`] is the C2SP `cosignature/v1` line,
+//! [`witness`] the `tlog-witness` request, decision and equivocation evidence, and
+//! [`witness_state`] a witness's durable records.
+//!
+//! The pure parts ([`entry`], [`merkle`], [`proof`], [`tiles`], [`checkpoint`], [`verify`],
+//! [`cosignature`], [`witness`]) do no I/O;
 //! [`layout`] says how a ledger lies in sled and reads it back; [`store`] is the open ledger;
 //! [`snapshot`] reads a stopped one for an audit without changing it; [`export`] reads and
 //! writes JSON Lines. No gRPC here.
 
 pub mod checkpoint;
 pub mod commit;
+pub mod cosignature;
 pub mod entry;
 pub mod error;
 pub mod export;
@@ -30,6 +35,8 @@ pub mod snapshot;
 pub mod store;
 pub mod tiles;
 pub mod verify;
+pub mod witness;
+pub mod witness_state;
 
 pub use checkpoint::{Checkpoint, CheckpointError, Note, TreeHead};
 pub use commit::GroupCommit;

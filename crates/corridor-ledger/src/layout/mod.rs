@@ -53,6 +53,10 @@ pub const ROW_PREFIX: u8 = 0xFF;
 /// File name of the last signed checkpoint, in the ledger directory.
 pub const CHECKPOINT_FILE: &str = "checkpoint.note";
 
+/// File name of the latest checkpoint that reached its witness quorum, with its
+/// cosignatures, in the ledger directory.
+pub const WITNESSED_FILE: &str = "witnessed.note";
+
 /// The file of the earlier log-file layout, which this version refuses to open.
 const LOG_FILE: &str = "entries.log";
 
@@ -127,15 +131,21 @@ pub(crate) fn note_or_damage(dir: &Path) -> Result<Result<Option<Note>, Damage>,
 
 /// Writes the checkpoint durably: a temporary file, fsynced, renamed, the directory fsynced.
 pub(crate) fn write_checkpoint(dir: &Path, cp: &Checkpoint) -> Result<(), Error> {
+    write_note(dir, CHECKPOINT_FILE, cp.note())
+}
+
+/// Writes `text` as `dir/file` durably: a temporary file, fsynced, renamed, the directory
+/// fsynced.
+pub(crate) fn write_note(dir: &Path, file: &str, text: &str) -> Result<(), Error> {
     use std::io::Write;
-    let path = dir.join(CHECKPOINT_FILE);
-    let tmp = dir.join(format!("{CHECKPOINT_FILE}.tmp"));
+    let path = dir.join(file);
+    let tmp = dir.join(format!("{file}.tmp"));
     let io = |source| Error::Io {
         path: path.clone(),
         source,
     };
     let mut f = std::fs::File::create(&tmp).map_err(io)?;
-    f.write_all(cp.note().as_bytes()).map_err(io)?;
+    f.write_all(text.as_bytes()).map_err(io)?;
     f.sync_all().map_err(io)?;
     std::fs::rename(&tmp, &path).map_err(io)?;
     std::fs::File::open(dir)

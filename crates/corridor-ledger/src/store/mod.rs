@@ -70,9 +70,9 @@ use crate::entry::Entry;
 use crate::error::Error;
 use crate::layout::subtrees::{self, SUBTREE_PREFIX};
 use crate::layout::{
-    DB_DIR, ENTRIES_TREE, OPEN_LOCK_WAIT, ROW_PREFIX, Rebuilt, claimed, entries_tree, entry_key,
-    note_or_damage, read_note, refuse_log_layout, row_key, scan, sled_config, split_value, storage,
-    while_locked, write_checkpoint,
+    DB_DIR, ENTRIES_TREE, OPEN_LOCK_WAIT, ROW_PREFIX, Rebuilt, WITNESSED_FILE, claimed,
+    entries_tree, entry_key, note_or_damage, read_note, refuse_log_layout, row_key, scan,
+    sled_config, split_value, storage, while_locked, write_checkpoint, write_note,
 };
 use crate::proof;
 use crate::tiles::Span;
@@ -238,6 +238,8 @@ pub struct Ledger {
     public: PublicKey,
     /// Held by whoever signs the next checkpoint.
     signing: tokio::sync::Mutex<()>,
+    /// Held by whoever keeps the next witnessed checkpoint.
+    witnessed: Mutex<()>,
     /// Held by a recovery. Inside: the signal of a database a recovery is still closing (its
     /// thread ends once the database is closed and its lock let go).
     recovering: Mutex<Option<std::sync::mpsc::Receiver<()>>>,
@@ -555,6 +557,7 @@ impl Ledger {
             shared,
             public: key.public(),
             signing: tokio::sync::Mutex::new(()),
+            witnessed: Mutex::new(()),
             recovering: Mutex::new(None),
         })
     }
@@ -1006,6 +1009,58 @@ impl Ledger {
         }
         let cp = Checkpoint::sign(&self.origin, tree, key);
         write_checkpoint(&self.dir, &cp)?;
+        Ok(cp)
+    }
+
+    /// Keeps `note` as the latest witnessed checkpoint (`witnessed.note` beside the
+    /// database): a checkpoint of this ledger signed by its key, with the cosignatures that
+    /// reached its witness quorum. Refuses a note that is not of this ledger's tree, and one
+    /// smaller than the one kept.
+    pub fn keep_witnessed(&self, note: &str) -> Result<(), Error> {
+        let _one = self.witnessed.lock().unwrap_or_else(|p| p.into_inner());
+        let cp = self.own_checkpoint(note)?;
+        if let Some(kept) = self.witnessed()?
+            && kept.size() > cp.size()
+        {
+            return Err(Error::CheckpointRegression(format!(
+                "the witnessed checkpoint kept covers {} entries, this one {}",
+                kept.size(),
+                cp.size()
+            )));
+        }
+        write_note(&self.dir, WITNESSED_FILE, note)
+    }
+
+    /// The latest witnessed checkpoint kept (see [`Ledger::keep_witnessed`]), checked again
+    /// as this ledger's: signed by its key, of a size it has, with its root at that size. Its
+    /// note carries the cosignatures.
+    pub fn witnessed(&self) -> Result<Option<Checkpoint>, Error> {
+        let path = self.dir.join(WITNESSED_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => self.own_checkpoint(&text).map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(Error::Io { path, source }),
+        }
+    }
+
+    /// `note` read as a checkpoint of this ledger: its signature by the ledger's key, its
+    /// size within the ledger and its root the ledger's root at that size.
+    fn own_checkpoint(&self, note: &str) -> Result<Checkpoint, Error> {
+        let cp = crate::checkpoint::Note::parse(note)?.verify(&self.public)?;
+        if cp.origin() != self.origin {
+            return Err(Error::CheckpointRegression(format!(
+                "the checkpoint is of ledger {:?}, this ledger is {:?}",
+                cp.origin(),
+                self.origin
+            )));
+        }
+        if cp.size() > self.len() || self.root_at(cp.size())? != cp.root() {
+            return Err(Error::CheckpointRegression(format!(
+                "the checkpoint of {} entries is not of this ledger's tree ({} entries)",
+                cp.size(),
+                self.len()
+            )));
+        }
         Ok(cp)
     }
 
