@@ -6,7 +6,8 @@
 #   ConfigMap corridor-topology     topology.toml (without private key paths) and every public
 #                                   key, flat: keys/CN/node.key.pub is CN-node.key.pub
 #   Secret corridor-key-NAME        `key`: the private key of service NAME (registry,
-#                                   declarant, customs-cn, ...), and nothing else
+#                                   declarant, customs-cn, ...); for a customs node also
+#                                   `witness`, its country's witness key; nothing else
 #   Secret corridor-operator-keys   <OPERATOR_ID>.key for each operator the declarant signs for
 #
 # The output holds private keys: pipe it to kubectl, never into a file in the repository.
@@ -66,7 +67,8 @@ secret corridor-key-declarant key "$dir/keys/declarant.key"
 for d in "$dir"/keys/*/; do
     cc=$(basename "$d")
     if [ -f "$d/node.key" ]; then
-        secret "corridor-key-customs-$(echo "$cc" | tr '[:upper:]' '[:lower:]')" key "$d/node.key"
+        secret "corridor-key-customs-$(echo "$cc" | tr '[:upper:]' '[:lower:]')" \
+            key "$d/node.key" witness "$d/witness.key"
     fi
 done
 set --

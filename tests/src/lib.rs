@@ -4,4 +4,5 @@
 //! `crates/corridor-cli/tests/`, where Cargo provides the binary's path.
 
 pub mod dcsa;
+pub mod http;
 pub mod sandbox;

@@ -57,8 +57,9 @@ impl Svc {
         v.into_iter().map(String::from).collect()
     }
 
-    /// The full argument list, with the private key at `key`.
-    fn args(&self, key: &str) -> Vec<String> {
+    /// The full argument list, with the private key at `key` and, for a customs node, its
+    /// witness's key at `witness_key`.
+    fn args(&self, key: &str, witness_key: &str) -> Vec<String> {
         let mut a = self.serve();
         for s in [
             "--topology",
@@ -76,7 +77,21 @@ impl Svc {
             a.push("--operator-keys".into());
             a.push("/run/corridor/operators".into());
         }
+        if let Role::Customs(_) = self.role {
+            a.push("--witness-key".into());
+            a.push(witness_key.into());
+        }
         a
+    }
+
+    /// The witness key's public half, for a customs node.
+    fn witness_public_key(&self, t: &Topology) -> Option<PublicKey> {
+        let Role::Customs(cc) = &self.role else {
+            return None;
+        };
+        let c = t.countries.iter().find(|c| &c.code == cc).unwrap();
+        let paths = c.witness_key.clone().unwrap();
+        Some(PublicKey::load(&t.resolve(&paths.public)).unwrap())
     }
 
     /// The file stem `corridor keys init` gives the service's key.
@@ -304,7 +319,10 @@ fn deploy_compose_runs_every_service_with_its_volume_topology_and_own_key() {
         let secret = format!("{name}-key");
         assert_eq!(
             strings(&y["command"], name),
-            svc.args(&format!("/run/secrets/{secret}")),
+            svc.args(
+                &format!("/run/secrets/{secret}"),
+                &format!("/run/secrets/{name}-witness-key")
+            ),
             "{name}: command"
         );
         assert_eq!(
@@ -352,14 +370,24 @@ fn deploy_compose_runs_every_service_with_its_volume_topology_and_own_key() {
         assert_eq!(mounts, expected, "{name}: mounts");
         assert!(data_volumes.insert(format!("{name}-data")));
 
-        // Its own private key as its only secret.
-        assert_eq!(strings(&y["secrets"], name), std::slice::from_ref(&secret));
+        // Its own private key as its only secret (a node's also its witness's).
+        let mut own = vec![secret.clone()];
+        if let Role::Customs(cc) = &svc.role {
+            let witness = format!("{name}-witness-key");
+            assert_eq!(
+                s(&c["secrets"][witness.as_str()]["file"], &witness),
+                format!("{DIR_VAR}/keys/{cc}/witness.key"),
+                "{name}: its witness's key"
+            );
+            own.push(witness);
+        }
+        assert_eq!(strings(&y["secrets"], name), own);
         assert_eq!(
             s(&c["secrets"][secret.as_str()]["file"], &secret),
             format!("{DIR_VAR}/keys/{}.key", svc.key_stem()),
             "{name}: its own key"
         );
-        assert!(secrets_used.insert(secret));
+        secrets_used.extend(own);
     }
     assert_eq!(published, ports(&reference), "published ports");
     assert_eq!(
@@ -475,6 +503,16 @@ fn deploy_compose_init_gives_containers_public_keys_and_each_service_its_own() {
         assert_eq!(file_mode(&path), 0o400, "{file}");
         let key = SigningKey::load(&path).unwrap();
         assert_eq!(key.public(), svc.public_key(&t), "{}: {file}", svc.name);
+        if let Some(w) = svc.witness_public_key(&t) {
+            let file = s(
+                &c["secrets"][format!("{}-witness-key", svc.name).as_str()]["file"],
+                "file",
+            )
+            .replace(DIR_VAR, dir_str);
+            let path = PathBuf::from(&file);
+            assert_eq!(file_mode(&path), 0o400, "{file}");
+            assert_eq!(SigningKey::load(&path).unwrap().public(), w, "{file}");
+        }
     }
     for f in files_under(&dir.path().join("keys/operators")) {
         if f.extension().is_some_and(|x| x == "key") {
@@ -620,7 +658,7 @@ fn deploy_k8s_has_a_statefulset_and_service_per_service_with_grpc_probes() {
         assert_eq!(s(&main["image"], name), "corridor:0.1.0");
         assert_eq!(
             strings(&main["args"], name),
-            svc.args("/run/corridor/key"),
+            svc.args("/run/corridor/key", "/run/corridor/witness-key"),
             "{name}: args"
         );
         assert!(main["command"].is_null(), "{name}: the image's entrypoint");
@@ -695,6 +733,12 @@ fn deploy_k8s_has_a_statefulset_and_service_per_service_with_grpc_probes() {
             script.contains("install -m 0400 /secret/key /run/corridor/key"),
             "{name}"
         );
+        if let Role::Customs(_) = svc.role {
+            assert!(
+                script.contains("install -m 0400 /secret/witness /run/corridor/witness-key"),
+                "{name}"
+            );
+        }
         assert!(script.contains("chown"), "{name}");
         assert!(script.contains("10001:10001"), "{name}");
         assert_eq!(
@@ -791,13 +835,26 @@ fn deploy_k8s_config_script_makes_the_configmap_and_secrets_the_manifests_mount(
     };
     for svc in services(&t) {
         let data = secrets[&format!("corridor-key-{}", svc.name)];
-        assert_eq!(keys(data, &svc.name), BTreeSet::from(["key".to_owned()]));
+        let witness = svc.witness_public_key(&t);
+        let mut items = BTreeSet::from(["key".to_owned()]);
+        if witness.is_some() {
+            items.insert("witness".to_owned());
+        }
+        assert_eq!(keys(data, &svc.name), items);
         assert_eq!(
             key_of(data, "key").public(),
             svc.public_key(&t),
             "{}: its own key",
             svc.name
         );
+        if let Some(w) = witness {
+            assert_eq!(
+                key_of(data, "witness").public(),
+                w,
+                "{}: its witness's key",
+                svc.name
+            );
+        }
     }
     let operators = secrets["corridor-operator-keys"];
     let listed = t.operator_keys().unwrap();

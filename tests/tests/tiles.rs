@@ -13,55 +13,12 @@ use corridor_ledger::Note;
 use corridor_ledger::merkle::{leaf_hash, node_hash};
 use corridor_proto::v1;
 use corridor_proto::v1::ledger_reader_client::LedgerReaderClient;
-use corridor_tests::sandbox::{Sandbox, plain_consignment, topology_parties};
+use corridor_tests::http::{self, Answer};
+use corridor_tests::sandbox::{Sandbox, plain_consignment, topology_parties, witnessed};
 use corridor_topology::ServiceRole;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
-struct Answer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// `METHOD path` over HTTP/1.1, as curl or a Go tlog client sends it.
 async fn request(addr: SocketAddr, method: &str, path: &str) -> Answer {
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    let head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    s.write_all(head.as_bytes()).await.unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).await.unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let head = String::from_utf8(raw[..split].to_vec()).unwrap();
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let headers = lines
-        .map(|l| {
-            let (k, v) = l.split_once(':').unwrap();
-            (k.trim().to_owned(), v.trim().to_owned())
-        })
-        .collect();
-    Answer {
-        status,
-        headers,
-        body: raw[split + 4..].to_vec(),
-    }
+    http::request(addr, method, path, b"").await
 }
 
 async fn get(addr: SocketAddr, path: &str) -> Answer {
@@ -113,14 +70,25 @@ async fn every_service_serves_its_ledger_as_tiles_beside_grpc() {
             .unwrap()
             .into_inner();
 
+        // Once the ledger's size is witnessed, /checkpoint is that witnessed checkpoint.
+        let w = witnessed(addr, cp.size).await;
         let a = get(addr, "/checkpoint").await;
         assert_eq!(a.status, 200, "{addr}");
         assert_eq!(a.header("content-type"), Some("text/plain; charset=utf-8"));
         assert_eq!(a.header("cache-control"), Some("no-cache"));
         let note = String::from_utf8(a.body).unwrap();
         assert_eq!(
-            note, cp.note,
-            "{addr}: /checkpoint is not GetCheckpoint's note"
+            note,
+            w.checkpoint.as_ref().unwrap().note,
+            "{addr}: /checkpoint is not the witnessed checkpoint"
+        );
+        assert!(
+            note.starts_with(cp.note.split("\n\n").next().unwrap()),
+            "{addr}: {note}"
+        );
+        assert!(
+            w.cosigners.len() >= w.quorum as usize && w.quorum >= 2,
+            "{addr}: {w:?}"
         );
         let checked = Note::parse(&note).unwrap().verify(&key).unwrap();
         assert_eq!(checked.size(), cp.size);

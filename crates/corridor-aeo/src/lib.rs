@@ -46,7 +46,7 @@ pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 256 * 1024;
 
 /// Ledger origin (the name in checkpoints) of a corridor's registry.
 pub fn origin(topology_name: &str) -> String {
-    format!("{topology_name}/aeo-registry")
+    corridor_topology::ledger_origin(topology_name, &corridor_topology::ServiceRole::Registry)
 }
 
 /// What the registry runs with.
@@ -70,6 +70,9 @@ pub struct Config {
     /// Plaintext, or TLS with the registry's certificate, requiring client certificates
     /// signed by the corridor CA (the topology's `[tls]`).
     pub transport: corridor_net::Transport,
+    /// Who cosigns the ledger's checkpoints (and, on a customs node, what its witness
+    /// witnesses): [`corridor_service::witnessing::Plan::from_topology`].
+    pub witnessing: corridor_service::witnessing::Plan,
 }
 
 impl Config {
@@ -83,7 +86,6 @@ impl Config {
     ) -> Result<Self, Error> {
         let key = topology.service_key(&corridor_topology::ServiceRole::Registry, key)?;
         Ok(Self {
-            data_dir,
             origin: origin(&topology.name),
             key,
             keys: TrustedKeys::from_topology(topology)?,
@@ -94,6 +96,13 @@ impl Config {
                 topology,
                 &corridor_topology::ServiceRole::Registry,
             )?,
+            witnessing: corridor_service::witnessing::Plan::from_topology(
+                topology,
+                &corridor_topology::ServiceRole::Registry,
+                None,
+                &data_dir,
+            )?,
+            data_dir,
         })
     }
 }
@@ -132,6 +141,7 @@ pub async fn serve_ready(
         key: &config.key,
         clock: config.clock,
         max_message_bytes: config.max_message_bytes,
+        witnessing: config.witnessing.clone(),
         // The registry's writer answers every call in flight before the server stops.
         tasks: None,
     };

@@ -65,6 +65,10 @@ enum Command {
     /// Follow a consignment through every node's ledger, checking each hash link and
     /// signature (exit 1 on any break).
     Trace(cmd::trace::TraceArgs),
+    /// The witnesses: how far each ledger is cosigned, what each witness holds, and the
+    /// offline check of equivocation evidence.
+    #[command(subcommand)]
+    Witness(cmd::witness::WitnessCommand),
     /// Measure corridor's throughput on this machine.
     #[command(subcommand)]
     Bench(cmd::bench::BenchCommand),
@@ -111,6 +115,7 @@ fn main() -> ExitCode {
         Command::Decide(c) => cmd::customs::decide(c),
         Command::Queue(c) => cmd::customs::queue(c),
         Command::Trace(c) => cmd::trace::run(c),
+        Command::Witness(c) => cmd::witness::run(c),
         Command::Bench(c) => cmd::bench::run(c),
         Command::Topology(c) => cmd::topology::run(c),
     };

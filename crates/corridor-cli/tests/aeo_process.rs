@@ -332,8 +332,8 @@ fn keys_init_names_every_role_of_the_topology_and_keeps_existing_keys() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    // Registry, declarant; per country authority, node, officer; eight operators.
-    assert!(first.starts_with("26 keys created, 0 kept"), "{first}");
+    // Registry, declarant; per country authority, node, witness, officer; eight operators.
+    assert!(first.starts_with("31 keys created, 0 kept"), "{first}");
     let again = ok(&[
         "keys",
         "init",
@@ -342,9 +342,10 @@ fn keys_init_names_every_role_of_the_topology_and_keeps_existing_keys() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert!(again.starts_with("0 keys created, 26 kept"), "{again}");
+    assert!(again.starts_with("0 keys created, 31 kept"), "{again}");
     let written = std::fs::read_to_string(out.join("topology.toml")).unwrap();
     assert!(written.contains("keys/GE/authority.key.pub"));
+    assert!(written.contains("keys/GE/witness.key.pub"));
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -43,7 +43,10 @@ pub const REPLICA_DIR: &str = "aeo-replica";
 
 /// Ledger origin (the name in checkpoints) of country `country`'s customs node.
 pub fn origin(topology_name: &str, country: &CountryCode) -> String {
-    format!("{topology_name}/customs/{country}")
+    corridor_topology::ledger_origin(
+        topology_name,
+        &corridor_topology::ServiceRole::Node(country.clone()),
+    )
 }
 
 /// What a node runs with.
@@ -65,6 +68,9 @@ pub struct Config {
     /// certificates signed by the corridor CA, and it calls its peers and the registry with
     /// its own certificate.
     pub transport: corridor_net::Transport,
+    /// Who cosigns the ledger's checkpoints (and, on a customs node, what its witness
+    /// witnesses): [`corridor_service::witnessing::Plan::from_topology`].
+    pub witnessing: corridor_service::witnessing::Plan,
 }
 
 impl Config {
@@ -77,11 +83,29 @@ impl Config {
         data_dir: PathBuf,
         key: Option<SigningKey>,
     ) -> Result<Self, Error> {
+        Self::from_topology_with_witness(topology, country, data_dir, key, None)
+    }
+
+    /// [`Config::from_topology`], with the witness's signing key `witness_key`
+    /// (`--witness-key`; `None`: the topology's development key).
+    pub fn from_topology_with_witness(
+        topology: &Topology,
+        country: CountryCode,
+        data_dir: PathBuf,
+        key: Option<SigningKey>,
+        witness_key: Option<SigningKey>,
+    ) -> Result<Self, Error> {
         let role = corridor_topology::ServiceRole::Node(country.clone());
         let key = topology.service_key(&role, key)?;
         Ok(Self {
             registry: Some(topology.registry_addr()?.to_string()),
             transport: corridor_net::Transport::for_role(topology, &role)?,
+            witnessing: corridor_service::witnessing::Plan::from_topology(
+                topology,
+                &role,
+                witness_key,
+                &data_dir,
+            )?,
             country,
             data_dir,
             key,
@@ -132,6 +156,7 @@ pub async fn serve_ready(
         key: &config.key,
         clock: node.inner.clock,
         max_message_bytes: config.max_message_bytes,
+        witnessing: config.witnessing.clone(),
         // Deliveries and the follower stop on the same token.
         tasks: Some(&tasks),
     };

@@ -43,7 +43,7 @@ pub const REPLICA_DIR: &str = "aeo-replica";
 
 /// Ledger origin (the name in checkpoints) of a corridor's declarant.
 pub fn origin(topology_name: &str) -> String {
-    format!("{topology_name}/declarant")
+    corridor_topology::ledger_origin(topology_name, &corridor_topology::ServiceRole::Declarant)
 }
 
 /// What the declarant runs with.
@@ -65,6 +65,9 @@ pub struct Config {
     /// client certificates signed by the corridor CA, and it calls the nodes and the registry
     /// with its own certificate.
     pub transport: corridor_net::Transport,
+    /// Who cosigns the ledger's checkpoints (and, on a customs node, what its witness
+    /// witnesses): [`corridor_service::witnessing::Plan::from_topology`].
+    pub witnessing: corridor_service::witnessing::Plan,
 }
 
 /// Loads every `<OPERATOR_ID>.key` of `dir` (other files are ignored).
@@ -115,7 +118,6 @@ impl Config {
             None => BTreeMap::new(),
         };
         Ok(Self {
-            data_dir,
             key,
             operators,
             registry: Some(topology.registry_addr()?.to_string()),
@@ -123,6 +125,13 @@ impl Config {
                 topology,
                 &corridor_topology::ServiceRole::Declarant,
             )?,
+            witnessing: corridor_service::witnessing::Plan::from_topology(
+                topology,
+                &corridor_topology::ServiceRole::Declarant,
+                None,
+                &data_dir,
+            )?,
+            data_dir,
             topology: topology.clone(),
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
         })
@@ -183,6 +192,7 @@ pub async fn serve_ready(
         key: &config.key,
         clock: platform.inner.clock,
         max_message_bytes: config.max_message_bytes,
+        witnessing: config.witnessing.clone(),
         // The follower and the tracking streams stop on the same token, a pending retry
         // after its one call.
         tasks: Some(&tasks),

@@ -297,7 +297,7 @@ fn bad_tls(role: &ServiceRole, e: &tonic::transport::Error) -> Error {
 }
 
 /// An error and its sources, `: `-separated (tonic's own message is only the outermost).
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut out = e.to_string();
     let mut next = e.source();
     while let Some(s) = next {

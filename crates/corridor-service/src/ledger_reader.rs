@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use corridor_core::SigningKey;
+use corridor_core::{PublicKey, SigningKey};
 use corridor_ledger::{Checkpoint, Ledger};
 use corridor_proto::ledger::{checkpoint_to_wire, entry_to_wire, hashes_to_wire};
 use corridor_proto::v1;
@@ -17,14 +17,25 @@ use tonic::{Request, Response, Status};
 pub struct LedgerReaderService {
     ledger: Arc<Ledger>,
     key: Arc<SigningKey>,
+    witnesses: Arc<Witnesses>,
+}
+
+/// The witnesses of a ledger (names and keys) and the quorum its checkpoints need.
+#[derive(Debug, Default)]
+pub struct Witnesses {
+    /// Each witness's name and key.
+    pub keys: Vec<(String, PublicKey)>,
+    /// Cosignatures a checkpoint needs; 0 when witnessing is off.
+    pub quorum: usize,
 }
 
 impl LedgerReaderService {
-    /// A reader of `ledger` whose checkpoints `key` signs.
-    pub fn new(ledger: Arc<Ledger>, key: SigningKey) -> Self {
+    /// A reader of `ledger` whose checkpoints `key` signs and `witnesses` cosign.
+    pub fn new(ledger: Arc<Ledger>, key: SigningKey, witnesses: Witnesses) -> Self {
         Self {
             ledger,
             key: Arc::new(key),
+            witnesses: Arc::new(witnesses),
         }
     }
 }
@@ -124,6 +135,29 @@ fn stream_entries(
 
 #[tonic::async_trait]
 impl v1::ledger_reader_server::LedgerReader for LedgerReaderService {
+    async fn get_witnessed_checkpoint(
+        &self,
+        _: Request<v1::GetWitnessedCheckpointRequest>,
+    ) -> Result<Response<v1::WitnessedCheckpoint>, Status> {
+        let ledger = self.ledger.clone();
+        let witnessed = blocking(move || ledger.witnessed()).await?;
+        let cosigners = witnessed
+            .as_ref()
+            .map(|cp| {
+                corridor_ledger::cosignature::cosigners(cp.note(), &self.witnesses.keys)
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Response::new(v1::WitnessedCheckpoint {
+            checkpoint: witnessed.as_ref().map(checkpoint_to_wire),
+            cosigners,
+            quorum: u32::try_from(self.witnesses.quorum).unwrap_or(u32::MAX),
+            ledger_size: self.ledger.len(),
+        }))
+    }
+
     async fn get_checkpoint(
         &self,
         _: Request<v1::GetCheckpointRequest>,

@@ -1,7 +1,9 @@
 //! The serve and shutdown skeleton every service runs: its own gRPC service beside
 //! `LedgerReader` over its ledger, `CorridorClock`, health and reflection, on a listener the caller has bound;
-//! on shutdown, the calls in flight finish, the service's background tasks are waited for,
-//! and the ledger is made durable with a final signed checkpoint.
+//! the HTTP routes of its tiles and, on a customs node, its witness ([`crate::witnessing`]);
+//! the task that has its checkpoints cosigned; on shutdown, the calls in flight finish, the
+//! service's background tasks are waited for, a last checkpoint is offered to the
+//! witnesses, and the ledger is made durable with a final signed checkpoint.
 //!
 //! A ledger write that fails (a full disk) stops the service recording until its ledger is
 //! reopened, and nothing else restarts it, so `serve` watches the ledger: once a write
@@ -26,6 +28,10 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tonic::server::NamedService;
 
+use corridor_proto::v1::witness_server::WitnessServer as WitnessServer_;
+
+use crate::ledger_reader::Witnesses;
+use crate::witnessing::witness::{WitnessServer, WitnessService};
 use crate::{CorridorClockService, LedgerReaderService};
 
 /// What a service runs its gRPC server with, besides its own service.
@@ -42,6 +48,8 @@ pub struct Serving<'a> {
     pub clock: Clock,
     /// Largest request message accepted, in bytes (for every service of the server).
     pub max_message_bytes: usize,
+    /// Who cosigns the ledger's checkpoints and, on a customs node, what it witnesses.
+    pub witnessing: crate::witnessing::Plan,
     /// The service's background tasks (steps run to completion, deliveries, followers),
     /// which stop on the same token: closed and waited for once the server has stopped, so
     /// that the service's databases are closed when [`serve`] returns.
@@ -73,22 +81,49 @@ where
         key,
         clock,
         max_message_bytes,
+        witnessing,
         tasks,
     } = serving;
-    let reader = LedgerReaderService::new(ledger.clone(), key.clone());
+    let witnessed = !witnessing.witnesses.is_empty();
+    let reader = LedgerReaderService::new(
+        ledger.clone(),
+        key.clone(),
+        Witnesses {
+            keys: witnessing.witness_keys(),
+            quorum: if witnessed { witnessing.quorum } else { 0 },
+        },
+    );
+    let witness = match witnessing.witness.clone() {
+        Some(config) => Some(WitnessServer::open(
+            config,
+            transport.clone(),
+            witnessing.timeout,
+        )?),
+        None => None,
+    };
+    let mut names = vec![
+        service_name,
+        <LedgerReaderServer<LedgerReaderService> as NamedService>::NAME,
+        <CorridorClockServer<CorridorClockService> as NamedService>::NAME,
+    ];
+    let mut http = crate::tiles::routes(ledger.clone(), key.clone(), witnessed);
+    if let Some(w) = &witness {
+        names.push(<WitnessServer_<WitnessService> as NamedService>::NAME);
+        http = http.merge(w.routes());
+    }
     let addr = listener.local_addr().ok();
     tracing::info!(?addr, entries = ledger.len(), "{name} serving");
     ready(addr);
-    let (router, health) = transport
-        .router(
-            &[
-                service_name,
-                <LedgerReaderServer<LedgerReaderService> as NamedService>::NAME,
-                <CorridorClockServer<CorridorClockService> as NamedService>::NAME,
-            ],
-            crate::tiles::routes(ledger.clone(), key.clone()),
-        )
-        .await?;
+    let (router, health) = transport.router(&names, http).await?;
+    let cosigning = CancellationToken::new();
+    let cosigner = tokio::spawn(crate::witnessing::cosign::run(
+        name.clone(),
+        ledger.clone(),
+        key.clone(),
+        witnessing,
+        transport.clone(),
+        cosigning.clone(),
+    ));
     let watcher = TaskTracker::new();
     watcher.spawn(recovery(
         name.clone(),
@@ -105,14 +140,21 @@ where
         .add_service(
             CorridorClockServer::new(CorridorClockService::new(clock))
                 .max_decoding_message_size(max_message_bytes),
-        );
-    add(router)
+        )
+        .add_optional_service(witness.map(|w| WitnessServer_::new(WitnessService(w))));
+    let served = add(router)
         .serve_with_incoming_shutdown(transport.incoming(listener), shutdown.cancelled())
-        .await?;
+        .await;
     if let Some(tasks) = tasks {
         tasks.close();
         tasks.wait().await;
     }
+    // The last round of cosignatures, of the ledger as it stops.
+    cosigning.cancel();
+    if let Err(e) = cosigner.await {
+        tracing::error!(error = %e, "{name}: the witnessing task failed");
+    }
+    served?;
     watcher.wait().await;
     ledger.seal(key).await?;
     tracing::info!(entries = ledger.len(), "{name} stopped");

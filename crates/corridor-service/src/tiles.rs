@@ -1,8 +1,10 @@
 //! The service's ledger served read-only over HTTP in the C2SP `tlog-tiles` form, on the
 //! service's own port beside gRPC, so that standard transparency-log tools can read it:
 //!
-//! - `GET /checkpoint`: the latest signed checkpoint (the C2SP `tlog-checkpoint` note that
-//!   `LedgerReader/GetCheckpoint` gives), `text/plain; charset=utf-8`, not cached.
+//! - `GET /checkpoint`: the latest witnessed checkpoint, a C2SP `tlog-checkpoint` note with
+//!   the log's signature and its witnesses' cosignatures (`LedgerReader/GetWitnessedCheckpoint`);
+//!   the current signed one (`LedgerReader/GetCheckpoint`) while none is witnessed or when
+//!   witnessing is off. `text/plain; charset=utf-8`, not cached.
 //! - `GET /tile/<L>/<N>[.p/<W>]`: Merkle tree hashes ([`corridor_ledger::tiles`]);
 //!   `GET /tile/entries/<N>[.p/<W>]`: entry bundles, whose entries are the 32-byte entry
 //!   hashes. `application/octet-stream`, cached for a year as immutable.
@@ -31,10 +33,12 @@ const MUTABLE: &str = "no-cache";
 struct Tiles {
     ledger: Arc<Ledger>,
     key: Arc<SigningKey>,
+    witnessed: bool,
 }
 
-/// The HTTP routes of `ledger`'s tiles, whose checkpoints `key` signs.
-pub fn routes(ledger: Arc<Ledger>, key: SigningKey) -> Router {
+/// The HTTP routes of `ledger`'s tiles, whose checkpoints `key` signs; with `witnessed`,
+/// `/checkpoint` is the latest witnessed checkpoint once there is one.
+pub fn routes(ledger: Arc<Ledger>, key: SigningKey, witnessed: bool) -> Router {
     Router::new()
         .route("/checkpoint", get(checkpoint))
         .route("/tile/{*path}", get(tile))
@@ -42,6 +46,7 @@ pub fn routes(ledger: Arc<Ledger>, key: SigningKey) -> Router {
         .with_state(Tiles {
             ledger,
             key: Arc::new(key),
+            witnessed,
         })
 }
 
@@ -57,8 +62,19 @@ pub(crate) async fn current_checkpoint(
     }
 }
 
+/// The checkpoint `/checkpoint` serves: the latest witnessed one (with its cosignatures)
+/// when the ledger is witnessed and has one, else the current signed one.
+async fn served_checkpoint(t: &Tiles) -> Result<Checkpoint, corridor_ledger::Error> {
+    if t.witnessed
+        && let Some(cp) = t.ledger.witnessed()?
+    {
+        return Ok(cp);
+    }
+    current_checkpoint(&t.ledger, &t.key).await
+}
+
 async fn checkpoint(State(t): State<Tiles>) -> Response<Body> {
-    match current_checkpoint(&t.ledger, &t.key).await {
+    match served_checkpoint(&t).await {
         Ok(cp) => respond(
             StatusCode::OK,
             "text/plain; charset=utf-8",

@@ -19,8 +19,9 @@
 //! `handshake_timeout_ms`, default 10000, `idle_timeout_secs`, default 300,
 //! `keepalive_interval_secs`, default 30, `keepalive_timeout_secs`, default 20,
 //! `max_concurrent_streams`, default 1024, and `request_timeout_secs`, default 60; see
-//! [`connections`]); `[registry]` and `[declarant]` (`listen`, optional `key`);
-//! `[[countries]]` in route order (`code`, `name`, `authority_key`, `node = {listen, key}`,
+//! [`connections`]); `[witnessing]` (`enabled`, `quorum`, `interval_ms`, `timeout_ms`: who
+//! cosigns whose checkpoints, [`witnessing`]); `[registry]` and `[declarant]` (`listen`, optional `key`);
+//! `[[countries]]` in route order (`code`, `name`, `authority_key`, `witness_key`, `node = {listen, key}`,
 //! `border_posts` (`{name, locode, mode, crossings, note?}`, below), `officers`, and an
 //! optional `risk` profile: `rates` and `aeo_rates` as `{blue, yellow, red}`,
 //! `min_random_rate`, `red_hs_prefixes`, `value_floors`, `guarantee_share`, `seed`);
@@ -92,6 +93,7 @@ pub mod clock;
 pub mod connections;
 mod init;
 pub mod risk;
+pub mod witnessing;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -104,6 +106,7 @@ pub use clock::{Clock, ClockConfig, DocumentTimes};
 pub use connections::Connections;
 pub use init::{InitOptions, init_keys, init_keys_with};
 pub use risk::{ClearanceTarget, LaneRates, RiskProfile, ValueFloor};
+pub use witnessing::{WitnessOf, WitnessedLog, Witnessing, ledger_origin};
 
 /// The Middle Corridor (China -> Kazakhstan -> Azerbaijan -> Turkey) as `deploy/corridor.toml`
 /// describes it, built into the binary so that `corridor up`, `demo` and `bench` run from
@@ -381,6 +384,10 @@ pub struct Country {
     /// and arrangements.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authority_key: Option<KeyPaths>,
+    /// The key of the country's witness: it cosigns the other services' checkpoints (see
+    /// [`witnessing`]); apart from the node's key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub witness_key: Option<KeyPaths>,
     /// The country's customs node.
     pub node: Service,
     /// The country's border posts on the route.
@@ -453,6 +460,9 @@ pub struct Topology {
     /// How many connections each server holds open and for how long (defaults without it).
     #[serde(default, skip_serializing_if = "Connections::is_default")]
     pub connections: Connections,
+    /// Who cosigns whose checkpoints, and how many cosignatures make one witnessed.
+    #[serde(default, skip_serializing_if = "Witnessing::is_default")]
+    pub witnessing: Witnessing,
     /// The AEO registry service.
     pub registry: Service,
     /// The declarant (trade-side gateway) service.
@@ -534,6 +544,7 @@ impl Topology {
         self.clearance.check()?;
         self.document_times.check()?;
         self.connections.check()?;
+        self.witnessing.check(self.countries.len())?;
         check_listen("registry.listen", &self.registry.listen)?;
         check_listen("declarant.listen", &self.declarant.listen)?;
         self.check_tls()?;
@@ -845,6 +856,7 @@ impl Topology {
         add("the declarant".into(), &self.declarant.key)?;
         for c in &self.countries {
             add(format!("the customs node of {}", c.code), &c.node.key)?;
+            add(format!("the witness of {}", c.code), &c.witness_key)?;
             for o in &c.officers {
                 add(format!("officer {} of {}", o.name, c.code), &o.key)?;
             }
@@ -957,13 +969,26 @@ impl Topology {
                 return Err(Error::MissingKey(format!("{role}: it signs nothing")));
             }
         };
+        self.signing_key_in(&field, &role.to_string(), slot, given)
+    }
+
+    /// The signing key of `who`, whose slot `field` of the topology is `slot`: `given`, or
+    /// the private key the slot names; where the slot lists a public key, it must be the
+    /// key's.
+    pub(crate) fn signing_key_in(
+        &self,
+        field: &str,
+        who: &str,
+        slot: &Option<KeyPaths>,
+        given: Option<SigningKey>,
+    ) -> Result<SigningKey, Error> {
         let key = match given {
             Some(k) => k,
             None => {
                 let p = slot
                     .as_ref()
                     .and_then(|k| k.private.as_ref())
-                    .ok_or_else(|| Error::MissingKey(format!("{role} (private)")))?;
+                    .ok_or_else(|| Error::MissingKey(format!("{who} ({field}.private)")))?;
                 SigningKey::load(&self.resolve(p))?
             }
         };
@@ -973,7 +998,7 @@ impl Topology {
                 return Err(invalid(
                     format!("{field}.public"),
                     format!(
-                        "the key {} of {role} is not the key the topology lists ({})",
+                        "the key {} of {who} is not the key the topology lists ({})",
                         key.id(),
                         listed.id()
                     ),
@@ -994,6 +1019,7 @@ impl Topology {
             let code = c.code.clone();
             out.push((format!("{code}/authority"), &mut c.authority_key));
             out.push((format!("{code}/node"), &mut c.node.key));
+            out.push((format!("{code}/witness"), &mut c.witness_key));
             for o in &mut c.officers {
                 out.push((format!("{code}/officer-{}", o.name), &mut o.key));
             }

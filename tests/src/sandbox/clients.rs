@@ -307,3 +307,28 @@ pub fn signed(
         ))),
     }
 }
+
+/// The witnessed checkpoint of the service at `addr` once it covers at least `size`
+/// entries. Witnessing runs on the services' own timers, so this asks every 20 ms, for at
+/// most 20 s (then panics with the last answer).
+pub async fn witnessed(addr: SocketAddr, size: u64) -> v1::WitnessedCheckpoint {
+    let mut c = LedgerReaderClient::connect(endpoint(addr))
+        .await
+        .expect("connect");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let w = c
+            .get_witnessed_checkpoint(v1::GetWitnessedCheckpointRequest {})
+            .await
+            .expect("witnessed checkpoint")
+            .into_inner();
+        if w.checkpoint.as_ref().is_some_and(|cp| cp.size >= size) {
+            return w;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{addr}: no witnessed checkpoint of {size} entries: {w:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

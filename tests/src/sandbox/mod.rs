@@ -27,7 +27,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use corridor_core::SigningKey;
 use corridor_topology::Topology;
 
-pub use clients::{border_event, signed};
+pub use clients::{border_event, signed, witnessed};
 pub use consignments::{Consignment, PlainConsignment, carrier_signed, plain_consignment};
 pub use corridor_proto::examples::Parties;
 pub use parties::{

@@ -249,6 +249,7 @@ async fn a_state_row_that_disagrees_with_the_ledger_stops_the_start() {
     }
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let config = Config {
+        witnessing: Default::default(),
         data_dir: dir.path().to_owned(),
         origin: "test/aeo-registry".into(),
         key: keys.registry.clone(),

@@ -80,6 +80,7 @@ impl Running {
         let addr = format!("http://{}", listener.local_addr().unwrap());
         let shutdown = CancellationToken::new();
         let config = Config {
+            witnessing: Default::default(),
             data_dir: dir.to_owned(),
             origin: "test/aeo-registry".into(),
             key: keys.registry.clone(),

@@ -65,6 +65,7 @@ pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<Outcome> {
                     Events::Single => bench::corridor::Events::Single,
                 },
                 topology: a.topology,
+                witnessing: a.witnessing,
             };
             let program = this_program()?;
             block_on_all_cores(bench::corridor::run(&program, &config, print))??
@@ -140,6 +141,10 @@ pub(crate) struct BenchCorridor {
     /// `corridor topology show` prints it).
     #[arg(long, value_name = "FILE")]
     topology: Option<PathBuf>,
+    /// Whether the services have their checkpoints cosigned (`[witnessing].enabled`):
+    /// `--witnessing false` measures the corridor without it.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    witnessing: bool,
 }
 
 /// How the benchmark's border posts send border events.

@@ -11,6 +11,7 @@ pub(crate) mod serve;
 pub(crate) mod topology;
 pub(crate) mod trace;
 pub(crate) mod up;
+pub(crate) mod witness;
 
 /// The runtime of a client verb: one thread.
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

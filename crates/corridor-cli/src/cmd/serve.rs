@@ -65,6 +65,10 @@ pub(crate) enum ServeCommand {
         /// The node's private key; default: the topology's development key.
         #[arg(long, value_name = "PATH", env = "CORRIDOR_KEY")]
         key: Option<PathBuf>,
+        /// The private key of the country's witness (it cosigns the other services'
+        /// checkpoints); default: the topology's development key (`witness_key`).
+        #[arg(long, value_name = "PATH", env = "CORRIDOR_WITNESS_KEY")]
+        witness_key: Option<PathBuf>,
         /// Largest request accepted, in bytes.
         #[arg(long, value_name = "BYTES", default_value_t = corridor_customs::DEFAULT_MAX_MESSAGE_BYTES)]
         max_message_bytes: usize,
@@ -190,6 +194,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
             data,
             listen,
             key,
+            witness_key,
             max_message_bytes,
         } => {
             let t = Topology::load(&topology)?;
@@ -199,7 +204,17 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
                 .map(|p| SigningKey::load(&p))
                 .transpose()
                 .context("cannot load the node's key")?;
-            let mut config = corridor_customs::Config::from_topology(&t, cc, data, key)?;
+            let witness_key = witness_key
+                .map(|p| SigningKey::load(&p))
+                .transpose()
+                .context("cannot load the witness's key")?;
+            let mut config = corridor_customs::Config::from_topology_with_witness(
+                &t,
+                cc,
+                data,
+                key,
+                witness_key,
+            )?;
             config.max_message_bytes = max_message_bytes;
             let listen = listen.unwrap_or_else(|| t.countries[i].node.listen.clone());
             serve_until_signal(&listen, eof, |l, stop, ready| {

@@ -87,6 +87,8 @@ pub async fn run(args: &AeoConfig, mut out: impl FnMut(String)) -> anyhow::Resul
     let server = tokio::spawn(corridor_aeo::serve(
         listener,
         corridor_aeo::Config {
+            // The registry alone: no witnesses to ask.
+            witnessing: Default::default(),
             data_dir: dir.clone(),
             origin: "bench/aeo-registry".into(),
             key: registry_key,

@@ -52,6 +52,9 @@ pub struct CorridorConfig {
     pub events: Events,
     /// The corridor to run (default: the built-in Middle Corridor).
     pub topology: Option<PathBuf>,
+    /// Whether the services have their checkpoints cosigned (the topology's
+    /// `[witnessing].enabled`); its signatures count in `signs_per_consignment`.
+    pub witnessing: bool,
 }
 
 /// How the benchmark's border posts send border events.
@@ -402,6 +405,7 @@ pub async fn run(
     };
     let t = prepare(a.topology.as_deref(), &root, true, |t| {
         t.clock = ClockConfig::System;
+        t.witnessing.enabled = a.witnessing;
         for c in &mut t.countries {
             c.risk = RiskProfile::all_green();
         }
@@ -556,6 +560,7 @@ async fn bench(
                 Events::Batch => "batch",
                 Events::Single => "single",
             },
+            "witnessing": a.witnessing,
             "seconds": elapsed,
             "consignments_per_s": per_s,
             "signs_per_consignment": signs,
