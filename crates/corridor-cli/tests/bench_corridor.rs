@@ -37,7 +37,16 @@ fn check(v: &serde_json::Value, events: &str, witnessing: bool) {
     let signs = v["signs_per_consignment"].as_f64().unwrap();
     if witnessing {
         assert!(signs > 27.0, "{v}");
+        // The entries appended during the run were seen witnessed; cosignatures were made.
+        assert!(v["witness_lag_entries"].as_u64().unwrap() > 12 * 10, "{v}");
+        let p99 = v["witness_lag_p99_ms"].as_f64().unwrap();
+        assert!(
+            p99 > 0.0 && v["witness_lag_p50_ms"].as_f64().unwrap() <= p99,
+            "{v}"
+        );
+        assert!(v["cosignatures_per_s"].as_f64().unwrap() > 0.0, "{v}");
     } else {
+        assert_eq!(v["witness_lag_entries"], 0, "{v}");
         assert_eq!(signs, 27.0, "{v}");
         let verified = v["verifies_per_consignment"].as_f64().unwrap();
         assert!((15.0..30.0).contains(&verified), "{v}");
@@ -59,7 +68,7 @@ fn check(v: &serde_json::Value, events: &str, witnessing: bool) {
 #[test]
 fn consignments_clear_with_border_events_one_call_each() {
     check(
-        &bench(&["--events", "single", "--witnessing", "false"]),
+        &bench(&["--events", "single", "--witnessing", "off"]),
         "single",
         false,
     );

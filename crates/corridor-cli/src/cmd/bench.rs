@@ -65,10 +65,14 @@ pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<Outcome> {
                     Events::Single => bench::corridor::Events::Single,
                 },
                 topology: a.topology,
-                witnessing: a.witnessing,
+                witnessing: a.witnessing == Witnessing::On,
             };
             let program = this_program()?;
-            block_on_all_cores(bench::corridor::run(&program, &config, print))??
+            if a.witnessing == Witnessing::Ab {
+                block_on_all_cores(bench::corridor::run_ab(&program, &config, print))??
+            } else {
+                block_on_all_cores(bench::corridor::run(&program, &config, print))??
+            }
         }
         BenchCommand::Ledger {
             data,
@@ -142,9 +146,18 @@ pub(crate) struct BenchCorridor {
     #[arg(long, value_name = "FILE")]
     topology: Option<PathBuf>,
     /// Whether the services have their checkpoints cosigned (`[witnessing].enabled`):
-    /// `--witnessing false` measures the corridor without it.
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
-    witnessing: bool,
+    /// `on`, `off`, or `ab`: two runs in one, off then on, each on a corridor of its own,
+    /// and the throughput of one over the other.
+    #[arg(long, value_enum, default_value_t = Witnessing::On)]
+    witnessing: Witnessing,
+}
+
+/// `--witnessing`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Witnessing {
+    On,
+    Off,
+    Ab,
 }
 
 /// How the benchmark's border posts send border events.

@@ -18,10 +18,11 @@ use crate::cmd::customs::TopologyArg;
 
 #[derive(Subcommand)]
 pub(crate) enum WitnessCommand {
-    /// Each ledger's witnessed checkpoint (its size, who cosigned it, the quorum), and each
-    /// node's witness: the latest checkpoint it cosigned per log, and every equivocation it
-    /// has proof of. Exit 1 when a witness holds proof of an equivocation, or a ledger's
-    /// head is not witnessed by its quorum; 2 when a service cannot be reached.
+    /// Each ledger's witnessed checkpoint (its size, who cosigned it, the quorum; a head not
+    /// yet witnessed is marked UNWITNESSED HEAD, as a growing ledger's is for up to a
+    /// witnessing interval), and each node's witness: the latest checkpoint it cosigned per
+    /// log, and every equivocation it has proof of. Exit 1 when a witness holds proof of an
+    /// equivocation; 2 when a service cannot be reached.
     Status(StatusArgs),
     /// Check a piece of equivocation evidence (the JSON a witness keeps, as `witness status
     /// --evidence DIR` writes it) with the log's public key from the topology, offline.
@@ -81,6 +82,16 @@ fn status(a: StatusArgs) -> anyhow::Result<Outcome> {
                     .with_context(|| format!("cannot reach {addr}"))
             }
         };
+        let labels: Vec<(String, String)> = ledgers(&t)?
+            .into_iter()
+            .map(|(_, label, origin, _)| (origin, label))
+            .collect();
+        let label_of = |origin: &str| {
+            labels
+                .iter()
+                .find(|(o, _)| o == origin)
+                .map_or(origin.to_owned(), |(_, l)| l.clone())
+        };
         let mut findings = false;
         println!(
             "{:<12} {:>8} {:>10}  COSIGNED BY",
@@ -112,9 +123,6 @@ fn status(a: StatusArgs) -> anyhow::Result<Outcome> {
                     .collect();
                 format!("{} (quorum {})", names.join(", "), w.quorum)
             };
-            if w.quorum > 0 && !head_witnessed {
-                findings = true;
-            }
             println!(
                 "{label:<12} {:>8} {:>10}  {by}{}",
                 w.ledger_size,
@@ -136,20 +144,18 @@ fn status(a: StatusArgs) -> anyhow::Result<Outcome> {
             let logs: Vec<String> = s
                 .logs
                 .iter()
-                .map(|l| {
-                    format!(
-                        "{} {}",
-                        l.origin.rsplit_once('/').map_or("", |x| x.1),
-                        l.size
-                    )
-                })
+                .map(|l| format!("{} {}", label_of(&l.origin), l.size))
                 .collect();
             println!("witness {cc}: cosigned {}", logs.join(", "));
             for (n, e) in s.equivocations.iter().enumerate() {
                 findings = true;
                 println!(
-                    "  EQUIVOCATION by {}: cosigned size {}, then offered size {} (found at {})",
-                    e.origin, e.cosigned_size, e.conflicting_size, e.found_at
+                    "  EQUIVOCATION by {} ({}): cosigned size {}, then offered size {} (found at {})",
+                    label_of(&e.origin),
+                    e.origin,
+                    e.cosigned_size,
+                    e.conflicting_size,
+                    e.found_at
                 );
                 if let Some(dir) = &a.evidence {
                     std::fs::create_dir_all(dir)

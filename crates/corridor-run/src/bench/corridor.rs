@@ -30,6 +30,8 @@ use crate::bootstrap::dev_key;
 use crate::demo::{CARRIER, CONSIGNEE, StepPosts, TRADERS, declared_posts, setup_registry};
 use crate::launch::{Corridor, prepare};
 
+use super::witness_lag;
+
 /// Writes one line of the benchmark's output.
 macro_rules! say {
     ($out:expr, $($t:tt)*) => {
@@ -389,12 +391,70 @@ fn percentile(sorted: &[i64], p: f64) -> i64 {
 }
 
 /// Runs `bench corridor` with `a`, the services started from `program` (the `corridor`
-/// binary).
+/// binary); the last line of its output is the figures as JSON. Returns whether every
+/// ledger verified.
 pub async fn run(
     program: &std::path::Path,
     a: &CorridorConfig,
     mut out: impl FnMut(String),
 ) -> anyhow::Result<bool> {
+    let figures = run_once(program, a, &mut out).await?;
+    let verified = figures["ledgers_verified"] == true;
+    say!(out, "{figures}");
+    Ok(verified)
+}
+
+/// Runs `bench corridor` twice in one invocation, each on a corridor of its own: witnessing
+/// off, then on (the topology's `[witnessing].enabled`); the last line is both runs'
+/// figures and the throughput with witnessing over the throughput without, as JSON.
+pub async fn run_ab(
+    program: &std::path::Path,
+    a: &CorridorConfig,
+    mut out: impl FnMut(String),
+) -> anyhow::Result<bool> {
+    let mut figures = Vec::new();
+    for witnessing in [false, true] {
+        let run = CorridorConfig {
+            witnessing,
+            data: a.data.as_ref().map(|d| {
+                d.join(if witnessing {
+                    "witnessing-on"
+                } else {
+                    "witnessing-off"
+                })
+            }),
+            ..a.clone()
+        };
+        say!(out, "witnessing {}:", if witnessing { "on" } else { "off" });
+        let f = run_once(program, &run, &mut out).await?;
+        say!(out, "{f}");
+        figures.push(f);
+    }
+    let rate = |f: &serde_json::Value| f["consignments_per_s"].as_f64().unwrap_or(0.0);
+    let ratio = rate(&figures[1]) / rate(&figures[0]);
+    say!(
+        out,
+        "throughput with witnessing on: {:.1} % of witnessing off",
+        ratio * 100.0
+    );
+    let verified = figures.iter().all(|f| f["ledgers_verified"] == true);
+    say!(
+        out,
+        "{}",
+        serde_json::json!({
+            "witnessing_off": figures[0],
+            "witnessing_on": figures[1],
+            "throughput_on_over_off": ratio,
+        })
+    );
+    Ok(verified)
+}
+
+async fn run_once(
+    program: &std::path::Path,
+    a: &CorridorConfig,
+    out: &mut impl FnMut(String),
+) -> anyhow::Result<serde_json::Value> {
     let tmp;
     let root = match &a.data {
         Some(d) => d.clone(),
@@ -411,7 +471,7 @@ pub async fn run(
         }
     })?;
     let mut corridor = Corridor::start(program, t, &root).await?;
-    let r = bench(&corridor, a, &mut out).await;
+    let r = bench(&corridor, a, out).await;
     corridor.stop().await;
     r
 }
@@ -420,7 +480,7 @@ async fn bench(
     corridor: &Corridor,
     a: &CorridorConfig,
     out: &mut impl FnMut(String),
-) -> anyhow::Result<bool> {
+) -> anyhow::Result<serde_json::Value> {
     let t = corridor.topology.clone();
     let clock = t.clock.clock()?;
     setup_registry(&t, clock.now_micros()).await?;
@@ -458,8 +518,18 @@ async fn bench(
         early: AtomicU32::new(0),
     });
 
+    let addrs = witness_lag::addrs(&t)?;
+    let sampler = if a.witnessing {
+        Some(witness_lag::Sampler::start(&addrs).await?)
+    } else {
+        None
+    };
+    let cosigned0 = witness_lag::cosignatures(&t).await?;
     let (s0, v0) = counts(&t).await?;
     let cpu0 = cpu(corridor);
+    let started_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_micros() as i64;
     let next = Arc::new(AtomicU32::new(0));
     let mut latencies = Vec::with_capacity(a.consignments as usize);
     let started = Instant::now();
@@ -486,6 +556,16 @@ async fn bench(
     }
     let elapsed = started.elapsed().as_secs_f64();
     let (s1, v1) = counts(&t).await?;
+    let cosignatures_per_s = (witness_lag::cosignatures(&t).await? - cosigned0) as f64 / elapsed;
+    let mut lag = Vec::new();
+    if let Some(sampler) = sampler {
+        let samples = sampler.finish(&addrs).await?;
+        for (addr, samples) in addrs.iter().zip(&samples) {
+            let times = witness_lag::entry_times(addr).await?;
+            lag.extend(witness_lag::lags(&times, started_at, samples));
+        }
+    }
+    lag.sort_unstable();
     let cpu_used: Vec<(String, f64)> = cpu(corridor)
         .into_iter()
         .zip(&cpu0)
@@ -549,11 +629,18 @@ async fn bench(
         parts.join(", "),
         (signs / sign_rate + verifies / verify_rate) * 1e6
     );
+    if a.witnessing {
+        say!(
+            out,
+            "witness lag (an entry's append to a witnessed checkpoint covering it, seen within {} ms): p50 {:.0} ms, p99 {:.0} ms over {} entries; {cosignatures_per_s:.0} cosignatures/s",
+            witness_lag::EVERY.as_millis(),
+            percentile(&lag, 0.5) as f64 / 1000.0,
+            percentile(&lag, 0.99) as f64 / 1000.0,
+            lag.len()
+        );
+    }
     say!(out, "ledgers verified: {verified}");
-    say!(
-        out,
-        "{}",
-        serde_json::json!({
+    Ok(serde_json::json!({
             "consignments": a.consignments,
             "concurrency": a.concurrency,
             "border_events": match a.events {
@@ -576,7 +663,9 @@ async fn bench(
             "hop_p99_us": percentile(&hop, 0.99),
             "ledgers_verified": verified,
             "cpu_us_per_consignment": total_cpu * 1e6 / n,
-        })
-    );
-    Ok(verified)
+            "witness_lag_p50_ms": percentile(&lag, 0.5) as f64 / 1000.0,
+            "witness_lag_p99_ms": percentile(&lag, 0.99) as f64 / 1000.0,
+            "witness_lag_entries": lag.len(),
+            "cosignatures_per_s": cosignatures_per_s,
+    }))
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 pub mod aeo;
 pub mod corridor;
 pub mod ledger;
+mod witness_lag;
 
 /// The `p` quantile (0 to 1) of `sorted`, in microseconds.
 pub fn percentile(sorted: &[Duration], p: f64) -> f64 {

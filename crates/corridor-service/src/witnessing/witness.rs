@@ -17,6 +17,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
 use axum::body::Body;
@@ -45,6 +46,8 @@ pub struct WitnessServer {
     logs: BTreeMap<String, WitnessedLog>,
     transport: Transport,
     timeout: std::time::Duration,
+    /// Cosignatures made since the process started.
+    cosigned: AtomicU64,
 }
 
 impl WitnessServer {
@@ -67,6 +70,7 @@ impl WitnessServer {
             state,
             transport,
             timeout,
+            cosigned: AtomicU64::new(0),
         }))
     }
 
@@ -219,6 +223,7 @@ impl WitnessServer {
             public_key: self.key.public().as_bytes().to_vec(),
             logs,
             equivocations,
+            cosignatures: self.cosigned.load(Ordering::Relaxed),
         })
     }
 }
@@ -247,7 +252,10 @@ async fn add_checkpoint(State(w): State<Arc<WitnessServer>>, body: Body) -> Resp
         }
     };
     match outcome {
-        Outcome::Cosigned(line) => text(StatusCode::OK, line),
+        Outcome::Cosigned(line) => {
+            w.cosigned.fetch_add(1, Ordering::Relaxed);
+            text(StatusCode::OK, line)
+        }
         Outcome::Refused(refusal, pair) => {
             if let Some(pair) = pair {
                 let (before, offered) = *pair;
