@@ -317,6 +317,24 @@ async fn a_consignment_is_handed_over_between_nodes_over_mutual_tls() {
         .unwrap()
         .into_inner();
     assert_eq!(v.state(), S::AwaitingArrival);
+
+    // Witnessing runs over mTLS too: the registry's 3 entries reach the quorum of the
+    // nodes' witnesses, each cosignature verifying with its witness's key.
+    let mut reader = LedgerReaderClient::new(c.channel(&c.t.registry.listen).await);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let w = loop {
+        let w = reader
+            .get_witnessed_checkpoint(v1::GetWitnessedCheckpointRequest {})
+            .await
+            .unwrap()
+            .into_inner();
+        if w.checkpoint.as_ref().is_some_and(|cp| cp.size == size) && w.cosigners.len() >= 3 {
+            break w;
+        }
+        assert!(std::time::Instant::now() < deadline, "not witnessed: {w:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(w.quorum, 3);
     c.stop().await;
 }
 

@@ -18,6 +18,8 @@ pub struct LedgerReaderService {
     ledger: Arc<Ledger>,
     key: Arc<SigningKey>,
     witnesses: Arc<Witnesses>,
+    /// The cosigners of the last witnessed checkpoint answered, by its note: checked once.
+    cosigners: Arc<std::sync::Mutex<(String, Vec<String>)>>,
 }
 
 /// The witnesses of a ledger (names and keys) and the quorum its checkpoints need.
@@ -36,6 +38,7 @@ impl LedgerReaderService {
             ledger,
             key: Arc::new(key),
             witnesses: Arc::new(witnesses),
+            cosigners: Arc::default(),
         }
     }
 }
@@ -141,15 +144,21 @@ impl v1::ledger_reader_server::LedgerReader for LedgerReaderService {
     ) -> Result<Response<v1::WitnessedCheckpoint>, Status> {
         let ledger = self.ledger.clone();
         let witnessed = blocking(move || ledger.witnessed()).await?;
-        let cosigners = witnessed
-            .as_ref()
-            .map(|cp| {
-                corridor_ledger::cosignature::cosigners(cp.note(), &self.witnesses.keys)
-                    .into_iter()
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let cosigners = match &witnessed {
+            None => Vec::new(),
+            Some(cp) => {
+                let mut last = self.cosigners.lock().unwrap_or_else(|p| p.into_inner());
+                if last.0 != cp.note() {
+                    let names =
+                        corridor_ledger::cosignature::cosigners(cp.note(), &self.witnesses.keys)
+                            .into_iter()
+                            .map(str::to_owned)
+                            .collect();
+                    *last = (cp.note().to_owned(), names);
+                }
+                last.1.clone()
+            }
+        };
         Ok(Response::new(v1::WitnessedCheckpoint {
             checkpoint: witnessed.as_ref().map(checkpoint_to_wire),
             cosigners,

@@ -238,8 +238,9 @@ pub struct Ledger {
     public: PublicKey,
     /// Held by whoever signs the next checkpoint.
     signing: tokio::sync::Mutex<()>,
-    /// Held by whoever keeps the next witnessed checkpoint.
-    witnessed: Mutex<()>,
+    /// The latest witnessed checkpoint, once read from `witnessed.note` or kept (`None`:
+    /// not read yet); held by whoever keeps the next one.
+    witnessed: Mutex<Option<Option<Checkpoint>>>,
     /// Held by a recovery. Inside: the signal of a database a recovery is still closing (its
     /// thread ends once the database is closed and its lock let go).
     recovering: Mutex<Option<std::sync::mpsc::Receiver<()>>>,
@@ -557,7 +558,7 @@ impl Ledger {
             shared,
             public: key.public(),
             signing: tokio::sync::Mutex::new(()),
-            witnessed: Mutex::new(()),
+            witnessed: Mutex::new(None),
             recovering: Mutex::new(None),
         })
     }
@@ -1017,30 +1018,45 @@ impl Ledger {
     /// reached its witness quorum. Refuses a note that is not of this ledger's tree, and one
     /// smaller than the one kept.
     pub fn keep_witnessed(&self, note: &str) -> Result<(), Error> {
-        let _one = self.witnessed.lock().unwrap_or_else(|p| p.into_inner());
+        let mut kept = self.witnessed.lock().unwrap_or_else(|p| p.into_inner());
         let cp = self.own_checkpoint(note)?;
-        if let Some(kept) = self.witnessed()?
-            && kept.size() > cp.size()
+        if let Some(before) = self.witnessed_in(&mut kept)?
+            && before.size() > cp.size()
         {
             return Err(Error::CheckpointRegression(format!(
                 "the witnessed checkpoint kept covers {} entries, this one {}",
-                kept.size(),
+                before.size(),
                 cp.size()
             )));
         }
-        write_note(&self.dir, WITNESSED_FILE, note)
+        write_note(&self.dir, WITNESSED_FILE, note)?;
+        *kept = Some(Some(cp));
+        Ok(())
     }
 
-    /// The latest witnessed checkpoint kept (see [`Ledger::keep_witnessed`]), checked again
-    /// as this ledger's: signed by its key, of a size it has, with its root at that size. Its
-    /// note carries the cosignatures.
+    /// The latest witnessed checkpoint kept (see [`Ledger::keep_witnessed`]), checked as
+    /// this ledger's when it is read from its file (signed by its key, of a size it has,
+    /// with its root at that size), then held in memory. Its note carries the cosignatures.
     pub fn witnessed(&self) -> Result<Option<Checkpoint>, Error> {
-        let path = self.dir.join(WITNESSED_FILE);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => self.own_checkpoint(&text).map(Some),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(Error::Io { path, source }),
+        let mut kept = self.witnessed.lock().unwrap_or_else(|p| p.into_inner());
+        self.witnessed_in(&mut kept)
+    }
+
+    fn witnessed_in(
+        &self,
+        kept: &mut Option<Option<Checkpoint>>,
+    ) -> Result<Option<Checkpoint>, Error> {
+        if let Some(cp) = kept {
+            return Ok(cp.clone());
         }
+        let path = self.dir.join(WITNESSED_FILE);
+        let cp = match std::fs::read_to_string(&path) {
+            Ok(text) => Some(self.own_checkpoint(&text)?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(source) => return Err(Error::Io { path, source }),
+        };
+        *kept = Some(cp.clone());
+        Ok(cp)
     }
 
     /// `note` read as a checkpoint of this ledger: its signature by the ledger's key, its

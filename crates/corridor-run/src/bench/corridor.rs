@@ -404,46 +404,61 @@ pub async fn run(
     Ok(verified)
 }
 
-/// Runs `bench corridor` twice in one invocation, each on a corridor of its own: witnessing
-/// off, then on (the topology's `[witnessing].enabled`); the last line is both runs'
-/// figures and the throughput with witnessing over the throughput without, as JSON.
+/// Runs `bench corridor` four times in one invocation, each on a corridor of its own,
+/// alternating witnessing off and on (the topology's `[witnessing].enabled`) so that neither
+/// gains from going first; the last line is every run's figures and the throughput with
+/// witnessing over the throughput without (the sum of each side's consignments over its
+/// time), as JSON.
 pub async fn run_ab(
     program: &std::path::Path,
     a: &CorridorConfig,
     mut out: impl FnMut(String),
 ) -> anyhow::Result<bool> {
-    let mut figures = Vec::new();
-    for witnessing in [false, true] {
+    let mut off = Vec::new();
+    let mut on = Vec::new();
+    for (i, witnessing) in [false, true, true, false].into_iter().enumerate() {
+        let side = if witnessing { "on" } else { "off" };
         let run = CorridorConfig {
             witnessing,
-            data: a.data.as_ref().map(|d| {
-                d.join(if witnessing {
-                    "witnessing-on"
-                } else {
-                    "witnessing-off"
-                })
-            }),
+            data: a
+                .data
+                .as_ref()
+                .map(|d| d.join(format!("run-{i}-witnessing-{side}"))),
             ..a.clone()
         };
-        say!(out, "witnessing {}:", if witnessing { "on" } else { "off" });
+        say!(out, "run {}: witnessing {side}", i + 1);
         let f = run_once(program, &run, &mut out).await?;
         say!(out, "{f}");
-        figures.push(f);
+        if witnessing { on.push(f) } else { off.push(f) }
     }
-    let rate = |f: &serde_json::Value| f["consignments_per_s"].as_f64().unwrap_or(0.0);
-    let ratio = rate(&figures[1]) / rate(&figures[0]);
+    let rate = |runs: &[serde_json::Value]| {
+        let n: f64 = runs
+            .iter()
+            .map(|f| f["consignments"].as_f64().unwrap_or(0.0))
+            .sum();
+        let secs: f64 = runs
+            .iter()
+            .map(|f| f["seconds"].as_f64().unwrap_or(0.0))
+            .sum();
+        n / secs
+    };
+    let ratio = rate(&on) / rate(&off);
     say!(
         out,
-        "throughput with witnessing on: {:.1} % of witnessing off",
-        ratio * 100.0
+        "throughput with witnessing on: {:.0}/s, {:.1} % of witnessing off ({:.0}/s)",
+        rate(&on),
+        ratio * 100.0,
+        rate(&off)
     );
-    let verified = figures.iter().all(|f| f["ledgers_verified"] == true);
+    let verified = on.iter().chain(&off).all(|f| f["ledgers_verified"] == true);
     say!(
         out,
         "{}",
         serde_json::json!({
-            "witnessing_off": figures[0],
-            "witnessing_on": figures[1],
+            "witnessing_off": off,
+            "witnessing_on": on,
+            "consignments_per_s_off": rate(&off),
+            "consignments_per_s_on": rate(&on),
             "throughput_on_over_off": ratio,
         })
     );
@@ -519,11 +534,8 @@ async fn bench(
     });
 
     let addrs = witness_lag::addrs(&t)?;
-    let sampler = if a.witnessing {
-        Some(witness_lag::Sampler::start(&addrs).await?)
-    } else {
-        None
-    };
+    // Sampled with witnessing off too, so that an A/B compares like with like.
+    let sampler = witness_lag::Sampler::start(&addrs).await?;
     let cosigned0 = witness_lag::cosignatures(&t).await?;
     let (s0, v0) = counts(&t).await?;
     let cpu0 = cpu(corridor);
@@ -558,8 +570,8 @@ async fn bench(
     let (s1, v1) = counts(&t).await?;
     let cosignatures_per_s = (witness_lag::cosignatures(&t).await? - cosigned0) as f64 / elapsed;
     let mut lag = Vec::new();
-    if let Some(sampler) = sampler {
-        let samples = sampler.finish(&addrs).await?;
+    let samples = sampler.finish(a.witnessing).await?;
+    if a.witnessing {
         for (addr, samples) in addrs.iter().zip(&samples) {
             let times = witness_lag::entry_times(addr).await?;
             lag.extend(witness_lag::lags(&times, started_at, samples));

@@ -14,7 +14,7 @@ use tokio::sync::oneshot;
 use tokio_stream::StreamExt;
 
 /// How often every service's witnessed checkpoint is asked for.
-pub(super) const EVERY: Duration = Duration::from_millis(20);
+pub(super) const EVERY: Duration = Duration::from_millis(50);
 
 /// Samples of one service's witnessed size: (Unix microseconds, size), in time order.
 type Samples = Vec<(i64, u64)>;
@@ -36,7 +36,7 @@ pub(super) fn addrs(t: &Topology) -> anyhow::Result<Vec<String>> {
 
 /// The task asking every service for its witnessed checkpoint until stopped.
 pub(super) struct Sampler {
-    stop: oneshot::Sender<()>,
+    stop: oneshot::Sender<bool>,
     task: tokio::task::JoinHandle<anyhow::Result<Vec<Samples>>>,
 }
 
@@ -47,47 +47,43 @@ impl Sampler {
         for a in addrs {
             clients.push(LedgerReaderClient::new(channel(a).await?));
         }
-        let (stop, mut stopped) = oneshot::channel();
+        let (stop, mut stopped) = oneshot::channel::<bool>();
         let task = tokio::spawn(async move {
             let mut samples: Vec<Samples> = vec![Vec::new(); clients.len()];
             let mut ticks = tokio::time::interval(EVERY);
+            // Once stopped: whether to go on until every ledger is witnessed, and until when.
+            let mut until: Option<tokio::time::Instant> = None;
             loop {
                 tokio::select! {
-                    _ = &mut stopped => return Ok(samples),
+                    wait = &mut stopped, if until.is_none() => match wait {
+                        Ok(true) => until = Some(tokio::time::Instant::now() + Duration::from_secs(30)),
+                        _ => return Ok(samples),
+                    },
                     _ = ticks.tick() => {}
                 }
+                let mut covered = true;
                 for (c, s) in clients.iter_mut().zip(&mut samples) {
                     let w = c
                         .get_witnessed_checkpoint(v1::GetWitnessedCheckpointRequest {})
                         .await?
                         .into_inner();
-                    s.push((now_micros(), w.checkpoint.map_or(0, |cp| cp.size)));
+                    let size = w.checkpoint.map_or(0, |cp| cp.size);
+                    covered &= size == w.ledger_size;
+                    s.push((now_micros(), size));
+                }
+                if until.is_some_and(|u| covered || tokio::time::Instant::now() > u) {
+                    return Ok(samples);
                 }
             }
         });
         Ok(Self { stop, task })
     }
 
-    /// Waits (at most 30 s) until every service's witnessed checkpoint covers its ledger,
-    /// then stops; the samples, per service in the order of the addresses.
-    pub(super) async fn finish(self, addrs: &[String]) -> anyhow::Result<Vec<Samples>> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        for a in addrs {
-            let mut c = LedgerReaderClient::new(channel(a).await?);
-            loop {
-                let w = c
-                    .get_witnessed_checkpoint(v1::GetWitnessedCheckpointRequest {})
-                    .await?
-                    .into_inner();
-                if w.checkpoint.is_some_and(|cp| cp.size == w.ledger_size)
-                    || tokio::time::Instant::now() > deadline
-                {
-                    break;
-                }
-                tokio::time::sleep(EVERY).await;
-            }
-        }
-        let _ = self.stop.send(());
+    /// Stops sampling; with `witnessed`, only once a sample has seen every service's
+    /// witnessed checkpoint cover its ledger (at most 30 s on). The samples, per service in
+    /// the order of the addresses.
+    pub(super) async fn finish(self, witnessed: bool) -> anyhow::Result<Vec<Samples>> {
+        let _ = self.stop.send(witnessed);
         self.task.await?
     }
 }

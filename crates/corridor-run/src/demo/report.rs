@@ -114,6 +114,7 @@ pub(super) async fn report(
         ledgers.push(serde_json::json!({
             "service": "registry",
             "verified": corpus.registry.is_ok(),
+            "witnessed": witnessed_head(t, &t.registry.listen).await?,
         }));
         let declarant_key = PublicKey::load(
             &t.resolve(&t.declarant.key.as_ref().context("declarant key")?.public),
@@ -124,12 +125,14 @@ pub(super) async fn report(
         ledgers.push(serde_json::json!({
             "service": "declarant",
             "verified": declarant.verified.is_ok(),
+            "witnessed": witnessed_head(t, &t.declarant.listen).await?,
         }));
         for (cc, v) in corpus.node_ledgers() {
             ledgers.push(serde_json::json!({
                 "service": format!("customs {cc}"),
                 "country": cc.to_string(),
                 "verified": v.is_ok(),
+                "witnessed": witnessed_head(t, &t.node_addr(cc)?.to_string()).await?,
             }));
         }
     }
@@ -288,6 +291,49 @@ pub(super) async fn report(
             )
         })
         .collect();
+    let witnessed_line: Vec<String> = ledgers
+        .iter()
+        .map(|l| {
+            let w = &l["witnessed"];
+            let by: Vec<&str> = w["cosigners"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|n| n.as_str())
+                        .map(|n| n.rsplit('/').next().unwrap_or(n))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let head = if w["head_witnessed"] == true {
+                "head witnessed"
+            } else {
+                "head NOT witnessed"
+            };
+            format!(
+                "{} {head} ({}/{} entries, by {})",
+                l["service"].as_str().unwrap_or("?"),
+                w["size"],
+                w["ledger_size"],
+                if by.is_empty() {
+                    "nobody".to_owned()
+                } else {
+                    by.join(" ")
+                }
+            )
+        })
+        .collect();
+    if stopped.is_none() && !witnessed_line.is_empty() {
+        lines.push(format!("witnessing: {}", witnessed_line.join("; ")));
+        for l in &ledgers {
+            let w = &l["witnessed"];
+            if w["quorum"].as_u64().unwrap_or(0) > 0 && w["head_witnessed"] != true {
+                problems.push(format!(
+                    "the head of the {} ledger was not witnessed by its quorum",
+                    l["service"].as_str().unwrap_or("?")
+                ));
+            }
+        }
+    }
     if let Some(e) = stopped {
         lines.push(format!(
             "ledgers: not verified ({} stopped during the run)",
@@ -452,5 +498,33 @@ mod tests {
         let twenty: Vec<f64> = (1..=20).map(f64::from).collect();
         assert_eq!(p95(&twenty), Some(19.0));
         assert_eq!(p95(&[7.0]), Some(7.0));
+    }
+}
+
+/// The witnessed checkpoint of the service at `addr`, once it covers the ledger (its head
+/// is offered every witnessing interval; waited for at most 5 s): its size, the ledger's
+/// size, who cosigned it and the quorum.
+async fn witnessed_head(t: &Topology, addr: &str) -> anyhow::Result<serde_json::Value> {
+    let mut c = corridor_proto::v1::ledger_reader_client::LedgerReaderClient::new(
+        corridor_audit::source::connect(t, addr).await?,
+    );
+    let deadline = Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let w = c
+            .get_witnessed_checkpoint(v1::GetWitnessedCheckpointRequest {})
+            .await?
+            .into_inner();
+        let size = w.checkpoint.as_ref().map_or(0, |cp| cp.size);
+        let head = w.checkpoint.is_some() && size == w.ledger_size && w.quorum > 0;
+        if head || w.quorum == 0 || Instant::now() > deadline {
+            return Ok(serde_json::json!({
+                "size": size,
+                "ledger_size": w.ledger_size,
+                "cosigners": w.cosigners,
+                "quorum": w.quorum,
+                "head_witnessed": head,
+            }));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
