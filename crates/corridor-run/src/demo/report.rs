@@ -449,6 +449,34 @@ fn compare(aeo: Option<f64>, other: Option<f64>) -> (String, Option<f64>) {
     (line, Some(reduction))
 }
 
+/// The witnessed checkpoint of the service at `addr`, once it covers the ledger (its head
+/// is offered every witnessing interval; waited for at most 5 s): its size, the ledger's
+/// size, who cosigned it and the quorum.
+async fn witnessed_head(t: &Topology, addr: &str) -> anyhow::Result<serde_json::Value> {
+    let mut c = corridor_proto::v1::ledger_reader_client::LedgerReaderClient::new(
+        corridor_audit::source::connect(t, addr).await?,
+    );
+    let deadline = Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let w = c
+            .get_witnessed_checkpoint(v1::GetWitnessedCheckpointRequest {})
+            .await?
+            .into_inner();
+        let size = w.checkpoint.as_ref().map_or(0, |cp| cp.size);
+        let head = w.checkpoint.is_some() && size == w.ledger_size && w.quorum > 0;
+        if head || w.quorum == 0 || Instant::now() > deadline {
+            return Ok(serde_json::json!({
+                "size": size,
+                "ledger_size": w.ledger_size,
+                "cosigners": w.cosigners,
+                "quorum": w.quorum,
+                "head_witnessed": head,
+            }));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -498,33 +526,5 @@ mod tests {
         let twenty: Vec<f64> = (1..=20).map(f64::from).collect();
         assert_eq!(p95(&twenty), Some(19.0));
         assert_eq!(p95(&[7.0]), Some(7.0));
-    }
-}
-
-/// The witnessed checkpoint of the service at `addr`, once it covers the ledger (its head
-/// is offered every witnessing interval; waited for at most 5 s): its size, the ledger's
-/// size, who cosigned it and the quorum.
-async fn witnessed_head(t: &Topology, addr: &str) -> anyhow::Result<serde_json::Value> {
-    let mut c = corridor_proto::v1::ledger_reader_client::LedgerReaderClient::new(
-        corridor_audit::source::connect(t, addr).await?,
-    );
-    let deadline = Instant::now() + std::time::Duration::from_secs(5);
-    loop {
-        let w = c
-            .get_witnessed_checkpoint(v1::GetWitnessedCheckpointRequest {})
-            .await?
-            .into_inner();
-        let size = w.checkpoint.as_ref().map_or(0, |cp| cp.size);
-        let head = w.checkpoint.is_some() && size == w.ledger_size && w.quorum > 0;
-        if head || w.quorum == 0 || Instant::now() > deadline {
-            return Ok(serde_json::json!({
-                "size": size,
-                "ledger_size": w.ledger_size,
-                "cosigners": w.cosigners,
-                "quorum": w.quorum,
-                "head_witnessed": head,
-            }));
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
