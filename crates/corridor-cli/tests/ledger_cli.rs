@@ -113,9 +113,14 @@ fn bench_leaves_a_ledger_that_verifies_online_and_offline() {
         "p50_us",
         "p99_us",
         "verify_per_s",
+        "inclusion_proofs_per_s",
+        "consistency_proofs_per_s",
     ] {
         assert!(json[field].as_f64().unwrap() > 0.0, "{field} in {json}");
     }
+    // A proof of a tree of 500 entries holds at most ceil(log2 500) + 1 hashes.
+    let longest = json["proof_hashes_read_max"].as_u64().unwrap();
+    assert!((8..=10).contains(&longest), "{json}");
     assert_eq!(json["verified"], true);
     let data = dir.path().join("ledger");
     let o = corridor(&[

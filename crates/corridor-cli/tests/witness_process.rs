@@ -240,7 +240,7 @@ async fn a_country_that_rewrites_its_history_is_refused_by_every_witness_and_pro
     ]);
     assert_eq!(code, 1, "{out}{err}");
     assert!(
-        out.contains("EQUIVOCATION by middle-corridor/customs/KZ"),
+        out.contains("EQUIVOCATION by customs KZ (middle-corridor/customs/KZ)"),
         "{out}"
     );
     assert!(out.contains("UNWITNESSED HEAD"), "{out}");

@@ -178,6 +178,7 @@ pub async fn run(
         ledger.len(),
         cp.size()
     );
+    let proofs = proofs(&ledger, &mut out)?;
     drop(envelopes);
     Arc::try_unwrap(ledger)
         .map_err(|_| anyhow::anyhow!("ledger still shared"))?
@@ -231,8 +232,83 @@ pub async fn run(
             "verify_cold_s": (cold_secs * 1000.0).round() / 1000.0,
             "open_s": (open_s * 1000.0).round() / 1000.0,
             "open_entries": total,
-            "verified": ok,
+            "inclusion_proofs_per_s": proofs.inclusion_per_s.round(),
+            "consistency_proofs_per_s": proofs.consistency_per_s.round(),
+            "proof_hashes_read_max": proofs.longest,
+            "verified": ok && proofs.verified,
         })
     );
-    Ok(ok)
+    Ok(ok && proofs.verified)
+}
+
+/// Proofs made from the open ledger, as `LedgerReader` makes them.
+struct Proofs {
+    inclusion_per_s: f64,
+    consistency_per_s: f64,
+    /// The most subtree hashes one proof held (each one read): O(log n).
+    longest: usize,
+    /// Every proof verified against the ledger's roots.
+    verified: bool,
+}
+
+/// How many proofs of each kind are made.
+const PROOFS: u64 = 20_000;
+
+/// Makes [`PROOFS`] inclusion proofs (of entries at random in the tree of every entry) and
+/// as many consistency proofs (from random sizes to the whole tree), timed; then verifies
+/// each against the roots the ledger gives, untimed.
+fn proofs(ledger: &Ledger, out: &mut impl FnMut(String)) -> anyhow::Result<Proofs> {
+    use corridor_ledger::merkle::leaf_hash;
+    use corridor_ledger::proof::{verify_consistency, verify_inclusion};
+
+    let size = ledger.len();
+    // xorshift64: the same sequence every run.
+    let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move |below: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % below.max(1)
+    };
+    let picks: Vec<(u64, u64)> = (0..PROOFS)
+        .map(|_| (next(size), 1 + next(size.saturating_sub(1))))
+        .collect();
+    let start = Instant::now();
+    let mut inclusion = Vec::with_capacity(picks.len());
+    for &(seq, _) in &picks {
+        inclusion.push(ledger.inclusion_proof(seq, size)?);
+    }
+    let inclusion_s = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let mut consistency = Vec::with_capacity(picks.len());
+    for &(_, old) in &picks {
+        consistency.push(ledger.consistency_proof(old, size)?);
+    }
+    let consistency_s = start.elapsed().as_secs_f64();
+    let root = ledger.root_at(size)?;
+    let mut verified = true;
+    for (&(seq, old), (inc, con)) in picks.iter().zip(inclusion.iter().zip(&consistency)) {
+        let entry = ledger.entry_hash(seq).context("an entry of the ledger")?;
+        verified &= verify_inclusion(&leaf_hash(entry.as_bytes()), seq, size, inc, &root).is_ok();
+        verified &= verify_consistency(old, size, con, &ledger.root_at(old)?, &root).is_ok();
+    }
+    let longest = inclusion
+        .iter()
+        .chain(&consistency)
+        .map(Vec::len)
+        .max()
+        .unwrap_or(0);
+    let p = Proofs {
+        inclusion_per_s: PROOFS as f64 / inclusion_s,
+        consistency_per_s: PROOFS as f64 / consistency_s,
+        longest,
+        verified,
+    };
+    say!(
+        out,
+        "proofs in the tree of {size} entries: {PROOFS} inclusion at {:.0}/s, {PROOFS} consistency at {:.0}/s, at most {longest} hashes each; all verified: {verified}",
+        p.inclusion_per_s,
+        p.consistency_per_s
+    );
+    Ok(p)
 }
