@@ -33,7 +33,18 @@ pub fn prepare(
     let _ = std::fs::remove_file(&probe);
     let file = topology_file(root);
     let mut t = if file.exists() {
-        Topology::load(&file)?
+        let mut t = Topology::load(&file)?;
+        if t.key_slots().iter().any(|(_, slot)| slot.is_none()) {
+            // Made before a role had a key of its own (the witnesses'): the keys there are
+            // kept and the missing ones made.
+            t = corridor_topology::init_keys(
+                t,
+                root,
+                "Written by `corridor up`: development keys, never to be committed.",
+            )?
+            .0;
+        }
+        t
     } else {
         let (t, from) = match src {
             Some(src) => (
