@@ -354,3 +354,52 @@ async fn a_ledger_keeps_only_its_own_witnessed_checkpoints() {
     );
     assert_eq!(l.witnessed().unwrap().unwrap().note(), cosigned);
 }
+
+#[test]
+fn racing_requests_from_one_size_cosign_one_and_never_roll_the_record_back() {
+    // The race tlog-witness warns of: requests checked against the same old size, then
+    // stored in the other order, would roll the record back. Eight threads offer eight
+    // extensions of the size-10 record at once, largest last to start.
+    let dir = tempfile::tempdir().unwrap();
+    let w = SigningKey::from_seed(&[23; 32]);
+    let name = "test/witness/TR";
+    let log: PublicKey = log_key().public();
+    let s = WitnessState::open(dir.path(), name, &w.public()).unwrap();
+    let cosign = |t: &Tree| Cosignature::sign(name, &w, 1_800_000_000, t.body()).line();
+    let t10 = tree_of(10, b"a");
+    assert!(matches!(
+        s.add_checkpoint(&request(0, &t10, &t10), |_| Some(&log), cosign)
+            .unwrap(),
+        Outcome::Cosigned(_)
+    ));
+    let outcomes: Vec<(u64, bool)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (11..19u64)
+            .rev()
+            .map(|n| {
+                let (s, log, cosign) = (&s, &log, &cosign);
+                scope.spawn(move || {
+                    let t = tree_of(n, b"a");
+                    let out = s
+                        .add_checkpoint(&request(10, &t, &t), |_| Some(log), cosign)
+                        .unwrap();
+                    match out {
+                        Outcome::Cosigned(_) => (n, true),
+                        Outcome::Refused(Refusal::Conflict { size, .. }, None) => {
+                            assert!(size > 10, "a conflict names the size stored: {size}");
+                            (n, false)
+                        }
+                        o => panic!("{o:?}"),
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let won: Vec<u64> = outcomes.iter().filter(|o| o.1).map(|o| o.0).collect();
+    assert_eq!(won.len(), 1, "{outcomes:?}");
+    // The record is the one cosigned checkpoint, and stays so once reopened.
+    assert_eq!(s.latest(ORIGIN).unwrap().unwrap().size, won[0]);
+    drop(s);
+    let s = WitnessState::open(dir.path(), name, &w.public()).unwrap();
+    assert_eq!(s.latest(ORIGIN).unwrap().unwrap().size, won[0]);
+}
