@@ -28,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tonic::server::NamedService;
 
-use corridor_proto::v1::witness_server::WitnessServer as WitnessServer_;
+use corridor_proto::v1::witness_server::WitnessServer as WitnessGrpcServer;
 
 use crate::ledger_reader::Witnesses;
 use crate::witnessing::witness::{WitnessServer, WitnessService};
@@ -108,7 +108,7 @@ where
     ];
     let mut http = crate::tiles::routes(ledger.clone(), key.clone(), witnessed);
     if let Some(w) = &witness {
-        names.push(<WitnessServer_<WitnessService> as NamedService>::NAME);
+        names.push(<WitnessGrpcServer<WitnessService> as NamedService>::NAME);
         http = http.merge(w.routes());
     }
     let addr = listener.local_addr().ok();
@@ -141,7 +141,7 @@ where
             CorridorClockServer::new(CorridorClockService::new(clock))
                 .max_decoding_message_size(max_message_bytes),
         )
-        .add_optional_service(witness.map(|w| WitnessServer_::new(WitnessService(w))));
+        .add_optional_service(witness.map(|w| WitnessGrpcServer::new(WitnessService(w))));
     let served = add(router)
         .serve_with_incoming_shutdown(transport.incoming(listener), shutdown.cancelled())
         .await;
