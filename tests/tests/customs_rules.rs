@@ -24,15 +24,6 @@ fn cc(code: &str) -> CountryCode {
     CountryCode::parse("country", code).unwrap()
 }
 
-/// Submits consignment `c` at the first country of its route.
-async fn submit(sb: &Sandbox, c: &Consignment) -> Result<v1::StepReceipt, tonic::Status> {
-    sb.node(&c.route[0])
-        .await
-        .submit_declaration(c.request.clone())
-        .await
-        .map(|r| r.into_inner())
-}
-
 /// `c`'s submission with another declaration envelope.
 fn with_declaration(c: &Consignment, env: v1::Envelope) -> Consignment {
     let mut request = c.request.clone();
@@ -111,65 +102,13 @@ fn kinds(events: &[v1::ConsignmentEvent]) -> Vec<&str> {
     events.iter().map(|e| e.kind.as_str()).collect()
 }
 
-/// Takes consignment `c` through country `code`: arrival with every seal intact, an
-/// officer's release when its lane calls for one, then exit (waited for until the next node
-/// has acknowledged the advance record) unless `code` is the last country. Returns the lane.
-async fn pass(sb: &Sandbox, c: &Consignment, code: &str) -> Lane {
-    let last = c.route.last().map(String::as_str) == Some(code);
-    let done = if last { S::Completed } else { S::Released };
-    let r = sb.arrive(code, &c.id, c.seals.clone()).await.unwrap();
-    let lane = r.lane();
-    match lane {
-        Lane::Green | Lane::Blue => assert_eq!(r.state(), done, "at {code}"),
-        Lane::Yellow | Lane::Red => {
-            assert_eq!(r.state(), S::AwaitingOfficer, "at {code}");
-            let d = sb
-                .decide(code, &c.id, Outcome::Release, "documents in order")
-                .await
-                .unwrap();
-            assert_eq!((d.state(), d.lane()), (done, lane), "at {code}");
-        }
-        Lane::Unspecified => panic!("consignment {} arrived unassessed at {code}", c.id),
-    }
-    if !last {
-        let r = sb.exit(code, &c.id).await.unwrap();
-        assert_eq!(r.state(), S::Exited, "at {code}");
-        sb.wait_for(code, &c.id, S::HandedOver).await;
-    }
-    lane
-}
-
-/// Takes consignment `c` through every country of its route; returns the lanes.
-async fn clear(sb: &Sandbox, c: &Consignment) -> Vec<Lane> {
-    let mut lanes = Vec::new();
-    for code in &c.route {
-        lanes.push(pass(sb, c, code).await);
-    }
-    let v = sb.view(&c.route[c.route.len() - 1], &c.id).await;
-    assert_eq!(v.state(), S::Completed);
-    assert!(v.guarantee_discharged);
-    let cleared: Vec<(&str, Lane)> = v
-        .clearances
-        .iter()
-        .map(|x| (x.country.as_str(), x.lane()))
-        .collect();
-    let expected: Vec<(&str, Lane)> = c
-        .route
-        .iter()
-        .map(String::as_str)
-        .zip(lanes.clone())
-        .collect();
-    assert_eq!(cleared, expected);
-    lanes
-}
-
 /// The first consignment from `*n` on that the first node sends to a document check or an
 /// inspection, submitted; `*n` moves past every consignment tried.
 async fn controlled(sb: &Sandbox, n: &mut u32) -> (Consignment, v1::StepReceipt) {
     for _ in 0..60 {
         let c = sb.consignment(*n, |_| {});
         *n += 1;
-        let r = submit(sb, &c).await.unwrap();
+        let r = sb.submit(&c).await.unwrap();
         assert_eq!(r.state(), S::AwaitingArrival);
         assert!(r.new);
         if matches!(r.lane(), Lane::Yellow | Lane::Red) {
@@ -383,11 +322,11 @@ async fn recognition_hs_rules_and_seals_decide_the_lane() {
 
     // Own certificate at CN, recognised at KZ under the arrangement.
     let c = sb.consignment(0, |_| {});
-    submit(&sb, &c).await.unwrap();
+    sb.submit(&c).await.unwrap();
     let v = sb.view("CN", &c.id).await;
     assert!(v.aeo_recognised);
     assert_eq!(v.aeo_basis, format!("own certificate {AEO}"));
-    pass(&sb, &c, "CN").await;
+    sb.pass(&c, "CN").await;
     let v = sb.view("KZ", &c.id).await;
     assert!(v.aeo_recognised, "{}", v.aeo_basis);
     assert_eq!(v.aeo_basis, format!("{AEO} recognised under MRA-CN-KZ"));
@@ -411,7 +350,7 @@ async fn recognition_hs_rules_and_seals_decide_the_lane() {
             d.items[0] = DeclaredItem::new(item).unwrap();
         },
     );
-    let r = submit(&sb, &a).await.unwrap();
+    let r = sb.submit(&a).await.unwrap();
     assert_eq!((r.state(), r.lane()), (S::AwaitingArrival, Lane::Red));
     let v = sb.view("CN", &a.id).await;
     assert!(v.aeo_recognised, "{}", v.aeo_basis);
@@ -426,7 +365,7 @@ async fn recognition_hs_rules_and_seals_decide_the_lane() {
     let mut g = None;
     for n in 2..40 {
         let c = sb.consignment(n, |_| {});
-        if submit(&sb, &c).await.unwrap().lane() == Lane::Green {
+        if sb.submit(&c).await.unwrap().lane() == Lane::Green {
             g = Some(c);
             break;
         }
@@ -460,7 +399,7 @@ async fn recognition_hs_rules_and_seals_decide_the_lane() {
     sb.suspend(AEO).await;
     sb.sync().await;
     let s = sb.consignment(40, |_| {});
-    submit(&sb, &s).await.unwrap();
+    sb.submit(&s).await.unwrap();
     let v = sb.view("CN", &s.id).await;
     assert!(!v.aeo_recognised);
     assert!(
@@ -501,7 +440,7 @@ async fn forged_unmandated_or_conflicting_declarations_write_nothing() {
     let stranger = SigningKey::generate();
     let forged = with_declaration(&c, resigned(&c, &[&stranger, &shipper]));
     refused(
-        submit(&sb, &forged).await,
+        sb.submit(&forged).await,
         Code::Unauthenticated,
         &format!("declaration is not signed by {FORWARDER_ID} with a key valid at"),
     );
@@ -510,7 +449,7 @@ async fn forged_unmandated_or_conflicting_declarations_write_nothing() {
     env.signatures[0].sig[7] ^= 0x01;
     let broken = with_declaration(&c, env);
     refused(
-        submit(&sb, &broken).await,
+        sb.submit(&broken).await,
         Code::Unauthenticated,
         &format!(
             "declaration: signature of {FORWARDER_ID}: signature by key {} does not verify",
@@ -520,7 +459,7 @@ async fn forged_unmandated_or_conflicting_declarations_write_nothing() {
     // The forwarder declares for the shipper without the shipper's signature.
     let unmandated = with_declaration(&c, resigned(&c, &[&forwarder]));
     refused(
-        submit(&sb, &unmandated).await,
+        sb.submit(&unmandated).await,
         Code::PermissionDenied,
         &format!("{FORWARDER_ID} declares for {SHIPPER_ID} without the holder's signature"),
     );
@@ -529,7 +468,7 @@ async fn forged_unmandated_or_conflicting_declarations_write_nothing() {
         d.holder_operator_id = OperatorId::parse("holder", FORWARDER_ID).unwrap();
     });
     refused(
-        submit(&sb, &h).await,
+        sb.submit(&h).await,
         Code::PermissionDenied,
         &format!("the bill is held by {SHIPPER_ID}, not by {FORWARDER_ID}"),
     );
@@ -556,12 +495,12 @@ async fn forged_unmandated_or_conflicting_declarations_write_nothing() {
     );
 
     // Accepted once: declaration, bill, its one transfer entry, assessment.
-    let first = submit(&sb, &c).await.unwrap();
+    let first = sb.submit(&c).await.unwrap();
     assert!(first.new);
     let size = sb.ledger_size("CN").await;
     assert_eq!(size, 4);
     // The same envelope again is the same step.
-    let again = submit(&sb, &c).await.unwrap();
+    let again = sb.submit(&c).await.unwrap();
     assert!(!again.new);
     assert_eq!(
         (again.seq, &again.entry_hash, again.state(), again.lane()),
@@ -571,7 +510,7 @@ async fn forged_unmandated_or_conflicting_declarations_write_nothing() {
     // Still after the consignment has moved on: the answer is the declaration step's.
     sb.arrive("CN", &c.id, c.seals.clone()).await.unwrap();
     let size = sb.ledger_size("CN").await;
-    let later = submit(&sb, &c).await.unwrap();
+    let later = sb.submit(&c).await.unwrap();
     assert!(!later.new);
     assert_eq!(
         (later.seq, &later.entry_hash, later.state(), later.lane()),
@@ -582,7 +521,8 @@ async fn forged_unmandated_or_conflicting_declarations_write_nothing() {
     let mut env = declaration_envelope(&c);
     env.add_signature(&SigningKey::generate());
     refused(
-        submit(&sb, &with_declaration(&c, v1::Envelope::from(&env))).await,
+        sb.submit(&with_declaration(&c, v1::Envelope::from(&env)))
+            .await,
         Code::Unauthenticated,
         "declaration: signature 2 is not by a key of the corridor",
     );
@@ -593,7 +533,7 @@ async fn forged_unmandated_or_conflicting_declarations_write_nothing() {
     assert_eq!(env.document_id(), c.id);
     let other = with_declaration(&c, v1::Envelope::from(&env));
     refused(
-        submit(&sb, &other).await,
+        sb.submit(&other).await,
         Code::AlreadyExists,
         &format!("consignment {} was declared with another envelope", c.id),
     );
@@ -607,7 +547,7 @@ async fn foreign_officers_foreign_nodes_and_steps_out_of_order_write_nothing() {
     sb.register_parties().await;
     sb.sync().await;
     let c = sb.consignment(0, |_| {});
-    submit(&sb, &c).await.unwrap();
+    sb.submit(&c).await.unwrap();
     let size = sb.ledger_size("CN").await;
 
     // An officer of KZ at CN's node; a key no officer has.
@@ -780,20 +720,20 @@ async fn border_posts_the_topology_does_not_allow_are_refused_and_write_nothing(
     // exit post, as deploy/corridor.toml lists them.
     let entered_at_an_exit = sb.consignment(0, |d| with_post(d, 1, true, "KZAAU"));
     refused(
-        submit(&sb, &entered_at_an_exit).await,
+        sb.submit(&entered_at_an_exit).await,
         Code::InvalidArgument,
         "declaration.route[1].entry_border_post: KZAAU is not an entry border post of KZ; its entry posts are KZKGS (Altynkol)",
     );
     let unknown = sb.consignment(1, |d| with_post(d, 2, false, "AZXXX"));
     refused(
-        submit(&sb, &unknown).await,
+        sb.submit(&unknown).await,
         Code::InvalidArgument,
         "declaration.route[2].exit_border_post: AZXXX is not an exit border post of AZ; its exit posts are AZBKS (Beyuk-Kesik)",
     );
     assert_eq!(sb.ledger_size("CN").await, 0);
 
     let c = sb.consignment(2, |_| {});
-    submit(&sb, &c).await.unwrap();
+    sb.submit(&c).await.unwrap();
     let cn = sb.ledger_size("CN").await;
     let seals = || c.seals.clone();
     // Border events: the post is required, and must be one of the country's, crossed the
@@ -869,8 +809,8 @@ async fn border_posts_the_topology_does_not_allow_are_refused_and_write_nothing(
         v.events
     );
     sb.wait_for("KZ", &c.id, S::HandedOver).await;
-    pass(&sb, &c, "AZ").await;
-    pass(&sb, &c, "TR").await;
+    sb.pass(&c, "AZ").await;
+    sb.pass(&c, "TR").await;
     // The last country has no exit post: an exit there is refused by its post.
     let tr = sb.ledger_size("TR").await;
     refused(
@@ -896,7 +836,7 @@ async fn a_bill_is_declared_once_while_its_consignment_is_open_even_after_a_rest
     assert_ne!(b.id, a.id);
     let size = sb.ledger_size("CN").await;
     refused(
-        submit(&sb, &b).await,
+        sb.submit(&b).await,
         Code::AlreadyExists,
         &format!("bill {bill} is already declared in consignment {}", a.id),
     );
@@ -911,7 +851,7 @@ async fn a_bill_is_declared_once_while_its_consignment_is_open_even_after_a_rest
         .unwrap();
     assert_eq!(r.state(), S::Refused);
     let size = sb.ledger_size("CN").await;
-    let r = submit(&sb, &b).await.unwrap();
+    let r = sb.submit(&b).await.unwrap();
     assert!(r.new);
     let lane = r.lane();
     assert_eq!(sb.ledger_size("CN").await, size + 2);
@@ -920,13 +860,13 @@ async fn a_bill_is_declared_once_while_its_consignment_is_open_even_after_a_rest
     assert_eq!(k, ["declaration.accepted", "risk.assessed"]);
     let c = sb.redeclared(&a, |d| d.declaration_reference = reference("SRM-T-AGAIN-2"));
     let taken = format!("bill {bill} is already declared in consignment {}", b.id);
-    refused(submit(&sb, &c).await, Code::AlreadyExists, &taken);
+    refused(sb.submit(&c).await, Code::AlreadyExists, &taken);
 
     // Restarted, the node still knows which consignment holds the bill, and its seals.
     sb.stop_node("CN").await;
     sb.restart_node("CN").await;
     let size = sb.ledger_size("CN").await;
-    refused(submit(&sb, &c).await, Code::AlreadyExists, &taken);
+    refused(sb.submit(&c).await, Code::AlreadyExists, &taken);
     assert_eq!(sb.ledger_size("CN").await, size);
     let r = sb.arrive("CN", &b.id, b.seals.clone()).await.unwrap();
     assert_eq!(r.lane(), lane);
@@ -946,7 +886,7 @@ async fn exited_at_cn_while_kz_is_down() -> (Sandbox, Consignment) {
     sb.register_parties().await;
     sb.sync().await;
     let c = sb.consignment(0, |_| {});
-    submit(&sb, &c).await.unwrap();
+    sb.submit(&c).await.unwrap();
     sb.stop_node("KZ").await;
     let r = sb.arrive("CN", &c.id, c.seals.clone()).await.unwrap();
     if r.state() == S::AwaitingOfficer {
@@ -1030,9 +970,9 @@ async fn a_node_restarted_mid_flow_resumes_from_its_ledger() {
         }
     }
     let (c, predicted) = found.expect("a consignment AZ controls among 60");
-    submit(&sb, &c).await.unwrap();
-    pass(&sb, &c, "CN").await;
-    pass(&sb, &c, "KZ").await;
+    sb.submit(&c).await.unwrap();
+    sb.pass(&c, "CN").await;
+    sb.pass(&c, "KZ").await;
     let r = sb.arrive("AZ", &c.id, c.seals.clone()).await.unwrap();
     assert_eq!((r.state(), r.lane()), (S::AwaitingOfficer, predicted.lane));
 
@@ -1083,7 +1023,7 @@ async fn a_node_restarted_mid_flow_resumes_from_its_ledger() {
     assert_eq!(r.state(), S::Released);
     sb.exit("AZ", &c.id).await.unwrap();
     sb.wait_for("AZ", &c.id, S::HandedOver).await;
-    pass(&sb, &c, "TR").await;
+    sb.pass(&c, "TR").await;
     let v = sb.view("TR", &c.id).await;
     assert_eq!(v.state(), S::Completed);
     assert_eq!(v.clearances.len(), 4);
@@ -1121,14 +1061,14 @@ async fn a_route_through_georgia_clears_through_five_nodes() {
     // The same goods declared without Georgia do not follow this corridor.
     let four = sb.consignment(1, |_| {});
     refused(
-        submit(&sb, &four).await,
+        sb.submit(&four).await,
         Code::InvalidArgument,
         "declaration.route[3].country: the corridor does not go from AZ to TR",
     );
     assert_eq!(sb.ledger_size("CN").await, 0);
 
-    submit(&sb, &c).await.unwrap();
-    clear(&sb, &c).await;
+    sb.submit(&c).await.unwrap();
+    sb.clear(&c).await;
     let v = sb.view("GE", &c.id).await;
     assert_eq!(v.state(), S::HandedOver);
     assert_eq!(v.next_country, "TR");
@@ -1143,8 +1083,8 @@ async fn each_advance_record_links_the_previous_nodes_exit_entry() {
     sb.register_parties().await;
     sb.sync().await;
     let c = sb.consignment(0, |_| {});
-    submit(&sb, &c).await.unwrap();
-    clear(&sb, &c).await;
+    sb.submit(&c).await.unwrap();
+    sb.clear(&c).await;
     check_links(&sb, &c).await;
     sb.stop().await;
 }
@@ -1190,7 +1130,7 @@ async fn a_node_refuses_to_start_on_a_ledger_changed_at_rest() {
     sb.register_parties().await;
     sb.sync().await;
     let c = sb.consignment(0, |_| {});
-    submit(&sb, &c).await.unwrap();
+    sb.submit(&c).await.unwrap();
     sb.stop_node("CN").await;
 
     // One byte of the risk assessment's envelope changed, its stored hash left as it was.
@@ -1262,7 +1202,7 @@ async fn a_declaration_s_receipt_names_the_assessment_after_the_declaration_bill
     sb.register_parties().await;
     sb.sync().await;
     let c = sb.consignment(0, |_| {});
-    let r = submit(&sb, &c).await.unwrap();
+    let r = sb.submit(&c).await.unwrap();
     let chain = c.request.transfer_chain.len() as u64;
     let entries = sb.subject_entries("CN", &c.id).await;
     let got: Vec<(u64, &str)> = entries.iter().map(|e| (e.seq, e.kind.as_str())).collect();
@@ -1302,7 +1242,7 @@ async fn a_payload_field_unknown_to_the_schema_is_kept_in_the_signed_bytes() {
         id,
         ..with_declaration(&c, v1::Envelope::from(&env))
     };
-    let r = submit(&sb, &extended).await.unwrap();
+    let r = sb.submit(&extended).await.unwrap();
     assert!(r.new);
     let entries = sb.subject_entries("CN", &id).await;
     let recorded = &only(&entries, "declaration.accepted").envelope;

@@ -106,6 +106,37 @@ impl Replica {
                 self.head
             )));
         }
+        self.apply_entry(entry)
+    }
+
+    /// Applies `entry`, one of an excerpt of the registry's ledger whose entries are proven
+    /// by inclusion in a checkpoint rather than linked one to the next (a consignment proof
+    /// holds the entries about the operators it names, not the whole ledger): its sequence
+    /// number must be above the last applied, and it must hash to its stated hash; the
+    /// change it records must pass the registry's checks against what the excerpt holds.
+    /// Otherwise [`Error::Refused`] says why, and the replica is unchanged. A replica built
+    /// so knows only the operators and certificates its entries are about.
+    pub fn apply_proven(&mut self, entry: &v1::LedgerEntry) -> Result<(), Error> {
+        if entry.seq < self.len {
+            return Err(Error::Refused {
+                seq: entry.seq,
+                reason: format!(
+                    "out of order: the entry before it in the excerpt is entry {}",
+                    self.len - 1
+                ),
+            });
+        }
+        self.apply_entry(entry)
+    }
+
+    /// Applies `entry` once its place is checked: its hash recomputed, then the change.
+    fn apply_entry(&mut self, entry: &v1::LedgerEntry) -> Result<(), Error> {
+        let refuse = |reason: String| Error::Refused {
+            seq: entry.seq,
+            reason,
+        };
+        let prev_hash =
+            Digest::from_slice("prev_hash", &entry.prev_hash).map_err(|e| refuse(e.to_string()))?;
         let hash = Digest::from_slice("hash", &entry.hash).map_err(|e| refuse(e.to_string()))?;
         Entry::check_limits(&entry.kind, &entry.subject, &entry.envelope).map_err(refuse)?;
         let e = Entry {
@@ -123,7 +154,7 @@ impl Replica {
             )));
         }
         self.state.replay(&e, hash).map_err(refuse)?;
-        self.len += 1;
+        self.len = entry.seq + 1;
         self.head = hash;
         Ok(())
     }

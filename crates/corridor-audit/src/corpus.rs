@@ -34,13 +34,19 @@ pub enum Source<'a> {
     Local(&'a Path),
 }
 
-/// One node's ledger as read.
+/// What the check of a ledger (or of the excerpt of it a proof holds) covered, in words
+/// ("ledger verified: ..."), or what broke it.
+pub type Covered = Result<String, String>;
+
+/// One node's ledger as read, or the excerpt of it a proof holds.
 #[derive(Clone)]
-struct NodeLedger {
-    cc: CountryCode,
-    verified: Result<Verified, Damage>,
-    /// The entries kept, in order.
-    entries: Vec<(Entry, Digest)>,
+pub struct NodeLedger {
+    /// The node's country.
+    pub cc: CountryCode,
+    /// What its check covered, or what broke it.
+    pub covered: Covered,
+    /// The entries kept (those checked), in order.
+    pub entries: Vec<(Entry, Digest)>,
 }
 
 impl NodeLedger {
@@ -54,19 +60,25 @@ fn decode_env<M: Message + Default>(e: &Entry) -> Option<(M, Digest)> {
     Some((M::decode(env.payload()).ok()?, env.document_id()))
 }
 
-/// What a verification checked, as a trace says it; `signer` signed the checkpoint.
-fn checked(v: &Verified, signer: &str) -> String {
-    match v.checkpoint_size {
+/// What a verification covered, as a trace says it; `signer` signed the checkpoint.
+fn covered(v: &Result<Verified, Damage>, signer: &str) -> Covered {
+    let v = v
+        .as_ref()
+        .map_err(|d| format!("entry {}: {}", d.seq, d.what))?;
+    Ok(match v.checkpoint_size {
         Some(n) if n == v.entries => format!(
-            "{} entries, all under the checkpoint signed by {signer}",
+            "ledger verified: {} entries, all under the checkpoint signed by {signer}",
             v.entries
         ),
         Some(n) => format!(
-            "{} entries: the first {n} under the checkpoint signed by {signer}, the rest by their hash links",
+            "ledger verified: {} entries, the first {n} under the checkpoint signed by {signer}, the rest by their hash links",
             v.entries
         ),
-        None => format!("{} entries, no signed checkpoint", v.entries),
-    }
+        None => format!(
+            "ledger verified: {} entries, no signed checkpoint",
+            v.entries
+        ),
+    })
 }
 
 /// What one consignment's trace found.
@@ -97,8 +109,8 @@ impl Traced {
 /// each verified from genesis against its service's signed checkpoint.
 pub struct Corpus {
     signers: Signers,
-    /// The registry's ledger verification.
-    pub registry: Result<Verified, Damage>,
+    /// The registry's ledger check.
+    pub registry: Covered,
     nodes: Vec<NodeLedger>,
 }
 
@@ -152,20 +164,36 @@ impl Corpus {
             };
             nodes.push(NodeLedger {
                 cc,
-                verified,
+                covered: covered(&verified, "the node"),
                 entries,
             });
         }
         Ok(Self {
             signers: Signers::new(t, replica),
-            registry: registry.verified,
+            registry: covered(&registry.verified, "the registry"),
             nodes,
         })
     }
 
-    /// Each node's country and its ledger verification, in route order.
-    pub fn node_ledgers(&self) -> impl Iterator<Item = (&CountryCode, &Result<Verified, Damage>)> {
-        self.nodes.iter().map(|n| (&n.cc, &n.verified))
+    /// A corpus of ledger excerpts checked already (a consignment proof's): the registry's
+    /// state as `replica` holds it and its check, and for each node in route order its
+    /// check and its entries.
+    pub fn of_excerpts(
+        t: Topology,
+        replica: Replica,
+        registry: Covered,
+        nodes: Vec<NodeLedger>,
+    ) -> Self {
+        Self {
+            signers: Signers::new(t, replica),
+            registry,
+            nodes,
+        }
+    }
+
+    /// Each node's country and its ledger check, in route order.
+    pub fn node_ledgers(&self) -> impl Iterator<Item = (&CountryCode, &Covered)> {
+        self.nodes.iter().map(|n| (&n.cc, &n.covered))
     }
 
     /// Whether the first node knows consignment `id`.
@@ -184,7 +212,7 @@ impl Corpus {
             .iter()
             .map(|n| NodeLedger {
                 cc: n.cc.clone(),
-                verified: n.verified.clone(),
+                covered: n.covered.clone(),
                 entries: n
                     .entries
                     .iter()
@@ -196,11 +224,8 @@ impl Corpus {
         let mut out = Traced::default();
         out.say(format!("consignment {id}"));
         match &self.registry {
-            Ok(v) => out.say(format!(
-                "registry ledger verified: {}",
-                checked(v, "the registry")
-            )),
-            Err(d) => out.fail(format!("registry ledger: entry {}: {}", d.seq, d.what)),
+            Ok(v) => out.say(format!("registry: {v}")),
+            Err(d) => out.fail(format!("registry ledger: {d}")),
         }
         for (i, l) in ledgers.iter().enumerate() {
             if l.entries.is_empty() {
@@ -216,13 +241,9 @@ impl Corpus {
                 break;
             }
             out.countries += 1;
-            match &l.verified {
-                Ok(v) => out.say(format!(
-                    "{}: ledger verified ({})",
-                    l.cc,
-                    checked(v, "the node")
-                )),
-                Err(d) => out.fail(format!("{} ledger: entry {}: {}", l.cc, d.seq, d.what)),
+            match &l.covered {
+                Ok(v) => out.say(format!("{}: {v}", l.cc)),
+                Err(d) => out.fail(format!("{} ledger: {d}", l.cc)),
             }
             for (e, h) in &l.entries {
                 out.entries += 1;

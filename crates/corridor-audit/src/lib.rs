@@ -7,12 +7,15 @@
 //! - [`signers`]: which role must sign which kind of entry.
 //! - [`corpus`]: every ledger of a corridor at once, and [`Corpus::trace`], which returns
 //!   what a trace found: the chain as people read it and every break in it.
+//! - [`proof`]: one consignment's proof, made from the services and checked offline with
+//!   the topology's public keys only.
 //!
 //! The auditor holds no private key and writes nothing: it is an ordinary client of the
 //! services, or a reader of their files.
 
 pub mod corpus;
 pub mod layout;
+pub mod proof;
 pub mod signers;
 pub mod source;
 

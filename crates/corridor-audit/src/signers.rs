@@ -15,6 +15,32 @@ use corridor_ledger::Entry;
 use corridor_topology::Topology;
 use corridor_topology::clock::format_micros;
 
+/// The operators whose registered keys must sign entry `e` (by its kind, as
+/// [`Signers::check`] checks them): those of a declaration, bill or transfer; none for the
+/// other kinds, or for an envelope that does not decode (the check then says why).
+pub fn operators(e: &Entry) -> Vec<OperatorId> {
+    let Ok(env) = corridor_proto::decode_envelope(&e.envelope) else {
+        return Vec::new();
+    };
+    match e.kind.as_str() {
+        kind::DECLARATION_ACCEPTED => corridor_proto::decode_declaration(env.payload())
+            .map(|d| {
+                vec![
+                    d.declarant_operator_id.clone(),
+                    d.holder_operator_id.clone(),
+                ]
+            })
+            .unwrap_or_default(),
+        kind::BILL_PRESENTED => corridor_proto::decode_bill_of_lading(env.payload())
+            .map(|b| vec![b.carrier.operator_id.clone()])
+            .unwrap_or_default(),
+        kind::BILL_TRANSFER => corridor_proto::decode_transfer_entry(env.payload())
+            .map(|t| vec![t.actor.clone()])
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
 /// The keys a trace checks signatures against: the topology's, and the operators' from the
 /// registry's ledger.
 pub struct Signers {

@@ -65,6 +65,9 @@ enum Command {
     /// Follow a consignment through every node's ledger, checking each hash link and
     /// signature (exit 1 on any break).
     Trace(cmd::trace::TraceArgs),
+    /// One consignment's proof for offline checking (`proof ID --out FILE`), and its check
+    /// with public keys only (`proof verify FILE`: exit 1 on any finding).
+    Proof(cmd::proof::ProofArgs),
     /// The witnesses: how far each ledger is cosigned, what each witness holds, and the
     /// offline check of equivocation evidence.
     #[command(subcommand)]
@@ -115,6 +118,7 @@ fn main() -> ExitCode {
         Command::Decide(c) => cmd::customs::decide(c),
         Command::Queue(c) => cmd::customs::queue(c),
         Command::Trace(c) => cmd::trace::run(c),
+        Command::Proof(c) => cmd::proof::run(c),
         Command::Witness(c) => cmd::witness::run(c),
         Command::Bench(c) => cmd::bench::run(c),
         Command::Topology(c) => cmd::topology::run(c),

@@ -16,8 +16,8 @@ use crate::entry::Entry;
 use crate::error::Error;
 use crate::layout::subtrees::SUBTREE_PREFIX;
 use crate::layout::{
-    AUDIT_LOCK_WAIT, DB_DIR, claimed, entries_tree, note_or_damage, refuse_log_layout, scan,
-    sled_config, split_value, storage, while_locked,
+    AUDIT_LOCK_WAIT, DB_DIR, WITNESSED_FILE, claimed, entries_tree, note_or_damage,
+    refuse_log_layout, scan, sled_config, split_value, storage, while_locked,
 };
 use crate::verify::{Damage, Verified};
 
@@ -27,6 +27,8 @@ pub struct Snapshot {
     tree: sled::Tree,
     _db: sled::Db,
     checkpoint: Result<Option<Note>, Damage>,
+    /// The text of `witnessed.note`, the latest checkpoint that reached a witness quorum.
+    witnessed: Option<String>,
     /// Dropped last: the copy's directory.
     _copy: tempfile::TempDir,
 }
@@ -96,6 +98,12 @@ impl Snapshot {
         copy_dir(&db_dir, &copied)?;
         // Read under the lock too, so that the checkpoint and the copy are of one moment.
         let checkpoint = note_or_damage(dir)?;
+        let witnessed_path = dir.join(WITNESSED_FILE);
+        let witnessed = match std::fs::read_to_string(&witnessed_path) {
+            Ok(text) => Some(text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(io(&witnessed_path)(e)),
+        };
         drop(lock);
         let db = sled_config(&copied)
             .open()
@@ -106,6 +114,7 @@ impl Snapshot {
             tree,
             _db: db,
             checkpoint,
+            witnessed,
             _copy: copy,
         })
     }
@@ -119,6 +128,12 @@ impl Snapshot {
     /// [`Snapshot::verify`]), if it has a readable one.
     pub fn checkpoint_note(&self) -> Option<&Note> {
         self.checkpoint.as_ref().ok().and_then(Option::as_ref)
+    }
+
+    /// The text of the ledger's latest witnessed checkpoint (`witnessed.note`: its signature
+    /// and cosignatures unchecked), if it has one.
+    pub fn witnessed_note(&self) -> Option<&str> {
+        self.witnessed.as_deref()
     }
 
     /// Verifies the ledger from genesis: every record against its stored hash, every link,

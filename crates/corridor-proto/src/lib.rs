@@ -7,7 +7,7 @@
 //! the `decode_*` / `encode_*` functions for their payload bytes; [`customs`] converts the
 //! customs nodes' and officers' documents, [`declarant`] the declarant's records, answers and
 //! requests, [`aeo`] the registry's documents and records, and [`ledger`] ledger entries and
-//! checkpoints.
+//! checkpoints; [`json`] writes and reads any message in the proto3 JSON mapping.
 
 pub mod aeo;
 pub mod convert;
@@ -15,6 +15,7 @@ pub mod customs;
 pub mod declarant;
 pub mod document;
 pub mod examples;
+pub mod json;
 pub mod ledger;
 
 /// Generated messages and services of package `corridor.v1`.

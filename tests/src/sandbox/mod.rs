@@ -14,9 +14,11 @@
 //!   declarant (the bill as plain data, or signed by its carrier).
 //! - `clients`: clients of the services, and the calls tests make through them (border
 //!   events, officers' decisions, consignments and ledgers looked up).
+//! - `flows`: a consignment submitted and taken through each country to completion.
 
 mod clients;
 mod consignments;
+mod flows;
 mod parties;
 mod services;
 

@@ -14,8 +14,6 @@ use corridor_proto::v1::corridor_clock_client::CorridorClockClient;
 use corridor_proto::v1::declarant_client::DeclarantClient;
 use corridor_topology::Topology;
 use corridor_topology::clock::format_micros;
-use prost::Message;
-use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
 use tokio_stream::StreamExt;
 use tonic::transport::Channel;
 
@@ -185,12 +183,6 @@ fn status(s: tonic::Status) -> anyhow::Error {
 
 const REQUEST: &str = "corridor.v1.SubmitConsignmentRequest";
 
-fn descriptor() -> anyhow::Result<prost_reflect::MessageDescriptor> {
-    let pool = DescriptorPool::decode(corridor_proto::FILE_DESCRIPTOR_SET)?;
-    pool.get_message_by_name(REQUEST)
-        .with_context(|| format!("{REQUEST} is not in the descriptor set"))
-}
-
 /// Reads a consignment file: proto3 JSON of a `SubmitConsignmentRequest`. A malformed file is
 /// one error naming the file, the field and the reason.
 pub(crate) fn read_consignment(path: &Path) -> anyhow::Result<v1::SubmitConsignmentRequest> {
@@ -200,23 +192,7 @@ pub(crate) fn read_consignment(path: &Path) -> anyhow::Result<v1::SubmitConsignm
 }
 
 fn parse_consignment(text: &str) -> Result<v1::SubmitConsignmentRequest, String> {
-    let desc = descriptor().map_err(|e| e.to_string())?;
-    let mut de = serde_json::Deserializer::from_str(text);
-    let mut track = serde_path_to_error::Track::new();
-    let message = DynamicMessage::deserialize(
-        desc,
-        serde_path_to_error::Deserializer::new(&mut de, &mut track),
-    )
-    .map_err(|e| {
-        let path = track.path().to_string();
-        if path == "." || path.is_empty() {
-            e.to_string()
-        } else {
-            format!("{path}: {e}")
-        }
-    })?;
-    de.end().map_err(|e| e.to_string())?;
-    message.transcode_to().map_err(|e| e.to_string())
+    corridor_proto::json::from_json(text, REQUEST).map_err(|e| e.to_string())
 }
 
 /// The sample consignment of `deploy/examples/consignment.json`: the sample goods of
@@ -242,12 +218,7 @@ pub(crate) fn example_request() -> v1::SubmitConsignmentRequest {
 
 /// `r` as pretty proto3 JSON.
 pub(crate) fn to_json(r: &v1::SubmitConsignmentRequest) -> anyhow::Result<String> {
-    let m = DynamicMessage::decode(descriptor()?, r.encode_to_vec().as_slice())?;
-    let mut out = Vec::new();
-    let mut ser = serde_json::Serializer::pretty(&mut out);
-    m.serialize_with_options(&mut ser, &SerializeOptions::new())?;
-    out.push(b'\n');
-    Ok(String::from_utf8(out)?)
+    Ok(corridor_proto::json::to_json(r, REQUEST)?)
 }
 
 /// Reads a DCSA transport document file and checks it as the declarant will (its size
