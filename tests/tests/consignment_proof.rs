@@ -336,3 +336,77 @@ async fn a_consignment_on_its_way_is_proven_as_far_as_it_has_gone() {
     assert!(e.to_string().contains("not known"), "{e}");
     sb.stop().await;
 }
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ledger_rolled_back_below_its_witnessed_checkpoint_fails_the_trace_and_the_proof() {
+    let mut sb = Sandbox::start().await;
+    sb.register_parties().await;
+    sb.sync().await;
+    // KZ's files before the consignment: what a dishonest country restores.
+    sb.stop_node("KZ").await;
+    let early = sb.dir.path().join("kz-early");
+    copy_dir(&sb.node_dir("KZ"), &early);
+    sb.restart_node("KZ").await;
+    let c = sb.consignment(0, |_| {});
+    sb.submit(&c).await.unwrap();
+    sb.clear(&c).await;
+    let size = sb.ledger_size("KZ").await;
+    corridor_tests::sandbox::witnessed(sb.node_addr("KZ"), size).await;
+    // Taken while the ledger is whole, the proof holds.
+    let made = proof::make_remote(&sb.topology, &c.id, Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_valid(&sb, &made, 4);
+    for code in ["CN", "KZ", "AZ", "TR"] {
+        sb.stop_node(code).await;
+    }
+    sb.stop_registry().await;
+
+    // The database and its own checkpoint restored; the witnessed checkpoint kept.
+    let kz = sb.node_dir("KZ");
+    let witnessed = std::fs::read_to_string(kz.join("witnessed.note")).unwrap();
+    std::fs::remove_dir_all(&kz).unwrap();
+    copy_dir(&early, &kz);
+    std::fs::write(kz.join("witnessed.note"), &witnessed).unwrap();
+    let corpus = Corpus::load(
+        sb.topology.clone(),
+        Source::Local(sb.dir.path()),
+        Some(&c.id.to_hex()),
+    )
+    .await
+    .unwrap();
+    let traced = corpus.trace(&c.id);
+    assert!(
+        traced.problems.iter().any(|p| p.starts_with("KZ ledger")
+            && p.contains("the witnessed checkpoint covers")
+            && p.contains("rolled back after its witnesses cosigned it")),
+        "{}",
+        traced.lines.join("\n")
+    );
+    // The proof taken before still holds offline; none can be made from the rolled-back
+    // files.
+    assert_valid(&sb, &made, 4);
+    let e = proof::make_local(&sb.topology, sb.dir.path(), &c.id)
+        .err()
+        .unwrap();
+    assert!(
+        e.to_string().contains(&format!(
+            "customs/KZ: its checkpoint covers {size} entries, its database holds 0"
+        )),
+        "{e}"
+    );
+    sb.stop().await;
+}

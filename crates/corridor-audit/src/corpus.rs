@@ -10,18 +10,17 @@
 
 use std::path::Path;
 
-use anyhow::Context;
 use corridor_aeo::TrustedKeys;
 use corridor_aeo::replica::Replica;
-use corridor_core::{CountryCode, Digest, PublicKey};
+use corridor_core::{CountryCode, Digest};
 use corridor_customs::consignment::kind;
-use corridor_ledger::{Damage, Entry, Verified};
+use corridor_ledger::Entry;
 use corridor_proto::v1;
-use corridor_topology::Topology;
 use corridor_topology::clock::format_micros;
+use corridor_topology::{ServiceRole, Topology};
 use prost::Message;
 
-use crate::layout::{node_dir, registry_dir};
+use crate::layout::dir_of;
 use crate::signers::Signers;
 use crate::source::{LedgerRead, local_ledger, remote_ledger};
 
@@ -60,25 +59,17 @@ fn decode_env<M: Message + Default>(e: &Entry) -> Option<(M, Digest)> {
     Some((M::decode(env.payload()).ok()?, env.document_id()))
 }
 
-/// What a verification covered, as a trace says it; `signer` signed the checkpoint.
-fn covered(v: &Result<Verified, Damage>, signer: &str) -> Covered {
-    let v = v
-        .as_ref()
-        .map_err(|d| format!("entry {}: {}", d.seq, d.what))?;
-    Ok(match v.checkpoint_size {
-        Some(n) if n == v.entries => format!(
-            "ledger verified: {} entries, all under the checkpoint signed by {signer}",
-            v.entries
-        ),
-        Some(n) => format!(
-            "ledger verified: {} entries, the first {n} under the checkpoint signed by {signer}, the rest by their hash links",
-            v.entries
-        ),
-        None => format!(
-            "ledger verified: {} entries, no signed checkpoint",
-            v.entries
-        ),
-    })
+/// The ledger of `role` read from `source`.
+async fn read(
+    t: &Topology,
+    source: Source<'_>,
+    role: &ServiceRole,
+    subject: Option<&str>,
+) -> anyhow::Result<LedgerRead> {
+    match source {
+        Source::Local(root) => local_ledger(t, &dir_of(root, role)?, role, subject),
+        Source::Remote => remote_ledger(t, role, subject).await,
+    }
 }
 
 /// What one consignment's trace found.
@@ -124,23 +115,7 @@ impl Corpus {
         subject: Option<&str>,
     ) -> anyhow::Result<Self> {
         let keys = TrustedKeys::from_topology(&t)?;
-        let node_keys = t.node_keys()?;
-        let registry_key = t
-            .registry
-            .key
-            .as_ref()
-            .map(|k| PublicKey::load(&t.resolve(&k.public)))
-            .transpose()?
-            .context("the topology lists no registry key")?;
-        let registry = match source {
-            Source::Local(root) => local_ledger(
-                &registry_dir(root),
-                &corridor_aeo::origin(&t.name),
-                &registry_key,
-                None,
-            )?,
-            Source::Remote => remote_ledger(&t, &t.registry.listen, &registry_key, None).await?,
-        };
+        let registry = read(&t, source, &ServiceRole::Registry, None).await?;
         let mut replica = Replica::new(keys);
         for (e, h) in &registry.entries {
             replica
@@ -149,28 +124,17 @@ impl Corpus {
         }
         let mut nodes = Vec::new();
         for cc in t.country_codes() {
-            let key = node_keys.get(&cc).context("node key")?;
-            let LedgerRead { verified, entries } = match source {
-                Source::Local(root) => local_ledger(
-                    &node_dir(root, &cc),
-                    &corridor_customs::origin(&t.name, &cc),
-                    key,
-                    subject,
-                )?,
-                Source::Remote => {
-                    let addr = t.node_addr(&cc)?.to_string();
-                    remote_ledger(&t, &addr, key, subject).await?
-                }
-            };
+            let l = read(&t, source, &ServiceRole::Node(cc.clone()), subject).await?;
             nodes.push(NodeLedger {
+                covered: l.covered(&t, "the node"),
+                entries: l.entries,
                 cc,
-                covered: covered(&verified, "the node"),
-                entries,
             });
         }
+        let registry = registry.covered(&t, "the registry");
         Ok(Self {
             signers: Signers::new(t, replica),
-            registry: covered(&registry.verified, "the registry"),
+            registry,
             nodes,
         })
     }
@@ -229,6 +193,10 @@ impl Corpus {
         }
         for (i, l) in ledgers.iter().enumerate() {
             if l.entries.is_empty() {
+                // A ledger that did not verify keeps no entries: its damage is why.
+                if let Err(d) = &l.covered {
+                    out.fail(format!("{} ledger: {d}", l.cc));
+                }
                 let handed = i > 0 && ledgers[i - 1].find(kind::ADVANCE_ACKNOWLEDGED).is_some();
                 if handed {
                     out.fail(format!(

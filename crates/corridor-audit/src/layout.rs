@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use corridor_core::CountryCode;
+use corridor_topology::ServiceRole;
 
 /// The corridor's topology as its services run it.
 pub fn topology_file(root: &Path) -> PathBuf {
@@ -29,4 +30,14 @@ pub fn declarant_dir(root: &Path) -> PathBuf {
 /// Where the services' logs go.
 pub fn logs_dir(root: &Path) -> PathBuf {
     root.join("logs")
+}
+
+/// The data directory of the service of `role`.
+pub fn dir_of(root: &Path, role: &ServiceRole) -> anyhow::Result<PathBuf> {
+    Ok(match role {
+        ServiceRole::Registry => registry_dir(root),
+        ServiceRole::Declarant => declarant_dir(root),
+        ServiceRole::Node(cc) => node_dir(root, cc),
+        ServiceRole::Client => anyhow::bail!("the client keeps no ledger"),
+    })
 }

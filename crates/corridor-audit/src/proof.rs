@@ -25,7 +25,7 @@ use corridor_aeo::TrustedKeys;
 use corridor_aeo::replica::Replica;
 use corridor_core::Digest;
 use corridor_ledger::proof::{MemoryTree, inclusion_proof, verify_inclusion};
-use corridor_ledger::{Entry, Note, Snapshot, cosignature, merkle};
+use corridor_ledger::{Entry, Note, Snapshot, merkle};
 use corridor_proto::ledger::{entry_from_wire, entry_to_wire};
 use corridor_proto::v1;
 use corridor_proto::v1::ledger_reader_client::LedgerReaderClient;
@@ -91,8 +91,16 @@ impl Gathered {
     }
 
     /// The checkpoint to prove under, with its size: the witnessed one when it covers every
-    /// entry, otherwise the latest signed one (and a note saying so).
-    fn checkpoint(&self, notes: &mut Vec<String>) -> anyhow::Result<(String, u64)> {
+    /// entry, otherwise the latest signed one (and, where `witnessing` is on, a note saying
+    /// so).
+    fn checkpoint(
+        &self,
+        witnessing: bool,
+        notes: &mut Vec<String>,
+    ) -> anyhow::Result<(String, u64)> {
+        if !witnessing {
+            return Ok((self.latest.clone(), note_size(&self.latest)?));
+        }
         if self.witnessed_covers() {
             let note = self.witnessed.clone().unwrap_or_default();
             let size = note_size(&note)?;
@@ -222,12 +230,12 @@ async fn remote_excerpt(
     let origin = t.ledger_origin(role);
     let g = loop {
         let g = gather_remote(&mut c, origin.clone(), subjects).await?;
-        if g.witnessed_covers() || Instant::now() >= deadline {
+        if !t.witnessing.enabled || g.witnessed_covers() || Instant::now() >= deadline {
             break g;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    let (checkpoint, size) = g.checkpoint(notes)?;
+    let (checkpoint, size) = g.checkpoint(t.witnessing.enabled, notes)?;
     let mut proofs = Vec::new();
     for (e, _) in &g.entries {
         let p = c
@@ -322,13 +330,14 @@ fn gather_local(
 }
 
 fn local_excerpt(
+    t: &Topology,
     dir: &Path,
-    origin: String,
+    role: &ServiceRole,
     subjects: &[String],
     notes: &mut Vec<String>,
 ) -> anyhow::Result<(v1::LedgerExcerpt, Gathered)> {
-    let (g, tree) = gather_local(dir, origin, subjects)?;
-    let (checkpoint, size) = g.checkpoint(notes)?;
+    let (g, tree) = gather_local(dir, t.ledger_origin(role), subjects)?;
+    let (checkpoint, size) = g.checkpoint(t.witnessing.enabled, notes)?;
     if size > tree.size() {
         anyhow::bail!(
             "{}: its checkpoint covers {size} entries, its database holds {}",
@@ -352,8 +361,8 @@ pub fn make_local(t: &Topology, root: &Path, id: &Digest) -> anyhow::Result<Made
     let mut nodes = Vec::new();
     let mut gathered = Vec::new();
     for cc in t.country_codes() {
-        let origin = t.ledger_origin(&ServiceRole::Node(cc.clone()));
-        let (x, g) = local_excerpt(&node_dir(root, &cc), origin, &subject, &mut notes)?;
+        let role = ServiceRole::Node(cc.clone());
+        let (x, g) = local_excerpt(t, &node_dir(root, &cc), &role, &subject, &mut notes)?;
         if g.entries.is_empty() {
             notes.push(format!("{cc}: no entry of the consignment yet"));
             break;
@@ -365,8 +374,13 @@ pub fn make_local(t: &Topology, root: &Path, id: &Digest) -> anyhow::Result<Made
         anyhow::bail!("consignment {id} is not known at the first node");
     }
     let ops = signing_operators(&gathered);
-    let origin = t.ledger_origin(&ServiceRole::Registry);
-    let (registry, _) = local_excerpt(&registry_dir(root), origin, &ops, &mut notes)?;
+    let (registry, _) = local_excerpt(
+        t,
+        &registry_dir(root),
+        &ServiceRole::Registry,
+        &ops,
+        &mut notes,
+    )?;
     Ok(assemble(t, id, nodes, registry, notes))
 }
 
@@ -409,8 +423,8 @@ struct ExcerptChecked {
     findings: Vec<String>,
 }
 
-/// Checks the checkpoint of `x`, the ledger of `role` named `label`: the origin, the
-/// service's signature, the witness quorum. Says what it covers, or what fails.
+/// Checks the checkpoint of excerpt `x` as the ledger of `role`'s: the excerpt's origin,
+/// then the note ([`crate::cosigned::check`]). Says what it covers, or what fails.
 fn check_checkpoint(
     t: &Topology,
     role: &ServiceRole,
@@ -423,51 +437,7 @@ fn check_checkpoint(
             x.origin
         ));
     }
-    let key = t.service_public_key(role).map_err(|e| e.to_string())?;
-    let cp = Note::parse(&x.checkpoint)
-        .and_then(|n| n.verify(&key))
-        .map_err(|e| format!("checkpoint: not a checkpoint signed by the key of {role}: {e}"))?;
-    if cp.origin() != origin {
-        return Err(format!(
-            "checkpoint: of ledger {:?}, not {origin:?}",
-            cp.origin()
-        ));
-    }
-    if !t.witnessing.enabled {
-        return Ok((
-            cp,
-            "signed by the service (witnessing is off in this topology)".to_string(),
-        ));
-    }
-    let witnesses: Vec<(String, corridor_core::PublicKey)> = t
-        .witnesses_of(role)
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .map(|w| (w.name, w.key))
-        .collect();
-    let quorum = t.quorum_of(role);
-    let by: Vec<String> = cosignature::cosigners(&x.checkpoint, &witnesses)
-        .iter()
-        .map(|n| n.rsplit('/').next().unwrap_or(n).to_string())
-        .collect();
-    if by.len() < quorum {
-        return Err(format!(
-            "checkpoint of {} entries not witnessed by quorum: {} of the {quorum} cosignatures needed verify{}",
-            cp.size(),
-            by.len(),
-            if by.is_empty() {
-                String::new()
-            } else {
-                format!(" (by {})", by.join(", "))
-            }
-        ));
-    }
-    let words = format!(
-        "cosigned by {} (quorum {quorum} of {})",
-        by.join(", "),
-        witnesses.len()
-    );
-    Ok((cp, words))
+    crate::cosigned::check(t, role, &x.checkpoint).map(|(cp, c)| (cp, c.words()))
 }
 
 fn check_excerpt(

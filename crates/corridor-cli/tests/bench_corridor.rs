@@ -51,6 +51,10 @@ fn check(v: &serde_json::Value, events: &str, witnessing: bool) {
         let verified = v["verifies_per_consignment"].as_f64().unwrap();
         assert!((15.0..30.0).contains(&verified), "{v}");
     }
+    // One consignment's proof through the four countries, made and verified.
+    assert!(v["proof_entries"].as_u64().unwrap() >= 20, "{v}");
+    assert!(v["proof_bytes"].as_u64().unwrap() > 10_000, "{v}");
+    assert!(v["proof_verify_ms"].as_f64().unwrap() > 0.0, "{v}");
     let per_s = v["consignments_per_s"].as_f64().unwrap();
     let ceiling = v["ceiling_per_s"].as_f64().unwrap();
     assert!(per_s > 0.0 && ceiling > per_s, "{v}");

@@ -2,7 +2,9 @@
 //! stops its node, restores its data directory from a copy taken earlier, restarts it and
 //! records a different history. Every other country's witness refuses its next checkpoints
 //! and keeps the two signed notes; `corridor witness status` shows the equivocation and the
-//! unwitnessed head; `corridor witness verify-evidence` proves it offline. Before that, a
+//! unwitnessed head; `corridor witness verify-evidence` proves it offline; a proof of a
+//! consignment taken from the rewritten ledger fails `corridor proof verify` for want of a
+//! quorum, while one taken before still holds. Before that, a
 //! witness down (the quorum is met by the others, and it catches up when it returns), and
 //! two of three down (the head stays unwitnessed until they return).
 
@@ -158,6 +160,30 @@ async fn a_country_that_rewrites_its_history_is_refused_by_every_witness_and_pro
     // TR back: it is asked again and catches up with what the others cosigned.
     nodes.insert("TR", c.node("TR"));
     until_witnessed(&kz, |w| w.cosigners.len() == 3).await;
+    // Consignment 1's proof, made now, verifies offline.
+    let honest = dir.path().join("proof-1.json");
+    let (code, out, err) = run(&[
+        "proof",
+        &first,
+        "--topology",
+        &topo,
+        "--out",
+        honest.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.contains("2 nodes"), "{err}");
+    let verify = |file: &Path| {
+        run(&[
+            "proof",
+            "verify",
+            file.to_str().unwrap(),
+            "--topology",
+            &topo,
+        ])
+    };
+    let (code, out, err) = verify(&honest);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("proof: valid: 2 countries"), "{out}");
 
     // Two of three witnesses down: below the quorum KZ's head stays unwitnessed (asked
     // again on every tick) and is witnessed once they return.
@@ -190,8 +216,10 @@ async fn a_country_that_rewrites_its_history_is_refused_by_every_witness_and_pro
     std::fs::remove_dir_all(&kz_data).unwrap();
     copy_dir(&copy, &kz_data);
     nodes.insert("KZ", c.node("KZ"));
+    let mut forked = String::new();
     for n in [2, 3, 5] {
-        pass_cn(&c, &declare(&c, dir.path(), n));
+        forked = declare(&c, dir.path(), n);
+        pass_cn(&c, &forked);
     }
     let deadline = Instant::now() + Duration::from_secs(30);
     while common::ledger_size(&kz).await < cosigned.size {
@@ -254,6 +282,36 @@ async fn a_country_that_rewrites_its_history_is_refused_by_every_witness_and_pro
     ]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.starts_with("proven: customs KZ"), "{out}");
+
+    // A proof taken from the rewritten ledger: no quorum cosigned its checkpoint, so it
+    // fails; the proof made before the rewrite still holds.
+    let rewritten = dir.path().join("proof-5.json");
+    let (code, out, err) = run(&[
+        "proof",
+        &forked,
+        "--topology",
+        &topo,
+        "--wait",
+        "1",
+        "--out",
+        rewritten.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("note: middle-corridor/customs/KZ") && err.contains("no witness quorum"),
+        "{err}"
+    );
+    let (code, out, _) = verify(&rewritten);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("BROKEN: KZ ledger: checkpoint of") && out.contains("not witnessed by quorum"),
+        "{out}"
+    );
+    let (code, out, err) = verify(&honest);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, _, err) = verify(&c.topology);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("is not a proof"), "{err}");
 
     // Evidence tampered with proves nothing; a file that is not evidence is bad input.
     let text = std::fs::read_to_string(&file).unwrap();

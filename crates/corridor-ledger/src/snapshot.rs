@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use corridor_core::{Digest, PublicKey};
 
-use crate::checkpoint::Note;
+use crate::checkpoint::{Note, TreeHead};
 use crate::entry::Entry;
 use crate::error::Error;
 use crate::layout::subtrees::SUBTREE_PREFIX;
@@ -140,6 +140,17 @@ impl Snapshot {
     /// consecutive keys, the stored subtree hashes against the entries, the Merkle root and head against the last signed checkpoint (whose
     /// signature is checked with `key` when given), and that a ledger with entries has one.
     pub fn verify(&self, key: Option<&PublicKey>) -> Result<Result<Verified, Damage>, Error> {
+        self.verify_witnessed(key, None)
+    }
+
+    /// [`Snapshot::verify`], also comparing the ledger with `witnessed` at its size: the
+    /// tree a witnessed checkpoint claims, its signature and cosignatures checked by the
+    /// caller (a ledger that differs was rewritten after its witnesses cosigned it).
+    pub fn verify_witnessed(
+        &self,
+        key: Option<&PublicKey>,
+        witnessed: Option<TreeHead>,
+    ) -> Result<Result<Verified, Damage>, Error> {
         let note = match &self.checkpoint {
             Ok(note) => note.as_ref(),
             Err(d) => return Ok(Err(d.clone())),
@@ -148,7 +159,7 @@ impl Snapshot {
             Ok(tree) => tree,
             Err(d) => return Ok(Err(d)),
         };
-        scan(&self.dir, &self.tree, None, checkpoint, None)
+        scan(&self.dir, &self.tree, None, checkpoint, witnessed, None)
     }
 
     /// Every entry as stored, in key order, damaged or not, each with its stored hash; a

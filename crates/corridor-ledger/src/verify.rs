@@ -40,6 +40,8 @@ pub struct Verified {
     pub root: Digest,
     /// Size of the checkpoint checked against, if one was given.
     pub checkpoint_size: Option<u64>,
+    /// Size of the witnessed checkpoint checked against, if one was given.
+    pub witnessed_size: Option<u64>,
 }
 
 /// Streaming verifier of a ledger's entries in stored order.
@@ -48,6 +50,7 @@ pub struct ChainVerifier {
     prev: Digest,
     tree: CompactTree,
     checkpoint: Option<TreeHead>,
+    witnessed: Option<TreeHead>,
 }
 
 impl ChainVerifier {
@@ -60,7 +63,39 @@ impl ChainVerifier {
             prev: Digest::ZERO,
             tree: CompactTree::new(),
             checkpoint,
+            witnessed: None,
         }
+    }
+
+    /// Also compares the ledger with `witnessed` at its size: what a checkpoint its
+    /// witnesses cosigned claims (the caller has checked the signature and the cosignatures).
+    /// A ledger that differs from it, or is shorter, was rewritten after it was witnessed.
+    pub fn witnessed(mut self, witnessed: TreeHead) -> Self {
+        self.witnessed = Some(witnessed);
+        self
+    }
+
+    /// Compares the tree so far with `cp`, the checkpoint called `what`, at its size.
+    fn compare(&self, at: u64, hash: &Digest, cp: &TreeHead, what: &str) -> Result<(), Damage> {
+        if cp.size != self.next {
+            return Ok(());
+        }
+        if cp.head != *hash {
+            return Err(Self::damage(
+                at,
+                format!(
+                    "entry differs from the head of the {what} at size {}",
+                    cp.size
+                ),
+            ));
+        }
+        if cp.root != self.tree.root() {
+            return Err(Self::damage(
+                at,
+                format!("Merkle root at size {} differs from the {what}", cp.size),
+            ));
+        }
+        Ok(())
     }
 
     fn damage(seq: u64, what: impl Into<String>) -> Damage {
@@ -129,27 +164,16 @@ impl ChainVerifier {
         self.prev = hash;
         self.tree.push(&hash);
         self.next += 1;
-        if let Some(cp) = &self.checkpoint
-            && cp.size == self.next
-        {
-            if cp.head != hash {
-                return Err(Self::damage(
-                    at,
-                    format!(
-                        "entry differs from the head of the signed checkpoint at size {}",
-                        cp.size
-                    ),
-                ));
-            }
-            if cp.root != self.tree.root() {
-                return Err(Self::damage(
-                    at,
-                    format!(
-                        "Merkle root at size {} differs from the signed checkpoint",
-                        cp.size
-                    ),
-                ));
-            }
+        if let Some(cp) = &self.checkpoint {
+            self.compare(at, &hash, cp, "signed checkpoint")?;
+        }
+        if let Some(cp) = &self.witnessed {
+            self.compare(
+                at,
+                &hash,
+                cp,
+                "witnessed checkpoint (the ledger was rewritten after its witnesses cosigned it)",
+            )?;
         }
         Ok(())
     }
@@ -181,11 +205,23 @@ impl ChainVerifier {
                 return Err(Self::damage(0, "checkpoint of size 0 has a non-empty root"));
             }
         }
+        if let Some(w) = &self.witnessed
+            && w.size > self.next
+        {
+            return Err(Self::damage(
+                self.next,
+                format!(
+                    "missing entries: the witnessed checkpoint covers {} entries, the ledger has {} (rolled back after its witnesses cosigned it)",
+                    w.size, self.next
+                ),
+            ));
+        }
         Ok(Verified {
             entries: self.next,
             head: self.prev,
             root: self.tree.root(),
             checkpoint_size: self.checkpoint.map(|c| c.size),
+            witnessed_size: self.witnessed.map(|c| c.size),
         })
     }
 }

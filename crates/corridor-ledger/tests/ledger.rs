@@ -1067,3 +1067,54 @@ async fn tiles_are_the_tree_the_checkpoint_commits_to() {
         assert_eq!(read(path), None, "{path}");
     }
 }
+
+#[tokio::test]
+async fn a_ledger_that_differs_from_its_witnessed_checkpoint_is_named_rewritten() {
+    use corridor_ledger::Snapshot;
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // Ledger a's checkpoint at 4 entries stands for one its witnesses cosigned.
+    let la = filled(a.path(), 4).await;
+    let witnessed = la.sign_checkpoint(&key()).await.unwrap().tree();
+    la.close();
+    // Ledger b: the same origin and key, another history of 6 entries.
+    let lb = open(b.path());
+    for i in 0..6 {
+        lb.append(append(format!("other {i}").as_bytes(), "x"))
+            .await
+            .unwrap();
+    }
+    lb.sign_checkpoint(&key()).await.unwrap();
+    lb.close();
+    let snap = Snapshot::open(b.path()).unwrap();
+    let d = snap
+        .verify_witnessed(Some(&key().public()), Some(witnessed))
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(d.seq, 3, "{d:?}");
+    assert!(
+        d.what.contains(
+            "witnessed checkpoint (the ledger was rewritten after its witnesses cosigned it)"
+        ),
+        "{d:?}"
+    );
+    // Against a's own files it holds, and a witnessed checkpoint beyond a ledger is a
+    // rollback.
+    let snap = Snapshot::open(a.path()).unwrap();
+    let v = snap
+        .verify_witnessed(Some(&key().public()), Some(witnessed))
+        .unwrap()
+        .unwrap();
+    assert_eq!(v.witnessed_size, Some(4));
+    let short = tempfile::tempdir().unwrap();
+    filled(short.path(), 2).await.close();
+    let d = Snapshot::open(short.path())
+        .unwrap()
+        .verify_witnessed(Some(&key().public()), Some(witnessed))
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        d.what
+            .contains("rolled back after its witnesses cosigned it"),
+        "{d:?}"
+    );
+}

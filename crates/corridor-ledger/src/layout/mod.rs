@@ -248,16 +248,20 @@ const CHUNK: usize = 4096;
 /// every stored subtree hash ([`subtrees`]: exactly what the entries make when the whole
 /// ledger is read, at least that below `upto`), and the ledger against `checkpoint` (a
 /// signed checkpoint's claim, its signature checked by the caller or audited without a
-/// key). With `rebuild`, also rebuilds the indices an open ledger serves from and the
+/// key) and `witnessed` (a witnessed checkpoint's, checked by the caller). With `rebuild`, also rebuilds the indices an open ledger serves from and the
 /// writer's subtree frontier. Caller rows are not read here.
 pub(crate) fn scan(
     dir: &Path,
     tree: &sled::Tree,
     upto: Option<u64>,
     checkpoint: Option<TreeHead>,
+    witnessed: Option<TreeHead>,
     mut rebuild: Option<&mut Rebuilt>,
 ) -> Result<Result<Verified, Damage>, Error> {
     let mut v = ChainVerifier::new(checkpoint);
+    if let Some(w) = witnessed {
+        v = v.witnessed(w);
+    }
     let mut subtrees = Check::new(dir, tree, upto.is_none())?;
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let want_envelopes = rebuild.is_some();

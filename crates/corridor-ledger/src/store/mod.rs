@@ -319,6 +319,7 @@ fn load(
         tree,
         None,
         checkpoint.as_ref().map(Checkpoint::tree),
+        None,
         Some(&mut rebuilt),
     )?
     .map_err(damaged)?;
@@ -1092,7 +1093,14 @@ impl Ledger {
             Ok(tree) => tree,
             Err(d) => return Ok(Err(d)),
         };
-        scan(&self.dir, &self.tree()?, Some(self.len()), checkpoint, None)
+        scan(
+            &self.dir,
+            &self.tree()?,
+            Some(self.len()),
+            checkpoint,
+            None,
+            None,
+        )
     }
 
     /// Waits until every append queued so far is durable.

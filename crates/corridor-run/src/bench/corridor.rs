@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use corridor_core::{CountryCode, Digest, Envelope, PublicKey, SigningKey, payload_type as pt};
+use corridor_core::{CountryCode, Digest, Envelope, SigningKey, payload_type as pt};
 use corridor_proto::examples::{Parties, plain_consignment};
 use corridor_proto::v1::customs_node_client::CustomsNodeClient;
 use corridor_proto::v1::declarant_client::DeclarantClient;
@@ -595,14 +595,13 @@ async fn bench(
     latencies.sort_unstable();
 
     let corpus = Corpus::load(t.clone(), Source::Remote, None).await?;
-    let declarant_key =
-        PublicKey::load(&t.resolve(&t.declarant.key.as_ref().context("declarant key")?.public))?;
-    let declarant_ok = remote_ledger(&t, &t.declarant.listen, &declarant_key, Some(""))
+    let declarant_ok = remote_ledger(&t, &corridor_topology::ServiceRole::Declarant, Some(""))
         .await?
         .verified;
     let verified = corpus.registry.is_ok()
         && declarant_ok.is_ok()
         && corpus.node_ledgers().all(|(_, v)| v.is_ok());
+    let proven = proof_figures(&t).await?;
 
     say!(
         out,
@@ -651,6 +650,14 @@ async fn bench(
             lag.len()
         );
     }
+    say!(
+        out,
+        "proof of one consignment through {} countries: {} bytes (proto3 JSON), {} entries; proof verify {:.2} ms (median of {PROOF_VERIFIES})",
+        proven.countries,
+        proven.bytes,
+        proven.entries,
+        proven.verify_ms
+    );
     say!(out, "ledgers verified: {verified}");
     Ok(serde_json::json!({
             "consignments": a.consignments,
@@ -679,5 +686,74 @@ async fn bench(
             "witness_lag_p99_ms": percentile(&lag, 0.99) as f64 / 1000.0,
             "witness_lag_entries": lag.len(),
             "cosignatures_per_s": cosignatures_per_s,
+            "proof_bytes": proven.bytes,
+            "proof_entries": proven.entries,
+            "proof_verify_ms": proven.verify_ms,
     }))
+}
+
+/// How many times [`proof_figures`] verifies the proof it makes.
+const PROOF_VERIFIES: usize = 20;
+
+/// One consignment's proof, as `corridor proof` makes it and `proof verify` checks it.
+struct Proven {
+    countries: usize,
+    entries: usize,
+    bytes: usize,
+    /// The median time to read the file's bytes and verify them, in milliseconds.
+    verify_ms: f64,
+}
+
+/// Makes the proof of the first consignment the last node completed and verifies it
+/// [`PROOF_VERIFIES`] times from its JSON; refuses a proof that does not verify.
+async fn proof_figures(t: &Topology) -> anyhow::Result<Proven> {
+    use corridor_audit::proof;
+    let last = t.country_codes().pop().context("no country")?;
+    let mut c = LedgerReaderClient::new(channel(&t.node_addr(&last)?.to_string()).await?);
+    let size = c
+        .get_checkpoint(v1::GetCheckpointRequest {})
+        .await?
+        .into_inner()
+        .size;
+    let mut entries = c
+        .list_entries(v1::ListEntriesRequest {
+            from_sequence: 0,
+            to_sequence: size,
+        })
+        .await?
+        .into_inner();
+    let mut id = None;
+    while let Some(e) = entries.next().await {
+        let e = e?;
+        if e.kind == corridor_customs::consignment::kind::CONSIGNMENT_COMPLETED {
+            id = Some(Digest::parse_hex("subject", &e.subject)?);
+            break;
+        }
+    }
+    let id = id.with_context(|| format!("{last} completed no consignment"))?;
+    let made = proof::make_remote(t, &id, proof::DEFAULT_WAIT).await?;
+    let json = proof::to_json(&made.proof)?;
+    let mut times = Vec::with_capacity(PROOF_VERIFIES);
+    let mut traced = None;
+    for _ in 0..PROOF_VERIFIES {
+        let t0 = Instant::now();
+        let p = proof::parse(json.as_bytes())?;
+        let checked = proof::verify(t, &p)?;
+        times.push(t0.elapsed().as_secs_f64() * 1000.0);
+        traced = Some(checked);
+    }
+    let traced = traced.context("no verification")?;
+    if !traced.problems.is_empty() {
+        bail!(
+            "the proof of {id} does not verify: {}",
+            traced.problems.join("; ")
+        );
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(Proven {
+        countries: traced.countries,
+        entries: traced.entries,
+        bytes: json.len(),
+        verify_ms: times[times.len() / 2],
+    })
 }

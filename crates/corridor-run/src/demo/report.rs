@@ -10,9 +10,8 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use anyhow::Context;
 use corridor_audit::{Corpus, Source};
-use corridor_core::{Digest, PublicKey};
+use corridor_core::Digest;
 use corridor_proto::customs::lane_name;
 use corridor_proto::v1::{self, ConsignmentState as S};
 use corridor_topology::Topology;
@@ -116,12 +115,12 @@ pub(super) async fn report(
             "verified": corpus.registry.is_ok(),
             "witnessed": witnessed_head(t, &t.registry.listen).await?,
         }));
-        let declarant_key = PublicKey::load(
-            &t.resolve(&t.declarant.key.as_ref().context("declarant key")?.public),
-        )?;
-        let declarant =
-            corridor_audit::source::remote_ledger(t, &t.declarant.listen, &declarant_key, Some(""))
-                .await?;
+        let declarant = corridor_audit::source::remote_ledger(
+            t,
+            &corridor_topology::ServiceRole::Declarant,
+            Some(""),
+        )
+        .await?;
         ledgers.push(serde_json::json!({
             "service": "declarant",
             "verified": declarant.verified.is_ok(),
