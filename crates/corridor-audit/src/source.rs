@@ -137,14 +137,13 @@ pub async fn remote_ledger(
         .into_inner()
         .checkpoint
         .map(|cp| cp.note);
-    let witnessed = match witnessed_note
-        .as_deref()
-        .map(|n| witnessed_tree(t, role, n))
-    {
-        Some(Err(d)) => return Ok(damaged(d)),
-        Some(Ok(w)) => Some(w),
-        None => None,
-    };
+    // A witnessed checkpoint that fails its own check is the verdict unless the chain fails
+    // first; the entries are verified without it.
+    let (witnessed, witnessed_damage) = split(
+        witnessed_note
+            .as_deref()
+            .map(|n| witnessed_tree(t, role, n)),
+    );
     let cp = c
         .get_checkpoint(v1::GetCheckpointRequest {})
         .await
@@ -191,10 +190,30 @@ pub async fn remote_ledger(
         }
     }
     Ok(LedgerRead {
-        verified: verifier.finish(),
+        verified: verdict(verifier.finish(), witnessed_damage),
         entries,
         witnessed,
     })
+}
+
+/// A witnessed checkpoint's check split into the checkpoint (when it holds) and the damage
+/// (when it does not).
+fn split(
+    checked: Option<Result<(TreeHead, Cosigned), Damage>>,
+) -> (Option<(TreeHead, Cosigned)>, Option<Damage>) {
+    match checked {
+        Some(Ok(w)) => (Some(w), None),
+        Some(Err(d)) => (None, Some(d)),
+        None => (None, None),
+    }
+}
+
+/// The chain's verification, or the witnessed checkpoint's damage when the chain holds.
+fn verdict(chain: Result<Verified, Damage>, witnessed: Option<Damage>) -> Result<Verified, Damage> {
+    match (chain, witnessed) {
+        (Ok(_), Some(d)) => Err(d),
+        (chain, _) => chain,
+    }
 }
 
 /// Reads the stopped ledger of the service of `role` in `t` from `dir` (a private copy:
@@ -211,20 +230,11 @@ pub fn local_ledger(
     let key = t.service_public_key(role)?;
     let snapshot = corridor_ledger::Snapshot::open(dir)
         .with_context(|| format!("cannot read the ledger in {}", dir.display()))?;
-    let witnessed = match snapshot
-        .witnessed_note()
-        .map(|n| witnessed_tree(t, role, n))
-    {
-        Some(Err(d)) => {
-            return Ok(LedgerRead {
-                verified: Err(d),
-                entries: Vec::new(),
-                witnessed: None,
-            });
-        }
-        Some(Ok(w)) => Some(w),
-        None => None,
-    };
+    let (witnessed, witnessed_damage) = split(
+        snapshot
+            .witnessed_note()
+            .map(|n| witnessed_tree(t, role, n)),
+    );
     let verified = match snapshot.checkpoint_note() {
         Some(note) if note.origin() != origin => Err(Damage {
             seq: 0,
@@ -251,7 +261,7 @@ pub fn local_ledger(
         }
     }
     Ok(LedgerRead {
-        verified,
+        verified: verdict(verified, witnessed_damage),
         entries,
         witnessed: witnessed.map(|(tree, c)| (tree.size, c)),
     })
