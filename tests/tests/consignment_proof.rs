@@ -267,6 +267,14 @@ async fn a_cleared_consignment_s_proof_verifies_offline_and_every_change_to_it_i
     x.nodes.pop();
     found(&sb, &x, &["TR acknowledged the consignment"]);
 
+    // No node at all, or the first node's entries withheld.
+    let mut x = p.clone();
+    x.nodes.clear();
+    found(&sb, &x, &["no entry of the consignment at CN"]);
+    let mut x = p.clone();
+    x.nodes[0].entries.clear();
+    found(&sb, &x, &["no entry of the consignment at CN"]);
+
     // KZ's excerpt in AZ's place.
     let mut x = p.clone();
     x.nodes.swap(1, 2);

@@ -592,6 +592,12 @@ pub fn verify(t: &Topology, p: &v1::ConsignmentProof) -> anyhow::Result<Traced> 
     }
     let corpus = Corpus::of_excerpts(t.clone(), replica, reg.covered, nodes);
     let mut traced = corpus.trace(&id);
+    if traced.countries == 0 {
+        findings.push(format!(
+            "the proof holds no entry of the consignment at {} (the first node)",
+            route.first().map_or("?", |c| c.as_str())
+        ));
+    }
     for f in findings {
         traced.lines.push(format!("  BROKEN: {f}"));
         traced.problems.push(f);

@@ -11,7 +11,9 @@
 //! an officer of another country, an unknown signer, a double spend of a bill at the
 //! declarant) or answered with their first receipt (the same envelope again), each with the
 //! status code and message of `proto/ERRORS.md`, `proto/SIGNING.md` and `proto/LIMITS.md` and
-//! nothing recorded; the test checks that every one of them ran and passed.
+//! nothing recorded; the test checks that every one of them ran and passed. The
+//! consignment's proof (`corridor proof`) is then checked by a second verifier in Python,
+//! `tests/clients/python/verify_proof.py`, written from `proto/LEDGER.md` alone.
 //!
 //! The Python comes from `$CORRIDOR_PYTHON` if set; otherwise from the virtual environment
 //! `target/py-client-venv`, made here (`python3 -m venv`, then `pip install -r
@@ -170,6 +172,55 @@ fn a_python_client_built_from_the_protos_clears_a_consignment_through_corridor_u
     // Every document the client signed checks out against the keys it registered.
     let trace = ok(&["trace", "--topology", up.topology.to_str().unwrap(), id]);
     assert!(trace.contains("trace: 4 countries"), "{trace}");
+
+    // Its proof, made by `corridor proof`, checked by a second verifier written from
+    // proto/LEDGER.md alone (tests/clients/python/verify_proof.py), and changed: both
+    // verifiers refuse the change.
+    let topology = up.topology.to_str().unwrap();
+    let file = dir.path().join("proof.json");
+    ok(&[
+        "proof",
+        id,
+        "--topology",
+        topology,
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    let verify_py = |file: &Path| {
+        let out = Command::new(&python)
+            .arg(workspace().join("tests/clients/python/verify_proof.py"))
+            .arg(file)
+            .arg(&up.topology)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap() + &String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (code, out) = verify_py(&file);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("valid: 5 excerpts"), "{out}");
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let entry = &mut json["nodes"][1]["entries"][0]["entry"];
+    let seq = entry["seq"].as_str().unwrap_or("0").to_string();
+    let time: i64 = entry["timeUnixMicros"].as_str().unwrap().parse().unwrap();
+    entry["timeUnixMicros"] = serde_json::Value::String((time - 1).to_string());
+    let changed = dir.path().join("changed.json");
+    std::fs::write(&changed, json.to_string()).unwrap();
+    let (code, out) = verify_py(&changed);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains(&format!("KZ #{seq}")), "{out}");
+    let (code, out, _) = common::run(&[
+        "proof",
+        "verify",
+        changed.to_str().unwrap(),
+        "--topology",
+        topology,
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains(&format!("BROKEN: KZ #{seq}")), "{out}");
 
     up.terminate();
 }
