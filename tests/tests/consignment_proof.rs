@@ -188,6 +188,15 @@ async fn a_cleared_consignment_s_proof_verifies_offline_and_every_change_to_it_i
         &["KZ ledger", "not witnessed by quorum", "0 of the 2"],
     );
 
+    // A note padded with signature lines, to make a verifier check them all.
+    let mut x = p.clone();
+    let line = x.nodes[1].checkpoint.lines().last().unwrap().to_string();
+    for _ in 0..100 {
+        x.nodes[1].checkpoint.push_str(&line);
+        x.nodes[1].checkpoint.push('\n');
+    }
+    found(&sb, &x, &["KZ ledger", "more than the 64 a note may carry"]);
+
     // A checkpoint signed by a key that is not the node's.
     let mut x = p.clone();
     let cp = Note::parse(&x.nodes[3].checkpoint).unwrap();

@@ -6,6 +6,11 @@ use corridor_core::PublicKey;
 use corridor_ledger::{Checkpoint, Note, cosignature};
 use corridor_topology::{ServiceRole, Topology};
 
+/// The most signature lines a checkpoint note may carry to be checked (the service's own and
+/// one per witness, with room to spare): a note with more is refused before any signature is
+/// verified, so that a crafted note cannot make a verifier check a million signatures.
+pub const MAX_SIGNATURE_LINES: usize = 64;
+
 /// Who cosigned a checkpoint, as checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cosigned {
@@ -41,6 +46,14 @@ pub fn check(
     note: &str,
 ) -> Result<(Checkpoint, Cosigned), String> {
     let origin = t.ledger_origin(role);
+    let lines = note
+        .split_once("\n\n")
+        .map_or(0, |(_, sigs)| sigs.lines().count());
+    if lines > MAX_SIGNATURE_LINES {
+        return Err(format!(
+            "checkpoint: {lines} signature lines, more than the {MAX_SIGNATURE_LINES} a note may carry"
+        ));
+    }
     let key = t.service_public_key(role).map_err(|e| e.to_string())?;
     let cp = Note::parse(note)
         .and_then(|n| n.verify(&key))

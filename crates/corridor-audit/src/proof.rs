@@ -34,9 +34,9 @@ use tokio_stream::StreamExt;
 use tonic::transport::Channel;
 
 use crate::corpus::{Corpus, Covered, NodeLedger, Traced};
-use crate::layout::{node_dir, registry_dir};
+use crate::layout::dir_of;
 use crate::signers::operators;
-use crate::source::connect;
+use crate::source::{addr_of, connect};
 
 /// The `format` of a proof this version makes and verifies.
 pub const FORMAT: &str = "corridor-consignment-proof/v1";
@@ -220,13 +220,12 @@ async fn gather_remote(
 /// cover the entries, and proves each entry under the checkpoint chosen.
 async fn remote_excerpt(
     t: &Topology,
-    addr: &str,
     role: &ServiceRole,
     subjects: &[String],
     deadline: Instant,
     notes: &mut Vec<String>,
 ) -> anyhow::Result<(v1::LedgerExcerpt, Gathered)> {
-    let mut c = LedgerReaderClient::new(connect(t, addr).await?);
+    let mut c = LedgerReaderClient::new(connect(t, &addr_of(t, role)?).await?);
     let origin = t.ledger_origin(role);
     let g = loop {
         let g = gather_remote(&mut c, origin.clone(), subjects).await?;
@@ -265,9 +264,8 @@ pub async fn make_remote(t: &Topology, id: &Digest, wait: Duration) -> anyhow::R
     let mut nodes = Vec::new();
     let mut gathered = Vec::new();
     for cc in t.country_codes() {
-        let addr = t.node_addr(&cc)?.to_string();
         let role = ServiceRole::Node(cc.clone());
-        let (x, g) = remote_excerpt(t, &addr, &role, &subject, deadline, &mut notes).await?;
+        let (x, g) = remote_excerpt(t, &role, &subject, deadline, &mut notes).await?;
         if g.entries.is_empty() {
             notes.push(format!("{cc}: no entry of the consignment yet"));
             break;
@@ -279,15 +277,8 @@ pub async fn make_remote(t: &Topology, id: &Digest, wait: Duration) -> anyhow::R
         anyhow::bail!("consignment {id} is not known at the first node");
     }
     let ops = signing_operators(&gathered);
-    let (registry, _) = remote_excerpt(
-        t,
-        &t.registry.listen,
-        &ServiceRole::Registry,
-        &ops,
-        deadline,
-        &mut notes,
-    )
-    .await?;
+    let (registry, _) =
+        remote_excerpt(t, &ServiceRole::Registry, &ops, deadline, &mut notes).await?;
     Ok(assemble(t, id, nodes, registry, notes))
 }
 
@@ -362,7 +353,7 @@ pub fn make_local(t: &Topology, root: &Path, id: &Digest) -> anyhow::Result<Made
     let mut gathered = Vec::new();
     for cc in t.country_codes() {
         let role = ServiceRole::Node(cc.clone());
-        let (x, g) = local_excerpt(t, &node_dir(root, &cc), &role, &subject, &mut notes)?;
+        let (x, g) = local_excerpt(t, &dir_of(root, &role)?, &role, &subject, &mut notes)?;
         if g.entries.is_empty() {
             notes.push(format!("{cc}: no entry of the consignment yet"));
             break;
@@ -374,13 +365,8 @@ pub fn make_local(t: &Topology, root: &Path, id: &Digest) -> anyhow::Result<Made
         anyhow::bail!("consignment {id} is not known at the first node");
     }
     let ops = signing_operators(&gathered);
-    let (registry, _) = local_excerpt(
-        t,
-        &registry_dir(root),
-        &ServiceRole::Registry,
-        &ops,
-        &mut notes,
-    )?;
+    let role = ServiceRole::Registry;
+    let (registry, _) = local_excerpt(t, &dir_of(root, &role)?, &role, &ops, &mut notes)?;
     Ok(assemble(t, id, nodes, registry, notes))
 }
 

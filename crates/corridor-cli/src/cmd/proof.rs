@@ -115,19 +115,12 @@ fn verify(a: VerifyArgs) -> anyhow::Result<Outcome> {
     let t = a.topology.load()?;
     let bytes = read_limited(&a.file)?;
     let p = proof::parse(&bytes).with_context(|| format!("{} is not a proof", a.file.display()))?;
-    let traced = proof::verify(&t, &p)?;
-    for l in &traced.lines {
-        println!("{l}");
-    }
-    if !traced.problems.is_empty() {
-        println!("proof: {} findings", traced.problems.len());
-        return Ok(Outcome::Damaged);
-    }
-    println!(
-        "proof: valid: {} countries, {} entries; every signature, link, inclusion proof and witness quorum verified",
-        traced.countries, traced.entries
-    );
-    Ok(Outcome::Ok)
+    Ok(crate::cmd::trace::print(
+        &proof::verify(&t, &p)?,
+        "proof",
+        "findings",
+        "valid: every signature, link, inclusion proof and witness quorum verified",
+    ))
 }
 
 /// The file's bytes, refused above [`proof::MAX_FILE_BYTES`].

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use corridor_audit::layout::topology_file;
-use corridor_audit::{Corpus, Source};
+use corridor_audit::{Corpus, Source, Traced};
 
 use crate::Outcome;
 use crate::cmd::block_on;
@@ -50,17 +50,27 @@ pub(crate) fn run(a: TraceArgs) -> anyhow::Result<Outcome> {
     if !corpus.knows(&id) {
         anyhow::bail!("consignment {id} is not known at {first} (the first node)");
     }
-    let traced = corpus.trace(&id);
+    Ok(print(
+        &corpus.trace(&id),
+        "trace",
+        "problems",
+        "every ledger, link and signature verified",
+    ))
+}
+
+/// Prints what a trace found, then `{what}: N {broken}` (exit 1) or `{what}: C countries,
+/// E entries; {held}`.
+pub(crate) fn print(traced: &Traced, what: &str, broken: &str, held: &str) -> Outcome {
     for l in &traced.lines {
         println!("{l}");
     }
     if !traced.problems.is_empty() {
-        println!("trace: {} problems", traced.problems.len());
-        return Ok(Outcome::Damaged);
+        println!("{what}: {} {broken}", traced.problems.len());
+        return Outcome::Damaged;
     }
     println!(
-        "trace: {} countries, {} entries; every ledger, link and signature verified",
+        "{what}: {} countries, {} entries; {held}",
         traced.countries, traced.entries
     );
-    Ok(Outcome::Ok)
+    Outcome::Ok
 }
