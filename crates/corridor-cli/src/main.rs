@@ -101,6 +101,15 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
+    // A client verb whose output is piped into `head` stops quietly when the pipe closes,
+    // as Unix tools do, instead of panicking on the failed write. The services and the
+    // commands that run them keep SIGPIPE ignored: a closed log pipe must not kill one.
+    if !matches!(
+        cli.command,
+        Command::Up(_) | Command::Demo(_) | Command::Serve(_) | Command::Bench(_)
+    ) {
+        sigpipe::reset();
+    }
     let result = match cli.command {
         Command::Up(c) => cmd::up::run(c),
         Command::Demo(c) => cmd::demo::run(c),

@@ -440,3 +440,23 @@ fn bench_without_a_key_makes_one_beside_the_ledger_and_reuses_it() {
     ]);
     assert!(stdout(&o).starts_with("ok 100 "), "{}", stdout(&o));
 }
+
+#[test]
+fn output_into_a_pipe_closed_early_ends_quietly_as_unix_tools_do() {
+    use std::os::unix::process::ExitStatusExt;
+    // A reader that has gone (`corridor topology show | head -0`): the first write fails.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let o = Command::new(env!("CARGO_BIN_EXE_corridor"))
+        .args(["topology", "show"])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    assert_eq!(
+        o.status.signal(),
+        Some(13),
+        "ended by SIGPIPE: {:?}",
+        o.status
+    );
+}
