@@ -225,7 +225,10 @@ async fn remote_excerpt(
     deadline: Instant,
     notes: &mut Vec<String>,
 ) -> anyhow::Result<(v1::LedgerExcerpt, Gathered)> {
-    let mut c = LedgerReaderClient::new(connect(t, &addr_of(t, role)?).await?);
+    let channel = connect(t, &addr_of(t, role)?)
+        .await
+        .with_context(|| format!("{role}"))?;
+    let mut c = LedgerReaderClient::new(channel);
     let origin = t.ledger_origin(role);
     let g = loop {
         let g = gather_remote(&mut c, origin.clone(), subjects).await?;
