@@ -141,7 +141,9 @@ pub enum Error {
         reason: String,
     },
     /// A key the caller needs is not configured (run `corridor keys init`).
-    #[error("topology: no key configured for {0} (run `corridor keys init` or pass --key)")]
+    #[error(
+        "topology: no key configured for {0} (run `corridor keys init`, or pass its file: `--key`, `--witness-key` for a witness)"
+    )]
     MissingKey(String),
     /// A key file could not be loaded.
     #[error(transparent)]
