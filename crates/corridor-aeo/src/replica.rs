@@ -154,7 +154,7 @@ impl Replica {
             )));
         }
         self.state.replay(&e, hash).map_err(refuse)?;
-        self.len = entry.seq + 1;
+        self.len = entry.seq.saturating_add(1);
         self.head = hash;
         Ok(())
     }

@@ -42,9 +42,14 @@ struct MakeArgs {
     #[arg(long, value_name = "ROOT")]
     data: Option<PathBuf>,
     /// How long to wait for each ledger's witnessed checkpoint to cover the consignment's
-    /// entries (seconds); past it a ledger is proven under its latest signed checkpoint,
-    /// and the proof fails verification for want of a quorum.
-    #[arg(long, value_name = "SECONDS", default_value_t = proof::DEFAULT_WAIT.as_secs())]
+    /// entries (seconds, at most 3600); past it a ledger is proven under its latest signed
+    /// checkpoint, and the proof fails verification for want of a quorum.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = proof::DEFAULT_WAIT.as_secs(),
+        value_parser = clap::value_parser!(u64).range(0..=3600)
+    )]
     wait: u64,
     /// Where to write the proof (proto3 JSON of corridor.v1.ConsignmentProof); `-` for
     /// standard output.
