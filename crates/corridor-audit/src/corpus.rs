@@ -2,11 +2,13 @@
 //! through them.
 //!
 //! A trace follows the consignment through every node's ledger in route order. Each ledger
-//! is verified from genesis against its node's signed checkpoint; each of the consignment's
+//! is verified from genesis against its node's signed checkpoint and its latest witnessed
+//! one ([`crate::source`]); each of the consignment's
 //! entries has its signatures checked against the key its role requires ([`crate::signers`]);
 //! each handoff must link the previous node's exit entry by hash (the advance record names
 //! that entry, the two countries, the consignment and the exit time), and each receipt the
-//! next node's entry and the advance record it acknowledges.
+//! next node's entry and the advance record it acknowledges. The same trace runs over the
+//! excerpts a consignment proof holds ([`Corpus::of_excerpts`], [`crate::proof`]).
 
 use std::path::Path;
 

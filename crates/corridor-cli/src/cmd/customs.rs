@@ -40,6 +40,18 @@ impl TopologyArg {
             }
         })
     }
+
+    /// The topology of a verb that may read stopped services' files under `data`: there
+    /// the default is `DATA/topology.toml`, the one the corridor ran with.
+    pub(crate) fn load_beside(&self, data: Option<&Path>) -> anyhow::Result<Topology> {
+        match data {
+            Some(root) if self.topology == Path::new(DEFAULT_TOPOLOGY) => Self {
+                topology: corridor_audit::layout::topology_file(root),
+            }
+            .load(),
+            _ => self.load(),
+        }
+    }
 }
 
 /// An officer's signed step at one country's node.

@@ -8,12 +8,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use corridor_audit::layout::topology_file;
 use corridor_audit::proof;
 
 use crate::Outcome;
 use crate::cmd::block_on;
-use crate::cmd::customs::{DEFAULT_TOPOLOGY, TopologyArg, consignment_id};
+use crate::cmd::customs::{TopologyArg, consignment_id};
 
 /// `corridor proof`.
 #[derive(Args)]
@@ -80,14 +79,7 @@ pub(crate) fn run(a: ProofArgs) -> anyhow::Result<Outcome> {
 fn make(a: MakeArgs) -> anyhow::Result<Outcome> {
     let id = consignment_id(a.id.as_deref().unwrap_or_default())?;
     let out = a.out.context("--out FILE is required")?;
-    let topology_file = match &a.data {
-        Some(root) if a.topology.topology == Path::new(DEFAULT_TOPOLOGY) => topology_file(root),
-        _ => a.topology.topology.clone(),
-    };
-    let t = TopologyArg {
-        topology: topology_file,
-    }
-    .load()?;
+    let t = a.topology.load_beside(a.data.as_deref())?;
     let made = match &a.data {
         Some(root) => proof::make_local(&t, root, &id)?,
         None => block_on(proof::make_remote(&t, &id, Duration::from_secs(a.wait)))??,

@@ -2,15 +2,14 @@
 //! order, as [`corridor_audit::corpus`] checks it. Reads the running services through their
 //! ledger read service, or the data directories of stopped ones (`--data ROOT`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Args;
-use corridor_audit::layout::topology_file;
 use corridor_audit::{Corpus, Source, Traced};
 
 use crate::Outcome;
 use crate::cmd::block_on;
-use crate::cmd::customs::{DEFAULT_TOPOLOGY, TopologyArg, consignment_id};
+use crate::cmd::customs::{TopologyArg, consignment_id};
 
 /// `corridor trace`.
 #[derive(Args)]
@@ -29,14 +28,7 @@ pub(crate) struct TraceArgs {
 
 pub(crate) fn run(a: TraceArgs) -> anyhow::Result<Outcome> {
     let id = consignment_id(&a.id)?;
-    let topology_file = match &a.data {
-        Some(root) if a.topology.topology == Path::new(DEFAULT_TOPOLOGY) => topology_file(root),
-        _ => a.topology.topology.clone(),
-    };
-    let t = TopologyArg {
-        topology: topology_file,
-    }
-    .load()?;
+    let t = a.topology.load_beside(a.data.as_deref())?;
     let first = t
         .country_codes()
         .first()
