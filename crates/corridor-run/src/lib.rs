@@ -8,9 +8,11 @@
 //!   bootstraps through it too.
 //! - [`demo`]: the demonstration scenario and its clearance report.
 //! - [`bench`](mod@bench): the benchmarks of the ledger, the registry and the whole corridor.
+//! - [`dashboard`]: the read-only web page of a running corridor, live.
 
 pub mod bench;
 pub mod bootstrap;
+pub mod dashboard;
 pub mod demo;
 pub mod launch;
 

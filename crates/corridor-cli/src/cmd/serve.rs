@@ -73,6 +73,22 @@ pub(crate) enum ServeCommand {
         #[arg(long, value_name = "BYTES", default_value_t = corridor_customs::DEFAULT_MAX_MESSAGE_BYTES)]
         max_message_bytes: usize,
     },
+    /// The dashboard: a read-only web page of the running corridor, live (an ordinary
+    /// client of the services; it holds no key). Prints `listening on ADDR` once it accepts
+    /// connections; open `http://ADDR/`.
+    Dashboard {
+        /// The topology (the services' addresses, TLS client certificate, clearance target).
+        #[arg(long, value_name = "FILE", env = "CORRIDOR_TOPOLOGY")]
+        topology: PathBuf,
+        /// Address to listen on (host:port; port 0 picks a free one).
+        #[arg(
+            long,
+            value_name = "ADDR",
+            env = "CORRIDOR_LISTEN",
+            default_value = "127.0.0.1:7480"
+        )]
+        listen: String,
+    },
     /// The declarant: the trade side's gateway and the bill of lading's platform of record.
     /// Prints `listening on ADDR` once it accepts connections; stops on SIGTERM or ctrl-c.
     Declarant {
@@ -219,6 +235,13 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
             let listen = listen.unwrap_or_else(|| t.countries[i].node.listen.clone());
             serve_until_signal(&listen, eof, |l, stop, ready| {
                 corridor_customs::serve_ready(l, config, stop, ready)
+            })
+        }
+        ServeCommand::Dashboard { topology, listen } => {
+            let t = Topology::load(&topology)?;
+            serve_until_signal(&listen, eof, |l, stop, ready| async move {
+                ready(None);
+                corridor_run::dashboard::serve(l, t, stop).await
             })
         }
         ServeCommand::Declarant {
