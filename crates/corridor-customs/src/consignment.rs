@@ -248,6 +248,9 @@ impl Consignment {
     /// Applies a recorded step; returns the event it adds.
     pub(crate) fn apply(&mut self, effect: &Effect, at: &At) -> ConsignmentEvent {
         let detail = match effect {
+            Effect::Nothing if at.kind == kind::BILL_CHAIN_HEAD => {
+                "the bill's platform of record stated its chain head".to_string()
+            }
             Effect::Nothing => "bill transfer entry presented".to_string(),
             Effect::Bill { seals, .. } => {
                 self.seals = seals.clone();
