@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use corridor_aeo::TrustedKeys;
 use corridor_aeo::replica::Replica;
-use corridor_core::Digest;
+use corridor_core::{CountryCode, Digest};
 use corridor_ledger::proof::{MemoryTree, inclusion_proof, verify_inclusion};
 use corridor_ledger::{Entry, Note, Snapshot, merkle};
 use corridor_proto::ledger::{entry_from_wire, entry_to_wire};
@@ -36,7 +36,7 @@ use tonic::transport::Channel;
 use crate::corpus::{Corpus, Covered, NodeLedger, Traced};
 use crate::layout::dir_of;
 use crate::signers::operators;
-use crate::source::{addr_of, connect};
+use crate::source::{addr_of, connect, witnessed_note};
 
 /// The `format` of a proof this version makes and verifies.
 pub const FORMAT: &str = "corridor-consignment-proof/v1";
@@ -61,12 +61,13 @@ pub struct Made {
 }
 
 /// What was read of one ledger: the entries kept, its witnessed checkpoint's note if it has
-/// one, and its latest signed checkpoint's note (covering every entry kept).
+/// one, and its latest signed checkpoint's note (covering every entry kept), read only when
+/// the witnessed one does not do.
 struct Gathered {
     origin: String,
     entries: Vec<(Entry, Digest)>,
     witnessed: Option<String>,
-    latest: String,
+    latest: Option<String>,
 }
 
 fn note_size(note: &str) -> anyhow::Result<u64> {
@@ -98,8 +99,16 @@ impl Gathered {
         witnessing: bool,
         notes: &mut Vec<String>,
     ) -> anyhow::Result<(String, u64)> {
+        let latest = || {
+            let note = self
+                .latest
+                .clone()
+                .with_context(|| format!("{}: no signed checkpoint read", self.origin))?;
+            let size = note_size(&note)?;
+            anyhow::Ok((note, size))
+        };
         if !witnessing {
-            return Ok((self.latest.clone(), note_size(&self.latest)?));
+            return latest();
         }
         if self.witnessed_covers() {
             let note = self.witnessed.clone().unwrap_or_default();
@@ -115,8 +124,62 @@ impl Gathered {
             self.origin,
             self.needed()
         ));
-        let size = note_size(&self.latest)?;
-        Ok((self.latest.clone(), size))
+        latest()
+    }
+}
+
+/// A proof's node excerpts as they are read, in route order, up to the first node the
+/// consignment has not reached; and what the maker noticed on the way.
+#[derive(Default)]
+struct Route {
+    nodes: Vec<v1::LedgerExcerpt>,
+    gathered: Vec<Gathered>,
+    notes: Vec<String>,
+}
+
+impl Route {
+    /// Takes the excerpt read of country `cc`'s node; false when the consignment has not
+    /// reached it (the route read stops there).
+    fn take(&mut self, cc: &CountryCode, (x, g): (v1::LedgerExcerpt, Gathered)) -> bool {
+        if g.entries.is_empty() {
+            self.notes
+                .push(format!("{cc}: no entry of the consignment yet"));
+            return false;
+        }
+        self.nodes.push(x);
+        self.gathered.push(g);
+        true
+    }
+
+    /// The operators whose registry entries the proof needs, each once; refused when the
+    /// first node holds no entry of consignment `id`.
+    fn operators(&self, id: &Digest) -> anyhow::Result<Vec<String>> {
+        if self.nodes.is_empty() {
+            anyhow::bail!("consignment {id} is not known at the first node");
+        }
+        let set: BTreeSet<String> = self
+            .gathered
+            .iter()
+            .flat_map(|g| g.entries.iter())
+            .flat_map(|(e, _)| operators(e))
+            .map(|o| o.to_string())
+            .collect();
+        Ok(set.into_iter().collect())
+    }
+
+    /// The proof of consignment `id` in corridor `t`, with the registry's excerpt.
+    fn finish(self, t: &Topology, id: &Digest, registry: v1::LedgerExcerpt) -> Made {
+        Made {
+            proof: v1::ConsignmentProof {
+                format: FORMAT.to_string(),
+                corridor: t.name.clone(),
+                consignment_id: id.as_bytes().to_vec(),
+                made_at_unix_micros: made_now(),
+                nodes: self.nodes,
+                registry: Some(registry),
+            },
+            notes: self.notes,
+        }
     }
 }
 
@@ -136,50 +199,20 @@ fn excerpt(g: &Gathered, checkpoint: String, proofs: Vec<Vec<Digest>>) -> v1::Le
     }
 }
 
-/// The operators whose registry entries a proof of `nodes` needs, each once.
-fn signing_operators(nodes: &[Gathered]) -> Vec<String> {
-    let set: BTreeSet<String> = nodes
-        .iter()
-        .flat_map(|g| g.entries.iter())
-        .flat_map(|(e, _)| operators(e))
-        .map(|o| o.to_string())
-        .collect();
-    set.into_iter().collect()
-}
-
 fn made_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
 }
 
-fn assemble(
-    t: &Topology,
-    id: &Digest,
-    nodes: Vec<v1::LedgerExcerpt>,
-    registry: v1::LedgerExcerpt,
-    notes: Vec<String>,
-) -> Made {
-    Made {
-        proof: v1::ConsignmentProof {
-            format: FORMAT.to_string(),
-            corridor: t.name.clone(),
-            consignment_id: id.as_bytes().to_vec(),
-            made_at_unix_micros: made_now(),
-            nodes,
-            registry: Some(registry),
-        },
-        notes,
-    }
-}
-
 // ---- from the running services
 
-async fn gather_remote(
+/// Every entry of the ledger behind `c` about one of `subjects`, in ledger order.
+async fn subject_entries(
     c: &mut LedgerReaderClient<Channel>,
-    origin: String,
+    origin: &str,
     subjects: &[String],
-) -> anyhow::Result<Gathered> {
+) -> anyhow::Result<Vec<(Entry, Digest)>> {
     let mut entries = Vec::new();
     for s in subjects {
         let mut stream = c
@@ -195,29 +228,12 @@ async fn gather_remote(
     }
     entries.sort_by_key(|(e, _)| e.seq);
     entries.dedup_by_key(|(e, _)| e.seq);
-    let witnessed = c
-        .get_witnessed_checkpoint(v1::GetWitnessedCheckpointRequest {})
-        .await
-        .with_context(|| format!("witnessed checkpoint of {origin}"))?
-        .into_inner()
-        .checkpoint
-        .map(|cp| cp.note);
-    let latest = c
-        .get_checkpoint(v1::GetCheckpointRequest {})
-        .await
-        .with_context(|| format!("checkpoint of {origin}"))?
-        .into_inner()
-        .note;
-    Ok(Gathered {
-        origin,
-        entries,
-        witnessed,
-        latest,
-    })
+    Ok(entries)
 }
 
-/// Reads one ledger for a proof, waiting until `deadline` for its witnessed checkpoint to
-/// cover the entries, and proves each entry under the checkpoint chosen.
+/// Reads one ledger for a proof: its entries about `subjects`, then its witnessed
+/// checkpoint, asked again until `deadline` until it covers them (its latest signed
+/// checkpoint only when it does not), and proves each entry under the checkpoint chosen.
 async fn remote_excerpt(
     t: &Topology,
     role: &ServiceRole,
@@ -230,14 +246,28 @@ async fn remote_excerpt(
         .with_context(|| format!("{role}"))?;
     let mut c = LedgerReaderClient::new(channel);
     let origin = t.ledger_origin(role);
-    let g = loop {
-        let g = gather_remote(&mut c, origin.clone(), subjects).await?;
+    let mut g = Gathered {
+        entries: subject_entries(&mut c, &origin, subjects).await?,
+        origin,
+        witnessed: None,
+        latest: None,
+    };
+    loop {
+        g.witnessed = witnessed_note(&mut c, &g.origin).await?;
         let past = deadline.is_some_and(|d| Instant::now() >= d);
         if !t.witnessing.enabled || g.witnessed_covers() || past {
-            break g;
+            break;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    }
+    if !t.witnessing.enabled || !g.witnessed_covers() {
+        // Read after the entries, so it covers them.
+        let cp = c
+            .get_checkpoint(v1::GetCheckpointRequest {})
+            .await
+            .with_context(|| format!("checkpoint of {}", g.origin))?;
+        g.latest = Some(cp.into_inner().note);
+    }
     let (checkpoint, size) = g.checkpoint(t.witnessing.enabled, notes)?;
     let mut proofs = Vec::new();
     for (e, _) in &g.entries {
@@ -247,7 +277,7 @@ async fn remote_excerpt(
                 tree_size: size,
             })
             .await
-            .with_context(|| format!("inclusion proof of {origin} entry {}", e.seq))?
+            .with_context(|| format!("inclusion proof of {} entry {}", g.origin, e.seq))?
             .into_inner();
         proofs.push(
             p.hashes
@@ -265,26 +295,18 @@ pub async fn make_remote(t: &Topology, id: &Digest, wait: Duration) -> anyhow::R
     // A wait too long to add to the clock is no deadline.
     let deadline = Instant::now().checked_add(wait);
     let subject = [id.to_hex()];
-    let mut notes = Vec::new();
-    let mut nodes = Vec::new();
-    let mut gathered = Vec::new();
+    let mut route = Route::default();
     for cc in t.country_codes() {
         let role = ServiceRole::Node(cc.clone());
-        let (x, g) = remote_excerpt(t, &role, &subject, deadline, &mut notes).await?;
-        if g.entries.is_empty() {
-            notes.push(format!("{cc}: no entry of the consignment yet"));
+        let read = remote_excerpt(t, &role, &subject, deadline, &mut route.notes).await?;
+        if !route.take(&cc, read) {
             break;
         }
-        nodes.push(x);
-        gathered.push(g);
     }
-    if nodes.is_empty() {
-        anyhow::bail!("consignment {id} is not known at the first node");
-    }
-    let ops = signing_operators(&gathered);
-    let (registry, _) =
-        remote_excerpt(t, &ServiceRole::Registry, &ops, deadline, &mut notes).await?;
-    Ok(assemble(t, id, nodes, registry, notes))
+    let ops = route.operators(id)?;
+    let role = ServiceRole::Registry;
+    let (registry, _) = remote_excerpt(t, &role, &ops, deadline, &mut route.notes).await?;
+    Ok(route.finish(t, id, registry))
 }
 
 // ---- from stopped services' data directories
@@ -320,7 +342,7 @@ fn gather_local(
         origin,
         entries,
         witnessed: snapshot.witnessed_note().map(str::to_string),
-        latest,
+        latest: Some(latest),
     };
     Ok((g, tree))
 }
@@ -353,26 +375,18 @@ fn local_excerpt(
 /// (as `corridor up` lays them out).
 pub fn make_local(t: &Topology, root: &Path, id: &Digest) -> anyhow::Result<Made> {
     let subject = [id.to_hex()];
-    let mut notes = Vec::new();
-    let mut nodes = Vec::new();
-    let mut gathered = Vec::new();
+    let mut route = Route::default();
     for cc in t.country_codes() {
         let role = ServiceRole::Node(cc.clone());
-        let (x, g) = local_excerpt(t, &dir_of(root, &role)?, &role, &subject, &mut notes)?;
-        if g.entries.is_empty() {
-            notes.push(format!("{cc}: no entry of the consignment yet"));
+        let read = local_excerpt(t, &dir_of(root, &role)?, &role, &subject, &mut route.notes)?;
+        if !route.take(&cc, read) {
             break;
         }
-        nodes.push(x);
-        gathered.push(g);
     }
-    if nodes.is_empty() {
-        anyhow::bail!("consignment {id} is not known at the first node");
-    }
-    let ops = signing_operators(&gathered);
+    let ops = route.operators(id)?;
     let role = ServiceRole::Registry;
-    let (registry, _) = local_excerpt(t, &dir_of(root, &role)?, &role, &ops, &mut notes)?;
-    Ok(assemble(t, id, nodes, registry, notes))
+    let (registry, _) = local_excerpt(t, &dir_of(root, &role)?, &role, &ops, &mut route.notes)?;
+    Ok(route.finish(t, id, registry))
 }
 
 // ---- reading and writing

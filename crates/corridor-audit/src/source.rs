@@ -81,6 +81,22 @@ pub fn addr_of(t: &Topology, role: &ServiceRole) -> anyhow::Result<String> {
     })
 }
 
+/// The note of the latest witnessed checkpoint of the ledger behind `c` (`what` names it in
+/// an error), if it has one.
+pub(crate) async fn witnessed_note(
+    c: &mut LedgerReaderClient<Channel>,
+    what: &str,
+) -> anyhow::Result<Option<String>> {
+    Ok(
+        c.get_witnessed_checkpoint(v1::GetWitnessedCheckpointRequest {})
+            .await
+            .with_context(|| format!("witnessed checkpoint of {what}"))?
+            .into_inner()
+            .checkpoint
+            .map(|cp| cp.note),
+    )
+}
+
 /// A witnessed checkpoint's note checked ([`crate::cosigned::check`]), or the damage it is.
 fn witnessed_tree(
     t: &Topology,
@@ -130,13 +146,7 @@ pub async fn remote_ledger(
         entries: Vec::new(),
         witnessed: None,
     };
-    let witnessed_note = c
-        .get_witnessed_checkpoint(v1::GetWitnessedCheckpointRequest {})
-        .await
-        .with_context(|| format!("witnessed checkpoint of {addr}"))?
-        .into_inner()
-        .checkpoint
-        .map(|cp| cp.note);
+    let witnessed_note = witnessed_note(&mut c, &addr).await?;
     // A witnessed checkpoint that fails its own check is the verdict unless the chain fails
     // first; the entries are verified without it.
     let (witnessed, witnessed_damage) = split(

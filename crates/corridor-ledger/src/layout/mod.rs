@@ -248,7 +248,8 @@ const CHUNK: usize = 4096;
 /// every stored subtree hash ([`subtrees`]: exactly what the entries make when the whole
 /// ledger is read, at least that below `upto`), and the ledger against `checkpoint` (a
 /// signed checkpoint's claim, its signature checked by the caller or audited without a
-/// key) and `witnessed` (a witnessed checkpoint's, checked by the caller). With `rebuild`, also rebuilds the indices an open ledger serves from and the
+/// key) and `witnessed` (a witnessed checkpoint's, checked by the caller). With `rebuild`,
+/// also rebuilds the indices an open ledger serves from and the
 /// writer's subtree frontier. Caller rows are not read here.
 pub(crate) fn scan(
     dir: &Path,

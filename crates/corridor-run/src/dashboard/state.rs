@@ -62,8 +62,8 @@ pub fn state_words(s: i32) -> &'static str {
 }
 
 /// Where a ledger's witnessing stands: its witnessed size and cosigners' countries.
-fn witnessed(w: Option<v1::WitnessedCheckpoint>) -> Value {
-    match w.and_then(|w| w.checkpoint.map(|cp| (cp.size, w.cosigners))) {
+fn witnessed(w: v1::WitnessedCheckpoint) -> Value {
+    match w.checkpoint.map(|cp| (cp.size, w.cosigners)) {
         Some((size, by)) => json!({
             "size": size,
             "by": by.iter().map(|n| n.rsplit('/').next().unwrap_or(n)).collect::<Vec<_>>(),
@@ -73,21 +73,22 @@ fn witnessed(w: Option<v1::WitnessedCheckpoint>) -> Value {
 }
 
 /// One ledger's size and witnessed checkpoint; `up: false` when the service does not answer.
+/// Both come from `GetWitnessedCheckpoint`, which only reads (`GetCheckpoint` would have the
+/// service sign a checkpoint for every poll).
 async fn ledger(service: &str, channel: &Channel) -> Value {
-    let mut c = LedgerReaderClient::new(channel.clone());
-    let size = c.get_checkpoint(v1::GetCheckpointRequest {}).await;
-    let w = c
+    let answer = LedgerReaderClient::new(channel.clone())
         .get_witnessed_checkpoint(v1::GetWitnessedCheckpointRequest {})
-        .await
-        .ok()
-        .map(tonic::Response::into_inner);
-    match size {
-        Ok(cp) => json!({
-            "service": service,
-            "up": true,
-            "size": cp.into_inner().size,
-            "witnessed": witnessed(w),
-        }),
+        .await;
+    match answer {
+        Ok(w) => {
+            let w = w.into_inner();
+            json!({
+                "service": service,
+                "up": true,
+                "size": w.ledger_size,
+                "witnessed": witnessed(w),
+            })
+        }
         Err(s) => json!({ "service": service, "up": false, "error": s.message() }),
     }
 }
