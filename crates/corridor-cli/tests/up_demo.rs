@@ -91,6 +91,22 @@ fn gone(pids: &[u32]) -> bool {
     false
 }
 
+/// The body of `GET path` from the HTTP server at `addr`, which must answer 200.
+fn get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    body.to_owned()
+}
+
 async fn serving(addr: &str, service: &str) -> ServingStatus {
     let ch = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
         .unwrap()
@@ -111,7 +127,7 @@ async fn serving(addr: &str, service: &str) -> ServingStatus {
 async fn up_serves_every_service_and_sigterm_stops_every_child() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("corridor-data");
-    let (mut up, services, posts) = start_up(&data);
+    let (mut up, mut services, posts) = start_up(&data);
     // Each country's border posts, with their UN/LOCODEs and crossings.
     let posts: Vec<Vec<&str>> = posts
         .iter()
@@ -139,8 +155,24 @@ async fn up_serves_every_service_and_sigterm_stops_every_child() {
             "customs KZ",
             "customs AZ",
             "customs TR",
-            "declarant"
+            "declarant",
+            "dashboard"
         ]
+    );
+    // The dashboard is served by `up` itself, and reads every service of the corridor.
+    let (_, dashboard, pid) = services.pop().unwrap();
+    assert_eq!(pid, up.id());
+    let state = get(&dashboard, "/api/state");
+    let state: serde_json::Value = serde_json::from_str(&state).unwrap();
+    assert_eq!(state["corridor"], "middle-corridor");
+    assert_eq!(state["countries"].as_array().unwrap().len(), 4, "{state}");
+    assert!(
+        state["countries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["up"] == true),
+        "{state}"
     );
     for (name, addr, _) in &services {
         let svc = match name.as_str() {
@@ -234,6 +266,23 @@ fn up_refuses_a_taken_port_and_an_unwritable_directory_in_one_line() {
         "{err}"
     );
 
+    // The dashboard's address taken: refused in one line, and no service left running.
+    let (code, out, err) = run(&[
+        "up",
+        "--ports",
+        "auto",
+        "--dashboard",
+        &port,
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains(&format!("dashboard: cannot listen on {port}")),
+        "{err}"
+    );
+
     let blocker = dir.path().join("file");
     std::fs::write(&blocker, "").unwrap();
     let (code, _, err) = run(&["up", "--data", blocker.join("sub").to_str().unwrap()]);
@@ -243,7 +292,7 @@ fn up_refuses_a_taken_port_and_an_unwritable_directory_in_one_line() {
 }
 
 /// Runs a small demo in `dir` on `topology` (the binary's built-in one if `None`, run from
-/// `dir`, outside the repository); returns its JSON report.
+/// `dir`, outside the repository, and with `--no-dashboard`); returns its JSON report.
 fn demo(dir: &Path, name: &str, seed: &str, topology: Option<&Path>) -> serde_json::Value {
     let report = dir.join(format!("{name}.json"));
     let mut c = corridor();
@@ -253,9 +302,10 @@ fn demo(dir: &Path, name: &str, seed: &str, topology: Option<&Path>) -> serde_js
         .arg("--report")
         .arg(&report)
         .current_dir(dir);
-    if let Some(t) = topology {
-        c.arg("--topology").arg(t);
-    }
+    match topology {
+        Some(t) => c.arg("--topology").arg(t),
+        None => c.arg("--no-dashboard"),
+    };
     let o = c.output().unwrap();
     let (out, err) = (
         String::from_utf8_lossy(&o.stdout),
@@ -264,6 +314,12 @@ fn demo(dir: &Path, name: &str, seed: &str, topology: Option<&Path>) -> serde_js
     assert_eq!(o.status.code(), Some(0), "{out}{err}");
     assert!(
         out.contains("traces: 6/6 verified across every ledger"),
+        "{out}"
+    );
+    let dashboard = out.lines().find(|l| l.starts_with("dashboard "));
+    assert_eq!(
+        dashboard.is_some_and(|l| l.contains(" http://127.0.0.1:")),
+        topology.is_some(),
         "{out}"
     );
     serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap()

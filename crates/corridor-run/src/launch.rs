@@ -163,6 +163,8 @@ pub struct Corridor {
     pub topology: Topology,
     /// The services, in start order.
     pub services: Vec<Running>,
+    /// The dashboard, once [`Corridor::start_dashboard`] started it (in this process).
+    pub dashboard: Option<crate::dashboard::Running>,
     /// Children that exited, as each exits. Behind a lock so that a run of the corridor
     /// (holding it shared) can watch for them.
     exits: tokio::sync::Mutex<mpsc::UnboundedReceiver<Exited>>,
@@ -207,6 +209,7 @@ impl Corridor {
             root: root.to_owned(),
             topology: t,
             services: Vec::new(),
+            dashboard: None,
             exits: tokio::sync::Mutex::new(exits),
         };
         for s in specs {
@@ -278,6 +281,14 @@ impl Corridor {
         Ok(corridor)
     }
 
+    /// Starts the dashboard of the corridor on `listen` (port 0 picks a free one); the table
+    /// then lists it, and [`Corridor::stop`] stops it first.
+    pub async fn start_dashboard(&mut self, listen: &str) -> anyhow::Result<()> {
+        let d = crate::dashboard::Running::start(listen, self.topology.clone()).await?;
+        self.dashboard = Some(d);
+        Ok(())
+    }
+
     /// The corridor's topology file.
     pub fn topology_file(&self) -> PathBuf {
         topology_file(&self.root)
@@ -285,7 +296,8 @@ impl Corridor {
 
     /// The table of services, a line each, with a header: name, gRPC address, the URL of
     /// its ledger's C2SP tiles on the same port (`https` under `[tls]`), process id, data
-    /// directory; then, after an empty line, the table of the corridor's border posts, a
+    /// directory; the dashboard last when it runs (its page's URL, this process's id, no
+    /// data directory: `-`); then, after an empty line, the table of the corridor's border posts, a
     /// line each: country, UN/LOCODE, crossings (`inland` for an office where goods cross no
     /// frontier) and name.
     pub fn table(&self) -> Vec<String> {
@@ -296,7 +308,7 @@ impl Corridor {
         };
         let mut lines = vec![format!(
             "{:<12} {:<22} {:<30} {:<8} DATA",
-            "SERVICE", "ADDRESS", "TILES", "PID"
+            "SERVICE", "ADDRESS", "URL", "PID"
         )];
         for s in &self.services {
             lines.push(format!(
@@ -306,6 +318,15 @@ impl Corridor {
                 format!("{scheme}://{}/", s.addr),
                 s.pid,
                 s.data.display()
+            ));
+        }
+        if let Some(d) = &self.dashboard {
+            lines.push(format!(
+                "{:<12} {:<22} {:<30} {:<8} -",
+                "dashboard",
+                d.addr(),
+                d.url(),
+                std::process::id()
             ));
         }
         lines.push(String::new());
@@ -335,8 +356,12 @@ impl Corridor {
     }
 
     /// Stops every child (as on SIGTERM: it finishes its calls, flushes its ledger and signs
-    /// a checkpoint) and waits for each; a child still running after 30 s is killed.
+    /// a checkpoint) and waits for each; a child still running after 30 s is killed. The
+    /// dashboard stops first.
     pub async fn stop(&mut self) {
+        if let Some(d) = self.dashboard.take() {
+            d.stop().await;
+        }
         let n = self.services.len();
         for s in &mut self.services {
             drop(s.stdin.take());

@@ -17,6 +17,7 @@ use corridor_topology::ClockConfig;
 use corridor_topology::clock::format_micros;
 
 use crate::Outcome;
+use crate::cmd::up::DashboardArgs;
 use crate::cmd::{block_on_all_cores, this_program};
 
 /// `corridor demo`.
@@ -43,6 +44,12 @@ pub(crate) struct DemoArgs {
     /// `corridor topology show` prints it).
     #[arg(long, value_name = "FILE")]
     topology: Option<PathBuf>,
+    /// Keep the corridor and its dashboard running after the report, until Ctrl-C or
+    /// SIGTERM, so that the page can be explored.
+    #[arg(long)]
+    keep: bool,
+    #[command(flatten)]
+    dashboard: DashboardArgs,
 }
 
 pub(crate) fn run(a: DemoArgs) -> anyhow::Result<Outcome> {
@@ -75,13 +82,34 @@ pub(crate) fn run(a: DemoArgs) -> anyhow::Result<Outcome> {
     let program = this_program()?;
     block_on_all_cores(async move {
         let mut corridor = Corridor::start(&program, t, &root).await?;
+        if let Some(listen) = a.dashboard.listen(false) {
+            if let Err(e) = corridor.start_dashboard(&listen).await {
+                corridor.stop().await;
+                return Err(e);
+            }
+        }
         for line in corridor.table() {
             println!("{line}");
         }
+        let stop = signal();
+        tokio::pin!(stop);
         let r = tokio::select! {
             r = scenario(&corridor, &a) => r,
-            _ = signal() => Err(anyhow::anyhow!("interrupted")),
+            _ = &mut stop => Err(anyhow::anyhow!("interrupted")),
         };
+        if a.keep && r.is_ok() {
+            match &corridor.dashboard {
+                Some(d) => println!(
+                    "kept running: the dashboard is at {}; Ctrl-C stops",
+                    d.url()
+                ),
+                None => println!("kept running; Ctrl-C stops"),
+            }
+            tokio::select! {
+                _ = &mut stop => {}
+                e = corridor.next_exit() => if let Some(e) = e { eprintln!("{e}; stopping the others") },
+            }
+        }
         corridor.stop().await;
         r
     })?

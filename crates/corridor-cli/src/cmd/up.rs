@@ -29,6 +29,38 @@ pub(crate) struct UpArgs {
     /// corridors can run at once); default: the topology's ports.
     #[arg(long, value_name = "auto")]
     pub(crate) ports: Option<Ports>,
+    #[command(flatten)]
+    pub(crate) dashboard: DashboardArgs,
+}
+
+/// The dashboard `up` and `demo` serve beside the corridor.
+#[derive(Args, Clone)]
+pub(crate) struct DashboardArgs {
+    /// Where the dashboard listens (host:port; port 0 picks a free one); default
+    /// 127.0.0.1:7480, or a free port with `--ports auto` and in `demo`.
+    #[arg(long, value_name = "ADDR", conflicts_with = "no_dashboard")]
+    pub(crate) dashboard: Option<String>,
+    /// Do not serve the dashboard.
+    #[arg(long)]
+    pub(crate) no_dashboard: bool,
+}
+
+impl DashboardArgs {
+    /// The address to serve the dashboard on, if it is to be served: `fixed` when the
+    /// corridor keeps the topology's ports, a free one otherwise.
+    pub(crate) fn listen(&self, fixed: bool) -> Option<String> {
+        if self.no_dashboard {
+            return None;
+        }
+        Some(self.dashboard.clone().unwrap_or_else(|| {
+            if fixed {
+                "127.0.0.1:7480"
+            } else {
+                "127.0.0.1:0"
+            }
+            .to_string()
+        }))
+    }
 }
 
 /// How ports are chosen.
@@ -48,6 +80,12 @@ pub(crate) fn run(a: UpArgs) -> anyhow::Result<Outcome> {
         // Signals are handled from the start, so a ctrl-c during start-up stops cleanly.
         let stop = tokio::spawn(signal());
         let mut corridor = Corridor::start(&program, t, &root).await?;
+        if let Some(listen) = a.dashboard.listen(!auto) {
+            if let Err(e) = corridor.start_dashboard(&listen).await {
+                corridor.stop().await;
+                return Err(e);
+            }
+        }
         let clock = corridor.topology.clock.clock()?;
         let registered =
             register_topology_operators(&corridor.topology, clock.now_micros()).await?;

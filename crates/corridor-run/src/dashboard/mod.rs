@@ -21,9 +21,11 @@
 pub mod state;
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -57,6 +59,46 @@ struct Shared {
 }
 
 type App = Arc<Shared>;
+
+/// A dashboard served by this process (as `corridor up` and `corridor demo` serve it).
+pub struct Running {
+    addr: SocketAddr,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    /// Binds `listen` (port 0 picks a free one) and serves the dashboard of `t` there.
+    pub async fn start(listen: &str, t: Topology) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("dashboard: cannot listen on {listen}"))?;
+        let addr = listener.local_addr()?;
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(serve(listener, t, stop.clone()));
+        Ok(Self { addr, stop, task })
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The page's URL.
+    pub fn url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    /// Stops it: open event streams end, and it returns once it has stopped.
+    pub async fn stop(self) {
+        self.stop.cancel();
+        match self.task.await {
+            Ok(Err(e)) => tracing::warn!("dashboard: {e:#}"),
+            Err(e) => tracing::warn!("dashboard: {e}"),
+            Ok(Ok(())) => {}
+        }
+    }
+}
 
 /// Serves the dashboard of corridor `t` on `listener` until `shutdown` is cancelled.
 pub async fn serve(
