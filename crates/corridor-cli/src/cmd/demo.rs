@@ -82,11 +82,11 @@ pub(crate) fn run(a: DemoArgs) -> anyhow::Result<Outcome> {
     let program = this_program()?;
     block_on_all_cores(async move {
         let mut corridor = Corridor::start(&program, t, &root).await?;
-        if let Some(listen) = a.dashboard.listen(false) {
-            if let Err(e) = corridor.start_dashboard(&listen).await {
-                corridor.stop().await;
-                return Err(e);
-            }
+        if let Some(listen) = a.dashboard.listen(false)
+            && let Err(e) = corridor.start_dashboard(&listen).await
+        {
+            corridor.stop().await;
+            return Err(e);
         }
         for line in corridor.table() {
             println!("{line}");

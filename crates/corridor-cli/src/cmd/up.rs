@@ -80,11 +80,11 @@ pub(crate) fn run(a: UpArgs) -> anyhow::Result<Outcome> {
         // Signals are handled from the start, so a ctrl-c during start-up stops cleanly.
         let stop = tokio::spawn(signal());
         let mut corridor = Corridor::start(&program, t, &root).await?;
-        if let Some(listen) = a.dashboard.listen(!auto) {
-            if let Err(e) = corridor.start_dashboard(&listen).await {
-                corridor.stop().await;
-                return Err(e);
-            }
+        if let Some(listen) = a.dashboard.listen(!auto)
+            && let Err(e) = corridor.start_dashboard(&listen).await
+        {
+            corridor.stop().await;
+            return Err(e);
         }
         let clock = corridor.topology.clock.clock()?;
         let registered =
