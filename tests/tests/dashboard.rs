@@ -158,6 +158,70 @@ async fn the_dashboard_shows_the_corridor_live_and_one_consignment_with_its_proo
     assert_eq!(traced.problems, Vec::<String>::new());
     assert_eq!(traced.countries, 4);
 
+    // The same, made and verified by the dashboard itself.
+    let (status, v) = json(addr, &format!("/api/consignments/{id}/proof/verify")).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["verified"], true, "{v}");
+    assert_eq!(v["countries"], 4, "{v}");
+    assert_eq!(v["ledgers"].as_array().unwrap().len(), 4, "{v}");
+
+    // Filtered: by state, lane, trader and country, each filter narrowing.
+    let (status, all) = json(addr, "/api/consignments").await;
+    assert_eq!(status, 200);
+    assert_eq!(all.as_array().unwrap().len(), 1, "{all}");
+    let one = |v: &Value| v.as_array().unwrap().len() == 1 && v[0]["id"] == id.as_str();
+    let aeo = if k["aeo"] == true { "yes" } else { "no" };
+    for q in [
+        "state=completed".to_string(),
+        format!("lane={first}"),
+        format!("aeo={aeo}&country=TR"),
+        "state=completed&country=TR".to_string(),
+    ] {
+        let (status, v) = json(addr, &format!("/api/consignments?{q}")).await;
+        assert_eq!(status, 200, "{q}: {v}");
+        assert!(one(&v), "{q}: {v}");
+    }
+    let (_, none) = json(addr, "/api/consignments?state=held").await;
+    assert_eq!(none, serde_json::json!([]));
+    let (_, none) = json(addr, "/api/consignments?country=CN").await;
+    assert_eq!(none, serde_json::json!([]));
+    for (q, says) in [
+        ("state=lost", "state: \"lost\" is not a state"),
+        ("lane=purple", "lane: \"purple\" is not a lane"),
+        ("aeo=maybe", "aeo: \"maybe\" is neither yes nor no"),
+        (
+            "country=GE",
+            "country: \"GE\" is not a country of the corridor",
+        ),
+        ("sort=id", "sort: unknown query parameter"),
+    ] {
+        let (status, e) = json(addr, &format!("/api/consignments?{q}")).await;
+        assert_eq!(status, 400, "{q}: {e}");
+        assert!(e["error"].as_str().unwrap().contains(says), "{q}: {e}");
+    }
+
+    // The page of one consignment: the page for a known id; a page saying why for others.
+    let page = request(addr, "GET", &format!("/consignments/{id}"), b"").await;
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("EventSource(\"/api/events\")"));
+    let unknown = "0".repeat(64);
+    let page = request(addr, "GET", &format!("/consignments/{unknown}"), b"").await;
+    assert_eq!(page.status, 404);
+    assert!(
+        page.header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(
+        page.text().contains("is not known at any node"),
+        "{}",
+        page.text()
+    );
+    let page = request(addr, "GET", "/consignments/%3Cscript%3E", b"").await;
+    assert_eq!(page.status, 400);
+    assert!(page.text().contains("64 hex digits"), "{}", page.text());
+    assert!(!page.text().contains("<script>"), "{}", page.text());
+
     // Bad requests.
     let (status, e) = json(addr, "/api/consignments/not-an-id").await;
     assert_eq!(status, 400);
@@ -165,7 +229,6 @@ async fn the_dashboard_shows_the_corridor_live_and_one_consignment_with_its_proo
         e["error"].as_str().unwrap().contains("64 hex digits"),
         "{e}"
     );
-    let unknown = "0".repeat(64);
     let (status, e) = json(addr, &format!("/api/consignments/{unknown}")).await;
     assert_eq!(status, 404);
     assert!(e["error"].as_str().unwrap().contains("not known"), "{e}");

@@ -64,6 +64,8 @@ pub(crate) fn now() -> i64 {
 /// A `corridor serve` child, once it said it listens.
 pub(crate) struct Service {
     pub(crate) child: Child,
+    /// Where it said it listens.
+    pub(crate) addr: String,
 }
 
 impl Service {
@@ -79,8 +81,12 @@ impl Service {
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
-        assert!(line.starts_with("listening on "), "{args:?}: {line:?}");
-        Self { child }
+        let addr = line
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("{args:?}: {line:?}"))
+            .trim()
+            .to_owned();
+        Self { child, addr }
     }
 
     pub(crate) fn kill_9(mut self) {

@@ -10,13 +10,18 @@
 //! | path | answer |
 //! |---|---|
 //! | `/` | the page |
+//! | `/consignments/{id}` | the page, open at one consignment |
 //! | `/api/state` | the picture as JSON ([`state::Services::snapshot`]) |
 //! | `/api/events` | server-sent events: `state`, the picture, at once and on each change |
+//! | `/api/consignments?state=&lane=&aeo=&country=` | the picture's consignments, filtered |
 //! | `/api/consignments/{id}` | one consignment: every node's events and its trace |
 //! | `/api/consignments/{id}/proof` | its proof (`corridor proof`), as a download |
+//! | `/api/consignments/{id}/proof/verify` | that proof made and verified, as `proof verify` does |
 //!
-//! A malformed consignment id is 400, one no node knows 404, any other path 404. Every call
-//! the dashboard makes is a read.
+//! A malformed consignment id or query parameter is 400 (the page's path as a page, the
+//! API's as JSON `{"error": ...}`), one no node knows 404, any other path 404, any method but
+//! GET 405. At most [`HEAVY`] lookups of one consignment (each reads every ledger) run at
+//! once; more are 503 with `Retry-After: 1`. Every call the dashboard makes is a read.
 
 pub mod state;
 
@@ -27,7 +32,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
@@ -51,11 +56,15 @@ pub const EVERY: Duration = Duration::from_secs(1);
 /// How long the proof download waits for witnessed checkpoints.
 const PROOF_WAIT: Duration = Duration::from_secs(3);
 
+/// How many lookups of one consignment (its trace, its proof) may run at once.
+pub const HEAVY: usize = 4;
+
 const PAGE: &str = include_str!("page.html");
 
 struct Shared {
     services: Services,
     picture: watch::Receiver<Arc<String>>,
+    heavy: tokio::sync::Semaphore,
 }
 
 type App = Arc<Shared>;
@@ -112,6 +121,7 @@ pub async fn serve(
     let app: App = Arc::new(Shared {
         services,
         picture: rx,
+        heavy: tokio::sync::Semaphore::new(HEAVY),
     });
     let poller = {
         let app = app.clone();
@@ -136,10 +146,13 @@ pub async fn serve(
     };
     let router = Router::new()
         .route("/", get(|| async { Html(PAGE) }))
+        .route("/consignments/{id}", get(page_of))
         .route("/api/state", get(picture))
         .route("/api/events", get(events))
+        .route("/api/consignments", get(list))
         .route("/api/consignments/{id}", get(consignment))
         .route("/api/consignments/{id}/proof", get(proof))
+        .route("/api/consignments/{id}/proof/verify", get(verify_proof))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
         .with_state(app);
     let done = shutdown.clone();
@@ -181,25 +194,34 @@ async fn events(
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
 
-/// The consignment id of a path, or the 400 answer.
-fn parse_id(id: &str) -> Result<Digest, Box<Response>> {
-    Digest::parse_hex("id", id).map_err(|e| {
-        Box::new(refused(
-            StatusCode::BAD_REQUEST,
-            format!("{e} (a consignment id is 64 hex digits)"),
-        ))
+/// The consignment id of a path, or why not.
+fn parse_id(id: &str) -> Result<Digest, String> {
+    Digest::parse_hex("id", id).map_err(|e| format!("{e} (a consignment id is 64 hex digits)"))
+}
+
+/// A heavy lookup's permit, or the 503 answer.
+fn permit(app: &Shared) -> Result<tokio::sync::SemaphorePermit<'_>, Box<Response>> {
+    app.heavy.try_acquire().map_err(|_| {
+        Box::new(
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, "1")],
+                [(header::CONTENT_TYPE, "application/json")],
+                json!({ "error": format!("busy: {HEAVY} consignment lookups are running; try again") })
+                    .to_string(),
+            )
+                .into_response(),
+        )
     })
 }
 
-async fn consignment(State(app): State<App>, Path(id): Path<String>) -> Response {
-    let id = match parse_id(&id) {
-        Ok(id) => id,
-        Err(r) => return *r,
-    };
-    let t = app.services.topology();
+/// Every node's view of consignment `id` (`GetConsignment`), in route order: its state and
+/// events, or why the node did not answer; `None` when no node knows it.
+async fn node_views(services: &Services, id: &Digest) -> Option<Vec<Value>> {
+    let t = services.topology();
     let mut nodes = Vec::new();
     for cc in t.country_codes() {
-        let Some(ch) = app.services.node(cc.as_str()) else {
+        let Some(ch) = services.node(cc.as_str()) else {
             continue;
         };
         let view = CustomsNodeClient::new(ch.clone())
@@ -230,12 +252,139 @@ async fn consignment(State(app): State<App>, Path(id): Path<String>) -> Response
             })),
         }
     }
-    if nodes.iter().all(|n| n.get("events").is_none()) {
+    nodes
+        .iter()
+        .any(|n| n.get("events").is_some())
+        .then_some(nodes)
+}
+
+/// A page saying why there is nothing to show (400 or 404), with a way back.
+fn error_page(status: StatusCode, why: &str) -> Response {
+    let why = why
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    let title = status.canonical_reason().unwrap_or("error");
+    (
+        status,
+        Html(format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+             <link rel=\"icon\" href=\"data:,\"><title>corridor: {title}</title></head>\
+             <body style=\"font:16px system-ui,sans-serif;margin:3rem auto;max-width:40rem;padding:0 1rem\">\
+             <h1>{title}</h1><p id=\"why\">{why}</p><p><a href=\"/\">the corridor dashboard</a></p>\
+             </body></html>"
+        )),
+    )
+        .into_response()
+}
+
+async fn page_of(State(app): State<App>, Path(id): Path<String>) -> Response {
+    let id = match parse_id(&id) {
+        Ok(id) => id,
+        Err(why) => return error_page(StatusCode::BAD_REQUEST, &why),
+    };
+    match node_views(&app.services, &id).await {
+        Some(_) => Html(PAGE).into_response(),
+        None => error_page(
+            StatusCode::NOT_FOUND,
+            &format!("Consignment {id} is not known at any node of the corridor."),
+        ),
+    }
+}
+
+/// One query parameter's test of a consignment of the picture.
+type Filter = Box<dyn Fn(&Value) -> bool>;
+
+/// `/api/consignments`: the picture's consignments that match every filter given.
+async fn list(State(app): State<App>, Query(q): Query<Vec<(String, String)>>) -> Response {
+    let picture: Value = serde_json::from_str(&app.picture.borrow().clone()).unwrap_or_default();
+    let t = app.services.topology();
+    let mut keep: Vec<Filter> = Vec::new();
+    for (k, v) in q {
+        let v = v.trim().to_string();
+        match k.as_str() {
+            "state" => {
+                if !state::STATES.contains(&v.as_str()) {
+                    return refused(
+                        StatusCode::BAD_REQUEST,
+                        format!(
+                            "state: {v:?} is not a state; one of {}",
+                            state::STATES.join(", ")
+                        ),
+                    );
+                }
+                keep.push(Box::new(move |c| c["state"] == v.as_str()));
+            }
+            "lane" => {
+                if !state::LANES.contains(&v.as_str()) {
+                    return refused(
+                        StatusCode::BAD_REQUEST,
+                        format!(
+                            "lane: {v:?} is not a lane; one of {}",
+                            state::LANES.join(", ")
+                        ),
+                    );
+                }
+                keep.push(Box::new(move |c| {
+                    c["lanes"]
+                        .as_object()
+                        .is_some_and(|l| l.values().any(|x| x == v.as_str()))
+                }));
+            }
+            "aeo" => {
+                let want = match v.as_str() {
+                    "yes" | "true" => true,
+                    "no" | "false" => false,
+                    _ => {
+                        return refused(
+                            StatusCode::BAD_REQUEST,
+                            format!("aeo: {v:?} is neither yes nor no"),
+                        );
+                    }
+                };
+                keep.push(Box::new(move |c| c["aeo"] == want));
+            }
+            "country" => {
+                if !t.country_codes().iter().any(|cc| cc.as_str() == v) {
+                    return refused(
+                        StatusCode::BAD_REQUEST,
+                        format!("country: {v:?} is not a country of the corridor"),
+                    );
+                }
+                keep.push(Box::new(move |c| c["at"] == v.as_str()));
+            }
+            _ => {
+                return refused(
+                    StatusCode::BAD_REQUEST,
+                    format!("{k}: unknown query parameter (known: state, lane, aeo, country)"),
+                );
+            }
+        }
+    }
+    let found: Vec<&Value> = picture["consignments"]
+        .as_array()
+        .map(|a| a.iter().filter(|c| keep.iter().all(|k| k(c))).collect())
+        .unwrap_or_default();
+    json_answer(StatusCode::OK, &json!(found))
+}
+
+async fn consignment(State(app): State<App>, Path(id): Path<String>) -> Response {
+    let id = match parse_id(&id) {
+        Ok(id) => id,
+        Err(why) => return refused(StatusCode::BAD_REQUEST, why),
+    };
+    let _permit = match permit(&app) {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    let Some(nodes) = node_views(&app.services, &id).await else {
         return refused(
             StatusCode::NOT_FOUND,
             format!("consignment {id} is not known at any node"),
         );
-    }
+    };
+    let t = app.services.topology();
     let trace = match corridor_audit::Corpus::load(
         t.clone(),
         corridor_audit::Source::Remote,
@@ -255,22 +404,62 @@ async fn consignment(State(app): State<App>, Path(id): Path<String>) -> Response
     )
 }
 
-async fn proof(State(app): State<App>, Path(id): Path<String>) -> Response {
-    let id = match parse_id(&id) {
-        Ok(id) => id,
-        Err(r) => return *r,
-    };
+/// Consignment `id`'s proof as `corridor proof` makes it, or the answer saying why not
+/// (404 when no node knows it, 503 when a service does not answer).
+async fn made_proof(
+    app: &Shared,
+    id: &str,
+) -> Result<(Digest, corridor_audit::proof::Made), Box<Response>> {
+    let id = parse_id(id).map_err(|why| Box::new(refused(StatusCode::BAD_REQUEST, why)))?;
+    let _permit = permit(app)?;
     let t = app.services.topology();
-    let made = match corridor_audit::proof::make_remote(t, &id, PROOF_WAIT).await {
-        Ok(m) => m,
+    match corridor_audit::proof::make_remote(t, &id, PROOF_WAIT).await {
+        Ok(m) => Ok((id, m)),
         Err(e) => {
             let status = if e.to_string().contains("is not known") {
                 StatusCode::NOT_FOUND
             } else {
                 StatusCode::SERVICE_UNAVAILABLE
             };
-            return refused(status, format!("{e:#}"));
+            Err(Box::new(refused(status, format!("{e:#}"))))
         }
+    }
+}
+
+/// `/api/consignments/{id}/proof/verify`: the proof made and checked against the topology's
+/// keys alone, as `corridor proof verify` checks a file.
+async fn verify_proof(State(app): State<App>, Path(id): Path<String>) -> Response {
+    let (_, made) = match made_proof(&app, &id).await {
+        Ok(m) => m,
+        Err(r) => return *r,
+    };
+    let checked = corridor_audit::proof::verify(app.services.topology(), &made.proof);
+    let ledgers: Vec<String> = made.proof.nodes.iter().map(|l| l.origin.clone()).collect();
+    json_answer(
+        StatusCode::OK,
+        &match checked {
+            Ok(tr) => json!({
+                "verified": tr.problems.is_empty(),
+                "countries": tr.countries,
+                "entries": tr.entries,
+                "ledgers": ledgers,
+                "problems": tr.problems,
+                "notes": made.notes,
+            }),
+            Err(e) => json!({
+                "verified": false,
+                "ledgers": ledgers,
+                "problems": [format!("{e:#}")],
+                "notes": made.notes,
+            }),
+        },
+    )
+}
+
+async fn proof(State(app): State<App>, Path(id): Path<String>) -> Response {
+    let (id, made) = match made_proof(&app, &id).await {
+        Ok(m) => m,
+        Err(r) => return *r,
     };
     match corridor_audit::proof::to_json(&made.proof) {
         Ok(text) => (

@@ -33,6 +33,22 @@ fn lazy(t: &Topology, addr: &str) -> anyhow::Result<Channel> {
         .connect_lazy())
 }
 
+/// The lanes in words, as the picture and the API's `lane` filter name them.
+pub const LANES: [&str; 4] = ["green", "blue", "yellow", "red"];
+
+/// The states in words, as the picture and the API's `state` filter name them.
+pub const STATES: [&str; 9] = [
+    "awaiting arrival",
+    "awaiting an officer",
+    "held",
+    "released",
+    "refused",
+    "exited",
+    "handed over",
+    "completed",
+    "cancelled",
+];
+
 /// A lane in words (`green`, `yellow`, ...), empty when unassessed.
 fn lane(l: i32) -> &'static str {
     match v1::Lane::try_from(l).unwrap_or(v1::Lane::Unspecified) {
@@ -122,54 +138,43 @@ impl Services {
             .map(|(_, ch)| ch)
     }
 
-    /// Every node's consignment views, by country in route order; a node that does not
-    /// answer has none.
-    async fn views(&self) -> Vec<(String, Result<Vec<v1::ConsignmentView>, String>)> {
-        let mut out = Vec::new();
-        for (cc, ch) in &self.nodes {
-            let r = CustomsNodeClient::new(ch.clone())
-                .list_consignments(v1::ListConsignmentsRequest {
-                    filter: v1::QueueFilter::All as i32,
-                })
-                .await
-                .map(|r| r.into_inner().consignments)
-                .map_err(|s| s.message().to_string());
-            out.push((cc.to_string(), r));
-        }
-        out
-    }
-
-    /// The whole picture, as the page draws it.
+    /// The whole picture, as the page draws it. Every service is asked at once, so one that
+    /// does not answer delays the picture by [`ASK_TIMEOUT`] at most.
     pub async fn snapshot(&self) -> Value {
         let t = &self.t;
         let target = t.clearance.target_micros();
-        let views = self.views().await;
+        let mut asked = tokio::task::JoinSet::new();
+        for (i, (cc, ch)) in self.nodes.iter().enumerate() {
+            let (cc, ch) = (cc.clone(), ch.clone());
+            asked.spawn(async move { (i, ask_node(cc, ch).await) });
+        }
+        let (registry, declarant) = tokio::join!(
+            ledger("registry", &self.registry),
+            ledger("declarant", &self.declarant)
+        );
+        let mut answers: Vec<Option<NodeAnswer>> = vec![None; self.nodes.len()];
+        while let Some(done) = asked.join_next().await {
+            // A task only panics if the runtime is shutting down: the picture is then moot.
+            if let Ok((i, a)) = done {
+                answers[i] = Some(a);
+            }
+        }
+        let answers: Vec<NodeAnswer> = answers
+            .into_iter()
+            .zip(&self.nodes)
+            .map(|(a, (cc, _))| a.unwrap_or_else(|| NodeAnswer::silent(cc)))
+            .collect();
+        let clock = answers.iter().find_map(|a| a.clock);
+        let mut ledgers = vec![registry, declarant];
         let mut countries = Vec::new();
-        let mut ledgers = vec![
-            ledger("registry", &self.registry).await,
-            ledger("declarant", &self.declarant).await,
-        ];
-        let mut clock = None;
-        for ((cc, ch), (_, v)) in self.nodes.iter().zip(&views) {
+        for a in &answers {
             let name = t
                 .countries
                 .iter()
-                .find(|c| c.code == cc.as_str())
+                .find(|c| c.code == a.cc)
                 .map_or(String::new(), |c| c.name.clone());
-            let status = CustomsNodeClient::new(ch.clone())
-                .get_node_status(v1::NodeStatusRequest::default())
-                .await
-                .map(tonic::Response::into_inner);
-            if clock.is_none() {
-                clock = CorridorClockClient::new(ch.clone())
-                    .get_corridor_time(v1::GetCorridorTimeRequest {})
-                    .await
-                    .ok()
-                    .map(|r| r.into_inner().now_unix_micros);
-            }
-            let mut l = ledger(&format!("customs {cc}"), ch).await;
-            l["country"] = json!(cc.as_str());
-            let waiting: Vec<Value> = v
+            let waiting: Vec<Value> = a
+                .views
                 .as_ref()
                 .map(|views| {
                     views
@@ -192,65 +197,216 @@ impl Services {
                         .collect()
                 })
                 .unwrap_or_default();
-            countries.push(match status {
+            countries.push(match &a.status {
                 Ok(s) => json!({
-                    "code": cc.as_str(),
+                    "code": a.cc,
                     "name": name,
                     "up": true,
                     "ledger_size": s.ledger_size,
                     "consignments": s.consignments,
                     "outbox": s.outbox,
-                    "witnessed": l["witnessed"].clone(),
+                    "witnessed": a.ledger["witnessed"].clone(),
                     "waiting": waiting,
                 }),
                 Err(e) => json!({
-                    "code": cc.as_str(),
+                    "code": a.cc,
                     "name": name,
                     "up": false,
-                    "error": e.message(),
+                    "error": e,
                     "waiting": [],
                 }),
             });
-            ledgers.push(l);
+            ledgers.push(a.ledger.clone());
         }
+        let route = Route::of(t);
         json!({
             "corridor": t.name,
             "clock_unix_micros": clock,
             "target_hours": target as f64 / 3.6e9,
             "countries": countries,
+            "stations": route.stations.iter().map(|(place, cc)| json!({
+                "place": place, "country": cc,
+            })).collect::<Vec<_>>(),
             "legs": t.legs.iter().map(|l| json!({
                 "from": l.from, "to": l.to, "mode": l.mode,
                 "from_place": l.from_place, "to_place": l.to_place, "hours": l.hours,
+                "transit": l.transit,
             })).collect::<Vec<_>>(),
             "ledgers": ledgers,
-            "consignments": consignments(&views, target),
+            "consignments": consignments(&answers, &route, clock.unwrap_or(0), target),
         })
     }
 }
 
+/// What one node said: its consignments, status, ledger and the corridor clock, or why not.
+#[derive(Clone)]
+struct NodeAnswer {
+    cc: String,
+    views: Result<Vec<v1::ConsignmentView>, String>,
+    status: Result<v1::NodeStatus, String>,
+    ledger: Value,
+    clock: Option<i64>,
+}
+
+impl NodeAnswer {
+    fn silent(cc: &CountryCode) -> Self {
+        Self {
+            cc: cc.to_string(),
+            views: Err("not asked".into()),
+            status: Err("not asked".into()),
+            ledger: json!({ "service": format!("customs {cc}"), "country": cc.as_str(), "up": false }),
+            clock: None,
+        }
+    }
+}
+
+/// Asks country `cc`'s node everything the picture needs, each question at once.
+async fn ask_node(cc: CountryCode, ch: Channel) -> NodeAnswer {
+    let mut node = CustomsNodeClient::new(ch.clone());
+    let mut node2 = node.clone();
+    let mut clock = CorridorClockClient::new(ch.clone());
+    let service = format!("customs {cc}");
+    let (views, status, clock, mut ledger) = tokio::join!(
+        node.list_consignments(v1::ListConsignmentsRequest {
+            filter: v1::QueueFilter::All as i32,
+        }),
+        node2.get_node_status(v1::NodeStatusRequest::default()),
+        clock.get_corridor_time(v1::GetCorridorTimeRequest {}),
+        ledger(&service, &ch),
+    );
+    ledger["country"] = json!(cc.as_str());
+    NodeAnswer {
+        cc: cc.to_string(),
+        views: views
+            .map(|r| r.into_inner().consignments)
+            .map_err(|s| s.message().to_string()),
+        status: status
+            .map(tonic::Response::into_inner)
+            .map_err(|s| s.message().to_string()),
+        ledger,
+        clock: clock.ok().map(|r| r.into_inner().now_unix_micros),
+    }
+}
+
+/// The route as the map draws it: its places in order (each leg's start, then the last
+/// leg's end), each with its country, and the legs between them (leg `i` runs from place `i`
+/// to place `i + 1`).
+struct Route {
+    stations: Vec<(String, String)>,
+    legs: Vec<(String, String, f64)>,
+}
+
+impl Route {
+    fn of(t: &Topology) -> Self {
+        let mut stations: Vec<(String, String)> = t
+            .legs
+            .iter()
+            .map(|l| (l.from_place.clone(), l.from.clone()))
+            .collect();
+        if let Some(l) = t.legs.last() {
+            stations.push((l.to_place.clone(), l.to.clone()));
+        }
+        Self {
+            stations,
+            legs: t
+                .legs
+                .iter()
+                .map(|l| (l.from.clone(), l.to.clone(), l.hours))
+                .collect(),
+        }
+    }
+
+    /// The place where goods enter country `cc`: the end of the leg into it (the route's
+    /// first place for the first country).
+    fn entry(&self, cc: &str) -> f64 {
+        self.legs
+            .iter()
+            .position(|(from, to, _)| to == cc && from != cc)
+            .map_or(0.0, |i| (i + 1) as f64)
+    }
+
+    /// Where goods are `hours` after starting the legs `of` (in order, one after another),
+    /// as a place index with a fraction; `None` when there are no such legs. Short of the
+    /// last place: arrival there is an officer's event, not a matter of time.
+    fn along(&self, of: &[usize], mut hours: f64) -> Option<f64> {
+        let last = *of.last()?;
+        for &i in of {
+            let h = self.legs[i].2;
+            if hours < h {
+                return Some(i as f64 + (hours.max(0.0) / h).min(0.97));
+            }
+            hours -= h;
+        }
+        Some(last as f64 + 0.97)
+    }
+
+    /// The legs goods travel once released in country `cc`: its domestic legs, then the leg
+    /// out of it (none at the last country).
+    fn onward(&self, cc: &str) -> Vec<usize> {
+        let domestic =
+            (0..self.legs.len()).filter(|&i| self.legs[i].0 == cc && self.legs[i].1 == cc);
+        let out = self.legs.iter().position(|(f, t, _)| f == cc && t != cc);
+        domestic.chain(out).collect()
+    }
+
+    /// Where a consignment is: at `cc`, in `state`, released there at `released` (0 when
+    /// not yet), the corridor clock at `now`; `from` is the previous country and its release
+    /// time when this one awaits its arrival. Goods released in a country travel its domestic
+    /// legs and then the leg out of it on the corridor clock; anywhere else they are at a
+    /// border: where they entered the country, or the route's end once completed. The second
+    /// value says whether it is on the way.
+    fn position(
+        &self,
+        cc: &str,
+        state: v1::ConsignmentState,
+        released: i64,
+        now: i64,
+        from: Option<(&str, i64)>,
+    ) -> (f64, bool) {
+        use v1::ConsignmentState as S;
+        let travelled = |cc: &str, since: i64| {
+            (since > 0)
+                .then(|| self.along(&self.onward(cc), (now - since) as f64 / 3.6e9))
+                .flatten()
+        };
+        let moving = match (state, from) {
+            (S::AwaitingArrival, Some((prev, since))) => travelled(prev, since),
+            // Exited: past the domestic legs, whatever the clock says.
+            (S::Exited | S::HandedOver, _) => travelled(cc, released).map(|p| {
+                let out = self.legs.iter().position(|(f, t, _)| f == cc && t != cc);
+                out.map_or(p, |i| p.max(i as f64))
+            }),
+            (S::Released, _) => travelled(cc, released),
+            _ => None,
+        };
+        match (moving, state) {
+            // A thousandth of a leg is finer than the map draws.
+            (Some(p), _) => ((p * 1000.0).round() / 1000.0, true),
+            (None, S::Completed) => (self.stations.len().saturating_sub(1) as f64, false),
+            (None, _) => (self.entry(cc), false),
+        }
+    }
+}
+
 /// Every consignment any node knows, once: its lane at each country, where it stands (the
-/// view of the last country on the route that knows it), AEO or not, and its clearance time
-/// against the target.
-fn consignments(
-    views: &[(String, Result<Vec<v1::ConsignmentView>, String>)],
-    target_micros: i64,
-) -> Vec<Value> {
-    /// Each country's lane, and the latest view.
-    type Seen<'a> = (Vec<(String, &'static str)>, &'a v1::ConsignmentView);
-    let mut by_id: BTreeMap<String, Seen<'_>> = BTreeMap::new();
-    for (cc, v) in views {
-        for x in v.iter().flatten() {
-            let e = by_id
-                .entry(x.consignment_id.clone())
-                .or_insert_with(|| (Vec::new(), x));
-            e.0.push((cc.clone(), lane(x.lane)));
-            // Route order: a later country's view is the more recent one.
-            e.1 = x;
+/// view of the last country on the route that knows it) and where on the route it is at
+/// `now`, AEO or not, and its clearance time against the target.
+fn consignments(answers: &[NodeAnswer], route: &Route, now: i64, target_micros: i64) -> Vec<Value> {
+    // Each country's view, in route order.
+    let mut by_id: BTreeMap<&str, Vec<(&str, &v1::ConsignmentView)>> = BTreeMap::new();
+    for a in answers {
+        for x in a.views.iter().flatten() {
+            by_id
+                .entry(x.consignment_id.as_str())
+                .or_default()
+                .push((a.cc.as_str(), x));
         }
     }
     let mut out: Vec<(i64, Value)> = by_id
         .into_iter()
-        .map(|(id, (lanes, x))| {
+        .filter_map(|(id, seen)| {
+            let &(cc, x) = seen.last()?;
+            let state = v1::ConsignmentState::try_from(x.state).unwrap_or(v1::ConsignmentState::Unspecified);
             let hours = x.clearance_micros as f64 / 3.6e9;
             let flag = if target_micros > 0 && x.clearance_micros >= target_micros {
                 "breach"
@@ -259,23 +415,129 @@ fn consignments(
             } else {
                 ""
             };
-            let latest = x.events.last().map_or(0, |e| e.recorded_at_unix_micros);
-            (
+            let from = seen
+                .len()
+                .checked_sub(2)
+                .map(|i| (seen[i].0, seen[i].1.released_at_unix_micros));
+            let (pos, moving) = route.position(cc, state, x.released_at_unix_micros, now, from);
+            let started = seen[0].1.arrived_at_unix_micros;
+            let latest = x.released_at_unix_micros.max(x.arrived_at_unix_micros).max(started);
+            Some((
                 latest,
                 json!({
                     "id": id,
-                    "at": x.country,
+                    "at": cc,
                     "state": state_words(x.state),
-                    "lanes": lanes.into_iter().collect::<BTreeMap<_, _>>(),
+                    "lanes": seen.iter().map(|(cc, x)| (*cc, lane(x.lane))).collect::<BTreeMap<_, _>>(),
                     "aeo": x.aeo_recognised,
                     "declarant": x.declarant_operator_id,
                     "clearance_hours": hours,
                     "flag": flag,
+                    "arrived_unix_micros": (started > 0).then_some(started),
+                    "completed_unix_micros": (state == v1::ConsignmentState::Completed).then_some(x.released_at_unix_micros),
+                    "pos": pos,
+                    "moving": moving,
                 }),
-            )
+            ))
         })
         .collect();
     // The most recently moved first.
     out.sort_by_key(|(latest, _)| std::cmp::Reverse(*latest));
     out.into_iter().map(|(_, v)| v).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use v1::ConsignmentState as S;
+
+    fn route() -> Route {
+        Route::of(&Topology::middle_corridor().unwrap())
+    }
+
+    #[test]
+    fn every_state_and_lane_has_its_word_in_the_lists_the_filters_accept() {
+        for s in 1..=9 {
+            assert!(STATES.contains(&state_words(s)), "{s}");
+        }
+        for l in 1..=4 {
+            assert!(LANES.contains(&lane(l)), "{l}");
+        }
+    }
+
+    #[test]
+    fn the_route_is_its_places_in_order_each_with_its_country() {
+        let r = route();
+        let places: Vec<(&str, &str)> = r
+            .stations
+            .iter()
+            .map(|(p, c)| (p.as_str(), c.as_str()))
+            .collect();
+        assert_eq!(
+            places,
+            [
+                ("Xi'an", "CN"),
+                ("Altynkol", "KZ"),
+                ("Aktau or Kuryk port", "KZ"),
+                ("Alat", "AZ"),
+                ("Kars", "TR")
+            ]
+        );
+        assert_eq!(r.entry("CN"), 0.0);
+        assert_eq!(r.entry("KZ"), 1.0);
+        assert_eq!(r.entry("AZ"), 3.0);
+        assert_eq!(r.entry("TR"), 4.0);
+    }
+
+    #[test]
+    fn a_consignment_moves_along_the_legs_on_the_corridor_clock_and_stops_short_of_arrival() {
+        let r = route();
+        let h = |x: f64| (x * 3.6e9) as i64;
+        // Awaiting arrival in KZ, released in CN 30 h ago: half way along the 60 h rail leg.
+        assert_eq!(
+            r.position("KZ", S::AwaitingArrival, 0, h(40.0), Some(("CN", h(10.0)))),
+            (0.5, true)
+        );
+        // Released at Altynkol 40 h ago: half way along the 80 h domestic leg to the Caspian.
+        assert_eq!(
+            r.position("KZ", S::Released, h(10.0), h(50.0), None),
+            (1.5, true)
+        );
+        // Then the 24 h ferry: 92 h after release, half way across.
+        assert_eq!(
+            r.position("KZ", S::HandedOver, h(8.0), h(100.0), None),
+            (2.5, true)
+        );
+        // Exited early: on the ferry leg, not still inland.
+        assert_eq!(
+            r.position("KZ", S::Exited, h(8.0), h(9.0), None),
+            (2.0, true)
+        );
+        // Long overdue at Alat: short of it, still on the way.
+        assert_eq!(
+            r.position("AZ", S::AwaitingArrival, 0, h(500.0), Some(("KZ", h(8.0)))),
+            (2.97, true)
+        );
+        // At an officer, refused, or not yet arrived at the first country: at the border.
+        assert_eq!(
+            r.position("AZ", S::AwaitingOfficer, 0, h(5.0), None),
+            (3.0, false)
+        );
+        assert_eq!(r.position("KZ", S::Refused, 0, h(5.0), None), (1.0, false));
+        assert_eq!(
+            r.position("CN", S::AwaitingArrival, 0, h(5.0), None),
+            (0.0, false)
+        );
+        // Released in TR, the last country: nowhere further to go.
+        assert_eq!(
+            r.position("TR", S::Released, h(1.0), h(5.0), None),
+            (4.0, false)
+        );
+        assert_eq!(
+            r.position("TR", S::Completed, h(1.0), h(5.0), None),
+            (4.0, false)
+        );
+    }
 }
