@@ -32,6 +32,10 @@ enum Command {
     /// input or usage; 3 a service stopped during the run (named at once, with
     /// `service NAME (pid N) stopped: STATUS`; the report is partial, marked PARTIAL).
     Demo(cmd::demo::DemoArgs),
+    /// Integration tests of clearance flows written as data: `scenario run FILE...` (exit 0
+    /// all held, 1 one did not, 2 a bad file) and `scenario schema`.
+    #[command(subcommand)]
+    Scenario(cmd::scenario::ScenarioCommand),
     /// Create and inspect ed25519 keys.
     #[command(subcommand)]
     Keys(cmd::keys::KeysCommand),
@@ -106,13 +110,18 @@ fn main() -> ExitCode {
     // commands that run them keep SIGPIPE ignored: a closed log pipe must not kill one.
     if !matches!(
         cli.command,
-        Command::Up(_) | Command::Demo(_) | Command::Serve(_) | Command::Bench(_)
+        Command::Up(_)
+            | Command::Demo(_)
+            | Command::Scenario(_)
+            | Command::Serve(_)
+            | Command::Bench(_)
     ) {
         sigpipe::reset();
     }
     let result = match cli.command {
         Command::Up(c) => cmd::up::run(c),
         Command::Demo(c) => cmd::demo::run(c),
+        Command::Scenario(c) => cmd::scenario::run(c),
         Command::Keys(c) => cmd::keys::run(c),
         Command::Ledger(c) => cmd::ledger::run(c),
         Command::Serve(c) => cmd::serve::run(c),

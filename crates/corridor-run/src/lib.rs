@@ -9,11 +9,14 @@
 //! - [`demo`]: the demonstration scenario and its clearance report.
 //! - [`bench`](mod@bench): the benchmarks of the ledger, the registry and the whole corridor.
 //! - [`dashboard`]: the read-only web page of a running corridor, live.
+//! - [`scenario`]: integration tests of clearance flows written as data, run on the demo's
+//!   engine.
 
 pub mod bench;
 pub mod bootstrap;
 pub mod dashboard;
 pub mod demo;
 pub mod launch;
+pub mod scenario;
 
 pub use launch::Corridor;

@@ -8,6 +8,7 @@ pub(crate) mod demo;
 pub(crate) mod keys;
 pub(crate) mod ledger;
 pub(crate) mod proof;
+pub(crate) mod scenario;
 pub(crate) mod serve;
 pub(crate) mod topology;
 pub(crate) mod trace;

@@ -31,42 +31,76 @@ const RESTRICTED: [(&str, &str); 2] = [
     ("9306210000", "Shotgun cartridges"),
 ];
 
-/// What the scenario decides for one consignment, from the seed.
+/// What an officer decides about a consignment that awaits one, and after how long.
 #[derive(Clone, Debug)]
-pub(super) struct Plan {
+pub(crate) struct Decide {
+    /// Release or refuse.
+    pub(crate) outcome: v1::Outcome,
+    /// Corridor hours the check or inspection takes.
+    pub(crate) hours: f64,
+    /// What the officer found.
+    pub(crate) findings: String,
+}
+
+impl Decide {
+    pub(crate) fn release(hours: f64, findings: &str) -> Self {
+        Self {
+            outcome: v1::Outcome::Release,
+            hours,
+            findings: findings.into(),
+        }
+    }
+}
+
+/// What a scenario decides for one consignment: the seed's for the demo, a file's for
+/// `corridor scenario`.
+#[derive(Clone, Debug)]
+pub(crate) struct Plan {
     /// The consignment's number in the scenario.
-    pub(super) n: u32,
+    pub(crate) n: u32,
     /// Its trader, an index into `TRADERS`.
-    pub(super) trader: usize,
-    /// The restricted goods it carries, an index into `RESTRICTED`, if any.
-    pub(super) restricted: Option<usize>,
+    pub(crate) trader: usize,
+    /// The goods of its first item, when not the sample's: (HS code, description).
+    pub(crate) goods: Option<(String, String)>,
+    /// Whether those goods are restricted (as the report counts them).
+    pub(crate) restricted: bool,
     /// The border (its index on the route) where a seal is found broken, if any.
-    broken_seal_at: Option<usize>,
+    pub(crate) broken_seal_at: Option<usize>,
     /// When it sets off, in corridor hours after the scenario starts.
-    start_hours: f64,
-    /// Hours an officer takes over a document check (yellow lane).
-    yellow_hours: f64,
-    /// Hours an officer takes over an inspection (red lane).
-    red_hours: f64,
-    /// Whether an officer who inspects restricted goods refuses them (else releases them).
-    refuse_restricted: bool,
+    pub(crate) start_hours: f64,
+    /// At each country (by its index on the route), what an officer decides when the
+    /// consignment awaits one in the yellow lane, and in the red lane.
+    pub(crate) officers: Vec<(Decide, Decide)>,
 }
 
 impl Plan {
-    pub(super) fn new(seed: u64, n: u32) -> Self {
+    /// The demo's plan for its consignment `n` on a route of `countries`, from `seed`.
+    pub(super) fn new(seed: u64, n: u32, countries: usize) -> Self {
         let d = Digest::of_parts(&[b"corridor/demo/v1", &seed.to_be_bytes(), &n.to_be_bytes()]);
         let b = d.as_bytes();
+        let restricted = b[1]
+            .is_multiple_of(12)
+            .then_some(usize::from(b[2]) % RESTRICTED.len());
+        let yellow_hours = 2.0 + f64::from(b[5] % 9);
+        let red_hours = 12.0 + f64::from(b[6] % 25);
+        let refuse_restricted = b[7].is_multiple_of(2);
+        let red = if restricted.is_some() && refuse_restricted {
+            Decide {
+                outcome: v1::Outcome::Refuse,
+                hours: red_hours,
+                findings: "restricted goods without an export licence".into(),
+            }
+        } else {
+            Decide::release(red_hours, "inspection: goods as declared")
+        };
         Self {
             n,
             trader: usize::from(b[0]) % TRADERS.len(),
-            restricted: b[1]
-                .is_multiple_of(12)
-                .then_some(usize::from(b[2]) % RESTRICTED.len()),
+            goods: restricted.map(|r| (RESTRICTED[r].0.into(), RESTRICTED[r].1.into())),
+            restricted: restricted.is_some(),
             broken_seal_at: b[3].is_multiple_of(25).then_some(usize::from(b[4]) % 4),
             start_hours: f64::from(n) * 0.5,
-            yellow_hours: 2.0 + f64::from(b[5] % 9),
-            red_hours: 12.0 + f64::from(b[6] % 25),
-            refuse_restricted: b[7].is_multiple_of(2),
+            officers: vec![(Decide::release(yellow_hours, "documents in order"), red); countries],
         }
     }
 }
@@ -212,20 +246,20 @@ impl Drivers {
             if let Some(l) = b.transport_legs.first_mut() {
                 l.from_location = origin.into();
             }
-            if let (Some(r), Some(i)) = (plan.restricted, b.consignment_items.first_mut()) {
-                i.hs_code = RESTRICTED[r].0.into();
-                i.description_of_goods = RESTRICTED[r].1.into();
+            if let (Some((hs, what)), Some(i)) = (&plan.goods, b.consignment_items.first_mut()) {
+                i.hs_code.clone_from(hs);
+                i.description_of_goods.clone_from(what);
             }
         }
-        if let (Some(r), Some(i)) = (
-            plan.restricted,
+        if let (Some((hs, what)), Some(i)) = (
+            &plan.goods,
             request
                 .declaration
                 .as_mut()
                 .and_then(|d| d.items.first_mut()),
         ) {
-            i.hs_code = RESTRICTED[r].0.into();
-            i.description_of_goods = RESTRICTED[r].1.into();
+            i.hs_code.clone_from(hs);
+            i.description_of_goods.clone_from(what);
         }
         let posts = declared_posts(
             &self.t,
@@ -274,30 +308,17 @@ impl Drivers {
                 .map_err(|s| anyhow::anyhow!("arrival at {cc}: {}", s.message()))?
                 .into_inner();
             if r.state() == S::AwaitingOfficer {
-                let red = r.lane() == Lane::Red;
-                self.pace
-                    .hours(if red {
-                        plan.red_hours
-                    } else {
-                        plan.yellow_hours
-                    })
-                    .await;
-                let refuse = red && plan.restricted.is_some() && plan.refuse_restricted;
+                let (yellow, red) = plan
+                    .officers
+                    .get(i)
+                    .context("an officer's plan for every country")?;
+                let decide = if r.lane() == Lane::Red { red } else { yellow };
+                self.pace.hours(decide.hours).await;
                 let d = v1::OfficerDecision {
                     consignment_id: idb.clone(),
                     country: cc.to_string(),
-                    outcome: if refuse {
-                        v1::Outcome::Refuse
-                    } else {
-                        v1::Outcome::Release
-                    } as i32,
-                    findings: if refuse {
-                        "restricted goods without an export licence".into()
-                    } else if red {
-                        "inspection: goods as declared".into()
-                    } else {
-                        "documents in order".into()
-                    },
+                    outcome: decide.outcome as i32,
+                    findings: decide.findings.clone(),
                     at_unix_micros: self.clock.now_micros(),
                 };
                 let r = node

@@ -37,7 +37,8 @@ pub use report::Report;
 
 use crate::bootstrap::dev_key;
 use crate::launch::{Corridor, Exited};
-use drive::{Driven, Drivers, Pace, Plan};
+pub(crate) use drive::{Decide, Plan};
+use drive::{Driven, Drivers, Pace};
 pub(crate) use drive::{StepPosts, declared_posts};
 
 /// How the demo runs.
@@ -94,8 +95,28 @@ pub async fn run(
     corridor: &Corridor,
     cfg: DemoConfig,
     tick: Duration,
+    progress: impl FnMut(&Progress, &[CountryCounts]),
+) -> anyhow::Result<Report> {
+    let countries = corridor.topology.countries.len();
+    let plans = (0..cfg.consignments)
+        .map(|n| Plan::new(cfg.seed, n, countries))
+        .collect();
+    run_plans(corridor, plans, cfg, tick, progress).await
+}
+
+/// Runs `plans` (one consignment each) on `corridor` as [`run`] runs the demo's; `cfg`
+/// gives the speed, and the seed the report states.
+pub(crate) async fn run_plans(
+    corridor: &Corridor,
+    plans: Vec<Plan>,
+    cfg: DemoConfig,
+    tick: Duration,
     mut progress: impl FnMut(&Progress, &[CountryCounts]),
 ) -> anyhow::Result<Report> {
+    let cfg = DemoConfig {
+        consignments: plans.len() as u32,
+        ..cfg
+    };
     let t = corridor.topology.clone();
     let clock = t.clock.clock()?;
     let began = Instant::now();
@@ -152,8 +173,7 @@ pub async fn run(
     );
     let results: Arc<Mutex<Vec<(Plan, Driven)>>> = Arc::default();
     let mut tasks = tokio::task::JoinSet::new();
-    for n in 0..cfg.consignments {
-        let plan = Plan::new(cfg.seed, n);
+    for plan in plans {
         let drivers = drivers.clone();
         let results = results.clone();
         tasks.spawn(async move {

@@ -230,6 +230,7 @@ pub(super) async fn report(
                 .collect::<String>()
         ));
         rows.push(serde_json::json!({
+            "n": plan.n,
             "id": id_hex,
             "reference": last.declaration_reference,
             "trader": trader,
@@ -237,7 +238,8 @@ pub(super) async fn report(
             "status": status,
             "clearance_hours": (hours * 100.0).round() / 100.0,
             "within_target": status == "completed" && last.clearance_micros <= target,
-            "restricted_goods": plan.restricted.is_some(),
+            "restricted_goods": plan.restricted,
+            "at": last.country,
             "countries": countries,
             "trace_verified": corpus.is_some() && trace_problems.is_empty(),
         }));
