@@ -218,3 +218,24 @@ fn the_shipped_schema_is_the_generated_one_and_every_shipped_scenario_validates(
     let bad = serde_json::json!({"name": "x", "consignments": [], "colour": 1});
     assert!(!v.is_valid(&bad));
 }
+
+#[test]
+fn the_readme_example_runs_and_passes() {
+    let readme = std::fs::read_to_string(deploy("../README.md")).unwrap();
+    let example = readme
+        .split("A complete file:\n\n```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n```").next())
+        .expect("README: a complete scenario file");
+    let dir = tempfile::tempdir().unwrap();
+    let topology = deploy("corridor.toml");
+    let text = example.replace(
+        "topology = \"../corridor.toml\"",
+        &format!("topology = {:?}", topology.to_str().unwrap()),
+    );
+    assert_ne!(text, example, "the example names a topology");
+    let f = scenario(dir.path(), "example.toml", &text);
+    let (code, out, err) = run(&["scenario", "run", &f]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("1/1 scenarios passed"), "{out}");
+}

@@ -139,6 +139,45 @@ pub(crate) fn declared_posts(t: &Topology, d: &v1::Declaration) -> anyhow::Resul
         .collect()
 }
 
+/// Makes the sample declaration's `route` follow topology `t`'s: its steps for the
+/// countries the topology has, in the topology's order, and a transit step for each country
+/// the sample does not name (entering and leaving at its first entry and exit posts, planned
+/// half way between its neighbours, carried as the next step is).
+fn follow_route(t: &Topology, route: &mut Vec<v1::RouteStep>) -> anyhow::Result<()> {
+    use corridor_topology::Crossing;
+    let codes = t.country_codes();
+    let mut out: Vec<v1::RouteStep> = Vec::with_capacity(codes.len());
+    for (i, cc) in codes.iter().enumerate() {
+        if let Some(step) = route.iter().find(|s| s.country == cc.as_str()) {
+            out.push(step.clone());
+            continue;
+        }
+        let posts = t.posts(cc)?;
+        let first = |way| {
+            posts
+                .iter()
+                .find(|p| p.crosses(way))
+                .map(|p| p.locode.to_string())
+                .with_context(|| format!("{cc} has no {way} post"))
+        };
+        let next = codes[i + 1..]
+            .iter()
+            .find_map(|n| route.iter().find(|s| s.country == n.as_str()));
+        let before = out.last().map_or(0, |s| s.planned_arrival_unix_micros);
+        let after = next.map_or(before, |s| s.planned_arrival_unix_micros);
+        out.push(v1::RouteStep {
+            country: cc.to_string(),
+            role: v1::DeclarationRole::Transit as i32,
+            entry_border_post: first(Crossing::Entry)?,
+            exit_border_post: first(Crossing::Exit)?,
+            planned_arrival_unix_micros: before + (after - before) / 2,
+            border_transport_means: next.and_then(|s| s.border_transport_means.clone()),
+        });
+    }
+    *route = out;
+    Ok(())
+}
+
 /// What became of one consignment: its id, or why driving it failed.
 pub(super) type Driven = Result<String, String>;
 
@@ -260,6 +299,9 @@ impl Drivers {
         ) {
             i.hs_code.clone_from(hs);
             i.description_of_goods.clone_from(what);
+        }
+        if let Some(d) = request.declaration.as_mut() {
+            follow_route(&self.t, &mut d.route)?;
         }
         let posts = declared_posts(
             &self.t,
