@@ -792,6 +792,25 @@ async fn a_declaration_is_cancelled_before_arrival_at_the_first_border_and_not_a
         kinds(&sb.declarant_entries(&id).await),
         [kind::SUBMITTED, kind::OUTCOME, kind::CANCELLED]
     );
+    // The cancelled consignment's trace verifies: the cancellation entry is signed by its
+    // declarant.
+    let traced = corridor_audit::Corpus::load(
+        sb.topology.clone(),
+        corridor_audit::Source::Remote,
+        Some(&id.to_hex()),
+    )
+    .await
+    .unwrap()
+    .trace(&id);
+    assert_eq!(traced.problems, Vec::<String>::new(), "{:#?}", traced.lines);
+    assert!(
+        traced
+            .lines
+            .iter()
+            .any(|l| l.contains("declaration.cancelled") && l.contains("signed by CN")),
+        "{:#?}",
+        traced.lines
+    );
     let cn = sb.ledger_size("CN").await;
     refused(
         sb.arrive("CN", &id, c.seals.clone()).await,

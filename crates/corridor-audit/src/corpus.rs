@@ -187,6 +187,14 @@ impl Corpus {
                     .collect(),
             })
             .collect();
+        // The declarant, whom a cancellation must be signed by: from the declaration the
+        // first node accepted.
+        let declarant = ledgers
+            .first()
+            .and_then(|l| l.find(kind::DECLARATION_ACCEPTED))
+            .and_then(|(e, _)| corridor_proto::decode_envelope(&e.envelope).ok())
+            .and_then(|env| corridor_proto::decode_declaration(env.payload()).ok())
+            .map(|d| d.declarant_operator_id.clone());
         let mut out = Traced::default();
         out.say(format!("consignment {id}"));
         match &self.registry {
@@ -219,7 +227,7 @@ impl Corpus {
                 out.entries += 1;
                 let who = corridor_proto::decode_envelope(&e.envelope)
                     .map_err(|x| x.to_string())
-                    .and_then(|env| self.signers.check(&l.cc, e, &env));
+                    .and_then(|env| self.signers.check(&l.cc, e, &env, declarant.as_ref()));
                 let head = format!(
                     "  #{:<6} {}  {:<22} {}",
                     e.seq,

@@ -116,9 +116,23 @@ impl Signers {
     }
 
     /// Checks the signatures of entry `e` of the ledger of `cc`, whose envelope is `env`,
-    /// against the role its kind requires; says who signed.
-    pub fn check(&self, cc: &CountryCode, e: &Entry, env: &Envelope) -> Result<String, String> {
+    /// against the role its kind requires; says who signed. `declarant` is the declarant of
+    /// the consignment (from its accepted declaration), whom its cancellation must be signed
+    /// by.
+    pub fn check(
+        &self,
+        cc: &CountryCode,
+        e: &Entry,
+        env: &Envelope,
+        declarant: Option<&OperatorId>,
+    ) -> Result<String, String> {
         match e.kind.as_str() {
+            kind::DECLARATION_CANCELLED => {
+                let c = corridor_proto::decode_declaration_cancellation(env.payload())
+                    .map_err(|x| x.to_string())?;
+                let op = declarant.ok_or("a cancellation of no accepted declaration")?;
+                self.operator_signed(op, c.cancelled_at_unix_micros(), env)
+            }
             kind::DECLARATION_ACCEPTED => {
                 let d =
                     corridor_proto::decode_declaration(env.payload()).map_err(|x| x.to_string())?;

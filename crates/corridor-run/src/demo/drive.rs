@@ -71,6 +71,34 @@ pub(crate) struct Plan {
     /// At each country (by its index on the route), what an officer decides when the
     /// consignment awaits one in the yellow lane, and in the red lane.
     pub(crate) officers: Vec<(Decide, Decide)>,
+    /// Its bill of lading's transport document reference, when not its own
+    /// (`KTZE-DEMO-NNNNNN`): two consignments of one bill are a double spend.
+    pub(crate) bill: Option<String>,
+    /// Whether its declarant cancels it, and when.
+    pub(crate) cancel: Option<Cancel>,
+}
+
+/// A cancellation by the declarant.
+#[derive(Clone, Debug)]
+pub(crate) struct Cancel {
+    /// Once the goods have arrived at the first border (which the node refuses), rather than
+    /// half an hour after the declaration.
+    pub(crate) after_arrival: bool,
+    /// Why.
+    pub(crate) reason: String,
+}
+
+/// A request of a consignment's flow that a service refused, as the flow records it.
+#[derive(Clone, Debug)]
+pub(crate) struct Refusal {
+    /// The consignment's number in the scenario.
+    pub(crate) n: u32,
+    /// What was refused: `submit` or `cancel`.
+    pub(crate) action: &'static str,
+    /// The gRPC status code.
+    pub(crate) code: tonic::Code,
+    /// Its message.
+    pub(crate) message: String,
 }
 
 impl Plan {
@@ -101,6 +129,8 @@ impl Plan {
             broken_seal_at: b[3].is_multiple_of(25).then_some(usize::from(b[4]) % 4),
             start_hours: f64::from(n) * 0.5,
             officers: vec![(Decide::release(yellow_hours, "documents in order"), red); countries],
+            bill: None,
+            cancel: None,
         }
     }
 }
@@ -204,9 +234,43 @@ pub(super) struct Drivers {
     pub(super) nodes: BTreeMap<CountryCode, CustomsNodeClient<Channel>>,
     pub(super) officers: BTreeMap<CountryCode, SigningKey>,
     pub(super) route: Vec<CountryCode>,
+    /// The requests refused along the consignments' flows.
+    pub(super) refusals: std::sync::Mutex<Vec<Refusal>>,
 }
 
 impl Drivers {
+    fn refused(&self, plan: &Plan, action: &'static str, s: &tonic::Status) {
+        self.refusals
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Refusal {
+                n: plan.n,
+                action,
+                code: s.code(),
+                message: s.message().to_owned(),
+            });
+    }
+
+    /// Asks the declarant to cancel consignment `id` as `plan` says: whether it did (a
+    /// refusal is recorded).
+    async fn cancel(&self, plan: &Plan, c: &Cancel, id: &str) -> bool {
+        let r = self
+            .declarant
+            .clone()
+            .cancel_consignment(v1::CancelConsignmentRequest {
+                consignment_id: id.into(),
+                reason: c.reason.clone(),
+            })
+            .await;
+        match r {
+            Ok(_) => true,
+            Err(s) => {
+                self.refused(plan, "cancel", &s);
+                false
+            }
+        }
+    }
+
     /// Hours of the legs from `a` to `b` in the topology (`a == b`: inside the country).
     fn leg_hours(&self, a: &CountryCode, b: &CountryCode) -> f64 {
         self.t
@@ -265,8 +329,12 @@ impl Drivers {
             ..
         } = TRADERS[plan.trader];
         let now = self.clock.now_micros();
+        let bill = plan
+            .bill
+            .clone()
+            .unwrap_or_else(|| format!("KTZE-DEMO-{:06}", plan.n));
         let plain = plain_consignment(
-            &format!("KTZE-DEMO-{:06}", plan.n),
+            &bill,
             &format!("DEMO-{:06}", plan.n),
             now + HOUR,
             &Parties {
@@ -312,10 +380,19 @@ impl Drivers {
             .clone()
             .submit_consignment(request)
             .await
-            .map_err(|s| anyhow::anyhow!("submission refused: {}", s.message()))?
+            .map_err(|s| {
+                self.refused(plan, "submit", &s);
+                anyhow::anyhow!("submission refused: {}", s.message())
+            })?
             .into_inner();
         let id = r.consignment_id;
         let idb = Digest::parse_hex("id", &id)?.as_bytes().to_vec();
+        if let Some(c) = plan.cancel.as_ref().filter(|c| !c.after_arrival) {
+            self.pace.hours(0.5).await;
+            if self.cancel(plan, c, &id).await {
+                return Ok(id);
+            }
+        }
         // The goods are presented at the place of loading an hour after the declaration.
         self.pace.hours(1.0).await;
         let last = self.route.len() - 1;
@@ -371,6 +448,11 @@ impl Drivers {
                 if r.state() == S::Refused {
                     return Ok(id);
                 }
+            }
+            if let Some(c) = plan.cancel.as_ref().filter(|c| c.after_arrival && i == 0)
+                && self.cancel(plan, c, &id).await
+            {
+                return Ok(id);
             }
             if i == last {
                 return Ok(id);

@@ -37,7 +37,7 @@ pub use report::Report;
 
 use crate::bootstrap::dev_key;
 use crate::launch::{Corridor, Exited};
-pub(crate) use drive::{Decide, Plan};
+pub(crate) use drive::{Cancel, Decide, Plan};
 use drive::{Driven, Drivers, Pace};
 pub(crate) use drive::{StepPosts, declared_posts};
 
@@ -159,6 +159,7 @@ pub(crate) async fn run_plans(
         officers,
         route: route.clone(),
         t: t.clone(),
+        refusals: std::sync::Mutex::default(),
     });
     progress(
         &Progress {

@@ -354,11 +354,26 @@ pub(super) async fn report(
         began.elapsed().as_secs_f64()
     ));
 
+    let refusals: Vec<serde_json::Value> = drivers
+        .refusals
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "n": r.n,
+                "action": r.action,
+                "code": format!("{:?}", r.code),
+                "message": r.message,
+            })
+        })
+        .collect();
     let json = serde_json::json!({
         "seed": cfg.seed,
         "speed": cfg.speed,
         "partial": stopped.map(partial_json),
         "consignments": rows,
+        "refusals": refusals,
         "summary": {
             "consignments": rows.len(),
             "completed": completed,

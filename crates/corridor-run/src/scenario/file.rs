@@ -64,6 +64,13 @@ pub struct Consignment {
     /// The country whose arrival finds a seal broken.
     #[serde(default)]
     pub broken_seal_at: Option<String>,
+    /// Its bill of lading's transport document reference (default: its own): two
+    /// consignments naming one bill are a double spend, and the second is refused.
+    #[serde(default)]
+    pub bill: Option<String>,
+    /// Its declarant cancels it.
+    #[serde(default)]
+    pub cancel: Option<Cancel>,
     /// What an officer decides where the consignment awaits one, by country (ISO 3166-1
     /// alpha-2); elsewhere officers release it after two hours.
     #[serde(default)]
@@ -71,6 +78,66 @@ pub struct Consignment {
     /// What must hold of it at the end.
     #[serde(default)]
     pub expect: ConsignmentExpect,
+}
+
+/// A cancellation by the declarant.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Cancel {
+    /// When: half an hour after the declaration, before the goods reach the first border
+    /// (the node accepts), or once they have arrived there (the node refuses).
+    pub when: CancelWhen,
+    /// Why.
+    #[serde(default = "cancel_reason")]
+    pub reason: String,
+}
+
+fn cancel_reason() -> String {
+    "cancelled by the declarant".into()
+}
+
+/// When a declarant cancels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CancelWhen {
+    /// Before the goods arrive at the first border.
+    BeforeFirstBorder,
+    /// Once they have arrived there.
+    AfterFirstBorder,
+}
+
+/// A request the flow makes that a service refuses.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefusalExpect {
+    /// What is refused.
+    pub action: Action,
+    /// The gRPC status code, as tonic names it (`FailedPrecondition`, `AlreadyExists`,
+    /// `InvalidArgument`, ...).
+    pub code: String,
+    /// A phrase of its message.
+    #[serde(default)]
+    pub message: String,
+}
+
+/// A request of a consignment's flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Its declaration, through the declarant.
+    Submit,
+    /// Its cancellation, through the declarant.
+    Cancel,
+}
+
+impl Action {
+    /// The action's name, as the report writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Submit => "submit",
+            Self::Cancel => "cancel",
+        }
+    }
 }
 
 /// Goods, by their Harmonized System code.
@@ -149,6 +216,9 @@ pub enum Status {
     Cancelled,
     /// Still held at a border.
     Held,
+    /// Its declaration was refused: no node knows it.
+    #[serde(rename = "not declared")]
+    NotDeclared,
 }
 
 impl Status {
@@ -159,6 +229,7 @@ impl Status {
             Self::Refused => "refused",
             Self::Cancelled => "cancelled",
             Self::Held => "held",
+            Self::NotDeclared => "not declared",
         }
     }
 }
@@ -190,6 +261,10 @@ pub struct ConsignmentExpect {
     /// expects the breach flagged.
     #[serde(default)]
     pub within_target: Option<bool>,
+    /// Requests of its flow that a service refuses, each with its code and a phrase of its
+    /// message (and no others refused).
+    #[serde(default)]
+    pub refusals: Vec<RefusalExpect>,
 }
 
 /// What must hold of the whole corridor at the end.

@@ -21,7 +21,7 @@ use corridor_topology::clock::format_micros;
 use corridor_topology::{ClockConfig, Topology};
 use serde_json::Value;
 
-use crate::demo::{Decide, DemoConfig, Plan, TRADERS};
+use crate::demo::{Cancel, Decide, DemoConfig, Plan, TRADERS};
 use crate::launch::{Corridor, prepare};
 use file::{Decision, Scenario};
 
@@ -59,6 +59,26 @@ pub fn check(path: &Path) -> Result<Checked, String> {
         plans,
     })
 }
+
+/// The gRPC status codes a refusal may have, as tonic names them.
+const CODES: [&str; 16] = [
+    "Cancelled",
+    "Unknown",
+    "InvalidArgument",
+    "DeadlineExceeded",
+    "NotFound",
+    "AlreadyExists",
+    "PermissionDenied",
+    "ResourceExhausted",
+    "FailedPrecondition",
+    "Aborted",
+    "OutOfRange",
+    "Unimplemented",
+    "Internal",
+    "Unavailable",
+    "DataLoss",
+    "Unauthenticated",
+];
 
 /// The engine's plan of each consignment of `s` on `t`, or `FIELD: what is wrong`.
 fn plans(s: &Scenario, t: &Topology) -> Result<Vec<Plan>, String> {
@@ -150,6 +170,16 @@ fn plans(s: &Scenario, t: &Topology) -> Result<Vec<Plan>, String> {
             };
             officers[k] = (d.clone(), d);
         }
+        for (j, r) in c.expect.refusals.iter().enumerate() {
+            if !CODES.contains(&r.code.as_str()) {
+                return Err(format!(
+                    "{}: {:?} is not a gRPC status code ({})",
+                    at(&format!("expect.refusals[{j}].code")),
+                    r.code,
+                    CODES.join(", ")
+                ));
+            }
+        }
         for cc in c.expect.lanes.keys() {
             country(&at(&format!("expect.lanes.{cc}")), cc)?;
         }
@@ -175,6 +205,11 @@ fn plans(s: &Scenario, t: &Topology) -> Result<Vec<Plan>, String> {
             broken_seal_at,
             start_hours: c.start_hours,
             officers,
+            bill: c.bill.clone(),
+            cancel: c.cancel.as_ref().map(|k| Cancel {
+                after_arrival: k.when == file::CancelWhen::AfterFirstBorder,
+                reason: k.reason.clone(),
+            }),
         });
     }
     Ok(out)
@@ -282,17 +317,70 @@ pub async fn run(program: &Path, c: &Checked, root: &Path) -> anyhow::Result<Out
                 failure,
             });
         };
+        let e = &k.expect;
+        let refused: Vec<&Value> = report.json["refusals"]
+            .as_array()
+            .map(|a| a.iter().filter(|r| r["n"] == i).collect())
+            .unwrap_or_default();
+        for r in &e.refusals {
+            let what = format!(
+                "{} refused with {}{}",
+                r.action.name(),
+                r.code,
+                if r.message.is_empty() {
+                    String::new()
+                } else {
+                    format!(" saying {:?}", r.message)
+                }
+            );
+            let seen = refused.iter().find(|x| x["action"] == r.action.name());
+            say(
+                what,
+                match seen {
+                    None => Some(format!("{} was not refused", r.action.name())),
+                    Some(x) if x["code"] == r.code.as_str()
+                        && x["message"].as_str().unwrap_or_default().contains(&r.message) =>
+                    {
+                        None
+                    }
+                    Some(x) => Some(format!("refused with {}: {}", x["code"].as_str().unwrap_or_default(), x["message"].as_str().unwrap_or_default())),
+                },
+            );
+        }
+        for x in refused
+            .iter()
+            .filter(|x| !e.refusals.iter().any(|r| x["action"] == r.action.name()))
+        {
+            say(
+                format!("{} is not refused", x["action"].as_str().unwrap_or_default()),
+                Some(format!(
+                    "refused with {}: {}",
+                    x["code"].as_str().unwrap_or_default(),
+                    x["message"].as_str().unwrap_or_default()
+                )),
+            );
+        }
         let Some(row) = rows.iter().find(|r| r["n"] == i) else {
+            let declared = !refused.iter().any(|x| x["action"] == "submit");
             let why = report
                 .problems
                 .iter()
                 .find(|p| p.starts_with(&format!("consignment {i}: ")))
                 .cloned()
                 .unwrap_or_else(|| "it was not driven to its end".into());
-            say("driven to its end".into(), Some(why));
+            match (e.status, declared) {
+                (Some(file::Status::NotDeclared), false) => {
+                    say("ends not declared".into(), None);
+                }
+                (Some(status), false) => {
+                    say(format!("ends {}", status.name()), Some("it was not declared".into()));
+                }
+                (Some(status), true) => say(format!("ends {}", status.name()), Some(why)),
+                (None, true) => say("driven to its end".into(), Some(why)),
+                (None, false) => {}
+            }
             continue;
         };
-        let e = &k.expect;
         // In route order.
         for (cc, lane) in route
             .iter()
@@ -370,6 +458,7 @@ pub async fn run(program: &Path, c: &Checked, root: &Path) -> anyhow::Result<Out
             && e.clearance_hours_at_most.is_none()
             && e.clearance_hours_at_least.is_none()
             && e.within_target.is_none()
+            && e.refusals.is_empty()
         {
             say("driven to its end".into(), None);
         }
