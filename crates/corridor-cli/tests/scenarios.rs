@@ -179,6 +179,20 @@ fn a_bad_file_is_one_line_naming_the_file_line_column_and_field_with_exit_2() {
             "refusal.toml: consignments[0].officers.KZ.findings: a refusal states its findings",
         ),
         (
+            "bill.toml",
+            format!(
+                "{head}trader = \"CN91610131XA01\"\nbill_of = \"b\"\n[[consignments]]\nname = \"b\"\ntrader = \"CN91610131XA01\"\n"
+            ),
+            "bill.toml: consignments[0].bill_of: \"b\" is not an earlier consignment of the file",
+        ),
+        (
+            "code.toml",
+            format!(
+                "{head}trader = \"CN91610131XA01\"\nexpect.refusals = [{{ action = \"submit\", code = \"Nope\" }}]\n"
+            ),
+            "code.toml: consignments[0].expect.refusals[0].code: \"Nope\" is not a gRPC status code",
+        ),
+        (
             "empty.toml",
             "name = \"x\"\nconsignments = []\n".to_string(),
             "empty.toml: consignments: a scenario sends at least one",

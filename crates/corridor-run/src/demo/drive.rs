@@ -76,6 +76,9 @@ pub(crate) struct Plan {
     pub(crate) bill: Option<String>,
     /// Whether its declarant cancels it, and when.
     pub(crate) cancel: Option<Cancel>,
+    /// The consignment (its number) whose bill of lading this one declares again, instead
+    /// of a bill of its own: a double spend unless that one was cancelled.
+    pub(crate) bill_of: Option<u32>,
 }
 
 /// A cancellation by the declarant.
@@ -131,6 +134,7 @@ impl Plan {
             officers: vec![(Decide::release(yellow_hours, "documents in order"), red); countries],
             bill: None,
             cancel: None,
+            bill_of: None,
         }
     }
 }
@@ -236,6 +240,9 @@ pub(super) struct Drivers {
     pub(super) route: Vec<CountryCode>,
     /// The requests refused along the consignments' flows.
     pub(super) refusals: std::sync::Mutex<Vec<Refusal>>,
+    /// Each declared consignment's bill of lading id, by its number (`None`: its
+    /// declaration was refused), for the consignments that declare it again.
+    pub(super) bills: tokio::sync::watch::Sender<BTreeMap<u32, Option<String>>>,
 }
 
 impl Drivers {
@@ -375,11 +382,30 @@ impl Drivers {
             &self.t,
             request.declaration.as_ref().context("a declaration")?,
         )?;
-        let r = self
-            .declarant
-            .clone()
-            .submit_consignment(request)
-            .await
+        if let Some(k) = plan.bill_of {
+            let mut issued = self.bills.subscribe();
+            let bill = issued
+                .wait_for(|m| m.contains_key(&k))
+                .await
+                .context("the bills' record")?
+                .get(&k)
+                .cloned()
+                .flatten()
+                .with_context(|| {
+                    format!("consignment {k}, whose bill it declares, was not declared")
+                })?;
+            request.bill_of_lading = None;
+            request.bill_of_lading_id = bill;
+        }
+        let submitted = self.declarant.clone().submit_consignment(request).await;
+        let bill = submitted
+            .as_ref()
+            .ok()
+            .map(|r| r.get_ref().bill_of_lading_id.clone());
+        self.bills.send_modify(|m| {
+            m.insert(plan.n, bill);
+        });
+        let r = submitted
             .map_err(|s| {
                 self.refused(plan, "submit", &s);
                 anyhow::anyhow!("submission refused: {}", s.message())

@@ -160,6 +160,7 @@ pub(crate) async fn run_plans(
         route: route.clone(),
         t: t.clone(),
         refusals: std::sync::Mutex::default(),
+        bills: tokio::sync::watch::Sender::new(BTreeMap::new()),
     });
     progress(
         &Progress {

@@ -64,10 +64,14 @@ pub struct Consignment {
     /// The country whose arrival finds a seal broken.
     #[serde(default)]
     pub broken_seal_at: Option<String>,
-    /// Its bill of lading's transport document reference (default: its own): two
-    /// consignments naming one bill are a double spend, and the second is refused.
+    /// Its bill of lading's transport document reference (default: its own).
     #[serde(default)]
     pub bill: Option<String>,
+    /// The name of an earlier consignment whose bill of lading (the same signed document)
+    /// this one declares again instead of a bill of its own: a double spend, unless that
+    /// one was cancelled.
+    #[serde(default)]
+    pub bill_of: Option<String>,
     /// Its declarant cancels it.
     #[serde(default)]
     pub cancel: Option<Cancel>,

@@ -206,6 +206,22 @@ fn plans(s: &Scenario, t: &Topology) -> Result<Vec<Plan>, String> {
             start_hours: c.start_hours,
             officers,
             bill: c.bill.clone(),
+            bill_of: match &c.bill_of {
+                None => None,
+                Some(other) => Some(
+                    s.consignments[..i]
+                        .iter()
+                        .position(|o| &o.name == other)
+                        .filter(|&k| s.consignments[k].start_hours <= c.start_hours)
+                        .ok_or_else(|| {
+                            format!(
+                                "{}: {other:?} is not an earlier consignment of the file (one \
+                                 listed before it, setting off no later)",
+                                at("bill_of")
+                            )
+                        })? as u32,
+                ),
+            },
             cancel: c.cancel.as_ref().map(|k| Cancel {
                 after_arrival: k.when == file::CancelWhen::AfterFirstBorder,
                 reason: k.reason.clone(),
@@ -338,12 +354,20 @@ pub async fn run(program: &Path, c: &Checked, root: &Path) -> anyhow::Result<Out
                 what,
                 match seen {
                     None => Some(format!("{} was not refused", r.action.name())),
-                    Some(x) if x["code"] == r.code.as_str()
-                        && x["message"].as_str().unwrap_or_default().contains(&r.message) =>
+                    Some(x)
+                        if x["code"] == r.code.as_str()
+                            && x["message"]
+                                .as_str()
+                                .unwrap_or_default()
+                                .contains(&r.message) =>
                     {
                         None
                     }
-                    Some(x) => Some(format!("refused with {}: {}", x["code"].as_str().unwrap_or_default(), x["message"].as_str().unwrap_or_default())),
+                    Some(x) => Some(format!(
+                        "refused with {}: {}",
+                        x["code"].as_str().unwrap_or_default(),
+                        x["message"].as_str().unwrap_or_default()
+                    )),
                 },
             );
         }
@@ -352,7 +376,10 @@ pub async fn run(program: &Path, c: &Checked, root: &Path) -> anyhow::Result<Out
             .filter(|x| !e.refusals.iter().any(|r| x["action"] == r.action.name()))
         {
             say(
-                format!("{} is not refused", x["action"].as_str().unwrap_or_default()),
+                format!(
+                    "{} is not refused",
+                    x["action"].as_str().unwrap_or_default()
+                ),
                 Some(format!(
                     "refused with {}: {}",
                     x["code"].as_str().unwrap_or_default(),
@@ -373,7 +400,10 @@ pub async fn run(program: &Path, c: &Checked, root: &Path) -> anyhow::Result<Out
                     say("ends not declared".into(), None);
                 }
                 (Some(status), false) => {
-                    say(format!("ends {}", status.name()), Some("it was not declared".into()));
+                    say(
+                        format!("ends {}", status.name()),
+                        Some("it was not declared".into()),
+                    );
                 }
                 (Some(status), true) => say(format!("ends {}", status.name()), Some(why)),
                 (None, true) => say("driven to its end".into(), Some(why)),
