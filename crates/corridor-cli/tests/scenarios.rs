@@ -193,6 +193,13 @@ fn a_bad_file_is_one_line_naming_the_file_line_column_and_field_with_exit_2() {
             "code.toml: consignments[0].expect.refusals[0].code: \"Nope\" is not a gRPC status code",
         ),
         (
+            "event.toml",
+            format!(
+                "{head}trader = \"CN91610131XA01\"\n[[events]]\nat_hours = 5.0\nterminate_arrangement = {{ between = [\"CN\", \"AZ\"], by = \"TR\" }}\n"
+            ),
+            "event.toml: events[0].terminate_arrangement.by: \"TR\" is not a party to the arrangement",
+        ),
+        (
             "empty.toml",
             "name = \"x\"\nconsignments = []\n".to_string(),
             "empty.toml: consignments: a scenario sends at least one",

@@ -142,6 +142,16 @@ impl Registrar {
         Ok(self.client.change_certificate_status(r).await?.into_inner())
     }
 
+    /// Terminates an arrangement, signed by `authority` (of one of its parties).
+    pub async fn terminate_arrangement(
+        &mut self,
+        doc: &v1::ArrangementTermination,
+        authority: &SigningKey,
+    ) -> Result<v1::ChangeReceipt, Status> {
+        let r = corridor_aeo::sign::request(pt::ARRANGEMENT_TERMINATION, doc, authority);
+        Ok(self.client.terminate_arrangement(r).await?.into_inner())
+    }
+
     /// Proposes an arrangement signed by every key of `authorities` (all parties: in force
     /// at once).
     pub async fn propose_arrangement(

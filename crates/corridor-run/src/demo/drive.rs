@@ -91,6 +91,35 @@ pub(crate) struct Cancel {
     pub(crate) reason: String,
 }
 
+/// A change to the registry at a corridor time of the scenario, signed by the authority
+/// that may make it.
+#[derive(Clone, Debug)]
+pub(crate) enum RegistryChange {
+    /// An AEO certificate suspended by its issuing country's authority.
+    Suspend {
+        /// The certificate.
+        aeo_id: String,
+        /// Why.
+        reason: String,
+    },
+    /// An arrangement terminated by one of its parties.
+    Terminate {
+        /// The arrangement.
+        arrangement_id: String,
+        /// The party that terminates it.
+        by: CountryCode,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A registry change and when it happens, in corridor hours after the scenario starts.
+#[derive(Clone, Debug)]
+pub(crate) struct Event {
+    pub(crate) at_hours: f64,
+    pub(crate) change: RegistryChange,
+}
+
 /// A request of a consignment's flow that a service refused, as the flow records it.
 #[derive(Clone, Debug)]
 pub(crate) struct Refusal {
@@ -325,6 +354,51 @@ impl Drivers {
             }
         }
         bail!("{cc} ended the consignment's stream before handing it over")
+    }
+
+    /// Makes registry change `e` at its time; waits until every service has it.
+    pub(super) async fn happen(&self, e: &Event) -> anyhow::Result<()> {
+        use crate::bootstrap::{Registrar, authority_key, sync};
+        self.pace.hours(e.at_hours).await;
+        let now = self.clock.now_micros();
+        let mut registrar = Registrar::connect(&self.t).await?;
+        match &e.change {
+            RegistryChange::Suspend { aeo_id, reason } => {
+                let aeo = corridor_core::AeoId::parse("aeo_id", aeo_id)?;
+                let doc = v1::CertificateStatusChange {
+                    aeo_id: aeo_id.clone(),
+                    action: v1::CertificateAction::Suspend as i32,
+                    reason: reason.clone(),
+                    effective_at_unix_micros: now,
+                    issued_at_unix_micros: now,
+                };
+                registrar
+                    .change_certificate_status(&doc, &authority_key(&self.t, &aeo.country())?)
+                    .await
+                    .map_err(|s| anyhow::anyhow!("suspending {aeo_id}: {}", s.message()))?;
+            }
+            RegistryChange::Terminate {
+                arrangement_id,
+                by,
+                reason,
+            } => {
+                let doc = v1::ArrangementTermination {
+                    arrangement_id: arrangement_id.clone(),
+                    country: by.to_string(),
+                    reason: reason.clone(),
+                    effective_at_unix_micros: now,
+                    issued_at_unix_micros: now,
+                };
+                registrar
+                    .terminate_arrangement(&doc, &authority_key(&self.t, by)?)
+                    .await
+                    .map_err(|s| {
+                        anyhow::anyhow!("terminating {arrangement_id}: {}", s.message())
+                    })?;
+            }
+        }
+        sync(&self.t).await?;
+        Ok(())
     }
 
     /// One consignment from submission to its end, officers and transport simulated.

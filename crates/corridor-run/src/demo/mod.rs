@@ -37,7 +37,7 @@ pub use report::Report;
 
 use crate::bootstrap::dev_key;
 use crate::launch::{Corridor, Exited};
-pub(crate) use drive::{Cancel, Decide, Plan};
+pub(crate) use drive::{Cancel, Decide, Event, Plan, RegistryChange};
 use drive::{Driven, Drivers, Pace};
 pub(crate) use drive::{StepPosts, declared_posts};
 
@@ -101,7 +101,7 @@ pub async fn run(
     let plans = (0..cfg.consignments)
         .map(|n| Plan::new(cfg.seed, n, countries))
         .collect();
-    run_plans(corridor, plans, cfg, tick, progress).await
+    run_plans(corridor, plans, Vec::new(), cfg, tick, progress).await
 }
 
 /// Runs `plans` (one consignment each) on `corridor` as [`run`] runs the demo's; `cfg`
@@ -109,6 +109,7 @@ pub async fn run(
 pub(crate) async fn run_plans(
     corridor: &Corridor,
     plans: Vec<Plan>,
+    events: Vec<Event>,
     cfg: DemoConfig,
     tick: Duration,
     mut progress: impl FnMut(&Progress, &[CountryCounts]),
@@ -186,6 +187,21 @@ pub(crate) async fn run_plans(
                 .push((plan, r));
         });
     }
+    // The registry's changes, each at its time; what failed is a problem of the report.
+    let failed_events: Arc<Mutex<Vec<String>>> = Arc::default();
+    let mut happenings = tokio::task::JoinSet::new();
+    for e in events {
+        let drivers = drivers.clone();
+        let failed = failed_events.clone();
+        happenings.spawn(async move {
+            if let Err(x) = drivers.happen(&e).await {
+                failed
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(format!("event at {} h: {x:#}", e.at_hours));
+            }
+        });
+    }
     let mut dead = None;
     loop {
         let done = tokio::select! {
@@ -221,9 +237,18 @@ pub(crate) async fn run_plans(
         }
     }
     while tasks.join_next().await.is_some() {}
+    // Changes due after the last consignment ended still happen (unless a service stopped).
+    if dead.is_some() {
+        happenings.abort_all();
+    }
+    while happenings.join_next().await.is_some() {}
     let mut results = std::mem::take(&mut *results.lock().unwrap_or_else(|p| p.into_inner()));
     results.sort_by_key(|(p, _)| p.n);
-    report::report(&t, &drivers, &results, cfg, began, dead.as_ref()).await
+    let mut report = report::report(&t, &drivers, &results, cfg, began, dead.as_ref()).await?;
+    report.problems.extend(std::mem::take(
+        &mut *failed_events.lock().unwrap_or_else(|p| p.into_inner()),
+    ));
+    Ok(report)
 }
 
 /// The service whose exit a run saw (every child's exit already seen is a corridor that

@@ -213,7 +213,11 @@ pub(super) async fn report(
                     .or_default()
                     .entry(lane_name(v.lane))
                     .or_default() += 1;
-                serde_json::json!({"country": v.country, "lane": lane_name(v.lane)})
+                serde_json::json!({
+                    "country": v.country,
+                    "lane": lane_name(v.lane),
+                    "aeo": v.aeo_recognised,
+                })
             })
             .collect();
         let trader = TRADERS[plan.trader].operator;

@@ -31,6 +31,9 @@ pub struct Scenario {
     pub random_selectivity: bool,
     /// The consignments, each driven from its declaration to its end.
     pub consignments: Vec<Consignment>,
+    /// Changes to the AEO registry at corridor times of the scenario.
+    #[serde(default)]
+    pub events: Vec<Event>,
     /// What must hold of the whole corridor at the end.
     #[serde(default)]
     pub expect: CorridorExpect,
@@ -82,6 +85,39 @@ pub struct Consignment {
     /// What must hold of it at the end.
     #[serde(default)]
     pub expect: ConsignmentExpect,
+}
+
+/// A change to the AEO registry at a corridor time, signed by the authority that may make
+/// it; every service has it before the scenario goes on. Exactly one change per event.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Event {
+    /// When, in corridor hours after the scenario starts.
+    pub at_hours: f64,
+    /// An AEO certificate (e.g. `AEOCN0000000001`) suspended by its issuing country.
+    #[serde(default)]
+    pub suspend_certificate: Option<String>,
+    /// The arrangement between two countries terminated by one of them.
+    #[serde(default)]
+    pub terminate_arrangement: Option<Termination>,
+    /// Why.
+    #[serde(default = "event_reason")]
+    pub reason: String,
+}
+
+fn event_reason() -> String {
+    "scenario event".into()
+}
+
+/// An arrangement's termination.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Termination {
+    /// The arrangement's two countries (the demonstration registry has one between every
+    /// two countries of the route).
+    pub between: [String; 2],
+    /// The party that terminates it: one of the two.
+    pub by: String,
 }
 
 /// A cancellation by the declarant.
@@ -254,6 +290,10 @@ pub struct ConsignmentExpect {
     /// Whether its trader's AEO status was recognised at the first country.
     #[serde(default)]
     pub aeo: Option<bool>,
+    /// Whether its trader's AEO status was recognised at each country named (each node
+    /// decides at its own assessment, from its copy of the registry then).
+    #[serde(default)]
+    pub aeo_recognised: BTreeMap<String, bool>,
     /// Its corridor clearance time (the sum of its dwell at every border), at most this many
     /// hours.
     #[serde(default)]

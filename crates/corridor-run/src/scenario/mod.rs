@@ -21,7 +21,7 @@ use corridor_topology::clock::format_micros;
 use corridor_topology::{ClockConfig, Topology};
 use serde_json::Value;
 
-use crate::demo::{Cancel, Decide, DemoConfig, Plan, TRADERS};
+use crate::demo::{Cancel, Decide, DemoConfig, Event, Plan, RegistryChange, TRADERS};
 use crate::launch::{Corridor, prepare};
 use file::{Decision, Scenario};
 
@@ -35,6 +35,7 @@ pub struct Checked {
     /// The topology file it runs on (`None`: the built-in Middle Corridor).
     pub topology: Option<PathBuf>,
     plans: Vec<Plan>,
+    events: Vec<Event>,
 }
 
 /// Reads scenario file `path` and checks it against its topology: the scenario ready to run,
@@ -52,11 +53,13 @@ pub fn check(path: &Path) -> Result<Checked, String> {
     }
     .map_err(|e| format!("{shown}: topology: {e}"))?;
     let plans = plans(&s, &t).map_err(|e| format!("{shown}: {e}"))?;
+    let events = events(&s, &t).map_err(|e| format!("{shown}: {e}"))?;
     Ok(Checked {
         path: path.to_owned(),
         scenario: s,
         topology,
         plans,
+        events,
     })
 }
 
@@ -79,6 +82,77 @@ const CODES: [&str; 16] = [
     "DataLoss",
     "Unauthenticated",
 ];
+
+/// The registry changes of `s`, checked against `t`, or `FIELD: what is wrong`.
+fn events(s: &Scenario, t: &Topology) -> Result<Vec<Event>, String> {
+    let route = t.country_codes();
+    let mut out = Vec::new();
+    for (i, e) in s.events.iter().enumerate() {
+        let at = |f: &str| format!("events[{i}].{f}");
+        if !(e.at_hours.is_finite() && e.at_hours >= 0.0) {
+            return Err(format!(
+                "{}: {} is not zero or more",
+                at("at_hours"),
+                e.at_hours
+            ));
+        }
+        let change = match (&e.suspend_certificate, &e.terminate_arrangement) {
+            (Some(aeo), None) => {
+                if !TRADERS.iter().any(|tr| tr.aeo == Some(aeo.as_str())) {
+                    return Err(format!(
+                        "{}: {aeo:?} is not a demonstration trader's certificate ({})",
+                        at("suspend_certificate"),
+                        TRADERS
+                            .iter()
+                            .filter_map(|t| t.aeo)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
+                RegistryChange::Suspend {
+                    aeo_id: aeo.clone(),
+                    reason: e.reason.clone(),
+                }
+            }
+            (None, Some(term)) => {
+                let field = at("terminate_arrangement");
+                let mut idx = Vec::new();
+                for cc in &term.between {
+                    idx.push(route.iter().position(|c| c.as_str() == cc).ok_or_else(|| {
+                        format!("{field}.between: {cc:?} is not a country of the route")
+                    })?);
+                }
+                idx.sort_unstable();
+                if idx[0] == idx[1] {
+                    return Err(format!(
+                        "{field}.between: an arrangement is between two countries"
+                    ));
+                }
+                if !term.between.contains(&term.by) {
+                    return Err(format!(
+                        "{field}.by: {:?} is not a party to the arrangement",
+                        term.by
+                    ));
+                }
+                RegistryChange::Terminate {
+                    arrangement_id: format!("MRA-{}-{}", route[idx[0]], route[idx[1]]),
+                    by: CountryCode::parse("by", &term.by).map_err(|x| x.to_string())?,
+                    reason: e.reason.clone(),
+                }
+            }
+            _ => {
+                return Err(format!(
+                    "events[{i}]: one of suspend_certificate and terminate_arrangement"
+                ));
+            }
+        };
+        out.push(Event {
+            at_hours: e.at_hours,
+            change,
+        });
+    }
+    Ok(out)
+}
 
 /// The engine's plan of each consignment of `s` on `t`, or `FIELD: what is wrong`.
 fn plans(s: &Scenario, t: &Topology) -> Result<Vec<Plan>, String> {
@@ -182,6 +256,9 @@ fn plans(s: &Scenario, t: &Topology) -> Result<Vec<Plan>, String> {
         }
         for cc in c.expect.lanes.keys() {
             country(&at(&format!("expect.lanes.{cc}")), cc)?;
+        }
+        for cc in c.expect.aeo_recognised.keys() {
+            country(&at(&format!("expect.aeo_recognised.{cc}")), cc)?;
         }
         if let Some(cc) = &c.expect.at {
             country(&at("expect.at"), cc)?;
@@ -312,6 +389,7 @@ pub async fn run(program: &Path, c: &Checked, root: &Path) -> anyhow::Result<Out
     let report = crate::demo::run_plans(
         &corridor,
         c.plans.clone(),
+        c.events.clone(),
         cfg,
         Duration::from_secs(1),
         |_, _| {},
@@ -430,6 +508,30 @@ pub async fn run(program: &Path, c: &Checked, root: &Path) -> anyhow::Result<Out
                 },
             );
         }
+        for (cc, want) in route
+            .iter()
+            .filter_map(|cc| e.aeo_recognised.get_key_value(cc.as_str()))
+        {
+            let seen = row["countries"]
+                .as_array()
+                .and_then(|cs| cs.iter().find(|x| x["country"] == cc.as_str()))
+                .map(|x| x["aeo"] == true);
+            say(
+                format!(
+                    "its trader {} as an AEO at {cc}",
+                    if *want {
+                        "is recognised"
+                    } else {
+                        "is not recognised"
+                    }
+                ),
+                match seen {
+                    Some(s) if s == *want => None,
+                    Some(s) => Some(format!("recognised: {s}")),
+                    None => Some(format!("it never reached {cc}")),
+                },
+            );
+        }
         if let Some(status) = e.status {
             say(
                 format!("ends {}", status.name()),
@@ -489,9 +591,30 @@ pub async fn run(program: &Path, c: &Checked, root: &Path) -> anyhow::Result<Out
             && e.clearance_hours_at_least.is_none()
             && e.within_target.is_none()
             && e.refusals.is_empty()
+            && e.aeo_recognised.is_empty()
         {
             say("driven to its end".into(), None);
         }
+    }
+    if !c.events.is_empty() {
+        let failed: Vec<&str> = report
+            .problems
+            .iter()
+            .filter(|p| p.starts_with("event at "))
+            .map(String::as_str)
+            .collect();
+        checks.push(Check {
+            consignment: None,
+            what: "every registry event happens".into(),
+            failure: (!failed.is_empty()).then(|| failed.join("; ")),
+        });
+    }
+    if let Some(e) = &report.stopped {
+        checks.push(Check {
+            consignment: None,
+            what: "every service runs to the end".into(),
+            failure: Some(e.to_string()),
+        });
     }
     let ledgers = report.json["ledgers"]
         .as_array()
