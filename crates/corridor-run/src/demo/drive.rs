@@ -91,10 +91,20 @@ pub(crate) struct Cancel {
     pub(crate) reason: String,
 }
 
-/// A change to the registry at a corridor time of the scenario, signed by the authority
-/// that may make it.
+/// A change to the corridor at a corridor time of the scenario: to the registry, signed by
+/// the authority that may make it, or a node that stops answering for a while.
 #[derive(Clone, Debug)]
-pub(crate) enum RegistryChange {
+pub(crate) enum Change {
+    /// The node process `pid` of `country` paused (SIGSTOP) for `hours`, then resumed: it
+    /// answers nothing meanwhile, as a node that is down.
+    Pause {
+        /// The country.
+        country: CountryCode,
+        /// Its node's process.
+        pid: u32,
+        /// For how long, in corridor hours.
+        hours: f64,
+    },
     /// An AEO certificate suspended by its issuing country's authority.
     Suspend {
         /// The certificate.
@@ -117,7 +127,7 @@ pub(crate) enum RegistryChange {
 #[derive(Clone, Debug)]
 pub(crate) struct Event {
     pub(crate) at_hours: f64,
-    pub(crate) change: RegistryChange,
+    pub(crate) change: Change,
 }
 
 /// A request of a consignment's flow that a service refused, as the flow records it.
@@ -360,10 +370,34 @@ impl Drivers {
     pub(super) async fn happen(&self, e: &Event) -> anyhow::Result<()> {
         use crate::bootstrap::{Registrar, authority_key, sync};
         self.pace.hours(e.at_hours).await;
+        if let Change::Pause {
+            country,
+            pid,
+            hours,
+        } = &e.change
+        {
+            // Never 0: `kill` would signal this whole process group.
+            if *pid == 0 {
+                bail!("no process of the node of {country}");
+            }
+            let signal = |s: &str| {
+                std::process::Command::new("kill")
+                    .args([s, &pid.to_string()])
+                    .status()
+                    .ok()
+                    .filter(std::process::ExitStatus::success)
+                    .with_context(|| format!("kill {s} {pid} (the node of {country})"))
+            };
+            signal("-STOP")?;
+            self.pace.hours(*hours).await;
+            signal("-CONT")?;
+            return Ok(());
+        }
         let now = self.clock.now_micros();
         let mut registrar = Registrar::connect(&self.t).await?;
         match &e.change {
-            RegistryChange::Suspend { aeo_id, reason } => {
+            Change::Pause { .. } => {}
+            Change::Suspend { aeo_id, reason } => {
                 let aeo = corridor_core::AeoId::parse("aeo_id", aeo_id)?;
                 let doc = v1::CertificateStatusChange {
                     aeo_id: aeo_id.clone(),
@@ -377,7 +411,7 @@ impl Drivers {
                     .await
                     .map_err(|s| anyhow::anyhow!("suspending {aeo_id}: {}", s.message()))?;
             }
-            RegistryChange::Terminate {
+            Change::Terminate {
                 arrangement_id,
                 by,
                 reason,

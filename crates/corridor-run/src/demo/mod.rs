@@ -37,7 +37,7 @@ pub use report::Report;
 
 use crate::bootstrap::dev_key;
 use crate::launch::{Corridor, Exited};
-pub(crate) use drive::{Cancel, Decide, Event, Plan, RegistryChange};
+pub(crate) use drive::{Cancel, Change, Decide, Event, Plan};
 use drive::{Driven, Drivers, Pace};
 pub(crate) use drive::{StepPosts, declared_posts};
 

@@ -87,8 +87,9 @@ pub struct Consignment {
     pub expect: ConsignmentExpect,
 }
 
-/// A change to the AEO registry at a corridor time, signed by the authority that may make
-/// it; every service has it before the scenario goes on. Exactly one change per event.
+/// A change to the corridor at a corridor time: to the AEO registry, signed by the authority
+/// that may make it (every service has it before the scenario goes on), or a node down for
+/// a while. Exactly one change per event.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Event {
@@ -100,6 +101,9 @@ pub struct Event {
     /// The arrangement between two countries terminated by one of them.
     #[serde(default)]
     pub terminate_arrangement: Option<Termination>,
+    /// A country's node down (its process paused: it answers nothing) for a while.
+    #[serde(default)]
+    pub node_down: Option<NodeDown>,
     /// Why.
     #[serde(default = "event_reason")]
     pub reason: String,
@@ -107,6 +111,16 @@ pub struct Event {
 
 fn event_reason() -> String {
     "scenario event".into()
+}
+
+/// A node down for a while.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NodeDown {
+    /// Its country.
+    pub country: String,
+    /// For how many corridor hours.
+    pub hours: f64,
 }
 
 /// An arrangement's termination.

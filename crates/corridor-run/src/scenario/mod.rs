@@ -21,7 +21,7 @@ use corridor_topology::clock::format_micros;
 use corridor_topology::{ClockConfig, Topology};
 use serde_json::Value;
 
-use crate::demo::{Cancel, Decide, DemoConfig, Event, Plan, RegistryChange, TRADERS};
+use crate::demo::{Cancel, Change, Decide, DemoConfig, Event, Plan, TRADERS};
 use crate::launch::{Corridor, prepare};
 use file::{Decision, Scenario};
 
@@ -96,8 +96,37 @@ fn events(s: &Scenario, t: &Topology) -> Result<Vec<Event>, String> {
                 e.at_hours
             ));
         }
-        let change = match (&e.suspend_certificate, &e.terminate_arrangement) {
-            (Some(aeo), None) => {
+        let change = match (
+            &e.suspend_certificate,
+            &e.terminate_arrangement,
+            &e.node_down,
+        ) {
+            (None, None, Some(down)) => {
+                let country = route
+                    .iter()
+                    .find(|c| c.as_str() == down.country)
+                    .ok_or_else(|| {
+                        format!(
+                            "{}: {:?} is not a country of the route",
+                            at("node_down.country"),
+                            down.country
+                        )
+                    })?;
+                if !(down.hours.is_finite() && down.hours > 0.0) {
+                    return Err(format!(
+                        "{}: {} is not more than zero",
+                        at("node_down.hours"),
+                        down.hours
+                    ));
+                }
+                // The process is known once the corridor runs.
+                Change::Pause {
+                    country: country.clone(),
+                    pid: 0,
+                    hours: down.hours,
+                }
+            }
+            (Some(aeo), None, None) => {
                 if !TRADERS.iter().any(|tr| tr.aeo == Some(aeo.as_str())) {
                     return Err(format!(
                         "{}: {aeo:?} is not a demonstration trader's certificate ({})",
@@ -109,12 +138,12 @@ fn events(s: &Scenario, t: &Topology) -> Result<Vec<Event>, String> {
                             .join(", ")
                     ));
                 }
-                RegistryChange::Suspend {
+                Change::Suspend {
                     aeo_id: aeo.clone(),
                     reason: e.reason.clone(),
                 }
             }
-            (None, Some(term)) => {
+            (None, Some(term), None) => {
                 let field = at("terminate_arrangement");
                 let mut idx = Vec::new();
                 for cc in &term.between {
@@ -134,7 +163,7 @@ fn events(s: &Scenario, t: &Topology) -> Result<Vec<Event>, String> {
                         term.by
                     ));
                 }
-                RegistryChange::Terminate {
+                Change::Terminate {
                     arrangement_id: format!("MRA-{}-{}", route[idx[0]], route[idx[1]]),
                     by: CountryCode::parse("by", &term.by).map_err(|x| x.to_string())?,
                     reason: e.reason.clone(),
@@ -142,7 +171,7 @@ fn events(s: &Scenario, t: &Topology) -> Result<Vec<Event>, String> {
             }
             _ => {
                 return Err(format!(
-                    "events[{i}]: one of suspend_certificate and terminate_arrangement"
+                    "events[{i}]: one of suspend_certificate, terminate_arrangement and node_down"
                 ));
             }
         };
@@ -389,7 +418,7 @@ pub async fn run(program: &Path, c: &Checked, root: &Path) -> anyhow::Result<Out
     let report = crate::demo::run_plans(
         &corridor,
         c.plans.clone(),
-        c.events.clone(),
+        with_pids(&c.events, &corridor),
         cfg,
         Duration::from_secs(1),
         |_, _| {},
@@ -672,6 +701,25 @@ pub async fn run(program: &Path, c: &Checked, root: &Path) -> anyhow::Result<Out
         checks,
         took: began.elapsed(),
     })
+}
+
+/// `events` with each paused node's process id, from the running `corridor`.
+fn with_pids(events: &[Event], corridor: &Corridor) -> Vec<Event> {
+    events
+        .iter()
+        .cloned()
+        .map(|mut e| {
+            if let Change::Pause { country, pid, .. } = &mut e.change {
+                let name = format!("customs {country}");
+                *pid = corridor
+                    .services
+                    .iter()
+                    .find(|s| s.name == name)
+                    .map_or(0, |s| s.pid);
+            }
+            e
+        })
+        .collect()
 }
 
 /// `None` when `seen` is the string `want`, else what it is.
