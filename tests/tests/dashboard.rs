@@ -120,6 +120,11 @@ async fn the_dashboard_shows_the_corridor_live_and_one_consignment_with_its_proo
                 .unwrap()
                 .iter()
                 .all(|c| c["witnessed"]["size"] == c["ledger_size"])
+            && v["ledgers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|l| l["witnessed"].is_object())
     })
     .await;
     let k = v["consignments"]
@@ -129,6 +134,12 @@ async fn the_dashboard_shows_the_corridor_live_and_one_consignment_with_its_proo
         .find(|k| k["id"] == id.as_str())
         .unwrap();
     assert_eq!(k["at"], "TR");
+    // Each ledger's witnessed checkpoint: its root and head entry hashes.
+    for l in v["ledgers"].as_array().unwrap() {
+        let w = &l["witnessed"];
+        assert_eq!(w["root"].as_str().unwrap().len(), 64, "{l}");
+        assert_eq!(w["head"].as_str().unwrap().len(), 64, "{l}");
+    }
     assert_eq!(k["lanes"].as_object().unwrap().len(), 4, "{k}");
     let first = format!("{:?}", lanes[0]).to_lowercase();
     assert_eq!(k["lanes"]["CN"], first.as_str(), "{k}");

@@ -77,12 +77,15 @@ pub fn state_words(s: i32) -> &'static str {
     }
 }
 
-/// Where a ledger's witnessing stands: its witnessed size and cosigners' countries.
+/// Where a ledger's witnessing stands: its last witnessed checkpoint's size, root and head
+/// entry hashes (hex), and its cosigners' countries.
 fn witnessed(w: v1::WitnessedCheckpoint) -> Value {
-    match w.checkpoint.map(|cp| (cp.size, w.cosigners)) {
-        Some((size, by)) => json!({
-            "size": size,
-            "by": by.iter().map(|n| n.rsplit('/').next().unwrap_or(n)).collect::<Vec<_>>(),
+    match w.checkpoint {
+        Some(cp) => json!({
+            "size": cp.size,
+            "root": hex::encode(&cp.root_hash),
+            "head": hex::encode(&cp.head_hash),
+            "by": w.cosigners.iter().map(|n| n.rsplit('/').next().unwrap_or(n)).collect::<Vec<_>>(),
         }),
         None => Value::Null,
     }
