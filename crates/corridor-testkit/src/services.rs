@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::{Sandbox, deploy_dir};
+use super::Sandbox;
 
 /// A service running in a task of the test process, and what stops it.
 pub(super) struct Running {
@@ -29,15 +29,20 @@ impl Running {
 }
 
 impl Sandbox {
-    /// The Middle Corridor of `deploy/corridor.toml`.
+    /// The Middle Corridor built into corridor (`corridor topology show`), on ephemeral
+    /// ports.
     pub async fn start() -> Self {
-        Self::start_with(&deploy_dir().join("corridor.toml")).await
+        Self::start_topology(Topology::middle_corridor().expect("the built-in topology")).await
     }
 
     /// The corridor of topology file `file`, on ephemeral ports.
     pub async fn start_with(file: &Path) -> Self {
+        Self::start_topology(Topology::load(file).expect("topology")).await
+    }
+
+    /// The corridor of topology `t`, on ephemeral ports.
+    pub async fn start_topology(t: Topology) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let t = Topology::load(file).expect("topology");
         let (mut t, _, _) =
             corridor_topology::init_keys(t, dir.path(), "sandbox").expect("development keys");
         let bind = || async {
