@@ -2,7 +2,8 @@
 //! The corridor over mutual TLS: the registry, every customs node and the declarant run with
 //! a topology that `init_keys_with` gave a development CA and a certificate per service. A
 //! consignment is cleared at CN and handed over to KZ through the nodes' own mTLS clients;
-//! the nodes and the declarant follow the registry over mTLS. A client without a
+//! the nodes and the declarant follow the registry over mTLS, and the dashboard reads every
+//! service over it. A client without a
 //! certificate, with a certificate of another CA, or in plaintext is refused.
 
 use std::collections::BTreeMap;
@@ -335,6 +336,33 @@ async fn a_consignment_is_handed_over_between_nodes_over_mutual_tls() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert_eq!(w.quorum, 3);
+
+    // The dashboard reads every service over mTLS, with the topology's client certificate.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let stop = CancellationToken::new();
+    let dashboard = tokio::spawn(corridor_run::dashboard::serve(
+        listener,
+        c.t.clone(),
+        stop.clone(),
+    ));
+    let a = corridor_tests::http::request(addr, "GET", "/api/state", b"").await;
+    assert_eq!(a.status, 200);
+    let v: serde_json::Value = serde_json::from_slice(&a.body).unwrap();
+    let countries = v["countries"].as_array().unwrap();
+    assert_eq!(countries.len(), 4, "{v}");
+    assert!(countries.iter().all(|k| k["up"] == true), "{v}");
+    assert!(
+        v["ledgers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["up"] == true),
+        "{v}"
+    );
+    assert_eq!(v["consignments"].as_array().unwrap().len(), 1, "{v}");
+    stop.cancel();
+    dashboard.await.unwrap().unwrap();
     c.stop().await;
 }
 
