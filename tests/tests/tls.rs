@@ -3,8 +3,8 @@
 //! a topology that `init_keys_with` gave a development CA and a certificate per service. A
 //! consignment is cleared at CN and handed over to KZ through the nodes' own mTLS clients;
 //! the nodes and the declarant follow the registry over mTLS, and the dashboard reads every
-//! service over it. A client without a
-//! certificate, with a certificate of another CA, or in plaintext is refused.
+//! service over it. A client without a certificate, with a certificate of another CA, or in
+//! plaintext is refused.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
