@@ -260,3 +260,38 @@ fn the_readme_example_runs_and_passes() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("1/1 scenarios passed"), "{out}");
 }
+
+#[test]
+fn shared_scenarios_run_on_one_corridor_one_after_another() {
+    let s = |name: &str| {
+        deploy(&format!("scenarios/{name}"))
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (green, double) = (s("aeo-trader-green.toml"), s("double-spend.toml"));
+    let (code, out, err) = run(&["scenario", "run", "--shared", &green, &double]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        out.lines()
+            .filter(|l| l.starts_with("one corridor for 2 scenarios: "))
+            .count(),
+        1,
+        "{out}"
+    );
+    assert!(out.contains("2/2 scenarios passed"), "{out}");
+    assert!(
+        out.contains(
+            "ok   a double spend of the bill refused / second: submit refused with AlreadyExists"
+        ),
+        "{out}"
+    );
+    // Another topology cannot share the corridor: refused before anything runs.
+    let (code, out, err) = run(&["scenario", "run", "--shared", &green, &s("georgia.toml")]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert_eq!(out, "");
+    assert!(
+        err.contains("georgia.toml: cannot share ") && err.contains(": another topology"),
+        "{err}"
+    );
+}

@@ -31,6 +31,12 @@ pub(crate) enum ScenarioCommand {
         /// Also write the results as JUnit XML here.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
+        /// Run every file on one corridor, one after another (in DIR/shared with `--data`):
+        /// faster, and what one scenario changes (a suspended certificate, a terminated
+        /// arrangement) holds for the next. The files must name the same topology, speed and
+        /// random_selectivity.
+        #[arg(long)]
+        shared: bool,
     },
     /// Print the JSON Schema of scenario files (as `deploy/scenarios/scenario.schema.json`).
     Schema,
@@ -42,7 +48,12 @@ pub(crate) fn run(c: ScenarioCommand) -> anyhow::Result<Outcome> {
             print!("{}", corridor_run::scenario::file::schema());
             Ok(Outcome::Ok)
         }
-        ScenarioCommand::Run { files, data, junit } => run_files(&files, data, junit),
+        ScenarioCommand::Run {
+            files,
+            data,
+            junit,
+            shared,
+        } => run_files(&files, data, junit, shared),
     }
 }
 
@@ -50,6 +61,7 @@ fn run_files(
     files: &[PathBuf],
     data: Option<PathBuf>,
     junit: Option<PathBuf>,
+    shared: bool,
 ) -> anyhow::Result<Outcome> {
     // Every file checked before anything runs.
     let mut checked = Vec::new();
@@ -59,6 +71,50 @@ fn run_files(
     let program = this_program()?;
     let tmp = tempfile::tempdir().context("cannot create a temporary directory")?;
     let mut outcomes = Vec::new();
+    if shared {
+        for c in &checked[1..] {
+            corridor_run::scenario::compatible(&checked[0], c).map_err(anyhow::Error::msg)?;
+        }
+        let root = data
+            .as_ref()
+            .map_or_else(|| tmp.path().join("shared"), |d| d.join("shared"));
+        if data.is_some() && root.join("topology.toml").exists() {
+            bail!(
+                "{} holds an earlier run; scenarios run on a fresh corridor",
+                root.display()
+            );
+        }
+        println!(
+            "one corridor for {} scenarios: {}",
+            checked.len(),
+            root.display()
+        );
+        let outcomes = block_on_all_cores(async {
+            let mut corridor = corridor_run::scenario::start(&program, &checked[0], &root).await?;
+            let mut outcomes = Vec::new();
+            let mut before = 0;
+            for c in &checked {
+                println!("scenario {}: {}", c.scenario.name, c.path.display());
+                let o = corridor_run::scenario::run_on(&corridor, c, before).await;
+                before += c.scenario.consignments.len() as u32;
+                match o {
+                    Ok(o) => {
+                        for line in o.lines() {
+                            println!("{line}");
+                        }
+                        outcomes.push(o);
+                    }
+                    Err(e) => {
+                        corridor.stop().await;
+                        return Err(e);
+                    }
+                }
+            }
+            corridor.stop().await;
+            anyhow::Ok(outcomes)
+        })??;
+        return finish(&outcomes, junit);
+    }
     for c in &checked {
         let stem = c
             .path
@@ -85,6 +141,14 @@ fn run_files(
         }
         outcomes.push(o);
     }
+    finish(&outcomes, junit)
+}
+
+/// Prints the summary, writes the JUnit report, and says how the run ended.
+fn finish(
+    outcomes: &[corridor_run::scenario::Outcome],
+    junit: Option<PathBuf>,
+) -> anyhow::Result<Outcome> {
     let checks: usize = outcomes.iter().map(|o| o.checks.len()).sum();
     let failed: usize = outcomes
         .iter()
@@ -97,7 +161,7 @@ fn run_files(
         checks - failed
     );
     if let Some(path) = junit {
-        std::fs::write(&path, corridor_run::scenario::junit(&outcomes)?)
+        std::fs::write(&path, corridor_run::scenario::junit(outcomes)?)
             .with_context(|| format!("cannot write {}", path.display()))?;
         println!("JUnit report written to {}", path.display());
     }

@@ -101,15 +101,17 @@ pub async fn run(
     let plans = (0..cfg.consignments)
         .map(|n| Plan::new(cfg.seed, n, countries))
         .collect();
-    run_plans(corridor, plans, Vec::new(), cfg, tick, progress).await
+    run_plans(corridor, plans, Vec::new(), true, cfg, tick, progress).await
 }
 
-/// Runs `plans` (one consignment each) on `corridor` as [`run`] runs the demo's; `cfg`
-/// gives the speed, and the seed the report states.
+/// Runs `plans` (one consignment each) and `events` on `corridor` as [`run`] runs the
+/// demo's, setting up the registry first when `setup` (a corridor that ran plans before has
+/// it); `cfg` gives the speed, and the seed the report states.
 pub(crate) async fn run_plans(
     corridor: &Corridor,
     plans: Vec<Plan>,
     events: Vec<Event>,
+    setup: bool,
     cfg: DemoConfig,
     tick: Duration,
     mut progress: impl FnMut(&Progress, &[CountryCounts]),
@@ -124,9 +126,10 @@ pub(crate) async fn run_plans(
     let stopped = corridor.next_exit();
     tokio::pin!(stopped);
     tokio::select! {
-        r = setup_registry(&t, clock.now_micros()) => {
+        r = setup_registry(&t, clock.now_micros()), if setup => {
             r?;
         }
+        () = std::future::ready(()), if !setup => {}
         e = &mut stopped => {
             let e = stopped_service(e)?;
             progress(&Progress {

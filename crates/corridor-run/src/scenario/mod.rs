@@ -387,7 +387,34 @@ impl Outcome {
 /// `program`, the `corridor` binary, as `corridor up` starts them), stops it, and checks
 /// every expectation.
 pub async fn run(program: &Path, c: &Checked, root: &Path) -> anyhow::Result<Outcome> {
-    let began = Instant::now();
+    let mut corridor = start(program, c, root).await?;
+    let o = run_on(&corridor, c, 0).await;
+    corridor.stop().await;
+    o
+}
+
+/// Whether scenario `b` can run on the corridor started for `a` (`--shared`): the same
+/// topology, clock speed and selectivity; else why not.
+pub fn compatible(a: &Checked, b: &Checked) -> Result<(), String> {
+    let why = if a.topology != b.topology {
+        "another topology"
+    } else if a.scenario.speed != b.scenario.speed {
+        "another speed"
+    } else if a.scenario.random_selectivity != b.scenario.random_selectivity {
+        "another random_selectivity"
+    } else {
+        return Ok(());
+    };
+    Err(format!(
+        "{}: cannot share {}'s corridor: {why}",
+        b.path.display(),
+        a.path.display()
+    ))
+}
+
+/// Starts the corridor scenario `c` runs on, under `root`: its topology on free ports, on a
+/// scenario clock at its speed, every random selection rate zero unless it keeps them.
+pub async fn start(program: &Path, c: &Checked, root: &Path) -> anyhow::Result<Corridor> {
     let now = SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_micros() as i64);
@@ -409,30 +436,50 @@ pub async fn run(program: &Path, c: &Checked, root: &Path) -> anyhow::Result<Out
             }
         }
     })?;
-    let mut corridor = Corridor::start(program, t, root).await?;
+    Corridor::start(program, t, root).await
+}
+
+/// Runs scenario `c` on `corridor` (started by [`start`]; scenarios that ran on it before
+/// had `before` consignments in all, so this one's are numbered after them and its registry
+/// is already set up) and checks every expectation.
+pub async fn run_on(corridor: &Corridor, c: &Checked, before: u32) -> anyhow::Result<Outcome> {
+    let began = Instant::now();
+    let speed = c.scenario.speed;
     let cfg = DemoConfig {
         consignments: c.plans.len() as u32,
         seed: 0,
         speed,
     };
+    let plans: Vec<Plan> = c
+        .plans
+        .iter()
+        .cloned()
+        .map(|mut p| {
+            p.n += before;
+            p.bill_of = p.bill_of.map(|k| k + before);
+            p
+        })
+        .collect();
     let report = crate::demo::run_plans(
-        &corridor,
-        c.plans.clone(),
-        with_pids(&c.events, &corridor),
+        corridor,
+        plans,
+        with_pids(&c.events, corridor),
+        before == 0,
         cfg,
         Duration::from_secs(1),
         |_, _| {},
     )
-    .await;
+    .await
+    .context("the scenario's run")?;
     let route = corridor.topology.country_codes();
-    corridor.stop().await;
-    let report = report.context("the scenario's run")?;
     let mut checks = Vec::new();
     let rows = report.json["consignments"]
         .as_array()
         .cloned()
         .unwrap_or_default();
     for (i, k) in c.scenario.consignments.iter().enumerate() {
+        // Its number in the corridor's run.
+        let n = before as usize + i;
         let mut say = |what: String, failure: Option<String>| {
             checks.push(Check {
                 consignment: Some(k.name.clone()),
@@ -443,7 +490,7 @@ pub async fn run(program: &Path, c: &Checked, root: &Path) -> anyhow::Result<Out
         let e = &k.expect;
         let refused: Vec<&Value> = report.json["refusals"]
             .as_array()
-            .map(|a| a.iter().filter(|r| r["n"] == i).collect())
+            .map(|a| a.iter().filter(|r| r["n"] == n).collect())
             .unwrap_or_default();
         for r in &e.refusals {
             let what = format!(
@@ -494,12 +541,12 @@ pub async fn run(program: &Path, c: &Checked, root: &Path) -> anyhow::Result<Out
                 )),
             );
         }
-        let Some(row) = rows.iter().find(|r| r["n"] == i) else {
+        let Some(row) = rows.iter().find(|r| r["n"] == n) else {
             let declared = !refused.iter().any(|x| x["action"] == "submit");
             let why = report
                 .problems
                 .iter()
-                .find(|p| p.starts_with(&format!("consignment {i}: ")))
+                .find(|p| p.starts_with(&format!("consignment {n}: ")))
                 .cloned()
                 .unwrap_or_else(|| "it was not driven to its end".into());
             match (e.status, declared) {
