@@ -279,7 +279,8 @@ fn up_refuses_a_taken_port_and_an_unwritable_directory_in_one_line() {
     assert_eq!(code, 2, "{out}{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
-        err.contains(&format!("dashboard: cannot listen on {port}")),
+        err.contains(&format!("dashboard: cannot listen on {port}"))
+            && err.contains("--dashboard ADDR serves it elsewhere, --no-dashboard not at all"),
         "{err}"
     );
 

@@ -17,7 +17,7 @@ use corridor_topology::ClockConfig;
 use corridor_topology::clock::format_micros;
 
 use crate::Outcome;
-use crate::cmd::up::DashboardArgs;
+use crate::cmd::up::{DashboardArgs, serve_dashboard};
 use crate::cmd::{block_on_all_cores, this_program};
 
 /// `corridor demo`.
@@ -82,12 +82,7 @@ pub(crate) fn run(a: DemoArgs) -> anyhow::Result<Outcome> {
     let program = this_program()?;
     block_on_all_cores(async move {
         let mut corridor = Corridor::start(&program, t, &root).await?;
-        if let Some(listen) = a.dashboard.listen(false)
-            && let Err(e) = corridor.start_dashboard(&listen).await
-        {
-            corridor.stop().await;
-            return Err(e);
-        }
+        serve_dashboard(&mut corridor, a.dashboard.listen(false)).await?;
         for line in corridor.table() {
             println!("{line}");
         }

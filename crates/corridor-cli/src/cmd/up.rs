@@ -45,6 +45,22 @@ pub(crate) struct DashboardArgs {
     pub(crate) no_dashboard: bool,
 }
 
+/// Serves the dashboard of `corridor` on `listen`, if given; when it cannot, stops the
+/// corridor and says how to choose another address or none.
+pub(crate) async fn serve_dashboard(
+    corridor: &mut Corridor,
+    listen: Option<String>,
+) -> anyhow::Result<()> {
+    let Some(listen) = listen else {
+        return Ok(());
+    };
+    if let Err(e) = corridor.start_dashboard(&listen).await {
+        corridor.stop().await;
+        anyhow::bail!("{e:#} (--dashboard ADDR serves it elsewhere, --no-dashboard not at all)");
+    }
+    Ok(())
+}
+
 impl DashboardArgs {
     /// The address to serve the dashboard on, if it is to be served: `fixed` when the
     /// corridor keeps the topology's ports, a free one otherwise.
@@ -80,12 +96,7 @@ pub(crate) fn run(a: UpArgs) -> anyhow::Result<Outcome> {
         // Signals are handled from the start, so a ctrl-c during start-up stops cleanly.
         let stop = tokio::spawn(signal());
         let mut corridor = Corridor::start(&program, t, &root).await?;
-        if let Some(listen) = a.dashboard.listen(!auto)
-            && let Err(e) = corridor.start_dashboard(&listen).await
-        {
-            corridor.stop().await;
-            return Err(e);
-        }
+        serve_dashboard(&mut corridor, a.dashboard.listen(!auto)).await?;
         let clock = corridor.topology.clock.clock()?;
         let registered =
             register_topology_operators(&corridor.topology, clock.now_micros()).await?;
