@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Corridor, ROUTE, Service, corridor_root, deploy, ok, sync};
+use common::{Corridor, ROUTE, Service, corridor_root, deploy, sync};
 use corridor_topology::Topology;
 use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -219,16 +219,7 @@ fn declare(c: &Corridor, dir: &Path, name: &str, change: impl Fn(String) -> Stri
     let file = dir.join(format!("{name}.json"));
     let text = std::fs::read_to_string(deploy("examples/consignment.json")).unwrap();
     std::fs::write(&file, change(text)).unwrap();
-    let out = ok(&[
-        "declare",
-        "--topology",
-        c.topology.to_str().unwrap(),
-        "--file",
-        file.to_str().unwrap(),
-    ]);
-    let id = out.split_whitespace().next().unwrap().to_owned();
-    assert_eq!(id.len(), 64, "{out}");
-    id
+    c.declare(&file)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -15,7 +15,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{corridor_root, deploy, ok, run, sync};
+use common::{corridor_root, deploy, run, sync};
 use corridor_proto::v1;
 use corridor_proto::v1::ledger_reader_client::LedgerReaderClient;
 use corridor_proto::v1::witness_client::WitnessClient;
@@ -29,14 +29,7 @@ fn declare(c: &common::Corridor, dir: &Path, n: u32) -> String {
         .replace("XSRE-2027-0001", &format!("XSRE-2027-{n:04}"));
     let file = dir.join(format!("consignment-{n}.json"));
     std::fs::write(&file, text).unwrap();
-    let out = ok(&[
-        "declare",
-        "--topology",
-        c.topology.to_str().unwrap(),
-        "--file",
-        file.to_str().unwrap(),
-    ]);
-    out.split_whitespace().next().unwrap().to_owned()
+    c.declare(&file)
 }
 
 /// Consignment `id` through CN's border: arrived, released, exited, so that CN hands it to

@@ -184,6 +184,21 @@ impl Corridor {
         ])
     }
 
+    /// Declares the consignment of JSON file `file` through the CLI (`corridor declare`);
+    /// returns its id.
+    pub(crate) fn declare(&self, file: &Path) -> String {
+        let out = ok(&[
+            "declare",
+            "--topology",
+            self.topology.to_str().unwrap(),
+            "--file",
+            file.to_str().unwrap(),
+        ]);
+        let id = out.split_whitespace().next().unwrap_or_default().to_owned();
+        assert_eq!(id.len(), 64, "{out}");
+        id
+    }
+
     /// Runs an officer verb at `cc`; returns its output line.
     pub(crate) fn officer(&self, verb: &str, cc: &str, id: &str, rest: &[&str]) -> String {
         let key = self.path(&format!("keys/{cc}/officer-1.key"));

@@ -61,9 +61,24 @@ pub const HEAVY: usize = 4;
 
 const PAGE: &str = include_str!("page.html");
 
+/// The picture as sent (its JSON text) and as the API filters it.
+struct Picture {
+    text: String,
+    value: Value,
+}
+
+impl Picture {
+    fn of(value: Value) -> Self {
+        Self {
+            text: value.to_string(),
+            value,
+        }
+    }
+}
+
 struct Shared {
     services: Services,
-    picture: watch::Receiver<Arc<String>>,
+    picture: watch::Receiver<Arc<Picture>>,
     heavy: tokio::sync::Semaphore,
 }
 
@@ -116,7 +131,7 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let services = Services::new(&t)?;
-    let first = services.snapshot().await.to_string();
+    let first = Picture::of(services.snapshot().await);
     let (tx, rx) = watch::channel(Arc::new(first));
     let app: App = Arc::new(Shared {
         services,
@@ -132,9 +147,9 @@ pub async fn serve(
                     () = shutdown.cancelled() => return,
                     () = tokio::time::sleep(EVERY) => {}
                 }
-                let next = app.services.snapshot().await.to_string();
+                let next = Picture::of(app.services.snapshot().await);
                 tx.send_if_modified(|cur| {
-                    if **cur == next {
+                    if cur.text == next.text {
                         false
                     } else {
                         *cur = Arc::new(next);
@@ -179,18 +194,14 @@ fn refused(status: StatusCode, why: String) -> Response {
 
 async fn picture(State(app): State<App>) -> Response {
     let p = app.picture.borrow().clone();
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        p.as_str().to_owned(),
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "application/json")], p.text.clone()).into_response()
 }
 
 async fn events(
     State(app): State<App>,
 ) -> Sse<impl tokio_stream::Stream<Item = Result<Event, Infallible>>> {
     let stream = WatchStream::new(app.picture.clone())
-        .map(|p| Ok(Event::default().event("state").data(p.as_str())));
+        .map(|p| Ok(Event::default().event("state").data(p.text.as_str())));
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
 
@@ -298,7 +309,7 @@ type Filter = Box<dyn Fn(&Value) -> bool>;
 
 /// `/api/consignments`: the picture's consignments that match every filter given.
 async fn list(State(app): State<App>, Query(q): Query<Vec<(String, String)>>) -> Response {
-    let picture: Value = serde_json::from_str(&app.picture.borrow().clone()).unwrap_or_default();
+    let picture = app.picture.borrow().clone();
     let t = app.services.topology();
     let mut keep: Vec<Filter> = Vec::new();
     for (k, v) in q {
@@ -362,7 +373,7 @@ async fn list(State(app): State<App>, Query(q): Query<Vec<(String, String)>>) ->
             }
         }
     }
-    let found: Vec<&Value> = picture["consignments"]
+    let found: Vec<&Value> = picture.value["consignments"]
         .as_array()
         .map(|a| a.iter().filter(|c| keep.iter().all(|k| k(c))).collect())
         .unwrap_or_default();

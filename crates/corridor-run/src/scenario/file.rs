@@ -246,15 +246,21 @@ pub enum Lane {
     Red,
 }
 
+impl From<Lane> for corridor_core::document::Lane {
+    fn from(l: Lane) -> Self {
+        match l {
+            Lane::Green => Self::Green,
+            Lane::Blue => Self::Blue,
+            Lane::Yellow => Self::Yellow,
+            Lane::Red => Self::Red,
+        }
+    }
+}
+
 impl Lane {
     /// The lane's name, as the report and the dashboard write it.
     pub fn name(self) -> &'static str {
-        match self {
-            Self::Green => "green",
-            Self::Blue => "blue",
-            Self::Yellow => "yellow",
-            Self::Red => "red",
-        }
+        corridor_core::document::Lane::from(self).name()
     }
 }
 
